@@ -1,0 +1,109 @@
+"""A person's calibrated good posture: reference values, saved as a small versioned JSON profile.
+
+Made from one image, from the first seconds of a clip, or read back from a profile. Findings then
+measure deviations from it (EN 1005-4 also expresses angles relative to a rest posture), which
+absorbs the camera's height and tilt and the model's bias.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from posture.errors import BaselineError
+from posture.metrics import REFERENCE_KEYS, SIDE_METRICS, RawMeasurement
+
+__all__ = ["PROFILE_VERSION", "Baseline", "baseline_from_measurements"]
+
+PROFILE_VERSION = 1
+PROFILE_KIND = "posture-baseline"
+# The values a baseline keeps: every raw quantity a deviation can be taken from.
+BASELINE_KEYS = (*SIDE_METRICS, "shoulder_tilt_deg", "trunk_side_lean_deg", *REFERENCE_KEYS)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    view: str
+    values: dict[str, float | None]
+    frames: int
+    source: str = ""
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": PROFILE_KIND,
+            "version": PROFILE_VERSION,
+            "created": self.created,
+            "source": self.source,
+            "view": self.view,
+            "frames": self.frames,
+            "values": {k: (None if v is None else round(v, 4)) for k, v in self.values.items()},
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> Baseline:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BaselineError(f"baseline profile not found: {path}") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BaselineError(f"cannot read baseline profile {path}: {exc}") from None
+        if not isinstance(data, dict) or data.get("kind") != PROFILE_KIND:
+            raise BaselineError(f"{path} is not a posture baseline profile")
+        if data.get("version") != PROFILE_VERSION:
+            raise BaselineError(
+                f"{path} is a version {data.get('version')} profile; this posture reads version "
+                f"{PROFILE_VERSION}: calibrate again"
+            )
+        values = data.get("values")
+        if not isinstance(values, dict):
+            raise BaselineError(f"{path} has no values")
+        clean = {
+            k: (float(v) if isinstance(v, (int, float)) else None)
+            for k, v in values.items()
+            if k in BASELINE_KEYS
+        }
+        return cls(
+            view=str(data.get("view", "unknown")),
+            values=clean,
+            frames=int(data.get("frames", 0)),
+            source=str(data.get("source", "")),
+            created=str(data.get("created", "")),
+        )
+
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2.0
+
+
+def baseline_from_measurements(measurements: Iterable[RawMeasurement], source: str = "") -> Baseline:
+    """The median of each raw value over the frames that show a person in the commonest view.
+
+    The median resists the odd frame where the model slips; frames of other views are left out
+    so a turn of the head during calibration does not mix side and front references.
+    """
+    seen = [m for m in measurements if m.person and m.view.value != "unknown"]
+    if not seen:
+        raise BaselineError(f"no person found for the baseline{' in ' + source if source else ''}")
+    views = [m.view.value for m in seen]
+    view = max(set(views), key=views.count)
+    chosen = [m for m in seen if m.view.value == view]
+    values: dict[str, float | None] = {}
+    for key in BASELINE_KEYS:
+        xs = [m.values[key] for m in chosen if m.values.get(key) is not None]
+        xs = [x for x in xs if x is not None and math.isfinite(x)]
+        values[key] = _median(xs) if xs else None
+    return Baseline(view=view, values=values, frames=len(chosen), source=source)

@@ -1,0 +1,202 @@
+"""Configuration: frozen dataclasses with one set of defaults, validated once.
+
+Precedence: these defaults < a TOML file (``--config``, or ``posture.toml`` in the user's config
+folder) < command-line flags. ``samples/posture.toml`` is a commented example of every key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from posture.detector import DetectorConfig
+from posture.errors import ConfigError
+from posture.policy import PolicyConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+__all__ = [
+    "AnalysisConfig",
+    "Band",
+    "Config",
+    "FindingRules",
+    "MetricsConfig",
+    "SmoothingConfig",
+    "default_config_path",
+    "load_config",
+]
+
+
+@dataclass(frozen=True)
+class Band:
+    """Maps a value onto a severity: 0 up to ``start``, 1.0 at ``limit``, linear beyond.
+
+    ``start`` is the dead zone (the measurement's own noise, ~5° for camera angles), ``limit`` the
+    threshold at which the posture counts as poor.
+    """
+
+    start: float
+    limit: float
+
+    def __post_init__(self) -> None:
+        if not self.limit > self.start:
+            raise ConfigError(f"a band's limit must exceed its start, got [{self.start}, {self.limit}]")
+
+    def severity(self, value: float | None) -> float:
+        if value is None or value <= self.start:
+            return 0.0
+        return (value - self.start) / (self.limit - self.start)
+
+
+@dataclass(frozen=True)
+class FindingRules:
+    """Where each finding starts and where it reaches its threshold (severity 1.0).
+
+    Absolute rules apply without a baseline (side view only); ``*_delta`` rules apply to the change
+    from the user's calibrated good posture and take precedence when a baseline exists. The
+    absolute values are set for MediaPipe's landmark proxies, which differ from the anatomical
+    points of the standards: the shoulder *joint* stands in for C7 and the hip *joint* for the
+    trochanter, so people sitting upright read a trunk of about -12°..+3° and a neck of 2°..16°
+    (see README, "How it measures").
+    """
+
+    # side view, no baseline
+    forward_head_deg: Band = Band(10.0, 24.0)  # head_forward_deg
+    hunched_back_deg: Band = Band(5.0, 15.0)  # trunk_inclination_deg (ISO 11226 acceptable 0-20°)
+    neck_flexion_deg: Band = Band(30.0, 45.0)  # neck_flexion_deg
+    slumped_recline_deg: Band = Band(10.0, 20.0)  # -trunk_inclination_deg
+    slumped_flexion_deg: Band = Band(30.0, 40.0)  # neck_flexion_deg, with the recline above
+    # front view, no baseline (ISO 11226: lateral tilt within ±10°)
+    side_lean_deg: Band = Band(5.0, 10.0)  # |shoulder_tilt_deg| or |trunk_side_lean_deg|
+    # relative to the baseline (dead zone 5°: the minimal detectable change of CVA)
+    forward_head_delta_deg: Band = Band(5.0, 15.0)
+    hunched_back_delta_deg: Band = Band(5.0, 15.0)
+    neck_flexion_delta_deg: Band = Band(5.0, 20.0)
+    slumped_recline_delta_deg: Band = Band(5.0, 15.0)
+    slumped_flexion_delta_deg: Band = Band(5.0, 15.0)
+    side_lean_delta_deg: Band = Band(5.0, 10.0)
+    leaning_in_pct: Band = Band(5.0, 20.0)  # face_scale_pct
+    head_drop_pct: Band = Band(5.0, 20.0)  # head_drop_pct
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    min_visibility: float = 0.5  # landmarks below this are treated as unseen
+    head_pitch_neutral_deg: float = 10.0  # ears→nose pitch of an upright head
+    rules: FindingRules = field(default_factory=FindingRules)
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.min_visibility < 1.0:
+            raise ConfigError("metrics.min_visibility must be between 0 and 1")
+
+
+@dataclass(frozen=True)
+class SmoothingConfig:
+    """One Euro filter on the metrics: cut-off in hertz, beta per (unit per second)."""
+
+    enabled: bool = True
+    # Light by default: the bundled legacy model already smooths its landmarks; this removes the
+    # remaining jitter above a few hertz without delaying a real change by more than a frame or two.
+    min_cutoff_hz: float = 3.0
+    beta: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.min_cutoff_hz <= 0 or self.beta < 0:
+            raise ConfigError("smoothing.min_cutoff_hz must be > 0 and smoothing.beta >= 0")
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    sample_fps: float | None = 10.0  # analysed frames per second of video; None = every frame
+    model: Path | None = None  # a .task file for the Tasks API; None = the bundled full model
+    model_complexity: int = 1  # the bundled legacy model; 0 and 2 need files we never download
+
+    def __post_init__(self) -> None:
+        if self.sample_fps is not None and self.sample_fps <= 0:
+            raise ConfigError("analysis.sample_fps must be positive")
+
+
+@dataclass(frozen=True)
+class Config:
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+
+    def replace(self, section: str, **changes: Any) -> Config:
+        """A copy with some fields of one section changed (used for command-line flags)."""
+        try:
+            updated = dataclasses.replace(getattr(self, section), **changes)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return dataclasses.replace(self, **{section: updated})
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path("posture") / "posture.toml"
+
+
+def _coerce(section: str, name: str, ftype: Any, value: Any) -> Any:
+    kind = str(ftype)
+    if "Band" in kind and not isinstance(value, Band):
+        if not (isinstance(value, list) and len(value) == 2):
+            raise ConfigError(f"{section}.{name} must be a [start, limit] pair")
+        return Band(float(value[0]), float(value[1]))
+    if "Path" in kind and isinstance(value, str):
+        return Path(value).expanduser()
+    if "tuple" in kind and isinstance(value, list):
+        return tuple(value)
+    if "float" in kind and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _build(cls: type, table: Mapping[str, Any], section: str) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.name.startswith("_")}
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{section}]: {', '.join(unknown)}")
+    kwargs: dict[str, Any] = {}
+    for name, value in table.items():
+        ftype = fields[name].type
+        if isinstance(value, dict):
+            nested = fields[name].default_factory  # type: ignore[misc]
+            if nested is dataclasses.MISSING:
+                raise ConfigError(f"{section}.{name} must not be a table")
+            kwargs[name] = _build(type(nested()), value, f"{section}.{name}")
+        else:
+            kwargs[name] = _coerce(section, name, ftype, value)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[{section}]: {exc}") from None
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Defaults, overlaid with ``path`` (or the user's config file when it exists)."""
+    explicit = path is not None
+    if path is None:
+        path = default_config_path()
+        if not path.is_file():
+            return Config()
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from None
+    try:
+        return _build(Config, data, "config")
+    except ConfigError as exc:
+        where = path if explicit else f"{path} (user config)"
+        raise ConfigError(f"{where}: {exc}") from None

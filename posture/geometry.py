@@ -1,0 +1,231 @@
+"""Pure geometry on a :class:`~posture.landmarks.Pose`: the camera's view and the raw angles.
+
+No OpenCV, no MediaPipe: numpy only, so every function is tested with hand-built landmarks.
+Image y points down, so "up" in the formulas below is -y. Angles are in degrees.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import Enum
+
+import numpy as np
+
+from posture.landmarks import Landmark as L
+from posture.landmarks import Pose
+
+__all__ = [
+    "View",
+    "classify_view",
+    "face_width_px",
+    "facing_sign",
+    "front_angles",
+    "head_height_ratio",
+    "inclination_deg",
+    "neck_sagittal_3d_deg",
+    "shoulder_yaw_deg",
+    "side_angles",
+]
+
+
+class View(str, Enum):
+    SIDE = "side"
+    FRONT = "front"
+    OBLIQUE = "oblique"
+    UNKNOWN = "unknown"
+
+
+# Shoulder-line yaw bands for the view (0° = shoulders square to the camera, 90° = true profile).
+SIDE_MIN_YAW_DEG = 60.0
+FRONT_MAX_YAW_DEG = 30.0
+
+
+def _mid(pose: Pose, a: L, b: L) -> np.ndarray:
+    return (pose.xy_px[a] + pose.xy_px[b]) / 2.0
+
+
+def inclination_deg(lower: np.ndarray, upper: np.ndarray, facing: int) -> float:
+    """Angle of the segment lower→upper against the image vertical.
+
+    Reference axis: straight up in the image. Sign: + when ``upper`` is ahead of ``lower`` in the
+    direction the person faces (``facing`` = +1 for facing image-right, -1 for image-left).
+    """
+    dx = (upper[0] - lower[0]) * facing
+    dy = lower[1] - upper[1]  # positive when upper is above lower
+    return math.degrees(math.atan2(dx, dy))
+
+
+def facing_sign(pose: Pose) -> int:
+    """+1 when the person faces image-right, -1 image-left, 0 when it cannot be told.
+
+    Decided by the nose relative to the ears' midpoint; in profile the nose is well ahead of the
+    ears (about half an ear-to-shoulder distance), so a small offset means a frontal face.
+    """
+    ears = _mid(pose, L.LEFT_EAR, L.RIGHT_EAR)
+    shoulders = _mid(pose, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
+    scale = max(float(np.linalg.norm(ears - shoulders)), 1e-6)
+    dx = float(pose.xy_px[L.NOSE][0] - ears[0])
+    if abs(dx) < 0.08 * scale:
+        return 0
+    return 1 if dx > 0 else -1
+
+
+def shoulder_yaw_deg(pose: Pose) -> float | None:
+    """How far the shoulder line is turned away from the image plane, 0..90°.
+
+    From MediaPipe's world landmarks (metres): 0° when both shoulders are at the same depth (front
+    view), 90° when one is straight behind the other (side view). Falls back to the image: the
+    shoulder width relative to the shoulder-to-hip (or shoulder-to-ear) length, which is small in
+    profile.
+    """
+    if pose.world_m is not None:
+        d = pose.world_m[L.LEFT_SHOULDER] - pose.world_m[L.RIGHT_SHOULDER]
+        if np.all(np.isfinite(d)) and (abs(d[0]) + abs(d[2])) > 1e-6:
+            return math.degrees(math.atan2(abs(d[2]), abs(d[0])))
+    width = abs(pose.xy_px[L.LEFT_SHOULDER][0] - pose.xy_px[L.RIGHT_SHOULDER][0])
+    shoulders = _mid(pose, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
+    ears = _mid(pose, L.LEFT_EAR, L.RIGHT_EAR)
+    # A frontal shoulder-joint width is about twice the ear-to-shoulder height in adults.
+    ref = 2.0 * float(np.linalg.norm(ears - shoulders))
+    if ref <= 1e-6:
+        return None
+    return math.degrees(math.acos(min(1.0, width / ref)))
+
+
+def classify_view(pose: Pose, min_visibility: float) -> View:
+    """Side, front or oblique from the shoulder yaw; unknown when shoulders or head are unseen."""
+    if pose.vis(L.LEFT_SHOULDER, L.RIGHT_SHOULDER) < min_visibility:
+        return View.UNKNOWN
+    if max(pose.visibility[L.LEFT_EAR], pose.visibility[L.RIGHT_EAR]) < min_visibility:
+        return View.UNKNOWN
+    yaw = shoulder_yaw_deg(pose)
+    if yaw is None:
+        return View.UNKNOWN
+    if yaw >= SIDE_MIN_YAW_DEG:
+        return View.SIDE if facing_sign(pose) != 0 else View.OBLIQUE
+    if yaw <= FRONT_MAX_YAW_DEG:
+        return View.FRONT
+    return View.OBLIQUE
+
+
+def side_angles(pose: Pose, min_visibility: float) -> dict[str, float | None]:
+    """Sagittal angles from a side (or oblique) view, on the body's midline.
+
+    The midpoints of both ears, both shoulders and both hips are used: in profile the two sides
+    project almost onto each other, and their midpoint is the midline's projection, steadier than
+    either side alone. ``neck_inclination_deg`` is shoulders→ears against the vertical and
+    ``trunk_inclination_deg`` hips→shoulders against the vertical, both + forward, - reclined;
+    ``head_pitch_deg`` is ears→nose against the horizontal, + looking down. Hip-based values are
+    None unless the hips are actually visible (MediaPipe guesses hidden hips).
+    """
+    out: dict[str, float | None] = {
+        "neck_inclination_deg": None,
+        "trunk_inclination_deg": None,
+        "neck_flexion_deg": None,
+        "cva_deg": None,
+        "head_pitch_deg": None,
+    }
+    facing = facing_sign(pose)
+    if facing == 0:
+        return out
+    head_ok = max(pose.visibility[L.LEFT_EAR], pose.visibility[L.RIGHT_EAR]) >= min_visibility
+    shoulders_ok = max(pose.visibility[L.LEFT_SHOULDER], pose.visibility[L.RIGHT_SHOULDER]) >= min_visibility
+    hips_ok = max(pose.visibility[L.LEFT_HIP], pose.visibility[L.RIGHT_HIP]) >= min_visibility
+    ears = _mid(pose, L.LEFT_EAR, L.RIGHT_EAR)
+    shoulders = _mid(pose, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
+    if head_ok and shoulders_ok:
+        neck = inclination_deg(shoulders, ears, facing)
+        out["neck_inclination_deg"] = neck
+        out["cva_deg"] = 90.0 - neck
+        if pose.visibility[L.NOSE] >= min_visibility:
+            nose = pose.xy_px[L.NOSE]
+            out["head_pitch_deg"] = math.degrees(math.atan2(nose[1] - ears[1], (nose[0] - ears[0]) * facing))
+    if shoulders_ok and hips_ok:
+        hips = _mid(pose, L.LEFT_HIP, L.RIGHT_HIP)
+        trunk = inclination_deg(hips, shoulders, facing)
+        out["trunk_inclination_deg"] = trunk
+        if out["neck_inclination_deg"] is not None:
+            out["neck_flexion_deg"] = out["neck_inclination_deg"] - trunk
+    return out
+
+
+def _tilt_deg(left: np.ndarray, right: np.ndarray) -> float:
+    """Angle of the right→left line against the image horizontal; + when the left point is higher.
+
+    Uses the landmarks' anatomical sides, so it reads the same on mirrored and unmirrored images.
+    """
+    dx = abs(left[0] - right[0])
+    dy = right[1] - left[1]  # positive when left is higher (smaller y)
+    return math.degrees(math.atan2(dy, max(dx, 1e-9)))
+
+
+def front_angles(pose: Pose, min_visibility: float) -> dict[str, float | None]:
+    """Lateral angles from a front view, against the image axes.
+
+    ``shoulder_tilt_deg``: shoulder line vs horizontal, + when the left shoulder is higher.
+    ``head_roll_deg``: ear line vs horizontal, + when the left ear is higher.
+    ``trunk_side_lean_deg``: hips→shoulders midline vs vertical, + leaning to the person's left;
+    only with visible hips.
+    """
+    out: dict[str, float | None] = {
+        "shoulder_tilt_deg": None,
+        "head_roll_deg": None,
+        "trunk_side_lean_deg": None,
+    }
+    if pose.vis(L.LEFT_SHOULDER, L.RIGHT_SHOULDER) >= min_visibility:
+        out["shoulder_tilt_deg"] = _tilt_deg(pose.xy_px[L.LEFT_SHOULDER], pose.xy_px[L.RIGHT_SHOULDER])
+        if pose.vis(L.LEFT_HIP, L.RIGHT_HIP) >= min_visibility:
+            shoulders = _mid(pose, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
+            hips = _mid(pose, L.LEFT_HIP, L.RIGHT_HIP)
+            # The person's left is the side of the left landmarks, whichever way the image is.
+            left_dir = 1 if pose.xy_px[L.LEFT_SHOULDER][0] > pose.xy_px[L.RIGHT_SHOULDER][0] else -1
+            out["trunk_side_lean_deg"] = inclination_deg(hips, shoulders, left_dir)
+    if pose.vis(L.LEFT_EAR, L.RIGHT_EAR) >= min_visibility:
+        out["head_roll_deg"] = _tilt_deg(pose.xy_px[L.LEFT_EAR], pose.xy_px[L.RIGHT_EAR])
+    return out
+
+
+def face_width_px(pose: Pose, min_visibility: float) -> float | None:
+    """Ear-to-ear distance in pixels (eye-to-eye x 2.2 when an ear is hidden): the face's scale.
+
+    Under a pinhole camera it is inversely proportional to the distance to the camera.
+    """
+    if pose.vis(L.LEFT_EAR, L.RIGHT_EAR) >= min_visibility:
+        return float(np.linalg.norm(pose.xy_px[L.LEFT_EAR] - pose.xy_px[L.RIGHT_EAR]))
+    if pose.vis(L.LEFT_EYE, L.RIGHT_EYE) >= min_visibility:
+        return 2.2 * float(np.linalg.norm(pose.xy_px[L.LEFT_EYE] - pose.xy_px[L.RIGHT_EYE]))
+    return None
+
+
+def head_height_ratio(pose: Pose, min_visibility: float) -> float | None:
+    """Height of the ears' midpoint above the shoulder line, over the shoulder width.
+
+    Falls as the head comes forward and down in front of a frontal camera; scale-free.
+    """
+    if pose.vis(L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_EAR, L.RIGHT_EAR) < min_visibility:
+        return None
+    shoulders = _mid(pose, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
+    ears = _mid(pose, L.LEFT_EAR, L.RIGHT_EAR)
+    width = float(np.linalg.norm(pose.xy_px[L.LEFT_SHOULDER] - pose.xy_px[L.RIGHT_SHOULDER]))
+    if width <= 1e-6:
+        return None
+    return float(shoulders[1] - ears[1]) / width
+
+
+def neck_sagittal_3d_deg(pose: Pose, min_visibility: float) -> float | None:
+    """Shoulders→ears inclination in MediaPipe's world frame, projected on the y-z plane.
+
+    + when the ears are nearer the camera than the shoulders (head forward toward a front camera).
+    MediaPipe's depth is biased on frontal images, so this is only meaningful as a change from
+    the user's own baseline.
+    """
+    if pose.world_m is None:
+        return None
+    if pose.vis(L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_EAR, L.RIGHT_EAR) < min_visibility:
+        return None
+    w = pose.world_m
+    shoulders = (w[L.LEFT_SHOULDER] + w[L.RIGHT_SHOULDER]) / 2.0
+    ears = (w[L.LEFT_EAR] + w[L.RIGHT_EAR]) / 2.0
+    forward = shoulders[2] - ears[2]  # z grows away from the camera
+    up = shoulders[1] - ears[1]  # y grows downward
+    return math.degrees(math.atan2(forward, up))

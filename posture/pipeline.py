@@ -1,0 +1,226 @@
+"""The chain source → estimator → metrics → detector, shared by ``measure``, ``analyze`` and ``monitor``.
+
+``PostureAnalyzer`` turns (time, pose) into a :class:`Reading` (measure, smooth, assess);
+``Session`` adds the sustained-posture detector; ``analyze_video`` and ``measure_images`` drive
+them over recorded media. Sinks (timeline, report, video) consume the result as plain data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from posture.baseline import Baseline, baseline_from_measurements
+from posture.config import Config
+from posture.detector import Detector, Episode, Event
+from posture.landmarks import Pose
+from posture.metrics import RawMeasurement, assess, measure
+from posture.reading import Reading
+from posture.smoothing import MetricSmoother
+from posture.source import Frame, ImageSource, VideoFileSource, VideoInfo
+
+__all__ = [
+    "AnalysisResult",
+    "ImageResult",
+    "PostureAnalyzer",
+    "Session",
+    "analyze_video",
+    "estimate_frames",
+    "measure_images",
+]
+
+log = logging.getLogger(__name__)
+
+
+class PostureAnalyzer:
+    """Per-frame metrics: measure the pose, smooth the raw values over time, assess them."""
+
+    def __init__(self, config: Config, baseline: Baseline | None = None) -> None:
+        self.config = config
+        self.baseline = baseline
+        s = config.smoothing
+        self._smoother = MetricSmoother(s.min_cutoff_hz, s.beta) if s.enabled else None
+
+    def raw(self, pose: Pose | None) -> RawMeasurement:
+        return measure(pose, self.config.metrics)
+
+    def reading(self, t_s: float, raw: RawMeasurement) -> Reading:
+        if self._smoother is not None:
+            if raw.person:
+                raw = dataclasses.replace(raw, values=self._smoother.update(t_s, raw.values))
+            else:
+                self._smoother.reset()
+        ref = self.baseline.values if self.baseline is not None else None
+        a = assess(raw, self.config.metrics, ref)
+        return Reading(
+            t_s=t_s,
+            person=raw.person,
+            view=raw.view.value,
+            metrics=a.metrics,
+            findings=a.findings,
+            posture=a.posture,
+            estimated=a.estimated,
+        )
+
+
+class Session:
+    """Readings plus the sustained-posture detector: what every use of the pipeline runs."""
+
+    def __init__(self, config: Config, baseline: Baseline | None = None) -> None:
+        self.analyzer = PostureAnalyzer(config, baseline)
+        self.detector = Detector(config.detector)
+
+    def step(self, t_s: float, raw: RawMeasurement) -> tuple[Reading, list[Event]]:
+        reading = self.analyzer.reading(t_s, raw)
+        events = self.detector.update(reading)
+        return dataclasses.replace(reading, alert=self.detector.alert_active), events
+
+    def finish(self, t_s: float) -> list[Event]:
+        return self.detector.finish(t_s)
+
+
+@dataclass
+class AnalysisResult:
+    """Everything ``analyze`` learned about one video, as plain data for the writers."""
+
+    source: Path
+    info: VideoInfo
+    model: str
+    sample_fps: float | None
+    readings: list[Reading] = field(default_factory=list)
+    poses: list[Pose | None] = field(default_factory=list)
+    frame_indices: list[int] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    episodes: list[Episode] = field(default_factory=list)
+    baseline: Baseline | None = None
+    calibrated_from: str | None = None  # "profile", "image", "first N s" or None
+    truncated: bool = False
+    frames_decoded: int = 0
+    wall_s: float = 0.0
+    workers: int = 1
+
+    @property
+    def duration_s(self) -> float:
+        if not self.readings:
+            return 0.0
+        step = 1.0 / self.sample_fps if self.sample_fps else (1.0 / self.info.fps if self.info.fps else 0.0)
+        return self.readings[-1].t_s - self.readings[0].t_s + step
+
+
+def estimate_frames(frames: Iterable[Frame], estimator: object) -> Iterator[tuple[Frame, Pose | None]]:
+    """The estimator's pose for every frame, in order."""
+    for frame in frames:
+        yield frame, estimator.estimate(frame)  # type: ignore[attr-defined]
+
+
+ProgressFn = Callable[[float], None]  # called with the source time reached
+
+
+def analyze_video(
+    path: Path,
+    config: Config,
+    *,
+    baseline: Baseline | None = None,
+    calibrate_first_s: float | None = None,
+    progress: ProgressFn | None = None,
+    workers: int = 1,
+) -> AnalysisResult:
+    """Run the whole pipeline over a recorded video as fast as the machine allows.
+
+    ``calibrate_first_s`` takes the baseline from the clip's first seconds (the readings of those
+    frames are then assessed against it too). ``workers`` > 1 splits the video into that many time
+    chunks estimated in parallel processes; the sequential stages then run over the merged poses,
+    so the result means the same as a single pass.
+    """
+    from posture.parallel import estimate_video
+
+    started = time.monotonic()
+    cfg = config.analysis
+    with VideoFileSource(path, cfg.sample_fps) as probe:
+        info = probe.info
+    run = estimate_video(path, cfg, info, workers=workers, progress=progress)
+    result = AnalysisResult(
+        source=path,
+        info=info,
+        model=run.model,
+        sample_fps=cfg.sample_fps,
+        truncated=run.truncated,
+        frames_decoded=run.frames_decoded,
+        workers=run.workers,
+    )
+    pipeline_config = config
+    raws = [measure(pose, config.metrics) for pose in run.poses]
+    if calibrate_first_s is not None:
+        first = [r for t, r in zip(run.times, raws) if t < calibrate_first_s]
+        baseline = baseline_from_measurements(first, source=f"{path.name}, first {calibrate_first_s:g} s")
+        result.calibrated_from = f"first {calibrate_first_s:g} s"
+    elif baseline is not None:
+        result.calibrated_from = baseline.source or "profile"
+    result.baseline = baseline
+    session = Session(pipeline_config, baseline)
+    for t_s, index, pose, raw in zip(run.times, run.indices, run.poses, raws):
+        reading, events = session.step(t_s, raw)
+        result.readings.append(reading)
+        result.poses.append(pose)
+        result.frame_indices.append(index)
+        result.events.extend(events)
+    end_t = result.readings[-1].t_s if result.readings else 0.0
+    result.events.extend(session.finish(end_t))
+    result.episodes = list(session.detector.episodes)
+    result.wall_s = time.monotonic() - started
+    return result
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    source: Path
+    reading: Reading
+    pose: Pose | None
+
+
+def measure_images(
+    paths: Sequence[Path], config: Config, baseline: Baseline | None = None
+) -> Iterator[ImageResult]:
+    """One reading per still image, each detected afresh (no tracking, no smoothing)."""
+    from posture.estimator import estimate_still, open_estimator
+
+    cfg = dataclasses.replace(config, smoothing=dataclasses.replace(config.smoothing, enabled=False))
+    analyzer = PostureAnalyzer(cfg, baseline)
+    with open_estimator(
+        config.analysis.model, video=False, model_complexity=config.analysis.model_complexity
+    ) as est:
+        for path in paths:
+            with ImageSource(path) as src:
+                frame = next(iter(src))
+            pose = estimate_still(est, frame)
+            yield ImageResult(path, analyzer.reading(0.0, analyzer.raw(pose)), pose)
+
+
+def baseline_from_image(path: Path, config: Config) -> Baseline:
+    """A baseline from one photo of the user's good posture."""
+    from posture.estimator import estimate_still, open_estimator
+
+    with (
+        ImageSource(path) as src,
+        open_estimator(
+            config.analysis.model, video=False, model_complexity=config.analysis.model_complexity
+        ) as est,
+    ):
+        pose = estimate_still(est, next(iter(src)))
+    return baseline_from_measurements([measure(pose, config.metrics)], source=str(path))
+
+
+def load_baseline(spec: Path, config: Config) -> Baseline:
+    """``--baseline``: a saved JSON profile, or an image of good posture."""
+    from posture.source import check_media_path, is_image_file
+
+    check_media_path(spec)
+    if spec.suffix.lower() == ".json":
+        return Baseline.load(spec)
+    if is_image_file(spec):
+        return baseline_from_image(spec, config)
+    return Baseline.load(spec)

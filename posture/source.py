@@ -1,0 +1,324 @@
+"""Frame sources: video files, still images and cameras, each a context manager yielding ``Frame``s.
+
+Every frame carries its own timestamp in seconds of source time (``t_s``): the container's
+presentation time for videos (so variable frame rates come out right), 0 for a still image, and
+the monotonic clock since opening for a camera. All OpenCV I/O of the project lives here.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from posture.errors import (
+    CameraUnavailableError,
+    NotAMediaError,
+    SourceNotFoundError,
+    UnreadableSourceError,
+)
+
+__all__ = [
+    "CameraSource",
+    "Frame",
+    "ImageSource",
+    "VideoFileSource",
+    "VideoInfo",
+    "check_media_path",
+    "is_image_file",
+    "load_image",
+]
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: ``image`` is BGR uint8 (OpenCV's order), ``t_s`` seconds of source time."""
+
+    image: np.ndarray
+    index: int
+    t_s: float
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float
+    frame_count: int  # as the container states it; 0 when unknown
+
+    @property
+    def duration_s(self) -> float:
+        return self.frame_count / self.fps if self.fps > 0 and self.frame_count > 0 else 0.0
+
+
+def check_media_path(path: Path) -> None:
+    """Raise a typed error for paths that cannot be media at all, before any decoder sees them."""
+    if not path.exists():
+        raise SourceNotFoundError(f"no such file: {path}")
+    if path.is_dir():
+        raise NotAMediaError(f"{path} is a directory, not an image or video")
+    try:
+        size = path.stat().st_size
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise UnreadableSourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if size == 0:
+        raise UnreadableSourceError(f"{path} is empty")
+
+
+def is_image_file(path: Path) -> bool:
+    """True when Pillow recognises the file as an image (by content, not by name)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return False
+    return True
+
+
+def load_image(path: Path) -> np.ndarray:
+    """A still image as BGR uint8 with its EXIF orientation applied (phones store photos sideways)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    check_media_path(path)
+    try:
+        with Image.open(path) as im:
+            upright = ImageOps.exif_transpose(im).convert("RGB")
+    except (UnidentifiedImageError, SyntaxError) as exc:
+        raise NotAMediaError(f"{path} is not an image Pillow can read") from exc
+    except OSError as exc:
+        raise UnreadableSourceError(f"{path} is damaged: {exc}") from None
+    rgb = np.asarray(upright)
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+class ImageSource:
+    """A still image as a one-frame source at t_s = 0."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._image = load_image(self.path)
+
+    @property
+    def info(self) -> VideoInfo:
+        h, w = self._image.shape[:2]
+        return VideoInfo(w, h, 0.0, 1)
+
+    def __enter__(self) -> ImageSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._image = np.empty((0, 0, 3), np.uint8)
+
+    def __iter__(self) -> Iterator[Frame]:
+        yield Frame(self._image, 0, 0.0)
+
+
+_END = object()
+
+
+class VideoFileSource:
+    """A video file decoded in a background thread.
+
+    ``sample_fps`` keeps one frame per 1/sample_fps seconds of source time; the frames in between
+    are grabbed (demuxed and decoded, as codecs require) but never converted or copied.
+    ``realtime`` paces delivery at the video's own speed, so a file stands in for a camera.
+    ``start_s``/``end_s`` restrict the frames to a time range (for splitting a video into chunks).
+    After iteration, ``truncated`` tells whether the video ended well before its stated length.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        sample_fps: float | None = None,
+        *,
+        realtime: bool = False,
+        start_s: float = 0.0,
+        end_s: float | None = None,
+        queue_size: int = 8,
+    ) -> None:
+        import cv2
+
+        self.path = Path(path)
+        check_media_path(self.path)
+        self._cv2 = cv2
+        self._cap: Any = cv2.VideoCapture(str(self.path))
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise NotAMediaError(f"{self.path} is not a video OpenCV can open")
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.info = VideoInfo(
+            width=int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            height=int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            fps=fps if 0 < fps < 1000 else 0.0,
+            frame_count=max(int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0),
+        )
+        self.sample_fps = sample_fps
+        self.realtime = realtime
+        self.start_s = start_s
+        self.end_s = end_s
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.frames_read = 0  # frames demuxed and decoded so far
+        self.last_t_s = 0.0  # timestamp of the last frame seen
+        self.truncated = False
+
+    def __enter__(self) -> VideoFileSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            while self._thread.is_alive():
+                try:  # unblock a producer waiting on a full queue
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    self._thread.join(timeout=0.05)
+            self._thread = None
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    def _timestamp(self, index: int) -> float:
+        pos_ms = float(self._cap.get(self._cv2.CAP_PROP_POS_MSEC) or 0.0)
+        if pos_ms > 0 or index == 0 or self.info.fps <= 0:
+            return pos_ms / 1000.0
+        return index / self.info.fps
+
+    def _produce(self) -> None:
+        cap = self._cap
+        try:
+            if self.start_s > 0:
+                cap.set(self._cv2.CAP_PROP_POS_MSEC, self.start_s * 1000.0)
+            step = 1.0 / self.sample_fps if self.sample_fps else 0.0
+            next_t = self.start_s
+            index = round(self.start_s * self.info.fps) if self.start_s > 0 else 0
+            while not self._stop.is_set():
+                if not cap.grab():
+                    break
+                t_s = self._timestamp(index)
+                self.frames_read += 1
+                self.last_t_s = t_s
+                if self.end_s is not None and t_s >= self.end_s:
+                    break
+                # A small tolerance keeps frame timestamps' rounding from skipping a due sample.
+                if t_s + 1e-3 >= next_t and t_s >= self.start_s - 1e-3:
+                    ok, image = cap.retrieve()
+                    if ok and image is not None:
+                        self._put(Frame(image, index, t_s))
+                        next_t = (next_t + step) if t_s < next_t + step else t_s + step
+                index += 1
+            stated = self.info.duration_s
+            self.truncated = (
+                self.end_s is None and stated > 2.0 and self.last_t_s < stated - max(1.0, 0.05 * stated)
+            )
+            self._put(_END)
+        except BaseException as exc:  # forwarded to the consumer
+            self._put(exc)
+
+    def _put(self, item: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._cap is None:
+            raise UnreadableSourceError(f"{self.path} is closed")
+        self._thread = threading.Thread(target=self._produce, name="posture-decode", daemon=True)
+        self._thread.start()
+        clock_start: float | None = None
+        delivered = 0
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            if self.realtime:
+                now = time.monotonic()
+                if clock_start is None:
+                    clock_start = now - (item.t_s - self.start_s)
+                delay = clock_start + (item.t_s - self.start_s) - now
+                if delay > 0:
+                    time.sleep(delay)
+            delivered += 1
+            yield item
+        if delivered == 0 and self.frames_read == 0:
+            raise UnreadableSourceError(f"{self.path} has no decodable frames")
+
+
+class CameraSource:
+    """A webcam opened at a modest resolution; timestamps from the monotonic clock."""
+
+    def __init__(self, index: int, width: int = 640, height: int = 480, backend: Any = None) -> None:
+        import cv2
+
+        self.index = index
+        self._cv2 = cv2
+        self._backend = backend
+        self._size = (width, height)
+        self._cap: Any = None
+        self._t0 = 0.0
+        self._count = 0
+
+    def open(self) -> None:
+        cv2 = self._cv2
+        cap = cv2.VideoCapture(self.index) if self._backend is None else self._backend(self.index)
+        if not cap.isOpened():
+            cap.release()
+            raise CameraUnavailableError(f"camera {self.index} is not available")
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, self._size[0])
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self._size[1])
+        self._cap = cap
+        self._t0 = time.monotonic()
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    def __enter__(self) -> CameraSource:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def read(self) -> Frame | None:
+        """The next frame, or None when the camera delivered nothing (unplugged, taken)."""
+        if self._cap is None:
+            return None
+        ok, image = self._cap.read()
+        if not ok or image is None:
+            return None
+        frame = Frame(image, self._count, time.monotonic() - self._t0)
+        self._count += 1
+        return frame
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            frame = self.read()
+            if frame is None:
+                return
+            yield frame

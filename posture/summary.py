@@ -1,0 +1,118 @@
+"""Plain-data summaries of an analysed session, for summary.json, events.json, reports and history.
+
+Pure: no I/O. Time shares are weighted by each reading's duration (the gap to the next reading),
+so a variable sample rate does not skew them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from posture.detector import Episode
+from posture.reading import ESTIMATE_METRICS, FINDING_CODES, METRIC_NAMES, Reading, Verdict
+
+__all__ = ["SUMMARY_VERSION", "durations_s", "events_document", "metric_stats", "session_summary"]
+
+SUMMARY_VERSION = 1
+
+
+def durations_s(readings: Sequence[Reading], last_step_s: float) -> np.ndarray:
+    """How long each reading stands for: the gap to the next one (the last gets ``last_step_s``)."""
+    if not readings:
+        return np.zeros(0)
+    t = np.array([r.t_s for r in readings])
+    gaps = np.diff(t, append=t[-1] + last_step_s)
+    # A gap much longer than the sample step (a cut, a stall) should not inflate one reading.
+    return np.clip(gaps, 0.0, max(5 * last_step_s, 1e-9))
+
+
+def metric_stats(readings: Sequence[Reading]) -> dict[str, dict[str, float | int]]:
+    """Per-metric count, mean, median, 10th and 90th percentile, min and max over the frames
+    where the metric exists."""
+    out: dict[str, dict[str, float | int]] = {}
+    for name in METRIC_NAMES:
+        xs = np.array([r.metrics[name] for r in readings if r.metrics.get(name) is not None], dtype=float)
+        if xs.size == 0:
+            continue
+        out[name] = {
+            "n": int(xs.size),
+            "mean": round(float(xs.mean()), 2),
+            "median": round(float(np.median(xs)), 2),
+            "p10": round(float(np.percentile(xs, 10)), 2),
+            "p90": round(float(np.percentile(xs, 90)), 2),
+            "min": round(float(xs.min()), 2),
+            "max": round(float(xs.max()), 2),
+            "estimate": name in ESTIMATE_METRICS,
+        }
+    return out
+
+
+def session_summary(
+    readings: Sequence[Reading],
+    episodes: Sequence[Episode],
+    *,
+    step_s: float,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Duration, frames, share of time per verdict and per finding, metric statistics, episodes."""
+    dur = durations_s(readings, step_s)
+    total = float(dur.sum())
+    by_verdict = {v.value: 0.0 for v in Verdict}
+    for reading, d in zip(readings, dur):
+        by_verdict[reading.posture.value] += float(d)
+    present = total - by_verdict["away"]
+    poor_by_finding = dict.fromkeys(FINDING_CODES, 0.0)
+    for reading, d in zip(readings, dur):
+        for code, sev in reading.findings.items():
+            if sev >= 1.0:
+                poor_by_finding[code] += float(d)
+    alert_s = float(sum(d for r, d in zip(readings, dur) if r.alert))
+    views = Counter(r.view for r in readings if r.person)
+    top = max(poor_by_finding.items(), key=lambda kv: kv[1]) if readings else ("", 0.0)
+    summary: dict[str, Any] = {
+        "version": SUMMARY_VERSION,
+        "duration_s": round(total, 2),
+        "frames_analysed": len(readings),
+        "view": views.most_common(1)[0][0] if views else "unknown",
+        "views": dict(views),
+        "time_s": {k: round(v, 2) for k, v in by_verdict.items()},
+        "share": {k: (round(v / total, 4) if total else 0.0) for k, v in by_verdict.items()},
+        "poor_share_of_present": round(by_verdict["poor"] / present, 4) if present > 0 else 0.0,
+        "alert_s": round(alert_s, 2),
+        "finding_poor_s": {k: round(v, 2) for k, v in poor_by_finding.items()},
+        "top_finding": top[0] if top[1] > 0 else None,
+        "episodes": len(episodes),
+        "metrics": metric_stats(readings),
+    }
+    if extra:
+        summary.update(extra)
+    return summary
+
+
+def events_document(
+    episodes: Sequence[Episode],
+    advice_for: Callable[[str], Sequence[str]],
+    *,
+    breaks: Sequence[float] = (),
+) -> dict[str, Any]:
+    """``events.json``: each sustained-poor-posture episode with its findings and advice links."""
+    items = []
+    for ep in episodes:
+        d = ep.to_dict()
+        codes = sorted(ep.findings, key=lambda c: -ep.findings[c].peak)
+        links: list[str] = []
+        for code in codes:
+            for topic in advice_for(code):
+                if topic not in links:
+                    links.append(topic)
+        d["advice"] = links
+        items.append(d)
+    return {
+        "version": SUMMARY_VERSION,
+        "episodes": items,
+        "breaks_due_s": [round(t, 2) for t in breaks],
+    }

@@ -1,0 +1,87 @@
+"""Small writers for the analysis outputs; each takes a path or an open text file.
+
+``timeline.csv``: one row per analysed frame with the reading's public fields. ``summary.json`` and
+``events.json``: plain data built by :mod:`posture.summary`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Union
+
+from posture.reading import FINDING_CODES, METRIC_NAMES, Reading
+
+__all__ = ["TIMELINE_COLUMNS", "TimelineWriter", "open_text", "write_json", "write_timeline"]
+
+PathOrFile = Union[str, Path, IO[str]]
+
+TIMELINE_COLUMNS: tuple[str, ...] = (
+    "t_s",
+    "person",
+    "view",
+    "posture",
+    "alert",
+    *METRIC_NAMES,
+    *FINDING_CODES,
+    "estimated",
+)
+
+
+@contextmanager
+def open_text(target: PathOrFile) -> Iterator[IO[str]]:
+    """Yield a writable text file; a path is written atomically (a crash leaves the old file)."""
+    if not isinstance(target, (str, Path)):
+        yield target
+        return
+    path = Path(target)
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        yield fh
+    os.replace(tmp, path)
+
+
+def _row(reading: Reading) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "t_s": f"{reading.t_s:.3f}",
+        "person": int(reading.person),
+        "view": reading.view,
+        "posture": reading.posture.value,
+        "alert": int(reading.alert),
+        "estimated": ";".join(sorted(reading.estimated)),
+    }
+    for name in METRIC_NAMES:
+        value = reading.metrics.get(name)
+        row[name] = "" if value is None else f"{value:.2f}"
+    for code in FINDING_CODES:
+        row[code] = f"{reading.findings.get(code, 0.0):.3f}"
+    return row
+
+
+class TimelineWriter:
+    """Streams readings to CSV as they come (the live monitor flushes it as it goes)."""
+
+    def __init__(self, fh: IO[str]) -> None:
+        self._fh = fh
+        self._writer = csv.DictWriter(fh, fieldnames=TIMELINE_COLUMNS)
+        self._writer.writeheader()
+
+    def write(self, reading: Reading) -> None:
+        self._writer.writerow(_row(reading))
+
+
+def write_timeline(readings: Iterable[Reading], target: PathOrFile) -> None:
+    with open_text(target) as fh:
+        writer = TimelineWriter(fh)
+        for reading in readings:
+            writer.write(reading)
+
+
+def write_json(data: Any, target: PathOrFile) -> None:
+    with open_text(target) as fh:
+        json.dump(data, fh, indent=2, allow_nan=False)
+        fh.write("\n")

@@ -1,0 +1,89 @@
+"""The pipeline with a fake source and a scripted estimator: no MediaPipe, no files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from posture.config import Config
+from posture.metrics import measure
+from posture.pipeline import Session
+from posture.reading import Verdict
+from posture.smoothing import MetricSmoother, OneEuroFilter
+from posture.summary import durations_s, events_document, session_summary
+from tests.builders import side_pose
+
+
+def _run(script, config: Config | None = None, fps: float = 10.0):
+    """Feed (duration_s, pose-or-None) segments through a Session at ``fps``."""
+    config = config or Config()
+    session = Session(config)
+    readings, events = [], []
+    t = 0.0
+    for duration, pose in script:
+        for _ in range(round(duration * fps)):
+            reading, evs = session.step(t, measure(pose, config.metrics))
+            readings.append(reading)
+            events.extend(evs)
+            t += 1.0 / fps
+    events.extend(session.finish(t))
+    return readings, events, session
+
+
+GOOD = side_pose(trunk_deg=-8.0, neck_deg=8.0, pitch_deg=10.0)
+SLOUCH = side_pose(trunk_deg=-5.0, neck_deg=25.0, pitch_deg=28.0)
+
+
+def test_nobody_frames_are_away_and_never_alert() -> None:
+    readings, events, _ = _run([(5.0, None)], Config().replace("detector", hold_s=1.0))
+    assert {r.posture for r in readings} == {Verdict.AWAY}
+    assert not any(r.alert for r in readings)
+    assert not [e for e in events if e.kind == "alert"]
+
+
+def test_sustained_slouch_alerts_after_the_hold_and_glance_does_not() -> None:
+    config = Config().replace("detector", hold_s=3.0)
+    readings, events, session = _run(
+        [(10.0, GOOD), (1.0, SLOUCH), (10.0, GOOD), (8.0, SLOUCH), (10.0, GOOD)], config
+    )
+    alerts = [e for e in events if e.kind == "alert"]
+    assert len(alerts) == 1
+    assert 23.0 <= alerts[0].t_s <= 24.2  # slouch starts at 21 s, hold 3 s (smoothing may add a frame)
+    assert len(session.detector.episodes) == 1
+    ep = session.detector.episodes[0]
+    assert "forward_head" in ep.findings
+    assert any(r.alert for r in readings)
+    assert not any(r.alert for r in readings if r.t_s < 21.0)
+
+
+def test_metrics_are_smoothed_in_time() -> None:
+    filt = OneEuroFilter(min_cutoff_hz=1.0, beta=0.0)
+    values = [filt.update(i / 10.0, 10.0 + (1 if i % 2 else -1)) for i in range(50)]
+    assert max(values[20:]) - min(values[20:]) < 1.0  # ±1 of jitter shrinks a lot at 1 Hz
+    smoother = MetricSmoother(3.0, 0.1)
+    assert smoother.update(0.0, {"a": 1.0, "b": None}) == {"a": 1.0, "b": None}
+    out = smoother.update(5.0, {"a": 20.0})  # after a long gap the filter restarts
+    assert out["a"] == pytest.approx(20.0)
+
+
+def test_summary_shares_and_episodes() -> None:
+    config = Config().replace("detector", hold_s=2.0)
+    readings, _, session = _run([(6.0, GOOD), (6.0, SLOUCH), (4.0, None)], config)
+    summary = session_summary(readings, session.detector.episodes, step_s=0.1)
+    assert summary["duration_s"] == pytest.approx(16.0, abs=0.2)
+    assert summary["share"]["away"] == pytest.approx(0.25, abs=0.02)
+    assert summary["time_s"]["poor"] == pytest.approx(6.0, abs=0.5)
+    assert summary["top_finding"] == "forward_head"
+    assert summary["episodes"] == 1
+    assert summary["metrics"]["neck_inclination_deg"]["n"] == 120
+    doc = events_document(session.detector.episodes, lambda code: (code, "breaks"))
+    assert doc["episodes"][0]["advice"][0] == "forward_head"
+    assert "breaks" in doc["episodes"][0]["advice"]
+
+
+def test_durations_cap_long_gaps() -> None:
+    from posture.reading import Reading
+
+    rs = [Reading(t, True, "side", {}, {}, Verdict.GOOD) for t in (0.0, 0.1, 10.0)]
+    d = durations_s(rs, 0.1)
+    assert np.allclose(d, [0.1, 0.5, 0.1])
