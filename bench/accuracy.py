@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| chair_good_bad.mp4, every frame, uncalibrated | ≥ 97 % | {cc['every_frame_rate']:.1%} of {cc['every_frame_n']} labelled frames |"
     )
     print(
-        f"| chair_good_bad.mp4, default 10 fps, each labelled frame by the latest reading | ≥ 97 % | {cc['sampled_rate']:.1%} of {cc['sampled_n']} |"
+        f"| chair_good_bad.mp4, default 5 fps + refinement, each labelled frame by the latest reading | ≥ 97 % | {cc['sampled_rate']:.1%} of {cc['sampled_n']} |"
     )
     print(
         f"| LearnOpenCV rule (neck < 40°, torso < 10°), same landmarks | (65 % reported) | {cc['learnopencv_rate']:.1%} |"

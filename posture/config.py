@@ -114,7 +114,8 @@ class SmoothingConfig:
 
 @dataclass(frozen=True)
 class AnalysisConfig:
-    sample_fps: float | None = 10.0  # analysed frames per second of video; None = every frame
+    sample_fps: float | None = 5.0  # analysed frames per second of video; None = every frame
+    refine: bool = True  # where the verdict changes between two samples, analyse the frames between
     model: Path | None = None  # a .task file for the Tasks API; None = the bundled full model
     model_complexity: int = 1  # the bundled legacy model; 0 and 2 need files we never download
 

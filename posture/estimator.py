@@ -129,11 +129,19 @@ class LegacyPoseEstimator:
     """The bundled BlazePose full model via ``mediapipe.solutions.pose``.
 
     ``video=True`` tracks the person from frame to frame (faster, steadier); ``video=False``
-    detects afresh on every image (for unrelated photos).
+    detects afresh on every image (for unrelated photos). ``smooth_landmarks`` is the graph's own
+    temporal filter, tuned for a camera's full frame rate: on sampled frames it lags, the region
+    it predicts misses and the detector has to run again, so samplers turn it off and smooth the
+    metrics instead.
     """
 
     def __init__(
-        self, *, video: bool, model_complexity: int = 1, min_detection_confidence: float = 0.5
+        self,
+        *,
+        video: bool,
+        model_complexity: int = 1,
+        min_detection_confidence: float = 0.5,
+        smooth_landmarks: bool = True,
     ) -> None:
         if model_complexity not in _LEGACY_FILES:
             raise ModelUnavailableError("model complexity must be 0, 1 or 2")
@@ -152,7 +160,7 @@ class LegacyPoseEstimator:
             self._pose = mp.solutions.pose.Pose(
                 static_image_mode=not video,
                 model_complexity=model_complexity,
-                smooth_landmarks=True,
+                smooth_landmarks=smooth_landmarks,
                 enable_segmentation=False,
                 min_detection_confidence=min_detection_confidence,
                 min_tracking_confidence=0.5,
@@ -281,8 +289,14 @@ def estimate_still(estimator: PoseEstimator, frame: Frame) -> Pose | None:
     return Pose.mean(close or estimates)
 
 
-def open_estimator(model: Path | None, *, video: bool, model_complexity: int = 1) -> PoseEstimator:
-    """The estimator for a model choice: a ``.task`` file, or the bundled legacy model."""
+def open_estimator(
+    model: Path | None, *, video: bool, model_complexity: int = 1, sampled: bool = False
+) -> PoseEstimator:
+    """The estimator for a model choice: a ``.task`` file, or the bundled legacy model.
+
+    ``sampled``: frames come at a reduced rate and may step back in time (to look closer
+    between two samples), so no temporal filter or strictly increasing clock may be assumed.
+    """
     if model is not None:
-        return TaskPoseEstimator(model, video=video)
-    return LegacyPoseEstimator(video=video, model_complexity=model_complexity)
+        return TaskPoseEstimator(model, video=video and not sampled)
+    return LegacyPoseEstimator(video=video, model_complexity=model_complexity, smooth_landmarks=not sampled)

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from posture.config import AnalysisConfig
+from posture.config import AnalysisConfig, MetricsConfig
 from posture.landmarks import Pose
-from posture.source import VideoFileSource, VideoInfo
+from posture.metrics import RawMeasurement, assess, measure
+from posture.source import Frame, VideoFileSource, VideoInfo
 
 __all__ = ["EstimationRun", "auto_workers", "estimate_video"]
 
@@ -38,6 +39,11 @@ class EstimationRun:
     frames_decoded: int = 0
     workers: int = 1
 
+    def add(self, frame: Frame, pose: Pose | None) -> None:
+        self.times.append(frame.t_s)
+        self.indices.append(frame.index)
+        self.poses.append(pose)
+
 
 def auto_workers(info: VideoInfo) -> int:
     """Two processes on a clip long enough to pay for the second one's start-up, else one."""
@@ -47,26 +53,49 @@ def auto_workers(info: VideoInfo) -> int:
     return min(cores, max(1, int(info.duration_s // MIN_CHUNK_S)), 2)
 
 
+def verdict_changed(a: RawMeasurement, b: RawMeasurement, metrics: MetricsConfig) -> bool:
+    """Whether the posture verdict differs between two consecutive samples (judged on the raw
+    values, without a baseline): someone came or went, or a finding crossed its threshold."""
+    if a.person != b.person or a.view != b.view:
+        return True
+    return assess(a, metrics).posture != assess(b, metrics).posture
+
+
 def _estimate_chunk(
     path: Path,
     cfg: AnalysisConfig,
+    metrics: MetricsConfig,
     start_s: float,
     end_s: float | None,
     progress: Any = None,
 ) -> EstimationRun:
+    """Poses of one time range. Samples at ``cfg.sample_fps``; with ``cfg.refine`` the frames
+    between two samples with different verdicts are estimated too, so a change of posture is
+    placed to the frame rather than to the sample."""
     from posture.estimator import open_estimator
 
     run = EstimationRun()
-    with (
-        VideoFileSource(path, cfg.sample_fps, start_s=start_s, end_s=end_s) as src,
-        open_estimator(cfg.model, video=True, model_complexity=cfg.model_complexity) as est,
-    ):
+    sampled = cfg.sample_fps is not None
+    refine = sampled and cfg.refine
+    source = VideoFileSource(path, cfg.sample_fps, start_s=start_s, end_s=end_s, keep_between=refine)
+    estimator = open_estimator(cfg.model, video=True, model_complexity=cfg.model_complexity, sampled=sampled)
+    with source as src, estimator as est:
         run.model = est.name
         last_report = -math.inf
-        for frame in src:
-            run.times.append(frame.t_s)
-            run.indices.append(frame.index)
-            run.poses.append(est.estimate(frame))
+        between: list[Frame] = []  # frames since the last sample, kept for a closer look
+        previous: RawMeasurement | None = None  # the last sample's measurement
+        for frame, due in src.with_between():
+            if not due:
+                between.append(frame)
+                continue
+            pose = est.estimate(frame)
+            if refine:
+                raw = measure(pose, metrics)
+                if previous is not None and between and verdict_changed(previous, raw, metrics):
+                    for f in between:
+                        run.add(f, est.estimate(f))
+                previous, between = raw, []
+            run.add(frame, pose)
             if progress is not None and frame.t_s - last_report >= 0.5:
                 progress(frame.t_s)
                 last_report = frame.t_s
@@ -83,18 +112,19 @@ def _init_worker(q: Any) -> None:
     _progress_queue = q
 
 
-def _worker(args: tuple[Path, AnalysisConfig, float, float | None, int]) -> EstimationRun:
-    path, cfg, start_s, end_s, chunk = args
+def _worker(args: tuple[Path, AnalysisConfig, MetricsConfig, float, float | None, int]) -> EstimationRun:
+    path, cfg, metrics, start_s, end_s, chunk = args
 
     def report(t_s: float) -> None:
         _progress_queue.put((chunk, t_s - start_s))
 
-    return _estimate_chunk(path, cfg, start_s, end_s, report)
+    return _estimate_chunk(path, cfg, metrics, start_s, end_s, report)
 
 
 def estimate_video(
     path: Path,
     cfg: AnalysisConfig,
+    metrics: MetricsConfig,
     info: VideoInfo,
     *,
     workers: int = 1,
@@ -103,11 +133,11 @@ def estimate_video(
     """Poses for the sampled frames of a video, in time order. ``progress`` gets seconds done."""
     duration = info.duration_s
     if workers <= 1 or duration <= 0:
-        return _estimate_chunk(path, cfg, 0.0, None, progress)
+        return _estimate_chunk(path, cfg, metrics, 0.0, None, progress)
     step = 1.0 / cfg.sample_fps if cfg.sample_fps else (1.0 / info.fps if info.fps else 0.04)
     # Chunk bounds on the sampling grid, so the split keeps exactly the frames one pass would.
     bounds = [round(duration * k / workers / step) * step for k in range(workers)] + [None]
-    jobs = [(path, cfg, bounds[k], bounds[k + 1], k) for k in range(workers)]
+    jobs = [(path, cfg, metrics, bounds[k], bounds[k + 1], k) for k in range(workers)]
     ctx = mp.get_context("spawn")
     progress_q = ctx.Queue()
     done = [0.0] * workers

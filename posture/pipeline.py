@@ -142,7 +142,7 @@ def analyze_video(
     cfg = config.analysis
     with VideoFileSource(path, cfg.sample_fps) as probe:
         info = probe.info
-    run = estimate_video(path, cfg, info, workers=workers, progress=progress)
+    run = estimate_video(path, cfg, config.metrics, info, workers=workers, progress=progress)
     result = AnalysisResult(
         source=path,
         info=info,

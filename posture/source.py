@@ -136,7 +136,9 @@ class VideoFileSource:
 
     ``sample_fps`` keeps one frame per 1/sample_fps seconds of source time; the frames in between
     are grabbed (demuxed and decoded, as codecs require) but never converted or copied.
-    ``realtime`` paces delivery at the video's own speed, so a file stands in for a camera.
+    ``keep_between`` also decodes the frames between two samples, for :meth:`with_between`
+    (used to look closer where the measurement moves). ``realtime`` paces delivery at the video's
+    own speed, so a file stands in for a camera.
     ``start_s``/``end_s`` restrict the frames to a time range (for splitting a video into chunks).
     After iteration, ``truncated`` tells whether the video ended well before its stated length.
     """
@@ -147,6 +149,7 @@ class VideoFileSource:
         sample_fps: float | None = None,
         *,
         realtime: bool = False,
+        keep_between: bool = False,
         start_s: float = 0.0,
         end_s: float | None = None,
         queue_size: int = 8,
@@ -169,6 +172,7 @@ class VideoFileSource:
         )
         self.sample_fps = sample_fps
         self.realtime = realtime
+        self.keep_between = keep_between
         self.start_s = start_s
         self.end_s = end_s
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
@@ -220,11 +224,13 @@ class VideoFileSource:
                 if self.end_s is not None and t_s >= self.end_s:
                     break
                 # A small tolerance keeps frame timestamps' rounding from skipping a due sample.
-                if t_s + 1e-3 >= next_t and t_s >= self.start_s - 1e-3:
+                due = t_s + 1e-3 >= next_t and t_s >= self.start_s - 1e-3
+                if due or (self.keep_between and t_s >= self.start_s - 1e-3):
                     ok, image = cap.retrieve()
                     if ok and image is not None:
-                        self._put(Frame(image, index, t_s))
-                        next_t = (next_t + step) if t_s < next_t + step else t_s + step
+                        self._put((Frame(image, index, t_s), due))
+                        if due:
+                            next_t = (next_t + step) if t_s < next_t + step else t_s + step
                 index += 1
             stated = self.info.duration_s
             self.truncated = (
@@ -243,6 +249,16 @@ class VideoFileSource:
                 continue
 
     def __iter__(self) -> Iterator[Frame]:
+        """The sampled frames."""
+        for frame, due in self._items():
+            if due:
+                yield frame
+
+    def with_between(self) -> Iterator[tuple[Frame, bool]]:
+        """Every decoded frame with whether it is a sample (needs ``keep_between=True``)."""
+        return self._items()
+
+    def _items(self) -> Iterator[tuple[Frame, bool]]:
         if self._cap is None:
             raise UnreadableSourceError(f"{self.path} is closed")
         self._thread = threading.Thread(target=self._produce, name="posture-decode", daemon=True)
@@ -255,11 +271,12 @@ class VideoFileSource:
                 break
             if isinstance(item, BaseException):
                 raise item
+            frame = item[0]
             if self.realtime:
                 now = time.monotonic()
                 if clock_start is None:
-                    clock_start = now - (item.t_s - self.start_s)
-                delay = clock_start + (item.t_s - self.start_s) - now
+                    clock_start = now - (frame.t_s - self.start_s)
+                delay = clock_start + (frame.t_s - self.start_s) - now
                 if delay > 0:
                     time.sleep(delay)
             delivered += 1

@@ -1,4 +1,4 @@
-"""Shared fixtures: the footage folder and a guard against logged errors."""
+"""Shared fixtures: the footage folder, a private data folder, and a guard against logged errors."""
 
 from __future__ import annotations
 
@@ -21,6 +21,13 @@ def footage() -> Path:
             pytest.fail(f"POSTURE_REQUIRE_FOOTAGE=1 but {FOOTAGE} is missing")
         pytest.skip(f"real footage not found at {FOOTAGE} (it sits beside the project in CI)")
     return FOOTAGE
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test writes into the real user's history: POSTURE_DATA_DIR points at a temp folder."""
+    monkeypatch.setenv("POSTURE_DATA_DIR", str(tmp_path_factory.mktemp("posture-data")))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
 
 
 @pytest.fixture(autouse=True)
