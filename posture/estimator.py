@@ -56,6 +56,15 @@ class PoseEstimator(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
+def _flush_c_stdio() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # no C library to ask (an unusual platform)
+        pass
+
+
 @contextmanager
 def _native_stderr_silenced() -> Iterator[None]:
     """Hide what MediaPipe's C++ side prints straight to file descriptor 2 while a graph starts
@@ -74,6 +83,7 @@ def _native_stderr_silenced() -> Iterator[None]:
     try:
         yield
     finally:
+        _flush_c_stdio()  # what the C side buffered must go to /dev/null too, not after the restore
         os.dup2(saved, fd)
         os.close(saved)
         os.close(devnull)
@@ -155,7 +165,7 @@ class LegacyPoseEstimator:
             )
         mp = _import_mediapipe()
         self.name = f"mediapipe {mp.__version__} bundled {needed}"
-        self._started = False  # the graph prints its start-up notes on the first frame
+        self._started = False  # whether both models have run (they print start-up notes)
         with _native_stderr_silenced():
             self._pose = mp.solutions.pose.Pose(
                 static_image_mode=not video,
@@ -173,7 +183,8 @@ class LegacyPoseEstimator:
         else:
             with _native_stderr_silenced():
                 result = self._pose.process(_to_rgb(frame))
-            self._started = True
+            # The landmark model starts (and talks) on the first frame with somebody in it.
+            self._started = result.pose_landmarks is not None
         if result.pose_landmarks is None:
             return None
         world = result.pose_world_landmarks.landmark if result.pose_world_landmarks else None
@@ -181,7 +192,8 @@ class LegacyPoseEstimator:
 
     def close(self) -> None:
         if self._pose is not None:
-            self._pose.close()
+            with _native_stderr_silenced():  # closing the graph can flush its start-up notes
+                self._pose.close()
             self._pose = None
 
     def __enter__(self) -> LegacyPoseEstimator:
