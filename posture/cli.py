@@ -1,0 +1,183 @@
+"""The command line: parse, build a config, call the library, map typed errors to exit codes.
+
+Heavy modules (MediaPipe, OpenCV, matplotlib) are imported inside the commands, so
+``posture --help`` is instant. ``POSTURE_DEBUG=1`` re-raises errors with their traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from posture import __version__
+from posture.errors import ExitCode, InputError, PostureError
+
+__all__ = ["build_parser", "main"]
+
+log = logging.getLogger("posture")
+
+
+def _add_common_analysis(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="TOML config file (default: the user's posture.toml if any)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        help="a pose_landmarker_*.task file for the Tasks API (default: bundled full model)",
+    )
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="IMAGE_OR_PROFILE",
+        help="your good posture: a photo or a saved profile (.json)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="posture",
+        description="Webcam posture monitor: neck and upper-back angles, sustained-posture alerts, prevention advice.",
+    )
+    parser.add_argument("--version", action="version", version=f"posture {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the pipeline does")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "measure",
+        help="one reading per photo",
+        description="Measure posture on still images (EXIF orientation applied).",
+    )
+    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    p.add_argument("--json", action="store_true", help="print a JSON array, one object per image")
+    _add_common_analysis(p)
+
+    p = sub.add_parser(
+        "analyze",
+        help="analyse a recorded video",
+        description="Run the pipeline over a recorded video as fast as it can and write the results into DIR.",
+    )
+    p.add_argument("video", type=Path, metavar="VIDEO")
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: ./posture-out/<video name>)"
+    )
+    _add_common_analysis(p)
+    p.add_argument(
+        "--calibrate-first",
+        type=float,
+        metavar="SECONDS",
+        help="take the baseline from the clip's first SECONDS",
+    )
+    p.add_argument(
+        "--every-frame",
+        action="store_true",
+        help="analyse every frame (default: 5 frames per second of video, plus the frames around each change of verdict)",
+    )
+    p.add_argument("--fps", type=float, metavar="N", help="analysed frames per second of video")
+    p.add_argument(
+        "--hold",
+        type=float,
+        metavar="SECONDS",
+        help="fixed holding time before an alert (default: ISO 11226 holding times by severity)",
+    )
+    p.add_argument(
+        "--workers", type=int, metavar="N", help="estimator processes (default: 2 on clips of 20 s or more)"
+    )
+    p.add_argument("--annotate", action="store_true", help="also write an annotated copy of the video")
+    p.add_argument("--no-report", action="store_true", help="skip report.html")
+    p.add_argument("--no-history", action="store_true", help="do not record this session in the history")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser(
+        "demo",
+        help="analyse the project's own sample clip",
+        description="Analyse the bundled sample clip and write a report, an annotated video and the data files.",
+    )
+    p.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: a new temporary folder)")
+    p.add_argument("--no-history", action="store_true", help="do not record this session in the history")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--open", action="store_true", help="open the report in a browser when done")
+
+    p = sub.add_parser(
+        "advice",
+        help="prevention advice",
+        description="Prevention advice in the project's own words, after 'Upper back pain, causes and possible treatments (2025)'.",
+    )
+    p.add_argument("topic", nargs="?", help="a topic id or finding code (see --list)")
+    p.add_argument("--list", action="store_true", help="list the topics")
+    p.add_argument("--html", type=Path, metavar="FILE", help="write the advice as one HTML page")
+
+    p = sub.add_parser(
+        "history",
+        help="past sessions and trends",
+        description="Past sessions (from analyze, demo and monitor) and a daily trend.",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--limit", type=int, default=20, help="sessions to list (default 20)")
+
+    sub.add_parser(
+        "check",
+        help="check the environment",
+        description="mediapipe version, bundled model, .task models found, cameras.",
+    )
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("posture: %(message)s"))
+    root = logging.getLogger("posture")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> int:
+    """Entry point; returns the exit status instead of exiting so tests can call it in-process."""
+    out = stdout or sys.stdout
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    _setup_logging(args.verbose)
+    if args.command is None:
+        parser.print_help(out)
+        return ExitCode.OK
+    debug = os.environ.get("POSTURE_DEBUG") == "1"
+    from posture import commands
+
+    handler = getattr(commands, f"cmd_{args.command}")
+    try:
+        return int(handler(args, out))
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("posture: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except PostureError as exc:
+        if debug:
+            raise
+        print(f"posture: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:  # `posture ... | head`
+        return ExitCode.OK
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"posture: unexpected error: {type(exc).__name__}: {exc} (POSTURE_DEBUG=1 shows details)",
+            file=sys.stderr,
+        )
+        return ExitCode.FAILURE
+
+
+def fail_input(message: str) -> Any:
+    raise InputError(message)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""One function per subcommand: turn parsed arguments into library calls and print the result.
+
+Imported only once a command runs, so heavy imports stay out of ``posture --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from posture.config import Config, load_config
+from posture.errors import ExitCode, InputError
+from posture.reading import Reading
+
+log = logging.getLogger("posture")
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(getattr(args, "config", None))
+    if getattr(args, "model", None) is not None:
+        config = config.replace("analysis", model=args.model)
+    if getattr(args, "every_frame", False):
+        config = config.replace("analysis", sample_fps=None)
+    elif getattr(args, "fps", None) is not None:
+        config = config.replace("analysis", sample_fps=args.fps)
+    if getattr(args, "hold", None) is not None:
+        if args.hold < 0:
+            raise InputError("--hold must not be negative")
+        config = config.replace("detector", hold_s=args.hold)
+    return config
+
+
+def _fmt(value: float | None, unit: str = "°") -> str:
+    return "-" if value is None else f"{value:.1f}{unit}"
+
+
+def _reading_lines(name: str, reading: Reading) -> list[str]:
+    m = reading.metrics
+    lines = [f"{name}: {reading.posture.value} (view: {reading.view})"]
+    if not reading.person:
+        lines.append("  no person found")
+        return lines
+    shown = [
+        ("neck", "neck_inclination_deg", "°"),
+        ("trunk", "trunk_inclination_deg", "°"),
+        ("neck flexion", "neck_flexion_deg", "°"),
+        ("CVA", "cva_deg", "°"),
+        ("head forward", "head_forward_deg", "°"),
+        ("shoulder tilt", "shoulder_tilt_deg", "°"),
+        ("head roll", "head_roll_deg", "°"),
+        ("face scale", "face_scale_pct", "%"),
+        ("head drop", "head_drop_pct", "%"),
+    ]
+    parts = [
+        f"{label} {_fmt(m.get(key), unit)}{'~' if key in reading.estimated else ''}"
+        for label, key, unit in shown
+        if m.get(key) is not None
+    ]
+    if parts:
+        lines.append("  " + ", ".join(parts))
+    active = [(c, s) for c, s in reading.findings.items() if s > 0]
+    if active:
+        flagged = ", ".join(
+            f"{c} {s:.2f}{' (poor)' if s >= 1 else ''}" for c, s in sorted(active, key=lambda x: -x[1])
+        )
+        lines.append(f"  findings: {flagged}")
+    if reading.estimated:
+        lines.append("  ~ estimate (front or oblique view)")
+    return lines
+
+
+def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
+    from posture.pipeline import load_baseline, measure_images
+    from posture.source import check_media_path, is_image_file
+
+    for path in args.images:
+        check_media_path(path)
+        if not is_image_file(path):
+            raise InputError(f"{path} is not an image (use 'posture analyze' for videos)")
+    config = _config(args)
+    baseline = load_baseline(args.baseline, config) if args.baseline else None
+    results = []
+    for res in measure_images(args.images, config, baseline):
+        if args.json:
+            d = res.reading.to_dict()
+            results.append(
+                {
+                    "source": str(res.source),
+                    "person": d["person"],
+                    "view": d["view"],
+                    "metrics": d["metrics"],
+                    "estimated": d["estimated"],
+                    "findings": d["findings"],
+                    "posture": d["posture"],
+                }
+            )
+        else:
+            print("\n".join(_reading_lines(str(res.source), res.reading)), file=out)
+    if args.json:
+        json.dump(results, out, indent=2)
+        out.write("\n")
+    return ExitCode.OK
+
+
+class _Progress:
+    """A tqdm bar over seconds of video on a terminal; silent otherwise."""
+
+    def __init__(self, total_s: float, enabled: bool) -> None:
+        self._bar: Any = None
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=round(total_s, 1) or None,
+                unit="s",
+                desc="analysing",
+                dynamic_ncols=True,
+                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s video [{elapsed}<{remaining}, {rate_fmt}]",
+            )
+
+    def __call__(self, t_s: float) -> None:
+        if self._bar is not None:
+            self._bar.update(max(0.0, round(t_s, 1) - self._bar.n))
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def run_analysis(
+    video: Path,
+    out_dir: Path,
+    config: Config,
+    *,
+    baseline_spec: Path | None = None,
+    calibrate_first_s: float | None = None,
+    workers: int | None = None,
+    annotate: bool = False,
+    report: bool = True,
+    history: bool = True,
+    quiet: bool = False,
+    kind: str = "analyze",
+) -> dict[str, Any]:
+    """Analyse a video and write its outputs; returns the summary (shared by analyze and demo)."""
+    from posture.outputs import analysis_summary, write_outputs
+    from posture.parallel import auto_workers
+    from posture.pipeline import analyze_video, load_baseline
+    from posture.source import VideoFileSource
+
+    if baseline_spec is not None and calibrate_first_s is not None:
+        raise InputError("use either --baseline or --calibrate-first, not both")
+    if calibrate_first_s is not None and calibrate_first_s <= 0:
+        raise InputError("--calibrate-first needs a positive number of seconds")
+    with VideoFileSource(video) as probe:
+        info = probe.info
+    baseline = load_baseline(baseline_spec, config) if baseline_spec else None
+    n_workers = workers if workers is not None else auto_workers(info)
+    if n_workers < 1:
+        raise InputError("--workers must be at least 1")
+    progress = _Progress(info.duration_s, not quiet)
+    try:
+        result = analyze_video(
+            video,
+            config,
+            baseline=baseline,
+            calibrate_first_s=calibrate_first_s,
+            progress=progress,
+            workers=n_workers,
+        )
+    finally:
+        progress.close()
+    if not result.readings:
+        raise InputError(f"{video} has no frames to analyse")
+    if result.truncated:
+        log.warning(
+            "%s ends at %.1f s of a stated %.1f s: analysed what could be read",
+            video,
+            result.readings[-1].t_s,
+            info.duration_s,
+        )
+    files = write_outputs(result, out_dir)
+    summary = analysis_summary(result)
+    if summary["view"] in ("front", "oblique") and result.baseline is None:
+        log.warning(
+            "the camera sees you from the %s: without a baseline only sideways lean is judged; "
+            "use --calibrate-first SECONDS or --baseline",
+            summary["view"],
+        )
+    if annotate:
+        from posture.annotate import write_annotated_video
+
+        files.files["video"] = write_annotated_video(result, out_dir / "annotated")
+    if report:
+        from posture.report import write_report
+
+        files.files["report"] = write_report(result, summary, out_dir / "report.html", files.files)
+    if history:
+        from posture.history import record_analysis
+
+        record_analysis(result, summary, kind=kind)
+    summary["files"] = {k: str(v) for k, v in files.files.items()}
+    return summary
+
+
+def _print_summary(summary: dict[str, Any], out: IO[str]) -> None:
+    share = summary["share"]
+    print(
+        f"analysed {summary['duration_s']:.1f} s ({summary['frames_analysed']} frames, view: {summary['view']}): "
+        f"good {share['good']:.0%}, poor {share['poor']:.0%}, away {share['away']:.0%}, uncertain {share['uncertain']:.0%}; "
+        f"{summary['episodes']} sustained episode(s)",
+        file=out,
+    )
+    if summary.get("top_finding"):
+        print(
+            f"most frequent problem: {summary['top_finding']} (see: posture advice {summary['top_finding']})",
+            file=out,
+        )
+    for name, path in summary.get("files", {}).items():
+        print(f"  {name:9s} {path}", file=out)
+
+
+def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
+    config = _config(args)
+    out_dir = args.out or Path("posture-out") / args.video.stem
+    summary = run_analysis(
+        args.video,
+        out_dir,
+        config,
+        baseline_spec=args.baseline,
+        calibrate_first_s=args.calibrate_first,
+        workers=args.workers,
+        annotate=args.annotate,
+        report=not args.no_report,
+        history=not args.no_history,
+        quiet=args.quiet,
+    )
+    _print_summary(summary, out)
+    return ExitCode.OK
+
+
+def cmd_advice(args: argparse.Namespace, out: IO[str]) -> int:
+    from posture.advice import UnknownTopicError, load_catalogue, render_html, render_list, render_text
+
+    catalogue = load_catalogue()
+    if args.html is not None:
+        from posture.writers import open_text
+
+        try:
+            with open_text(args.html) as fh:
+                fh.write(render_html(catalogue))
+        except OSError as exc:
+            raise InputError(f"cannot write {args.html}: {exc.strerror or exc}") from None
+        print(f"wrote {args.html}", file=out)
+        return ExitCode.OK
+    if args.list:
+        out.write(render_list(catalogue))
+        return ExitCode.OK
+    try:
+        out.write(render_text(catalogue, args.topic))
+    except UnknownTopicError as exc:
+        raise InputError(str(exc).strip("'\"")) from None
+    return ExitCode.OK
+
+
+def cmd_check(args: argparse.Namespace, out: IO[str]) -> int:
+    import importlib.metadata as md
+
+    from posture.estimator import MODELS_DIR, bundled_model_files, find_task_models
+
+    def version(name: str) -> str:
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return "not installed"
+
+    print(f"python            {sys.version.split()[0]}", file=out)
+    print(f"mediapipe         {version('mediapipe')} (posture needs 0.10.21)", file=out)
+    print(f"opencv-contrib    {version('opencv-contrib-python')}", file=out)
+    clash = version("opencv-python")
+    if clash != "not installed":
+        print(
+            f"WARNING: opencv-python {clash} is installed beside opencv-contrib-python; they clobber each other's cv2",
+            file=out,
+        )
+    files = bundled_model_files()
+    for name, present in files.items():
+        print(f"model file        {name}: {'bundled' if present else 'absent (never downloaded)'}", file=out)
+    tasks = find_task_models()
+    print(
+        f".task models      {', '.join(p.name for p in tasks) if tasks else f'none in {MODELS_DIR}'}",
+        file=out,
+    )
+    ok = files.get("pose_landmark_full.tflite", False) and files.get("pose_detection.tflite", False)
+    print(
+        "status            "
+        + ("ready" if ok else "the bundled full model is missing: reinstall mediapipe==0.10.21"),
+        file=out,
+    )
+    return ExitCode.OK if ok else ExitCode.FAILURE
+
+
+def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
+    from posture.history import daily_trend, history_json, list_sessions, render_history
+
+    if args.limit < 1:
+        raise InputError("--limit must be at least 1")
+    sessions, trend = list_sessions(args.limit), daily_trend()
+    if args.json:
+        json.dump(history_json(sessions, trend), out, indent=2)
+        out.write("\n")
+    else:
+        out.write(render_history(sessions, trend))
+    return ExitCode.OK
+
+
+SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "samples" / "demo_desk.mp4"
+DEMO_CALIBRATE_S = 6.0  # the clip's first 10 s are calm and upright (samples/README.md)
+DEMO_HOLD_S = 5.0  # the clip is a minute long; ISO holding times would never be reached
+
+
+def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
+    import tempfile
+
+    if not SAMPLE_CLIP.is_file():
+        raise InputError(
+            f"the sample clip is missing ({SAMPLE_CLIP}); run posture demo from a clone installed with "
+            "pip install -e . (see README)"
+        )
+    out_dir = args.out or Path(tempfile.mkdtemp(prefix="posture-demo-"))
+    config = load_config(None).replace("detector", hold_s=DEMO_HOLD_S)
+    print(
+        f"posture demo: analysing {SAMPLE_CLIP.name} (made by the project from a public-domain NASA portrait), "
+        f"calibrating on its first {DEMO_CALIBRATE_S:g} s, alerting after {DEMO_HOLD_S:g} s of poor posture",
+        file=out,
+    )
+    summary = run_analysis(
+        SAMPLE_CLIP,
+        out_dir,
+        config,
+        calibrate_first_s=DEMO_CALIBRATE_S,
+        annotate=True,
+        history=not args.no_history,
+        quiet=args.quiet,
+        kind="demo",
+    )
+    _print_summary(summary, out)
+    report = summary["files"].get("report")
+    print(f"open the report: {Path(report).resolve().as_uri() if report else out_dir}", file=out)
+    if args.open and report:
+        import webbrowser
+
+        webbrowser.open(Path(report).resolve().as_uri())
+    return ExitCode.OK

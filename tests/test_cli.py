@@ -1,0 +1,288 @@
+"""The command line in-process: exit codes, one-line errors, outputs. Uses MediaPipe on tiny
+synthetic media (no footage needed)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from posture.cli import main
+from posture.writers import TIMELINE_COLUMNS
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    out = io.StringIO()
+    code = main(argv, stdout=out)
+    err = capsys.readouterr().err
+    return code, out.getvalue(), err
+
+
+def _write_video(path: Path, seconds: float = 2.0, fps: float = 10.0, fourcc: str = "MJPG") -> Path:
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (160, 120))
+    for i in range(round(seconds * fps)):
+        frame = np.full((120, 160, 3), 40 + (i * 5) % 200, np.uint8)
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture()
+def no_history(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("POSTURE_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def test_help_is_instant_and_lists_commands(capsys) -> None:
+    code, out, _ = run([], capsys)
+    assert code == 0
+    for command in ("measure", "analyze", "advice", "check"):
+        assert command in out
+    assert main(["--help"]) == 0
+
+
+def test_help_does_not_import_heavy_modules() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from posture.cli import main; main(['--help']);"
+        "heavy = [m for m in ('mediapipe', 'cv2', 'matplotlib') if m in sys.modules];"
+        "sys.exit(1 if heavy else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "empty", "random", "text"])
+@pytest.mark.parametrize("command", ["measure", "analyze"])
+def test_bad_input_is_one_line_exit_2(kind: str, command: str, tmp_path: Path, capsys, no_history) -> None:
+    path = tmp_path / f"input.{'jpg' if command == 'measure' else 'mp4'}"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "random":
+        path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    elif kind == "text":
+        path.write_text("this is not a picture\n" * 50)
+    code, _, err = run(
+        [command, str(path), *(["--out", str(tmp_path / "o")] if command == "analyze" else [])], capsys
+    )
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("posture: error:")
+    assert "Traceback" not in err
+
+
+def test_debug_env_reraises(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("POSTURE_DEBUG", "1")
+    from posture.errors import SourceNotFoundError
+
+    with pytest.raises(SourceNotFoundError):
+        main(["measure", str(tmp_path / "nope.jpg")])
+
+
+def test_measure_json_on_an_image_without_a_person(tmp_path: Path, capsys) -> None:
+    from PIL import Image
+
+    img = tmp_path / "blank.png"
+    Image.new("RGB", (200, 150), (120, 130, 140)).save(img)
+    code, out, _ = run(["measure", str(img), "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data == [
+        {
+            "source": str(img),
+            "person": False,
+            "view": "unknown",
+            "metrics": data[0]["metrics"],
+            "estimated": [],
+            "findings": data[0]["findings"],
+            "posture": "away",
+        }
+    ]
+    assert set(data[0]["findings"]) >= {
+        "forward_head",
+        "hunched_back",
+        "neck_flexion",
+        "leaning_in",
+        "side_lean",
+        "slumped",
+    }
+    assert all(v is None for v in data[0]["metrics"].values())
+
+
+def test_analyze_writes_timeline_summary_events(tmp_path: Path, capsys, no_history) -> None:
+    video = _write_video(tmp_path / "clip.avi", seconds=2.0, fps=10.0)
+    out_dir = tmp_path / "out"
+    code, out, err = run(["analyze", str(video), "--out", str(out_dir), "--no-report", "--quiet"], capsys)
+    assert code == 0, err
+    with (out_dir / "timeline.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert tuple(rows[0].keys()) == TIMELINE_COLUMNS
+    assert len(rows) == 10  # 5 per second of video by default
+    assert {r["posture"] for r in rows} == {"away"}
+    assert [float(r["t_s"]) for r in rows[:3]] == pytest.approx([0.0, 0.2, 0.4], abs=0.01)
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["frames_analysed"] == 10
+    assert summary["share"]["away"] == pytest.approx(1.0)
+    assert summary["sample_fps"] == 5.0
+    events = json.loads((out_dir / "events.json").read_text())
+    assert events["episodes"] == []
+    assert "analysed 2.0 s" in out
+
+
+def test_analyze_sample_rate_and_every_frame(tmp_path: Path, capsys, no_history) -> None:
+    video = _write_video(tmp_path / "clip.avi", seconds=2.0, fps=20.0)
+    code, _, _ = run(
+        ["analyze", str(video), "--out", str(tmp_path / "a"), "--no-report", "--quiet", "--fps", "2"], capsys
+    )
+    assert code == 0
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["frames_analysed"] == 4
+    code, _, _ = run(
+        ["analyze", str(video), "--out", str(tmp_path / "b"), "--no-report", "--quiet", "--every-frame"],
+        capsys,
+    )
+    assert code == 0
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["frames_analysed"] == 40
+
+
+def test_truncated_video_analyses_what_it_can_and_says_so(tmp_path: Path, capsys, no_history) -> None:
+    video = _write_video(tmp_path / "full.avi", seconds=6.0, fps=10.0)
+    data = video.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 2])
+    code, _, err = run(["analyze", str(cut), "--out", str(tmp_path / "o"), "--no-report", "--quiet"], capsys)
+    assert code == 0, err
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert 0 < summary["frames_analysed"] < 60
+    assert summary["video"]["truncated"] is True
+    assert "analysed what could be read" in err
+
+
+def test_calibrate_first_and_baseline_are_exclusive(tmp_path: Path, capsys, no_history) -> None:
+    video = _write_video(tmp_path / "clip.avi")
+    code, _, err = run(
+        [
+            "analyze",
+            str(video),
+            "--calibrate-first",
+            "1",
+            "--baseline",
+            str(video),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capsys,
+    )
+    assert code == 2
+    assert "either" in err
+
+
+def test_calibrate_first_without_a_person_is_a_clear_error(tmp_path: Path, capsys, no_history) -> None:
+    video = _write_video(tmp_path / "clip.avi")
+    code, _, err = run(
+        ["analyze", str(video), "--calibrate-first", "1", "--out", str(tmp_path / "o"), "--quiet"], capsys
+    )
+    assert code == 2
+    assert "no person found for the baseline" in err
+
+
+def test_lite_model_is_refused_not_downloaded(tmp_path: Path, capsys) -> None:
+    cfg = tmp_path / "posture.toml"
+    cfg.write_text("[analysis]\nmodel_complexity = 0\n")
+    from PIL import Image
+
+    img = tmp_path / "blank.png"
+    Image.new("RGB", (64, 64)).save(img)
+    code, _, err = run(["measure", str(img), "--config", str(cfg)], capsys)
+    assert code == 2
+    assert "never" in err and ".task" in err
+
+
+def test_missing_task_model_is_exit_2(tmp_path: Path, capsys) -> None:
+    from PIL import Image
+
+    img = tmp_path / "blank.png"
+    Image.new("RGB", (64, 64)).save(img)
+    code, _, err = run(["measure", str(img), "--model", str(tmp_path / "nope.task")], capsys)
+    assert code == 2
+    assert "model file not found" in err
+
+
+def test_bad_config_is_exit_2(tmp_path: Path, capsys) -> None:
+    cfg = tmp_path / "posture.toml"
+    cfg.write_text("[metrics]\nno_such_key = 1\n")
+    code, _, err = run(["advice", "--list"], capsys)
+    assert code == 0
+    from PIL import Image
+
+    img = tmp_path / "blank.png"
+    Image.new("RGB", (64, 64)).save(img)
+    code, _, err = run(["measure", str(img), "--config", str(cfg)], capsys)
+    assert code == 2
+    assert "no_such_key" in err
+
+
+def test_advice_command(capsys, tmp_path: Path) -> None:
+    code, out, _ = run(["advice"], capsys)
+    assert code == 0
+    assert "Galineri" in out
+    code, out, _ = run(["advice", "forward_head"], capsys)
+    assert code == 0 and out
+    code, _, err = run(["advice", "no_such_topic"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    html = tmp_path / "advice.html"
+    code, _, _ = run(["advice", "--html", str(html)], capsys)
+    assert code == 0
+    assert 'id="warning_signs"' in html.read_text()
+
+
+def test_history_lists_analysed_sessions(tmp_path: Path, capsys) -> None:
+    video = _write_video(tmp_path / "clip.avi")
+    assert main(["analyze", str(video), "--out", str(tmp_path / "o"), "--no-report", "--quiet"]) == 0
+    assert (
+        main(["analyze", str(video), "--out", str(tmp_path / "p"), "--no-report", "--quiet", "--no-history"])
+        == 0
+    )
+    capsys.readouterr()
+    code, out, _ = run(["history", "--json"], capsys)
+    assert code == 0
+    sessions = json.loads(out)["sessions"]
+    assert len(sessions) == 1
+    assert sessions[0]["source"].endswith("clip.avi")
+    assert sessions[0]["kind"] == "analyze"
+    assert sessions[0]["duration_s"] == pytest.approx(2.0, abs=0.3)
+    code, out, _ = run(["history"], capsys)
+    assert code == 0 and "clip.avi" in out
+
+
+def test_check_reports_the_bundled_model(capsys) -> None:
+    code, out, _ = run(["check"], capsys)
+    assert code == 0
+    assert "pose_landmark_full.tflite: bundled" in out
+    assert "ready" in out
+
+
+def test_python_dash_m_entry_point() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "posture", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ},
+    )
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("posture ")
