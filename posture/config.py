@@ -106,10 +106,11 @@ class SmoothingConfig:
     # remaining jitter above a few hertz without delaying a real change by more than a frame or two.
     min_cutoff_hz: float = 3.0
     beta: float = 0.1
+    view_hold_s: float = 1.0  # a change of view counts once it has held this long
 
     def __post_init__(self) -> None:
-        if self.min_cutoff_hz <= 0 or self.beta < 0:
-            raise ConfigError("smoothing.min_cutoff_hz must be > 0 and smoothing.beta >= 0")
+        if self.min_cutoff_hz <= 0 or self.beta < 0 or self.view_hold_s < 0:
+            raise ConfigError("smoothing: min_cutoff_hz must be > 0, beta and view_hold_s >= 0")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Any
 from posture.config import AnalysisConfig, MetricsConfig
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, assess, measure
+from posture.reading import Verdict
 from posture.source import Frame, VideoFileSource, VideoInfo
 
 __all__ = ["EstimationRun", "auto_workers", "estimate_video"]
@@ -53,12 +54,21 @@ def auto_workers(info: VideoInfo) -> int:
     return min(cores, max(1, int(info.duration_s // MIN_CHUNK_S)), 2)
 
 
+CLEARLY_GOOD = 0.8  # the detector's release severity: below it posture is clearly better
+
+
 def verdict_changed(a: RawMeasurement, b: RawMeasurement, metrics: MetricsConfig) -> bool:
-    """Whether the posture verdict differs between two consecutive samples (judged on the raw
-    values, without a baseline): someone came or went, or a finding crossed its threshold."""
+    """Whether the posture clearly changed between two consecutive samples (judged on the raw
+    values, without a baseline): someone came or went, the view changed, or the worst finding
+    went from clearly good (under 0.8) to poor (1.0 or more) or back. Flicker around a
+    threshold is not worth a closer look; the detector's hysteresis ignores it anyway."""
     if a.person != b.person or a.view != b.view:
         return True
-    return assess(a, metrics).posture != assess(b, metrics).posture
+    sa, sb = assess(a, metrics), assess(b, metrics)
+    if (sa.posture is Verdict.UNCERTAIN) != (sb.posture is Verdict.UNCERTAIN):
+        return True
+    worst_a, worst_b = max(sa.findings.values()), max(sb.findings.values())
+    return min(worst_a, worst_b) < CLEARLY_GOOD and max(worst_a, worst_b) >= 1.0
 
 
 def _estimate_chunk(

@@ -17,10 +17,11 @@ from pathlib import Path
 from posture.baseline import Baseline, baseline_from_measurements
 from posture.config import Config
 from posture.detector import Detector, Episode, Event
+from posture.geometry import View
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, assess, measure
 from posture.reading import Reading
-from posture.smoothing import MetricSmoother
+from posture.smoothing import MetricSmoother, StickyLabel
 from posture.source import Frame, ImageSource, VideoFileSource, VideoInfo
 
 __all__ = [
@@ -44,16 +45,19 @@ class PostureAnalyzer:
         self.baseline = baseline
         s = config.smoothing
         self._smoother = MetricSmoother(s.min_cutoff_hz, s.beta) if s.enabled else None
+        self._view = StickyLabel(s.view_hold_s) if s.enabled else None
 
     def raw(self, pose: Pose | None) -> RawMeasurement:
         return measure(pose, self.config.metrics)
 
     def reading(self, t_s: float, raw: RawMeasurement) -> Reading:
-        if self._smoother is not None:
+        if self._smoother is not None and self._view is not None:
             if raw.person:
-                raw = dataclasses.replace(raw, values=self._smoother.update(t_s, raw.values))
+                view = View(self._view.update(t_s, raw.view.value))
+                raw = dataclasses.replace(raw, view=view, values=self._smoother.update(t_s, raw.values))
             else:
                 self._smoother.reset()
+                self._view.reset()
         ref = self.baseline.values if self.baseline is not None else None
         a = assess(raw, self.config.metrics, ref)
         return Reading(

@@ -78,3 +78,27 @@ class MetricSmoother:
     def reset(self) -> None:
         self._filters.clear()
         self._last_t_s = None
+
+
+class StickyLabel:
+    """A label (such as the camera's view) that changes only after the new value has held for
+    ``hold_s`` seconds of source time, so a frame-to-frame flicker between two readings of an
+    ambiguous angle does not flip everything that depends on it."""
+
+    def __init__(self, hold_s: float) -> None:
+        self.hold_s = hold_s
+        self._value: str | None = None  # the label in force
+        self._candidate: str | None = None  # a different label seen lately
+        self._since_s = 0.0  # when the candidate was first seen
+
+    def update(self, t_s: float, value: str) -> str:
+        if self._value is None or value == self._value:
+            self._value, self._candidate = value, None
+        elif value != self._candidate:
+            self._candidate, self._since_s = value, t_s
+        elif t_s - self._since_s >= self.hold_s:
+            self._value, self._candidate = value, None
+        return self._value
+
+    def reset(self) -> None:
+        self._value = self._candidate = None

@@ -87,3 +87,15 @@ def test_durations_cap_long_gaps() -> None:
     rs = [Reading(t, True, "side", {}, {}, Verdict.GOOD) for t in (0.0, 0.1, 10.0)]
     d = durations_s(rs, 0.1)
     assert np.allclose(d, [0.1, 0.5, 0.1])
+
+
+def test_view_flicker_is_held_but_a_lasting_change_goes_through() -> None:
+    from posture.smoothing import StickyLabel
+
+    label = StickyLabel(1.0)
+    assert label.update(0.0, "side") == "side"
+    assert label.update(0.1, "oblique") == "side"
+    assert label.update(0.2, "side") == "side"
+    assert label.update(0.3, "oblique") == "side"
+    assert label.update(1.0, "oblique") == "side"
+    assert label.update(1.35, "oblique") == "oblique"
