@@ -90,6 +90,7 @@ class FindingRules:
 class MetricsConfig:
     min_visibility: float = 0.5  # landmarks below this are treated as unseen
     head_pitch_neutral_deg: float = 10.0  # ears→nose pitch of an upright head
+    standing_is_away: bool = True  # standing up counts as leaving the desk (off for standing desks)
     rules: FindingRules = field(default_factory=FindingRules)
 
     def __post_init__(self) -> None:

@@ -229,3 +229,35 @@ def neck_sagittal_3d_deg(pose: Pose, min_visibility: float) -> float | None:
     forward = shoulders[2] - ears[2]  # z grows away from the camera
     up = shoulders[1] - ears[1]  # y grows downward
     return math.degrees(math.atan2(forward, up))
+
+
+# Thighs within this angle of the vertical mean standing; seated thighs are near horizontal.
+STANDING_THIGH_MAX_DEG = 35.0
+
+
+def is_standing(pose: Pose, min_visibility: float) -> bool:
+    """True when, from the side, both hips and knees are clearly seen inside the picture and
+    the thighs hang close to vertical.
+
+    Someone who stood up from the desk is not sitting poorly; the monitor counts it as away.
+    Only a side view shows the thighs' angle; knees outside the picture or barely visible (the
+    usual desk view, where MediaPipe guesses them) never count as standing.
+    """
+    legs = (L.LEFT_HIP, L.RIGHT_HIP, L.LEFT_KNEE, L.RIGHT_KNEE)
+    if pose.vis(*legs) < max(min_visibility, 0.8):
+        return False
+    w, h = pose.image_size
+    pts = pose.xy_px[list(legs)]
+    if not (
+        np.all(pts[:, 0] >= 0) and np.all(pts[:, 0] < w) and np.all(pts[:, 1] >= 0) and np.all(pts[:, 1] < h)
+    ):
+        return False
+    yaw = shoulder_yaw_deg(pose)
+    if yaw is None or yaw < SIDE_MIN_YAW_DEG:
+        return False
+    hips = _mid(pose, L.LEFT_HIP, L.RIGHT_HIP)
+    knees = _mid(pose, L.LEFT_KNEE, L.RIGHT_KNEE)
+    dx, dy = knees[0] - hips[0], knees[1] - hips[1]
+    if dy <= 0:  # knees above the hips: not standing
+        return False
+    return math.degrees(math.atan2(abs(dx), dy)) <= STANDING_THIGH_MAX_DEG

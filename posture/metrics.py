@@ -39,6 +39,7 @@ class RawMeasurement:
     person: bool
     view: View
     values: dict[str, float | None]
+    standing: bool = False  # somebody is there but standing, not at the desk
 
     @classmethod
     def nobody(cls) -> RawMeasurement:
@@ -59,6 +60,8 @@ def measure(pose: Pose | None, config: MetricsConfig) -> RawMeasurement:
         return RawMeasurement.nobody()
     vis = config.min_visibility
     view = geo.classify_view(pose, vis)
+    if config.standing_is_away and geo.is_standing(pose, vis):
+        return RawMeasurement(True, view, {}, standing=True)
     values: dict[str, float | None] = {}
     if view in (View.SIDE, View.OBLIQUE):
         values.update(geo.side_angles(pose, vis))
@@ -104,7 +107,7 @@ def assess(
     """
     metrics: dict[str, float | None] = dict.fromkeys(METRIC_NAMES)
     findings = dict.fromkeys(FINDING_CODES, 0.0)
-    if not raw.person:
+    if not raw.person or raw.standing:  # nobody at the desk: gone, or standing up
         return Assessment(metrics, findings, Verdict.AWAY, frozenset())
     v = raw.values
     ref = baseline or {}

@@ -23,6 +23,7 @@ def side_pose(
     pitch_deg: float = 10.0,
     facing: int = 1,
     hips_visible: bool = True,
+    standing: bool = False,
     size: tuple[int, int] = (640, 480),
 ) -> Pose:
     """A person in profile with chosen trunk and neck inclinations and head pitch (image pixels).
@@ -48,6 +49,12 @@ def side_pose(
     xy[L.NOSE] = nose
     for lm in (L.LEFT_EYE, L.RIGHT_EYE, L.LEFT_EYE_INNER, L.RIGHT_EYE_INNER):
         xy[lm] = ear + (nose - ear) * 0.7 + np.array([0.0, -8.0])
+    # Seated: the thighs run forward from the hips, nearly horizontal.
+    for knee in (L.LEFT_KNEE, L.RIGHT_KNEE):
+        xy[knee] = hip + np.array([facing * 180.0, 10.0])
+    if standing:  # thighs hanging straight down, knees still inside the picture
+        for knee in (L.LEFT_KNEE, L.RIGHT_KNEE):
+            xy[knee] = hip + np.array([facing * 5.0, 75.0])
     if not hips_visible:
         vis[[L.LEFT_HIP, L.RIGHT_HIP, L.LEFT_KNEE, L.RIGHT_KNEE]] = 0.1
     world = np.zeros((N_LANDMARKS, 3))

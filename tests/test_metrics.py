@@ -149,3 +149,11 @@ def test_baseline_rejects_bad_profiles(tmp_path) -> None:
 def test_baseline_needs_a_person() -> None:
     with pytest.raises(BaselineError):
         baseline_from_measurements([measure(None, CFG)])
+
+
+def test_standing_up_counts_as_away_not_as_poor_posture() -> None:
+    seated = _assess(side_pose(trunk_deg=-5.0, neck_deg=8.0))
+    standing = _assess(side_pose(trunk_deg=25.0, neck_deg=40.0, standing=True))
+    assert seated.posture is Verdict.GOOD
+    assert standing.posture is Verdict.AWAY
+    assert all(v == 0.0 for v in standing.findings.values())
