@@ -21,6 +21,9 @@ __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("posture")
 
+# Commands that run MediaPipe (whose C++ side prints start-up notes on the terminal's stderr).
+NATIVE_COMMANDS = frozenset({"measure", "analyze", "demo", "monitor", "calibrate"})
+
 
 def _add_common_analysis(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="TOML config file (default: the user's posture.toml if any)")
@@ -118,6 +121,96 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--limit", type=int, default=20, help="sessions to list (default 20)")
 
+    p = sub.add_parser(
+        "monitor",
+        help="watch the webcam while you work",
+        description="Live monitoring at low CPU: alerts on sustained poor posture and break reminders. "
+        "Stop with Ctrl-C; from another terminal: posture status / pause / resume.",
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
+    src.add_argument(
+        "--source",
+        type=Path,
+        metavar="PATH",
+        help="a video file played at real speed, as a stand-in for a camera",
+    )
+    p.add_argument("--loop", action="store_true", help="with --source: start the file over at its end")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
+    p.add_argument(
+        "--preview", action="store_true", help="show a window with the skeleton, angles and thresholds"
+    )
+    p.add_argument(
+        "--profile",
+        type=Path,
+        metavar="PROFILE",
+        help="calibration profile (default: the one posture calibrate saved)",
+    )
+    p.add_argument(
+        "--alerts",
+        default="console,desktop",
+        metavar="SINKS",
+        help="comma-separated: console, desktop, sound (default console,desktop)",
+    )
+    p.add_argument(
+        "--no-context", action="store_true", help="do not pause on screen lock or while meeting apps run"
+    )
+    p.add_argument("--no-history", action="store_true", help="do not record this session in the history")
+    p.add_argument("--config", type=Path, help="TOML config file")
+    p.add_argument("--model", type=Path, help="a pose_landmarker_*.task file (default: bundled full model)")
+
+    p = sub.add_parser(
+        "calibrate",
+        help="record your good posture as a baseline",
+        description="A guided capture of your good posture with live checks (person, shoulders and ears "
+        "visible, steady, lighting, view), saved as a profile, then a short validation pass.",
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
+    src.add_argument(
+        "--source",
+        type=Path,
+        metavar="PATH",
+        help="a video file played at real speed, as a stand-in for a camera",
+    )
+    p.add_argument("--seconds", type=float, default=8.0, help="length of the capture (default 8)")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        metavar="PATH",
+        help="where to save the profile (default: the user config folder)",
+    )
+    p.add_argument("--config", type=Path, help="TOML config file")
+    p.add_argument("--model", type=Path, help="a pose_landmarker_*.task file (default: bundled full model)")
+
+    p = sub.add_parser(
+        "record",
+        help="record a clip from the webcam",
+        description="Record a clip from the webcam for later analysis: the only way camera frames reach the disk.",
+    )
+    p.add_argument("out", type=Path, metavar="OUT.mp4", help="output file (.mp4 or .avi)")
+    p.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
+    p.add_argument("--seconds", type=float, default=10.0, help="length (default 10)")
+
+    sub.add_parser(
+        "status",
+        help="state of the running monitor",
+        description="Ask the running posture monitor how things are.",
+    )
+    p = sub.add_parser(
+        "pause",
+        help="pause the running monitor",
+        description="Pause the running monitor: 15m, 1h, 1h30m, until-tomorrow, or indefinite.",
+    )
+    p.add_argument(
+        "duration",
+        nargs="?",
+        default="indefinite",
+        metavar="DURATION",
+        help="15m, 1h, until-tomorrow, indefinite (default)",
+    )
+    sub.add_parser("resume", help="resume the running monitor", description="Resume a paused monitor.")
+
     sub.add_parser(
         "check",
         help="check the environment",
@@ -149,6 +242,12 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
         return ExitCode.OK
     debug = os.environ.get("POSTURE_DEBUG") == "1"
     from posture import commands
+
+    if args.command in NATIVE_COMMANDS:
+        # Before any progress bar or handler picks up stderr: MediaPipe's C++ notes go nowhere.
+        from posture.estimator import divert_native_stderr
+
+        divert_native_stderr()
 
     handler = getattr(commands, f"cmd_{args.command}")
     try:

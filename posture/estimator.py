@@ -11,10 +11,10 @@ imported lazily, so importing this module is cheap.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -56,43 +56,42 @@ class PoseEstimator(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-def _flush_c_stdio() -> None:
-    try:
-        import ctypes
+def divert_native_stderr() -> None:
+    """Send what C and C++ libraries write to file descriptor 2 to the null device, and give
+    Python's own stderr (errors, warnings, progress bars) a descriptor of its own to the terminal.
 
-        ctypes.CDLL(None).fflush(None)
-    except (OSError, AttributeError):  # no C library to ask (an unusual platform)
-        pass
-
-
-@contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Hide what MediaPipe's C++ side prints straight to file descriptor 2 while a graph starts
-    (TensorFlow Lite and absl start-up notes that mean nothing to a user). POSTURE_DEBUG=1 shows it."""
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        fd = -1
-    if fd < 0 or os.environ.get("POSTURE_DEBUG") == "1":
-        yield
+    MediaPipe's C++ side prints start-up notes at any moment, from any thread, some buffered until
+    exit; none of it means anything to a user, and only this keeps it off the terminal.
+    ``POSTURE_DEBUG=1`` leaves everything as it is.
+    """
+    global _diverted
+    if _diverted or os.environ.get("POSTURE_DEBUG") == "1":
         return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, fd)
     try:
-        yield
-    finally:
-        _flush_c_stdio()  # what the C side buffered must go to /dev/null too, not after the restore
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(devnull)
+        if sys.stderr.fileno() != 2:
+            return
+    except (AttributeError, OSError, ValueError):  # a captured stderr (tests): nothing to divert
+        return
+    old = sys.stderr
+    old.flush()
+    terminal = os.dup(2)
+    new = open(terminal, "w", buffering=1, encoding=old.encoding, errors="backslashreplace")  # noqa: SIM115
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = new
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler) and handler.stream is old:
+                handler.setStream(new)
+    _diverted = True
+
+
+_diverted = False  # whether divert_native_stderr() has run in this process
 
 
 def _import_mediapipe() -> Any:
-    # Keep MediaPipe's C++ logging to errors; its start-up warnings mean nothing to a user.
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    divert_native_stderr()
     import mediapipe
 
     return mediapipe
@@ -165,26 +164,18 @@ class LegacyPoseEstimator:
             )
         mp = _import_mediapipe()
         self.name = f"mediapipe {mp.__version__} bundled {needed}"
-        self._started = False  # whether both models have run (they print start-up notes)
-        with _native_stderr_silenced():
-            self._pose = mp.solutions.pose.Pose(
-                static_image_mode=not video,
-                model_complexity=model_complexity,
-                smooth_landmarks=smooth_landmarks,
-                enable_segmentation=False,
-                min_detection_confidence=min_detection_confidence,
-                min_tracking_confidence=0.5,
-            )
+        self._pose = mp.solutions.pose.Pose(
+            static_image_mode=not video,
+            model_complexity=model_complexity,
+            smooth_landmarks=smooth_landmarks,
+            enable_segmentation=False,
+            min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=0.5,
+        )
 
     def estimate(self, frame: Frame) -> Pose | None:
         h, w = frame.image.shape[:2]
-        if self._started:
-            result = self._pose.process(_to_rgb(frame))
-        else:
-            with _native_stderr_silenced():
-                result = self._pose.process(_to_rgb(frame))
-            # The landmark model starts (and talks) on the first frame with somebody in it.
-            self._started = result.pose_landmarks is not None
+        result = self._pose.process(_to_rgb(frame))
         if result.pose_landmarks is None:
             return None
         world = result.pose_world_landmarks.landmark if result.pose_world_landmarks else None
@@ -192,8 +183,7 @@ class LegacyPoseEstimator:
 
     def close(self) -> None:
         if self._pose is not None:
-            with _native_stderr_silenced():  # closing the graph can flush its start-up notes
-                self._pose.close()
+            self._pose.close()
             self._pose = None
 
     def __enter__(self) -> LegacyPoseEstimator:
@@ -223,8 +213,7 @@ class TaskPoseEstimator:
             num_poses=num_poses,
         )
         try:
-            with _native_stderr_silenced():
-                self._landmarker = vision.PoseLandmarker.create_from_options(options)
+            self._landmarker = vision.PoseLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as exc:
             raise ModelUnavailableError(f"cannot load {path.name} as a pose landmarker: {exc}") from None
         self._mp = mp

@@ -120,12 +120,10 @@ _progress_queue: Any = None  # set in each worker process by _init_worker
 def _init_worker(q: Any) -> None:
     global _progress_queue
     _progress_queue = q
-    if os.environ.get("POSTURE_DEBUG") != "1":
-        # A worker reports through its result and the progress queue; what MediaPipe's C++ side
-        # prints on fd 2 (start-up notes, at any time) would only garble the parent's terminal.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
+    # A worker reports through its result and the progress queue; keep MediaPipe's notes to itself.
+    from posture.estimator import divert_native_stderr
+
+    divert_native_stderr()
 
 
 def _worker(args: tuple[Path, AnalysisConfig, MetricsConfig, float, float | None, int]) -> EstimationRun:

@@ -285,6 +285,15 @@ class VideoFileSource:
             raise UnreadableSourceError(f"{self.path} has no decodable frames")
 
 
+def quiet_opencv() -> None:
+    """Keep OpenCV's own log lines (a missing camera is reported by every backend it tries) off
+    the terminal; posture says what went wrong in one line of its own."""
+    import cv2
+
+    if hasattr(cv2, "setLogLevel"):
+        cv2.setLogLevel(0)  # 0 = silent
+
+
 class CameraSource:
     """A webcam opened at a modest resolution; timestamps from the monotonic clock."""
 
@@ -301,6 +310,7 @@ class CameraSource:
 
     def open(self) -> None:
         cv2 = self._cv2
+        quiet_opencv()
         cap = cv2.VideoCapture(self.index) if self._backend is None else self._backend(self.index)
         if not cap.isOpened():
             cap.release()

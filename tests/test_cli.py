@@ -286,3 +286,129 @@ def test_python_dash_m_entry_point() -> None:
     )
     assert proc.returncode == 0
     assert proc.stdout.startswith("posture ")
+
+
+def test_monitor_with_a_missing_camera_is_one_line_exit_2(capsys) -> None:
+    code, _, err = run(
+        ["monitor", "--camera", "9", "--no-history", "--no-context", "--alerts", "console"], capsys
+    )
+    assert code == 2
+    assert err.strip().splitlines() == ["posture: error: camera 9 is not available"]
+
+
+def test_record_refuses_a_bad_name_before_opening_the_camera(tmp_path: Path, capsys) -> None:
+    code, _, err = run(["record", str(tmp_path / "clip.gif"), "--camera", "9"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_status_without_a_monitor(capsys, monkeypatch, tmp_path: Path) -> None:
+    import tempfile
+
+    monkeypatch.setenv("POSTURE_RUNTIME_DIR", tempfile.mkdtemp(dir="/tmp"))
+    code, _, err = run(["status"], capsys)
+    assert code == 1
+    assert "no posture monitor is running" in err
+    code, _, err = run(["pause", "soon"], capsys)
+    assert code == 2
+
+
+def test_monitor_on_a_file_stand_in_then_status_pause_resume_and_history(tmp_path: Path) -> None:
+    """A real run: the monitor in a subprocess on a short synthetic clip, driven from here."""
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    video = _write_video(tmp_path / "clip.avi", seconds=12.0, fps=10.0)
+    env = {
+        **os.environ,
+        "POSTURE_RUNTIME_DIR": tempfile.mkdtemp(dir="/tmp"),
+        "POSTURE_DATA_DIR": str(tmp_path / "d"),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "posture",
+        "monitor",
+        "--source",
+        str(video),
+        "--no-context",
+        "--alerts",
+        "console",
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        status = None
+        for _ in range(100):
+            time.sleep(0.2)
+            res = subprocess.run(
+                [sys.executable, "-m", "posture", "status"], env=env, capture_output=True, text=True
+            )
+            if res.returncode == 0 and "away" in res.stdout.lower():
+                status = res.stdout
+                break
+        assert status is not None, "monitor never answered"
+        res = subprocess.run(
+            [sys.executable, "-m", "posture", "pause", "15m"], env=env, capture_output=True, text=True
+        )
+        assert res.returncode == 0 and "paused until" in res.stdout
+        time.sleep(0.6)
+        res = subprocess.run(
+            [sys.executable, "-m", "posture", "status"], env=env, capture_output=True, text=True
+        )
+        assert "paused" in res.stdout.lower()
+        res = subprocess.run(
+            [sys.executable, "-m", "posture", "resume"], env=env, capture_output=True, text=True
+        )
+        assert res.returncode == 0
+        proc.terminate()  # SIGTERM ends it cleanly
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "session over" in out
+    assert "Traceback" not in err
+    res = subprocess.run(
+        [sys.executable, "-m", "posture", "history", "--json"], env=env, capture_output=True, text=True
+    )
+    sessions = json.loads(res.stdout)["sessions"]
+    assert sessions[0]["kind"] == "monitor" and sessions[0]["status"] == "done"
+
+
+def test_monitor_killed_with_sigkill_keeps_all_but_the_last_seconds(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    video = _write_video(tmp_path / "clip.avi", seconds=30.0, fps=10.0)
+    env = {
+        **os.environ,
+        "POSTURE_RUNTIME_DIR": tempfile.mkdtemp(dir="/tmp"),
+        "POSTURE_DATA_DIR": str(tmp_path / "d"),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "posture",
+        "monitor",
+        "--source",
+        str(video),
+        "--no-context",
+        "--alerts",
+        "console",
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.monotonic()
+    time.sleep(9.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    ran = time.monotonic() - started
+    from posture.history import list_sessions
+
+    [session] = list_sessions(db_path=tmp_path / "d" / "history.sqlite3", stale_after_s=0.0)
+    assert session["status"] == "interrupted"
+    # Flushed every 5 s: at most that (plus start-up) is lost.
+    assert session["duration_s"] >= ran - 5.0 - 3.0

@@ -70,16 +70,19 @@ def test_chair_clip_both_slouches_produce_events_with_short_hold(footage, config
 
 
 def test_parallel_chunks_mean_the_same_as_one_pass(footage, config) -> None:
+    """Same frames, same meaning: the share of poor posture and the episodes agree; single frames
+    right at a threshold may tip either way, since the second chunk starts by detecting afresh."""
+    from posture.summary import session_summary
+
+    # Without the closer looks around verdict changes both runs analyse the same sampled frames.
+    cfg = config.replace("analysis", refine=False).replace("detector", hold_s=2.0)
     clip = footage / "side_video" / "home_office_cuts.mp4"
-    one = analyze_video(clip, config, workers=1)
-    two = analyze_video(clip, config, workers=2)
+    one = analyze_video(clip, cfg, workers=1)
+    two = analyze_video(clip, cfg, workers=2)
     assert two.workers == 2
-    # The same sampling grid; frames looked at more closely around verdict changes may differ a
-    # little, since the second chunk starts by detecting rather than tracking.
-    grid = 1.0 / config.analysis.sample_fps
-    on_grid = [r for r in two.readings if abs(r.t_s / grid - round(r.t_s / grid)) < 0.21]
-    verdicts_one = {round(r.t_s, 2): r.posture for r in one.readings}
-    common = [r for r in on_grid if round(r.t_s, 2) in verdicts_one]
-    assert len(common) >= 0.95 * len(on_grid)
-    same = sum(1 for r in common if verdicts_one[round(r.t_s, 2)] == r.posture)
-    assert same / len(common) >= 0.95
+    assert [round(r.t_s, 3) for r in one.readings] == [round(r.t_s, 3) for r in two.readings]
+    same = sum(1 for a, b in zip(one.readings, two.readings) if a.posture == b.posture)
+    assert same / len(one.readings) >= 0.9
+    s1, s2 = (session_summary(r.readings, r.episodes, step_s=0.2) for r in (one, two))
+    assert abs(s1["share"]["poor"] - s2["share"]["poor"]) <= 0.05
+    assert len(one.episodes) == len(two.episodes)
