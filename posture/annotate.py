@@ -38,7 +38,7 @@ from posture.errors import PostureError
 from posture.geometry import facing_sign
 from posture.landmarks import SKELETON, Landmark, Pose
 from posture.pipeline import AnalysisResult
-from posture.reading import Reading, Verdict
+from posture.reading import FINDING_WORDS, Reading, Verdict
 from posture.source import VideoFileSource
 
 __all__ = [
@@ -81,15 +81,6 @@ BLACK = (0, 0, 0)
 SKELETON_BGR = (235, 235, 235)
 LEGS_BGR = (150, 150, 150)
 
-# Short words for each finding, for the status bar.
-FINDING_WORDS: dict[str, str] = {
-    "forward_head": "head forward",
-    "hunched_back": "hunched back",
-    "neck_flexion": "neck bent",
-    "leaning_in": "leaning in",
-    "side_lean": "leaning sideways",
-    "slumped": "slumped",
-}
 
 _VERDICT_TEXT: dict[Verdict, str] = {
     Verdict.GOOD: "GOOD",

@@ -31,7 +31,7 @@ from posture.geometry import View
 from posture.landmarks import Landmark as L
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, assess, measure
-from posture.reading import FINDING_CODES, Verdict
+from posture.reading import FINDING_CODES, FINDING_WORDS, Verdict
 from posture.source import Frame
 
 if TYPE_CHECKING:
@@ -425,16 +425,6 @@ class Validation:
     frames: int = 0
 
 
-_FINDING_WORDS = {
-    "forward_head": "head forward",
-    "hunched_back": "upper back hunched",
-    "neck_flexion": "neck bent forward",
-    "leaning_in": "leaning in",
-    "side_lean": "leaning sideways",
-    "slumped": "slumped back",
-}
-
-
 def validate(baseline: Baseline, raws: Sequence[RawMeasurement], config: Config) -> Validation:
     """A short pass right after calibration: does the same good posture read good against it?
 
@@ -459,7 +449,7 @@ def validate(baseline: Baseline, raws: Sequence[RawMeasurement], config: Config)
     elif len(present) < VALIDATION_MIN_GOOD_SHARE * len(raws):
         message = "You were out of the picture during the check: sit as you did during calibration"
     elif high:
-        words = ", ".join(_FINDING_WORDS.get(c, c) for c in high)
+        words = ", ".join(FINDING_WORDS.get(c, c) for c in high)
         message = f"Your posture reads {words}: sit as you did during calibration, or calibrate again"
     elif sum(a.posture is Verdict.UNCERTAIN for a in present) * 2 >= len(present):
         message = "Your posture could not be judged on most frames: calibrate again"

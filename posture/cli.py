@@ -40,6 +40,17 @@ def _add_common_analysis(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_live_source(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
+    src.add_argument(
+        "--source",
+        type=Path,
+        metavar="PATH",
+        help="a video file played at real speed, as a stand-in for a camera",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="posture",
@@ -127,14 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Live monitoring at low CPU: alerts on sustained poor posture and break reminders. "
         "Stop with Ctrl-C; from another terminal: posture status / pause / resume.",
     )
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
-    src.add_argument(
-        "--source",
-        type=Path,
-        metavar="PATH",
-        help="a video file played at real speed, as a stand-in for a camera",
-    )
+    _add_live_source(p)
     p.add_argument("--loop", action="store_true", help="with --source: start the file over at its end")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
     p.add_argument(
@@ -165,14 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A guided capture of your good posture with live checks (person, shoulders and ears "
         "visible, steady, lighting, view), saved as a profile, then a short validation pass.",
     )
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
-    src.add_argument(
-        "--source",
-        type=Path,
-        metavar="PATH",
-        help="a video file played at real speed, as a stand-in for a camera",
-    )
+    _add_live_source(p)
     p.add_argument("--seconds", type=float, default=8.0, help="length of the capture (default 8)")
     p.add_argument(
         "--profile",

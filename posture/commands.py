@@ -266,6 +266,22 @@ def cmd_advice(args: argparse.Namespace, out: IO[str]) -> int:
     return ExitCode.OK
 
 
+def _cameras_found(indices: range = range(4)) -> str:
+    """Which of the first camera indices open (each is released at once)."""
+    import cv2
+
+    from posture.source import quiet_opencv
+
+    quiet_opencv()
+    found = []
+    for index in indices:
+        cap = cv2.VideoCapture(index)
+        if cap.isOpened():
+            found.append(str(index))
+        cap.release()
+    return ", ".join(found) if found else f"none found (tried {indices.start}-{indices.stop - 1})"
+
+
 def cmd_check(args: argparse.Namespace, out: IO[str]) -> int:
     import importlib.metadata as md
 
@@ -294,6 +310,7 @@ def cmd_check(args: argparse.Namespace, out: IO[str]) -> int:
         f".task models      {', '.join(p.name for p in tasks) if tasks else f'none in {MODELS_DIR}'}",
         file=out,
     )
+    print(f"cameras           {_cameras_found()}", file=out)
     ok = files.get("pose_landmark_full.tflite", False) and files.get("pose_detection.tflite", False)
     print(
         "status            "

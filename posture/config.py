@@ -144,6 +144,12 @@ class Config:
 
 
 def default_config_path() -> Path:
+    """``posture.toml`` in the user config folder (``POSTURE_CONFIG_DIR`` overrides the folder)."""
+    import os
+
+    override = os.environ.get("POSTURE_CONFIG_DIR")
+    if override:
+        return Path(override).expanduser() / "posture.toml"
     from platformdirs import user_config_path
 
     return user_config_path("posture") / "posture.toml"

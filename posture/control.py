@@ -694,8 +694,8 @@ def format_status(status: Mapping[str, Any], now: datetime | None = None) -> str
     ``present_s``, ``source``, ``sample_fps``. ``now`` (default: the local time) sets the day and
     zone in which a pause's end is shown.
     """
-    from posture.policy import _SHORT as finding_words
     from posture.policy import format_duration
+    from posture.reading import FINDING_WORDS as finding_words
 
     now = now or datetime.now()
     state = str(status.get("state") or "running")

@@ -15,19 +15,17 @@ from posture import geometry as geo
 from posture.config import Band, FindingRules, MetricsConfig
 from posture.geometry import View
 from posture.landmarks import Pose
-from posture.reading import ESTIMATE_METRICS, FINDING_CODES, METRIC_NAMES, Verdict
+from posture.reading import (
+    ESTIMATE_METRICS,
+    FINDING_CODES,
+    FRONT_METRICS,
+    METRIC_NAMES,
+    SIDE_METRICS,
+    Verdict,
+)
 
 __all__ = ["REFERENCE_KEYS", "SIDE_METRICS", "Assessment", "RawMeasurement", "assess", "measure"]
 
-SIDE_METRICS = (
-    "neck_inclination_deg",
-    "trunk_inclination_deg",
-    "neck_flexion_deg",
-    "cva_deg",
-    "head_pitch_deg",
-    "head_forward_deg",
-)
-FRONT_METRICS = ("shoulder_tilt_deg", "head_roll_deg", "trunk_side_lean_deg")
 # Raw quantities kept for baselines but not published as metrics (their units are not degrees).
 REFERENCE_KEYS = ("face_width_frac", "head_height_ratio", "neck_sagittal_3d_deg")
 

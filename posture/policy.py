@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from posture.detector import ALERT, BREAK_DUE, BREAK_TAKEN, EPISODE_END, DetectorState, Event
-from posture.reading import FINDING_CODES
+from posture.reading import FINDING_CODES, FINDING_WORDS
 
 __all__ = [
     "DEFAULT_ADVICE_LINKS",
@@ -52,15 +52,6 @@ _PHRASES: Mapping[str, str] = {
     "slumped": "You have been slumped back with your head pushed forward",
 }
 
-# Short forms for the other findings of an episode.
-_SHORT: Mapping[str, str] = {
-    "forward_head": "head forward",
-    "hunched_back": "upper back hunched",
-    "neck_flexion": "neck bent forward",
-    "leaning_in": "leaning in",
-    "side_lean": "leaning sideways",
-    "slumped": "slumped back",
-}
 
 _TITLES = {1: "Check your posture", 2: "Still the same posture", 3: "Time to change position"}
 
@@ -268,7 +259,7 @@ class AlertPolicy:
         findings = self._findings
         if findings:
             message = describe(findings[0], duration_s)
-            others = [_SHORT.get(c, c.replace("_", " ")) for c in findings[1:]]
+            others = [FINDING_WORDS.get(c, c.replace("_", " ")) for c in findings[1:]]
             if others:
                 message += f" Also: {', '.join(others)}."
         else:

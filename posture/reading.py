@@ -12,7 +12,10 @@ from typing import Any
 __all__ = [
     "ESTIMATE_METRICS",
     "FINDING_CODES",
+    "FINDING_WORDS",
     "METRIC_NAMES",
+    "SIDE_METRICS",
+    "FRONT_METRICS",
     "Reading",
     "Verdict",
 ]
@@ -35,25 +38,32 @@ FINDING_CODES: tuple[str, ...] = (
     "slumped",  # reclined trunk with the head pulled forward
 )
 
+# A few plain words for each finding, for status bars, messages and notifications.
+FINDING_WORDS: dict[str, str] = {
+    "forward_head": "head forward",
+    "hunched_back": "upper back hunched",
+    "neck_flexion": "neck bent forward",
+    "leaning_in": "leaning in",
+    "side_lean": "leaning sideways",
+    "slumped": "slumped back",
+}
+
 # Every metric a reading can carry, with its unit in the suffix. None where the view or the
 # landmarks' visibility does not allow it.
-METRIC_NAMES: tuple[str, ...] = (
-    # side view, absolute (degrees against the image vertical/horizontal)
+# side view, absolute (degrees against the image vertical/horizontal)
+SIDE_METRICS: tuple[str, ...] = (
     "neck_inclination_deg",
     "trunk_inclination_deg",
     "neck_flexion_deg",
     "cva_deg",
     "head_pitch_deg",
     "head_forward_deg",
-    # front view, absolute
-    "shoulder_tilt_deg",
-    "head_roll_deg",
-    "trunk_side_lean_deg",
-    # front view, relative to the baseline (estimates)
-    "face_scale_pct",
-    "head_drop_pct",
-    "neck_forward_3d_delta_deg",
 )
+# front view, absolute
+FRONT_METRICS: tuple[str, ...] = ("shoulder_tilt_deg", "head_roll_deg", "trunk_side_lean_deg")
+# front view, relative to the baseline (estimates)
+RELATIVE_METRICS: tuple[str, ...] = ("face_scale_pct", "head_drop_pct", "neck_forward_3d_delta_deg")
+METRIC_NAMES: tuple[str, ...] = SIDE_METRICS + FRONT_METRICS + RELATIVE_METRICS
 
 # Metrics that are estimates rather than measurements in the image plane. Side-view angles are
 # also listed in a reading's ``estimated`` when the view is only oblique.

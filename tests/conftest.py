@@ -28,6 +28,7 @@ def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     """No test writes into the real user's history: POSTURE_DATA_DIR points at a temp folder."""
     monkeypatch.setenv("POSTURE_DATA_DIR", str(tmp_path_factory.mktemp("posture-data")))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("POSTURE_CONFIG_DIR", str(tmp_path_factory.mktemp("posture-config")))
 
 
 @pytest.fixture(autouse=True)

@@ -101,7 +101,7 @@ def test_overlay_states_name_the_finding_the_alert_duration_and_the_advice() -> 
 def test_overlay_states_format_long_alerts_in_minutes() -> None:
     r = _reading(185.0, posture=Verdict.POOR, findings={"hunched_back": 1.2}, alert=True)
     episode = Episode(0.0, 185.0, 100.0, {"hunched_back": FindingStats(1.2, 1.1, 185.0)})
-    assert ann.overlay_states([r], [episode])[0].alert == "ALERT: hunched back for 3 min 05 s"
+    assert ann.overlay_states([r], [episode])[0].alert == "ALERT: upper back hunched for 3 min 05 s"
 
 
 def test_reading_index_takes_the_latest_reading_at_or_before_the_frame() -> None:

@@ -312,14 +312,13 @@ def test_status_without_a_monitor(capsys, monkeypatch, tmp_path: Path) -> None:
     assert code == 2
 
 
-def test_monitor_on_a_file_stand_in_then_status_pause_resume_and_history(tmp_path: Path) -> None:
-    """A real run: the monitor in a subprocess on a short synthetic clip, driven from here."""
+def _spawn_monitor(tmp_path: Path, *, seconds: float, stdout: int):
+    """``posture monitor`` in a subprocess on a synthetic clip, with private data and runtime folders."""
     import subprocess
     import sys
     import tempfile
-    import time
 
-    video = _write_video(tmp_path / "clip.avi", seconds=12.0, fps=10.0)
+    video = _write_video(tmp_path / "clip.avi", seconds=seconds, fps=10.0)
     env = {
         **os.environ,
         "POSTURE_RUNTIME_DIR": tempfile.mkdtemp(dir="/tmp"),
@@ -336,7 +335,17 @@ def test_monitor_on_a_file_stand_in_then_status_pause_resume_and_history(tmp_pat
         "--alerts",
         "console",
     ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err = subprocess.PIPE if stdout == subprocess.PIPE else subprocess.DEVNULL
+    return subprocess.Popen(cmd, env=env, stdout=stdout, stderr=err, text=True), env
+
+
+def test_monitor_on_a_file_stand_in_then_status_pause_resume_and_history(tmp_path: Path) -> None:
+    """A real run: the monitor in a subprocess on a short synthetic clip, driven from here."""
+    import subprocess
+    import sys
+    import time
+
+    proc, env = _spawn_monitor(tmp_path, seconds=12.0, stdout=subprocess.PIPE)
     try:
         status = None
         for _ in range(100):
@@ -379,28 +388,9 @@ def test_monitor_on_a_file_stand_in_then_status_pause_resume_and_history(tmp_pat
 def test_monitor_killed_with_sigkill_keeps_all_but_the_last_seconds(tmp_path: Path) -> None:
     import signal
     import subprocess
-    import sys
-    import tempfile
     import time
 
-    video = _write_video(tmp_path / "clip.avi", seconds=30.0, fps=10.0)
-    env = {
-        **os.environ,
-        "POSTURE_RUNTIME_DIR": tempfile.mkdtemp(dir="/tmp"),
-        "POSTURE_DATA_DIR": str(tmp_path / "d"),
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "posture",
-        "monitor",
-        "--source",
-        str(video),
-        "--no-context",
-        "--alerts",
-        "console",
-    ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, _ = _spawn_monitor(tmp_path, seconds=30.0, stdout=subprocess.DEVNULL)
     started = time.monotonic()
     time.sleep(9.0)
     proc.send_signal(signal.SIGKILL)
