@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     for start in slouch_starts:
         after = [a for a in alerts if start <= a < start + STRETCH_S]
         delays.append(round(after[0] - start, 2) if after else None)
-    frames = re.search(r"(\d+) frames analysed", out)
+    samples = re.search(r"(\d+) samples, the pose model ran on (\d+)", out)
     result = {
         "cpu_share_of_one_core": round(cpu, 4),
         "peak_rss_mb": round(rss, 1),
@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         "alerts_outside_slouches": [
             a for a in alerts if not any(s <= a < s + STRETCH_S for s in slouch_starts)
         ],
-        "frames_analysed": int(frames.group(1)) if frames else None,
+        "samples": int(samples.group(1)) if samples else None,
+        "pose_model_runs": int(samples.group(2)) if samples else None,
         "duration_s": args.duration,
     }
     if args.json:
@@ -156,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| peak resident memory | ≤ 300 MB | {rss:.0f} MB |")
     print(f"| alert delay after each slouch starts (hold {args.hold:g} s) | ≤ hold + 1 s | {delays} s |")
     print(f"| alerts during upright stretches | none | {result['alerts_outside_slouches'] or 'none'} |")
-    print(f"| frames analysed in {args.duration:.0f} s | | {result['frames_analysed']} |")
+    print(
+        f"| samples / pose-model runs in {args.duration:.0f} s | | {result['samples']} / {result['pose_model_runs']} |"
+    )
     return 0
 
 

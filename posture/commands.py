@@ -492,7 +492,8 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
     share = totals.poor_s / totals.present_s if totals.present_s else 0.0
     print(
         f"session over: present {totals.present_s:.0f} s, poor posture {share:.0%}, "
-        f"{totals.episodes} sustained episode(s), {totals.alerts} alert(s), {monitor.readings} frames analysed",
+        f"{totals.episodes} sustained episode(s), {totals.alerts} alert(s); {monitor.readings} samples, "
+        f"the pose model ran on {monitor.readings - monitor.reused} (the others showed no change)",
         file=out,
     )
     return ExitCode.OK

@@ -28,7 +28,7 @@ from posture.metrics import measure
 from posture.pipeline import Session
 from posture.policy import AlertPolicy, Notification
 from posture.reading import FINDING_CODES, Reading, Verdict
-from posture.sampling import AdaptiveSampler, SamplingConfig
+from posture.sampling import AdaptiveSampler, ChangeGate, GateConfig, SamplingConfig
 from posture.source import Frame
 
 __all__ = ["LiveFrames", "CameraFrames", "FileFrames", "Monitor", "MonitorOptions", "Totals"]
@@ -210,6 +210,16 @@ class FileFrames:
         return Frame(image, self._index, self._offset_s + self._pos_s)
 
 
+def _thumbnail(image: Any, width: int = 64) -> Any:
+    """A tiny greyscale copy for the change gate (area-averaged, which also averages out noise)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    size = (width, max(1, round(h * width / max(w, 1))))
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+
+
 @dataclass
 class Totals:
     """Running time per verdict (seconds), episodes and alerts of a live session."""
@@ -268,6 +278,7 @@ class MonitorOptions:
     release_after_away_s: float = 60.0  # after this long away, open the camera only to look
     max_credit_s: float = 10.0  # longest gap credited to one reading
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
 
 
 class Monitor:
@@ -303,6 +314,9 @@ class Monitor:
         self.session = Session(config, baseline)
         self.policy = AlertPolicy(config.policy, advice_links)
         self.sampler = AdaptiveSampler(self.options.sampling)
+        self.gate = ChangeGate(self.options.gate)
+        self._last_raw: Any = None  # the last measurement made by the pose model
+        self.reused = 0  # samples where the picture had not changed and the model was not run
         self.history = history
         self.context = context
         self.preview = preview
@@ -423,9 +437,15 @@ class Monitor:
         return max(self._clock() - now, 0.0)
 
     def _analyse(self, frame: Frame) -> tuple[Reading, list[Event]]:
-        pose = self.estimator.estimate(frame)
-        self._last_pose = pose
-        raw = measure(pose, self.config.metrics)
+        thumb = _thumbnail(frame.image)
+        if self._last_raw is not None and self.gate.unchanged(thumb, frame.t_s):
+            raw = self._last_raw  # nothing moved: the last measurement still holds
+            self.reused += 1
+        else:
+            pose = self.estimator.estimate(frame)
+            self._last_pose = pose
+            raw = self._last_raw = measure(pose, self.config.metrics)
+            self.gate.analysed(thumb, frame.t_s)
         self._check_profile(frame.t_s, raw)
         reading, events = self.session.step(frame.t_s, raw)
         self.readings += 1

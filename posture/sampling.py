@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from posture.detector import DetectorState
 from posture.errors import ConfigError
 from posture.reading import Reading, Verdict
 
-__all__ = ["SamplingConfig", "AdaptiveSampler"]
+__all__ = ["SamplingConfig", "AdaptiveSampler", "GateConfig", "ChangeGate"]
 
 
 @dataclass(frozen=True)
@@ -54,3 +56,39 @@ class AdaptiveSampler:
 
     def rate_fps(self, interval_s: float) -> float:
         return 1.0 / interval_s if interval_s > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    enabled: bool = True
+    pixel_change: float = 10.0  # grey levels (0-255) a thumbnail pixel must move to count as changed
+    changed_share: float = 0.01  # share of changed thumbnail pixels that counts as a change in the picture
+    max_reuse_s: float = 5.0  # look properly at least this often, even in a still picture
+
+
+class ChangeGate:
+    """Whether the picture changed since the last analysed frame, judged on tiny greyscale
+    thumbnails (about 64 px wide; area-averaging removes sensor noise).
+
+    Someone working at a desk sits still most of the time; when nothing in the picture moved, the
+    last measurement still holds and the pose model (about 23 ms) need not run. A posture change
+    moves the head by many pixels and so many thumbnail pixels by far more than ``pixel_change``.
+    Compared against the last *analysed* thumbnail, a slow drift adds up until it counts.
+    """
+
+    def __init__(self, config: GateConfig | None = None) -> None:
+        self.config = config or GateConfig()
+        self._thumb: np.ndarray | None = None  # the last analysed frame's thumbnail
+        self._t_s: float | None = None  # when it was analysed
+
+    def unchanged(self, thumb: np.ndarray, t_s: float) -> bool:
+        c = self.config
+        if not c.enabled or self._thumb is None or self._t_s is None or thumb.shape != self._thumb.shape:
+            return False
+        if t_s - self._t_s >= c.max_reuse_s:
+            return False
+        moved = np.abs(thumb.astype(np.int16) - self._thumb.astype(np.int16)) > c.pixel_change
+        return float(moved.mean()) < c.changed_share
+
+    def analysed(self, thumb: np.ndarray, t_s: float) -> None:
+        self._thumb, self._t_s = thumb, t_s

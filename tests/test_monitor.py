@@ -10,7 +10,7 @@ import pytest
 from posture.config import Config
 from posture.errors import CameraUnavailableError
 from posture.monitor import Monitor, MonitorOptions
-from posture.sampling import AdaptiveSampler, SamplingConfig
+from posture.sampling import AdaptiveSampler, ChangeGate, GateConfig, SamplingConfig
 from posture.source import Frame
 from tests.builders import side_pose
 
@@ -118,7 +118,8 @@ def make(script, *, duration=120.0, hold=20.0, down=(), history=None, context=No
         camera,
         ScriptedEstimator(script),
         sinks=[sink],
-        options=MonitorOptions(duration_s=duration),
+        # The fake camera's frames are all alike; these tests script the poses, so look every time.
+        options=MonitorOptions(duration_s=duration, gate=GateConfig(enabled=False)),
         clock=clock,
         wall=clock.wall,
         sleep=clock.sleep,
@@ -264,3 +265,37 @@ def test_sampler_rates() -> None:
     assert sampler.interval_s(reading(3, Verdict.AWAY), DetectorState()) == pytest.approx(1.0)
     assert sampler.interval_s(reading(14, Verdict.AWAY), DetectorState()) == pytest.approx(4.0)
     assert sampler.interval_s(reading(15, Verdict.GOOD), DetectorState()) == pytest.approx(1.0)
+
+
+def test_change_gate_skips_the_model_only_while_the_picture_is_still() -> None:
+    rng = np.random.default_rng(0)
+    scene = rng.integers(0, 255, (36, 64)).astype(np.uint8)
+    gate = ChangeGate(GateConfig(max_reuse_s=5.0))
+    assert not gate.unchanged(scene, 0.0)  # nothing analysed yet
+    gate.analysed(scene, 0.0)
+    noisy = np.clip(scene.astype(int) + rng.integers(-3, 4, scene.shape), 0, 255).astype(np.uint8)
+    assert gate.unchanged(noisy, 1.0)  # sensor noise is not a change
+    moved = scene.copy()
+    moved[5:15, 20:30] = 255 - moved[5:15, 20:30]  # a head-sized patch changes
+    assert not gate.unchanged(moved, 1.0)
+    assert not gate.unchanged(noisy, 5.5)  # a proper look at least every 5 s
+    assert not ChangeGate(GateConfig(enabled=False)).unchanged(scene, 0.1)
+
+
+def test_monitor_reuses_the_measurement_while_nothing_moves() -> None:
+    clock = Clock()
+    camera = FakeCamera(clock)
+    estimator = ScriptedEstimator(lambda t: GOOD)
+    monitor = Monitor(
+        Config(),
+        camera,
+        estimator,
+        options=MonitorOptions(duration_s=30.0),
+        clock=clock,
+        wall=clock.wall,
+        sleep=clock.sleep,
+    )
+    monitor.run()
+    assert monitor.readings >= 28
+    assert estimator.calls <= 8  # one look every 5 s of a still picture
+    assert monitor.reused == monitor.readings - estimator.calls
