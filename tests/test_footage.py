@@ -86,3 +86,22 @@ def test_parallel_chunks_mean_the_same_as_one_pass(footage, config) -> None:
     s1, s2 = (session_summary(r.readings, r.episodes, step_s=0.2) for r in (one, two))
     assert abs(s1["share"]["poor"] - s2["share"]["poor"]) <= 0.05
     assert len(one.episodes) == len(two.episodes)
+
+
+def test_long_side_clip_one_event_per_hunched_stretch(footage, config, tmp_path) -> None:
+    """80 s of real side-view footage, upright and slouched in 20 s stretches (built from the chair
+    clip as bench/monitor_cpu.py does), analysed with --hold 3."""
+    from bench.monitor_cpu import PLAN, STRETCH_S, build_clip
+
+    clip = tmp_path / "stretches.avi"
+    build_clip(clip)
+    hold = 3.0
+    result = analyze_video(clip, config.replace("detector", hold_s=hold))
+    starts = [i * STRETCH_S for i, kind in enumerate(PLAN) if kind == "bad"]
+    alerts = [e.alert_s for e in result.episodes if e.alert_s is not None]
+    for start in starts:
+        inside = [a for a in alerts if start <= a < start + STRETCH_S]
+        assert len(inside) == 1, (start, alerts)
+        assert inside[0] - start <= hold + 2.5
+    upright = [(i * STRETCH_S, (i + 1) * STRETCH_S) for i, kind in enumerate(PLAN) if kind == "good"]
+    assert not any(a <= e.start_s < b for e in result.episodes for a, b in upright)
