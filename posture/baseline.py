@@ -74,10 +74,13 @@ class Baseline:
             for k, v in values.items()
             if k in BASELINE_KEYS
         }
+        frames = data.get("frames", 0)
+        if not isinstance(frames, int) or isinstance(frames, bool):
+            raise BaselineError(f"{path} has a bad 'frames' value: {frames!r}")
         return cls(
             view=str(data.get("view", "unknown")),
             values=clean,
-            frames=int(data.get("frames", 0)),
+            frames=frames,
             source=str(data.get("source", "")),
             created=str(data.get("created", "")),
         )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from posture import __version__
-from posture.errors import ExitCode, InputError, PostureError
+from posture.errors import ExitCode, PostureError
 
 __all__ = ["build_parser", "main"]
 
@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--annotate", action="store_true", help="also write an annotated copy of the video")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
+    p.add_argument(
+        "--no-key-frames",
+        action="store_true",
+        help="no pictures in report.html (by default it embeds up to 3 key frames)",
+    )
     p.add_argument("--no-history", action="store_true", help="do not record this session in the history")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -216,8 +221,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the moment (it is swapped by tests and by
+    :func:`posture.estimator.divert_native_stderr`), never to a stream that has gone away."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def _setup_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("posture: %(message)s"))
     root = logging.getLogger("posture")
     root.handlers[:] = [handler]
@@ -269,10 +287,6 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
             file=sys.stderr,
         )
         return ExitCode.FAILURE
-
-
-def fail_input(message: str) -> Any:
-    raise InputError(message)
 
 
 if __name__ == "__main__":  # pragma: no cover

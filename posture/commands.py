@@ -28,8 +28,8 @@ def _config(args: argparse.Namespace) -> Config:
     elif getattr(args, "fps", None) is not None:
         config = config.replace("analysis", sample_fps=args.fps)
     if getattr(args, "hold", None) is not None:
-        if args.hold < 0:
-            raise InputError("--hold must not be negative")
+        if args.hold <= 0:
+            raise InputError("--hold must be a positive number of seconds")
         config = config.replace("detector", hold_s=args.hold)
     return config
 
@@ -141,6 +141,7 @@ def run_analysis(
     workers: int | None = None,
     annotate: bool = False,
     report: bool = True,
+    key_frames: bool = True,
     history: bool = True,
     quiet: bool = False,
     kind: str = "analyze",
@@ -155,8 +156,19 @@ def run_analysis(
         raise InputError("use either --baseline or --calibrate-first, not both")
     if calibrate_first_s is not None and calibrate_first_s <= 0:
         raise InputError("--calibrate-first needs a positive number of seconds")
+    from posture.source import check_media_path, is_image_file
+
+    check_media_path(video)
+    if is_image_file(video):
+        raise InputError(f"{video} is a still image; use posture measure for photos")
     with VideoFileSource(video) as probe:
         info = probe.info
+    try:  # a folder we cannot write should stop us before the analysis, not after it
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot use {out_dir} as the output folder: {exc.strerror or exc}") from None
+    if not out_dir.is_dir():
+        raise InputError(f"{out_dir} is not a folder")
     baseline = load_baseline(baseline_spec, config) if baseline_spec else None
     n_workers = workers if workers is not None else auto_workers(info)
     if n_workers < 1:
@@ -197,11 +209,14 @@ def run_analysis(
     if report:
         from posture.report import write_report
 
-        files.files["report"] = write_report(result, summary, out_dir / "report.html", files.files)
+        files.files["report"] = write_report(
+            result, summary, out_dir / "report.html", files.files, key_frames=key_frames, config=config
+        )
     if history:
         from posture.history import record_analysis
 
-        record_analysis(result, summary, kind=kind)
+        # The history keeps the file's name only, not where it lives.
+        record_analysis(result, {**summary, "source": video.name}, kind=kind)
     summary["files"] = {k: str(v) for k, v in files.files.items()}
     return summary
 
@@ -235,6 +250,7 @@ def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
         workers=args.workers,
         annotate=args.annotate,
         report=not args.no_report,
+        key_frames=not args.no_key_frames,
         history=not args.no_history,
         quiet=args.quiet,
     )
@@ -347,6 +363,7 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
             f"the sample clip is missing ({SAMPLE_CLIP}); run posture demo from a clone installed with "
             "pip install -e . (see README)"
         )
+    made_dir = args.out is None
     out_dir = args.out or Path(tempfile.mkdtemp(prefix="posture-demo-"))
     config = load_config(None).replace("detector", hold_s=DEMO_HOLD_S)
     print(
@@ -354,16 +371,23 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
         f"calibrating on its first {DEMO_CALIBRATE_S:g} s, alerting after {DEMO_HOLD_S:g} s of poor posture",
         file=out,
     )
-    summary = run_analysis(
-        SAMPLE_CLIP,
-        out_dir,
-        config,
-        calibrate_first_s=DEMO_CALIBRATE_S,
-        annotate=True,
-        history=not args.no_history,
-        quiet=args.quiet,
-        kind="demo",
-    )
+    try:
+        summary = run_analysis(
+            SAMPLE_CLIP,
+            out_dir,
+            config,
+            calibrate_first_s=DEMO_CALIBRATE_S,
+            annotate=True,
+            history=not args.no_history,
+            quiet=args.quiet,
+            kind="demo",
+        )
+    except BaseException:
+        if made_dir:  # leave nothing behind when the demo did not finish
+            import shutil
+
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
     _print_summary(summary, out)
     report = summary["files"].get("report")
     print(f"open the report: {Path(report).resolve().as_uri() if report else out_dir}", file=out)
@@ -429,7 +453,7 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
     from posture.alerts import make_sinks
     from posture.baseline import Baseline
     from posture.calibrate import default_profile_path
-    from posture.context import ContextConfig, ContextWatcher
+    from posture.context import ContextWatcher
     from posture.control import ControlServer
     from posture.estimator import open_estimator
     from posture.monitor import CameraFrames, FileFrames, Monitor, MonitorOptions
@@ -440,16 +464,20 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
     profile = args.profile or default_profile_path()
     baseline = Baseline.load(profile) if (args.profile or profile.is_file()) else None
     frames = FileFrames(args.source, loop=args.loop) if args.source else CameraFrames(args.camera)
+    preview = _preview_window(config) if args.preview else None
     try:
         sinks = make_sinks([s for s in args.alerts.split(",") if s], out)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    preview = _preview_window(config) if args.preview else None
+    where = "a file played at real speed" if args.source else f"camera {args.camera}"
+    calib = f"profile {profile}" if baseline else "no calibration (run posture calibrate)"
     monitor_ref: list[Monitor] = []
 
     def on_signal(signum: int, _frame: Any) -> None:
         if monitor_ref:
             monitor_ref[0].stop()
+        else:  # still starting up: stop right here
+            raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -475,14 +503,14 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
                 sinks=sinks,
                 options=MonitorOptions(duration_s=args.duration),
                 history=history,
-                context=None if args.no_context else ContextWatcher(ContextConfig()),
+                context=None if args.no_context else ContextWatcher(config.context),
                 preview=preview,
+                on_start=lambda: print(
+                    f"posture monitor: watching {where}; {calib}; Ctrl-C to stop", file=out
+                ),
             )
             monitor_ref.append(monitor)
             stack.enter_context(ControlServer(monitor.handle_command))  # started on entry
-            where = "a file played at real speed" if args.source else f"camera {args.camera}"
-            calib = f"profile {profile}" if baseline else "no calibration (run posture calibrate)"
-            print(f"posture monitor: watching {where}; {calib}; Ctrl-C to stop", file=out)
             totals = monitor.run()
     finally:
         for sig, handler in previous.items():
@@ -492,7 +520,8 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
     share = totals.poor_s / totals.present_s if totals.present_s else 0.0
     print(
         f"session over: present {totals.present_s:.0f} s, poor posture {share:.0%}, "
-        f"{totals.episodes} sustained episode(s), {totals.alerts} alert(s); {monitor.readings} samples, "
+        f"{totals.episodes} sustained episode(s), {totals.alerts} alert(s), paused {totals.paused_s:.0f} s; "
+        f"{monitor.readings} samples, "
         f"the pose model ran on {monitor.readings - monitor.reused} (the others showed no change)",
         file=out,
     )
@@ -555,6 +584,8 @@ def _frames_from(live: Any, seconds: float) -> Any:
 
 
 def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
+    from itertools import islice
+
     from posture.calibrate import CalibrationConfig, default_profile_path, run_calibration, validate
     from posture.estimator import open_estimator
     from posture.metrics import measure
@@ -597,7 +628,9 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
                 f"saved your baseline ({baseline.view} view, {baseline.frames} frames) to {profile}", file=out
             )
             print("checking it: keep sitting the same way for 3 s ...", file=out)
-            raws = [measure(est.estimate(f), config.metrics) for f in _frames_from(live, 3.0)][::3]
+            raws = [
+                measure(est.estimate(f), config.metrics) for f in islice(_frames_from(live, 3.0), 0, None, 3)
+            ]
     finally:
         live.close()
     check = validate(baseline, raws, config)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from posture.context import ContextConfig
 from posture.detector import DetectorConfig
 from posture.errors import ConfigError
 from posture.policy import PolicyConfig
@@ -133,6 +134,7 @@ class Config:
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    context: ContextConfig = field(default_factory=ContextConfig)
 
     def replace(self, section: str, **changes: Any) -> Config:
         """A copy with some fields of one section changed (used for command-line flags)."""

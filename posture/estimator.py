@@ -197,7 +197,9 @@ class TaskPoseEstimator:
     """The Tasks ``PoseLandmarker`` for a ``.task`` file; several people are found and the one at
     the desk is chosen by :class:`~posture.selection.PersonSelector`."""
 
-    def __init__(self, model_path: Path, *, video: bool, num_poses: int = 2) -> None:
+    def __init__(
+        self, model_path: Path, *, video: bool, num_poses: int = 2, track: bool | None = None
+    ) -> None:
         path = Path(model_path).expanduser()
         if not path.is_file():
             raise ModelUnavailableError(f"model file not found: {path} (see models/README.md)")
@@ -218,6 +220,7 @@ class TaskPoseEstimator:
             raise ModelUnavailableError(f"cannot load {path.name} as a pose landmarker: {exc}") from None
         self._mp = mp
         self._video = video
+        self._track = video if track is None else track  # follow one person across frames
         self._last_ms = -1
         self._selector = PersonSelector()
         self.name = f"mediapipe {mp.__version__} task {path.name}"
@@ -238,7 +241,7 @@ class TaskPoseEstimator:
             )
             for i, lms in enumerate(result.pose_landmarks)
         ]
-        if not self._video:
+        if not self._track:
             return max(poses, key=desk_score) if poses else None
         return self._selector.select(poses, frame.t_s)
 
@@ -299,5 +302,7 @@ def open_estimator(
     between two samples), so no temporal filter or strictly increasing clock may be assumed.
     """
     if model is not None:
-        return TaskPoseEstimator(model, video=video and not sampled)
+        # Sampled frames may step back in time, which VIDEO mode refuses: run them as images, but
+        # keep following the same person from frame to frame.
+        return TaskPoseEstimator(model, video=video and not sampled, track=video)
     return LegacyPoseEstimator(video=video, model_complexity=model_complexity, smooth_landmarks=not sampled)

@@ -128,7 +128,7 @@ def assess(
     # An oblique view foreshortens every angle: judge it only against the user's own baseline.
     oblique_ok = raw.view is View.OBLIQUE and bool(baseline)
     if raw.view is View.SIDE or oblique_ok:
-        judged |= _side_findings(metrics, ref, rules, findings)
+        judged |= _side_findings(metrics, ref, rules, findings, absolute=raw.view is View.SIDE)
     if raw.view is View.FRONT or oblique_ok:
         judged |= _front_findings(metrics, ref, rules, findings)
     if not judged:
@@ -151,19 +151,30 @@ def _rule(
 
 
 def _side_findings(
-    m: Mapping[str, float | None], ref: Mapping[str, float | None], r: FindingRules, out: dict[str, float]
+    m: Mapping[str, float | None],
+    ref: Mapping[str, float | None],
+    r: FindingRules,
+    out: dict[str, float],
+    *,
+    absolute: bool = True,
 ) -> bool:
+    """Side-view findings. ``absolute=False`` (an oblique view) counts only deviations from the
+    baseline, never the absolute bands, which foreshortened angles would fool."""
+
+    def band(b: Band) -> Band | None:
+        return b if absolute else None
+
     head = _rule(
-        m["head_forward_deg"], ref.get("head_forward_deg"), r.forward_head_deg, r.forward_head_delta_deg
+        m["head_forward_deg"], ref.get("head_forward_deg"), band(r.forward_head_deg), r.forward_head_delta_deg
     )
     trunk = m["trunk_inclination_deg"]
     trunk_ref = ref.get("trunk_inclination_deg")
-    hunched = _rule(trunk, trunk_ref, r.hunched_back_deg, r.hunched_back_delta_deg)
+    hunched = _rule(trunk, trunk_ref, band(r.hunched_back_deg), r.hunched_back_delta_deg)
     flex = m["neck_flexion_deg"]
     flex_ref = ref.get("neck_flexion_deg")
-    flexion = _rule(flex, flex_ref, r.neck_flexion_deg, r.neck_flexion_delta_deg)
-    recline = _rule(trunk, trunk_ref, r.slumped_recline_deg, r.slumped_recline_delta_deg, sign=-1.0)
-    pulled = _rule(flex, flex_ref, r.slumped_flexion_deg, r.slumped_flexion_delta_deg)
+    flexion = _rule(flex, flex_ref, band(r.neck_flexion_deg), r.neck_flexion_delta_deg)
+    recline = _rule(trunk, trunk_ref, band(r.slumped_recline_deg), r.slumped_recline_delta_deg, sign=-1.0)
+    pulled = _rule(flex, flex_ref, band(r.slumped_flexion_deg), r.slumped_flexion_delta_deg)
     for code, sev in (("forward_head", head), ("hunched_back", hunched), ("neck_flexion", flexion)):
         if sev is not None:
             out[code] = sev

@@ -55,6 +55,9 @@ class LiveFrames(Protocol):
         ...
 
 
+WARM_UP_FRAMES = 3  # frames dropped after opening a camera, while its exposure settles
+
+
 class CameraFrames:
     """A webcam at a modest resolution. Opening a camera that does not exist is an input error."""
 
@@ -82,6 +85,8 @@ class CameraFrames:
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, self._size[0])
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self._size[1])
         cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # keep only the newest frame queued, where supported
+        for _ in range(WARM_UP_FRAMES):  # auto-exposure needs a few frames after opening
+            cap.grab()
         self._cap = cap
         if not self._t0:
             self._t0 = time.monotonic()
@@ -305,6 +310,7 @@ class Monitor:
         context: Any = None,
         preview: Callable[[Frame, Pose | None, Reading, DetectorState], bool] | None = None,
         advice_links: Any = None,
+        on_start: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self.frames = frames
@@ -320,6 +326,7 @@ class Monitor:
         self.history = history
         self.context = context
         self.preview = preview
+        self.on_start = on_start  # called once the camera delivers
         self._clock = clock
         self._wall = wall
         self._stop = threading.Event()
@@ -364,11 +371,13 @@ class Monitor:
         start = self._clock()
         self.totals.started_s = start
         last_flush = start
-        if self.history is not None:
-            self.history.start(self.frames.name)
         try:
             self.frames.open()  # a camera that is not there at all is the user's error (exit 2)
             self._camera_open = True
+            if self.history is not None:  # only a session that really started goes into the history
+                self.history.start(Path(self.frames.name).name)
+            if self.on_start is not None:
+                self.on_start()
             next_due = start
             prev: Reading | None = None
             prev_t: float | None = None
@@ -468,7 +477,9 @@ class Monitor:
         fit = profile_fit(baseline, self._fit_raws)
         self._fit_raws = []
         if not fit.fits:
-            log.warning("%s", fit.message)
+            # Judging against a baseline from another set-up would blame the user for the camera.
+            self.session.analyzer.baseline = None
+            log.warning("%s; until then posture is judged without it", fit.message)
             with self._lock:
                 self._status["profile"] = fit.message
 

@@ -24,9 +24,7 @@ class OutputFiles:
 
 
 def _step_s(result: AnalysisResult) -> float:
-    if result.sample_fps:
-        return 1.0 / result.sample_fps
-    return 1.0 / result.info.fps if result.info.fps else 0.1
+    return 1.0 / result.sample_fps if result.sample_fps else result.info.frame_step_s
 
 
 def analysis_summary(result: AnalysisResult) -> dict[str, Any]:

@@ -34,7 +34,6 @@ MIN_CHUNK_S = 10.0  # shorter chunks would spend more on process start-up than t
 class EstimationRun:
     model: str = ""
     times: list[float] = field(default_factory=list)
-    indices: list[int] = field(default_factory=list)
     poses: list[Pose | None] = field(default_factory=list)
     truncated: bool = False
     frames_decoded: int = 0
@@ -42,7 +41,6 @@ class EstimationRun:
 
     def add(self, frame: Frame, pose: Pose | None) -> None:
         self.times.append(frame.t_s)
-        self.indices.append(frame.index)
         self.poses.append(pose)
 
 
@@ -148,7 +146,7 @@ def estimate_video(
     duration = info.duration_s
     if workers <= 1 or duration <= 0:
         return _estimate_chunk(path, cfg, metrics, 0.0, None, progress)
-    step = 1.0 / cfg.sample_fps if cfg.sample_fps else (1.0 / info.fps if info.fps else 0.04)
+    step = 1.0 / cfg.sample_fps if cfg.sample_fps else info.frame_step_s
     # Chunk bounds on the sampling grid, so the split keeps exactly the frames one pass would.
     bounds = [round(duration * k / workers / step) * step for k in range(workers)] + [None]
     jobs = [(path, cfg, metrics, bounds[k], bounds[k + 1], k) for k in range(workers)]
@@ -171,15 +169,14 @@ def estimate_video(
     merged = EstimationRun(model=parts[0].model, workers=workers)
     last_t = -math.inf
     for part in parts:
-        for t_s, index, pose in zip(part.times, part.indices, part.poses):
+        for t_s, pose in zip(part.times, part.poses):
             if t_s <= last_t:  # a seek may land a frame early; keep time strictly increasing
                 continue
             merged.times.append(t_s)
-            merged.indices.append(index)
             merged.poses.append(pose)
             last_t = t_s
         merged.frames_decoded += part.frames_decoded
-    merged.truncated = parts[-1].truncated
+    merged.truncated = any(part.truncated for part in parts)
     if progress is not None:
         progress(duration)
     return merged

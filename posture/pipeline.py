@@ -10,19 +10,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from posture.baseline import Baseline, baseline_from_measurements
 from posture.config import Config
 from posture.detector import Detector, Episode, Event
+from posture.errors import BaselineError
 from posture.geometry import View
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, assess, measure
 from posture.reading import Reading
 from posture.smoothing import MetricSmoother, StickyLabel
-from posture.source import Frame, ImageSource, VideoFileSource, VideoInfo
+from posture.source import ImageSource, VideoFileSource, VideoInfo
 
 __all__ = [
     "AnalysisResult",
@@ -30,7 +31,6 @@ __all__ = [
     "PostureAnalyzer",
     "Session",
     "analyze_video",
-    "estimate_frames",
     "measure_images",
 ]
 
@@ -97,7 +97,6 @@ class AnalysisResult:
     sample_fps: float | None
     readings: list[Reading] = field(default_factory=list)
     poses: list[Pose | None] = field(default_factory=list)
-    frame_indices: list[int] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     episodes: list[Episode] = field(default_factory=list)
     baseline: Baseline | None = None
@@ -111,14 +110,8 @@ class AnalysisResult:
     def duration_s(self) -> float:
         if not self.readings:
             return 0.0
-        step = 1.0 / self.sample_fps if self.sample_fps else (1.0 / self.info.fps if self.info.fps else 0.0)
+        step = 1.0 / self.sample_fps if self.sample_fps else self.info.frame_step_s
         return self.readings[-1].t_s - self.readings[0].t_s + step
-
-
-def estimate_frames(frames: Iterable[Frame], estimator: object) -> Iterator[tuple[Frame, Pose | None]]:
-    """The estimator's pose for every frame, in order."""
-    for frame in frames:
-        yield frame, estimator.estimate(frame)  # type: ignore[attr-defined]
 
 
 ProgressFn = Callable[[float], None]  # called with the source time reached
@@ -156,7 +149,6 @@ def analyze_video(
         frames_decoded=run.frames_decoded,
         workers=run.workers,
     )
-    pipeline_config = config
     raws = [measure(pose, config.metrics) for pose in run.poses]
     if calibrate_first_s is not None:
         first = [r for t, r in zip(run.times, raws) if t < calibrate_first_s]
@@ -165,12 +157,11 @@ def analyze_video(
     elif baseline is not None:
         result.calibrated_from = baseline.source or "profile"
     result.baseline = baseline
-    session = Session(pipeline_config, baseline)
-    for t_s, index, pose, raw in zip(run.times, run.indices, run.poses, raws):
+    session = Session(config, baseline)
+    for t_s, pose, raw in zip(run.times, run.poses, raws):
         reading, events = session.step(t_s, raw)
         result.readings.append(reading)
         result.poses.append(pose)
-        result.frame_indices.append(index)
         result.events.extend(events)
     end_t = result.readings[-1].t_s if result.readings else 0.0
     result.events.extend(session.finish(end_t))
@@ -223,8 +214,10 @@ def load_baseline(spec: Path, config: Config) -> Baseline:
     from posture.source import check_media_path, is_image_file
 
     check_media_path(spec)
-    if spec.suffix.lower() == ".json":
-        return Baseline.load(spec)
-    if is_image_file(spec):
+    if spec.suffix.lower() != ".json" and is_image_file(spec):
         return baseline_from_image(spec, config)
+    try:
+        spec.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BaselineError(f"{spec} is neither an image nor a baseline profile (.json)") from None
     return Baseline.load(spec)

@@ -168,8 +168,12 @@ def record_camera(
     height: int = 480,
 ) -> RecordResult:
     """``posture record``: ``seconds`` of camera ``camera`` to ``out``, at real speed."""
-    from posture.source import CameraSource
+    from posture.monitor import CameraFrames
 
     _check_out(Path(out))  # refuse a bad name before the camera light comes on
-    with CameraSource(camera, width, height) as cam:
-        return record(cam, out, seconds=seconds, fps=fps)
+    cam = CameraFrames(camera, width, height)
+    cam.open()
+    try:
+        return record(iter(cam.read, None), out, seconds=seconds, fps=fps)
+    finally:
+        cam.close()

@@ -346,10 +346,6 @@ def _primary_topic(catalogue: Catalogue, code: str) -> str:
 # --- thresholds ---------------------------------------------------------------------------------
 
 
-def _has_ref(baseline: Mapping[str, float | None] | None, key: str) -> bool:
-    return baseline is not None and baseline.get(key) is not None
-
-
 def _ref(baseline: Mapping[str, float | None] | None, key: str) -> float | None:
     return None if baseline is None else baseline.get(key)
 

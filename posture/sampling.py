@@ -54,9 +54,6 @@ class AdaptiveSampler:
             return 1.0 / c.watch_fps
         return 1.0 / c.steady_fps
 
-    def rate_fps(self, interval_s: float) -> float:
-        return 1.0 / interval_s if interval_s > 0 else 0.0
-
 
 @dataclass(frozen=True)
 class GateConfig:

@@ -52,7 +52,7 @@ class MetricSmoother:
     filters, so a new stretch does not inherit the old one's state.
     """
 
-    def __init__(self, min_cutoff_hz: float, beta: float, reset_after_s: float = 1.0) -> None:
+    def __init__(self, min_cutoff_hz: float, beta: float, reset_after_s: float = 2.5) -> None:
         self._min_cutoff_hz = min_cutoff_hz
         self._beta = beta
         self._reset_after_s = reset_after_s

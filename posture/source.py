@@ -19,14 +19,12 @@ from typing import Any
 import numpy as np
 
 from posture.errors import (
-    CameraUnavailableError,
     NotAMediaError,
     SourceNotFoundError,
     UnreadableSourceError,
 )
 
 __all__ = [
-    "CameraSource",
     "Frame",
     "ImageSource",
     "VideoFileSource",
@@ -60,6 +58,11 @@ class VideoInfo:
     @property
     def duration_s(self) -> float:
         return self.frame_count / self.fps if self.fps > 0 and self.frame_count > 0 else 0.0
+
+    @property
+    def frame_step_s(self) -> float:
+        """Seconds between two frames; 1/30 s when the container does not say."""
+        return 1.0 / self.fps if self.fps > 0 else 1.0 / 30.0
 
 
 def check_media_path(path: Path) -> None:
@@ -282,6 +285,9 @@ class VideoFileSource:
             delivered += 1
             yield item
         if delivered == 0 and self.frames_read == 0:
+            if self.start_s > 0:  # a chunk that starts past a truncated file's real end
+                self.truncated = True
+                return
             raise UnreadableSourceError(f"{self.path} has no decodable frames")
 
 
@@ -292,60 +298,3 @@ def quiet_opencv() -> None:
 
     if hasattr(cv2, "setLogLevel"):
         cv2.setLogLevel(0)  # 0 = silent
-
-
-class CameraSource:
-    """A webcam opened at a modest resolution; timestamps from the monotonic clock."""
-
-    def __init__(self, index: int, width: int = 640, height: int = 480, backend: Any = None) -> None:
-        import cv2
-
-        self.index = index
-        self._cv2 = cv2
-        self._backend = backend
-        self._size = (width, height)
-        self._cap: Any = None
-        self._t0 = 0.0
-        self._count = 0
-
-    def open(self) -> None:
-        cv2 = self._cv2
-        quiet_opencv()
-        cap = cv2.VideoCapture(self.index) if self._backend is None else self._backend(self.index)
-        if not cap.isOpened():
-            cap.release()
-            raise CameraUnavailableError(f"camera {self.index} is not available")
-        cap.set(cv2.CAP_PROP_FRAME_WIDTH, self._size[0])
-        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self._size[1])
-        self._cap = cap
-        self._t0 = time.monotonic()
-
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-
-    def __enter__(self) -> CameraSource:
-        self.open()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def read(self) -> Frame | None:
-        """The next frame, or None when the camera delivered nothing (unplugged, taken)."""
-        if self._cap is None:
-            return None
-        ok, image = self._cap.read()
-        if not ok or image is None:
-            return None
-        frame = Frame(image, self._count, time.monotonic() - self._t0)
-        self._count += 1
-        return frame
-
-    def __iter__(self) -> Iterator[Frame]:
-        while True:
-            frame = self.read()
-            if frame is None:
-                return
-            yield frame

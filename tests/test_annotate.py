@@ -326,7 +326,6 @@ def _result(video: Path, size: tuple[int, int] = (W // 2, H // 2)) -> AnalysisRe
         sample_fps=5.0,
         readings=readings,
         poses=poses,
-        frame_indices=[round(r.t_s * FPS) for r in readings],
         episodes=[episode],
     )
 

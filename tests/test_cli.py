@@ -169,6 +169,33 @@ def test_truncated_video_analyses_what_it_can_and_says_so(tmp_path: Path, capsys
     assert "analysed what could be read" in err
 
 
+def test_truncated_video_split_over_two_workers(tmp_path: Path, capsys) -> None:
+    video = _write_video(tmp_path / "full.avi", seconds=30.0, fps=10.0)
+    data = video.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 4])  # the second worker's chunk lies past the real end
+    code, _, err = run(
+        ["analyze", str(cut), "--out", str(tmp_path / "o"), "--no-report", "--quiet", "--workers", "2"],
+        capsys,
+    )
+    assert code == 0, err
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["video"]["truncated"] is True
+
+
+@pytest.mark.parametrize("kind", ["image", "out-is-a-file"])
+def test_analyze_refuses_early_with_one_line(kind: str, tmp_path: Path, capsys) -> None:
+    from PIL import Image
+
+    img = tmp_path / "photo.png"
+    Image.new("RGB", (64, 64)).save(img)
+    if kind == "image":
+        argv = ["analyze", str(img), "--out", str(tmp_path / "o")]
+    else:
+        argv = ["analyze", str(_write_video(tmp_path / "clip.avi")), "--out", str(img)]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+
+
 def test_calibrate_first_and_baseline_are_exclusive(tmp_path: Path, capsys, no_history) -> None:
     video = _write_video(tmp_path / "clip.avi")
     code, _, err = run(

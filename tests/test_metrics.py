@@ -157,3 +157,26 @@ def test_standing_up_counts_as_away_not_as_poor_posture() -> None:
     assert seated.posture is Verdict.GOOD
     assert standing.posture is Verdict.AWAY
     assert all(v == 0.0 for v in standing.findings.values())
+
+
+def test_oblique_view_never_uses_the_absolute_bands() -> None:
+    """A front-view baseline has no side angles: an oblique frame must not be judged on absolute
+    side-view bands (its angles are foreshortened)."""
+    from posture.landmarks import Pose
+
+    base = baseline_from_measurements([measure(front_pose(), CFG)])
+    p = side_pose(trunk_deg=30.0, neck_deg=40.0)
+    world = p.world_m.copy()
+    world[11] = [0.12, -0.5, 0.12]
+    world[12] = [-0.12, -0.5, -0.12]
+    raw = measure(Pose(p.xy_px, p.visibility, world, p.image_size), CFG)
+    assert raw.view is View.OBLIQUE
+    a = assess(raw, CFG, base.values)
+    assert a.findings["hunched_back"] == 0.0 and a.findings["forward_head"] < 1.0
+
+
+def test_malformed_profile_is_a_baseline_error(tmp_path) -> None:
+    bad = tmp_path / "p.json"
+    bad.write_text(json.dumps({"kind": "posture-baseline", "version": 1, "values": {}, "frames": "many"}))
+    with pytest.raises(BaselineError, match="frames"):
+        Baseline.load(bad)

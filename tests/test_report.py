@@ -120,7 +120,6 @@ def make_result(
         sample_fps=FPS,
         readings=readings,
         poses=[None] * len(readings),
-        frame_indices=[3 * i for i in range(len(readings))],
         episodes=episodes or [],
         baseline=baseline,
         calibrated_from="first 5 s" if baseline is not None else None,
