@@ -182,6 +182,7 @@ def run_analysis(
             calibrate_first_s=calibrate_first_s,
             progress=progress,
             workers=n_workers,
+            info=info,
         )
     finally:
         progress.close()

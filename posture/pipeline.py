@@ -125,6 +125,7 @@ def analyze_video(
     calibrate_first_s: float | None = None,
     progress: ProgressFn | None = None,
     workers: int = 1,
+    info: VideoInfo | None = None,
 ) -> AnalysisResult:
     """Run the whole pipeline over a recorded video as fast as the machine allows.
 
@@ -137,8 +138,9 @@ def analyze_video(
 
     started = time.monotonic()
     cfg = config.analysis
-    with VideoFileSource(path, cfg.sample_fps) as probe:
-        info = probe.info
+    if info is None:  # the caller may have read the header already
+        with VideoFileSource(path, cfg.sample_fps) as probe:
+            info = probe.info
     run = estimate_video(path, cfg, config.metrics, info, workers=workers, progress=progress)
     result = AnalysisResult(
         source=path,
