@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 from posture.errors import BaselineError
 from posture.metrics import REFERENCE_KEYS, SIDE_METRICS, RawMeasurement
 
-__all__ = ["PROFILE_VERSION", "Baseline", "baseline_from_measurements"]
+__all__ = ["PROFILE_VERSION", "Baseline", "HabitualReference", "baseline_from_measurements"]
 
 PROFILE_VERSION = 1
 PROFILE_KIND = "posture-baseline"
@@ -110,3 +111,48 @@ def baseline_from_measurements(measurements: Iterable[RawMeasurement], source: s
         xs = [x for x in xs if x is not None and math.isfinite(x)]
         values[key] = _median(xs) if xs else None
     return Baseline(view=view, values=values, frames=len(chosen), source=source)
+
+
+# The side-view values a habitual reference keeps.
+HABIT_KEYS = ("neck_inclination_deg", "trunk_inclination_deg", "neck_flexion_deg", "head_forward_deg")
+
+
+class HabitualReference:
+    """The person's own usual upright posture, learnt as the session goes when there is no
+    calibration: the median of each side-view value over the frames that the absolute rules
+    judged good in the last ``window_s`` seconds.
+
+    It lets an uncalibrated session notice a slouch that is clear for this person but below the
+    thresholds set for everyone (a small person, a high camera). It is conservative by design:
+    only frames already judged good teach it, the median ignores the odd slouched one, and it
+    says nothing until ``min_frames`` frames over at least ``min_span_s`` seconds were seen.
+    """
+
+    def __init__(self, window_s: float = 600.0, min_frames: int = 5, min_span_s: float = 1.0) -> None:
+        self.window_s = window_s
+        self.min_frames = min_frames
+        self.min_span_s = min_span_s
+        self._frames: deque[tuple[float, dict[str, float]]] = deque()  # (t_s, values) of good frames
+
+    def add(self, t_s: float, values: Mapping[str, float | None]) -> None:
+        kept = {k: float(values[k]) for k in HABIT_KEYS if values.get(k) is not None}  # type: ignore[arg-type]
+        if kept:
+            self._frames.append((t_s, kept))
+        while self._frames and self._frames[0][0] < t_s - self.window_s:
+            self._frames.popleft()
+
+    def reset(self) -> None:
+        self._frames.clear()
+
+    @property
+    def values(self) -> dict[str, float | None] | None:
+        """The reference, or None while too little has been seen."""
+        if len(self._frames) < self.min_frames:
+            return None
+        if self._frames[-1][0] - self._frames[0][0] < self.min_span_s:
+            return None
+        out: dict[str, float | None] = {}
+        for key in HABIT_KEYS:
+            xs = [v[key] for _, v in self._frames if key in v]
+            out[key] = _median(xs) if len(xs) >= self.min_frames else None
+        return out

@@ -60,37 +60,36 @@ class Band:
 class FindingRules:
     """Where each finding starts and where it reaches its threshold (severity 1.0).
 
-    Absolute rules apply without a baseline (side view only); ``*_delta`` rules apply to the change
-    from the user's calibrated good posture and take precedence when a baseline exists. The
-    absolute values are set for MediaPipe's landmark proxies, which differ from the anatomical
-    points of the standards: the shoulder *joint* stands in for C7 and the hip *joint* for the
-    trochanter, so people sitting upright read a trunk of about -12°..+3° and a neck of 2°..16°
-    (see README, "How it measures").
+    The absolute side-view limits (``forward_head_deg``, ``hunched_back_deg``,
+    ``slumped_recline_deg``) and the front-view limits (``head_drop_pct``, ``leaning_in_pct``)
+    were fitted leave-one-source-out on every labelled source in ``../shared/footage`` by
+    ``bench/fit_rules.py``; the figures it printed, per source, are in the README. They apply to
+    MediaPipe's landmark proxies, which differ from the anatomical points of the standards: the
+    shoulder *joint* stands in for C7 and the hip *joint* for the trochanter, so people sitting
+    upright read a trunk of about -12°..+3° and a neck of 2°..25°. The ``*_delta`` bands apply to
+    the change from the user's own good posture (a calibration, or the upright posture learnt
+    in the session); their dead zone of 5° is the minimal detectable change of such angles.
     """
 
-    # side view, no baseline
-    forward_head_deg: Band = Band(10.0, 24.0)  # head_forward_deg
-    hunched_back_deg: Band = Band(5.0, 15.0)  # trunk_inclination_deg (ISO 11226 acceptable 0-20°)
-    neck_flexion_deg: Band = Band(30.0, 45.0)  # neck_flexion_deg
-    slumped_recline_deg: Band = Band(10.0, 20.0)  # -trunk_inclination_deg
-    slumped_flexion_deg: Band = Band(30.0, 40.0)  # neck_flexion_deg, with the recline above
+    # side view, no baseline (fitted)
+    forward_head_deg: Band = Band(16.0, 26.0)  # neck_inclination_deg
+    hunched_back_deg: Band = Band(13.0, 23.0)  # trunk_inclination_deg
+    slumped_recline_deg: Band = Band(25.0, 35.0)  # -trunk_inclination_deg, whatever the head does
     # front view, no baseline (ISO 11226: lateral tilt within ±10°)
     side_lean_deg: Band = Band(5.0, 10.0)  # |shoulder_tilt_deg| or |trunk_side_lean_deg|
-    # relative to the baseline (dead zone 5°: the minimal detectable change of CVA)
-    forward_head_delta_deg: Band = Band(5.0, 15.0)
+    # relative to the user's good posture
+    forward_head_delta_deg: Band = Band(5.0, 12.0)  # head_forward_deg
     hunched_back_delta_deg: Band = Band(5.0, 15.0)
     neck_flexion_delta_deg: Band = Band(5.0, 20.0)
-    slumped_recline_delta_deg: Band = Band(5.0, 15.0)
-    slumped_flexion_delta_deg: Band = Band(5.0, 15.0)
+    slumped_recline_delta_deg: Band = Band(12.0, 25.0)  # a supported recline of ~20° is fine
     side_lean_delta_deg: Band = Band(5.0, 10.0)
-    leaning_in_pct: Band = Band(5.0, 20.0)  # face_scale_pct
-    head_drop_pct: Band = Band(5.0, 20.0)  # head_drop_pct
+    leaning_in_pct: Band = Band(13.25, 26.5)  # face_scale_pct (fitted)
+    head_drop_pct: Band = Band(4.5, 9.0)  # head_drop_pct (fitted)
 
 
 @dataclass(frozen=True)
 class MetricsConfig:
     min_visibility: float = 0.5  # landmarks below this are treated as unseen
-    head_pitch_neutral_deg: float = 10.0  # ears→nose pitch of an upright head
     standing_is_away: bool = True  # standing up counts as leaving the desk (off for standing desks)
     rules: FindingRules = field(default_factory=FindingRules)
 

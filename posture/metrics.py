@@ -29,6 +29,10 @@ __all__ = ["REFERENCE_KEYS", "SIDE_METRICS", "Assessment", "RawMeasurement", "as
 # Raw quantities kept for baselines but not published as metrics (their units are not degrees).
 REFERENCE_KEYS = ("face_width_frac", "head_height_ratio", "neck_sagittal_3d_deg")
 
+# An oblique view this close to a profile still shows the sagittal angles, foreshortened: smaller
+# than they are. A limit they reach is reached for sure (poor), but a small angle proves nothing.
+OBLIQUE_JUDGE_MIN_YAW_DEG = 45.0
+
 
 @dataclass(frozen=True)
 class RawMeasurement:
@@ -38,6 +42,7 @@ class RawMeasurement:
     view: View
     values: dict[str, float | None]
     standing: bool = False  # somebody is there but standing, not at the desk
+    problem: str | None = None  # why the pose cannot be judged (then the verdict is uncertain)
 
     @classmethod
     def nobody(cls) -> RawMeasurement:
@@ -53,7 +58,12 @@ class Assessment:
 
 
 def measure(pose: Pose | None, config: MetricsConfig) -> RawMeasurement:
-    """The view and the raw side/front values of one pose (None: nobody in the frame)."""
+    """The view and the raw side/front values of one pose (None: nobody in the frame).
+
+    A pose that cannot be judged (head or shoulders unseen or out of the picture, angles no
+    seated body makes) keeps its values for display but carries the reason in ``problem``, and
+    is assessed as uncertain: implausible geometry never votes.
+    """
     if pose is None:
         return RawMeasurement.nobody()
     vis = config.min_visibility
@@ -65,16 +75,42 @@ def measure(pose: Pose | None, config: MetricsConfig) -> RawMeasurement:
         values.update(geo.side_angles(pose, vis))
         neck, pitch = values.get("neck_inclination_deg"), values.get("head_pitch_deg")
         if neck is not None and pitch is not None:
-            # How far the head is carried forward and tipped down: the neck's lean plus the face's
-            # pitch beyond that of an upright head.
-            values["head_forward_deg"] = neck + pitch - config.head_pitch_neutral_deg
+            values["head_forward_deg"] = neck + HEAD_PITCH_WEIGHT * pitch
     if view in (View.FRONT, View.OBLIQUE):
         values.update(geo.front_angles(pose, vis))
         width = geo.face_width_px(pose, vis)
         values["face_width_frac"] = None if width is None else width / max(pose.image_size[0], 1)
         values["head_height_ratio"] = geo.head_height_ratio(pose, vis)
         values["neck_sagittal_3d_deg"] = geo.neck_sagittal_3d_deg(pose, vis)
-    return RawMeasurement(True, view, values)
+    yaw = geo.shoulder_yaw_deg(pose)
+    values["shoulder_yaw_deg"] = yaw
+    problem = None if view is View.UNKNOWN else geo.upper_body_problem(pose, view, vis)
+    if problem is None:
+        problem = _implausible(values)
+    return RawMeasurement(True, view, values, problem=problem)
+
+
+# How much the face's downward pitch adds to the neck's lean in ``head_forward_deg``: looking
+# down at a laptop or phone flexes the neck even when the ears stay over the shoulders.
+HEAD_PITCH_WEIGHT = 0.5
+
+
+def _implausible(v: Mapping[str, float | None]) -> str | None:
+    def outside(name: str, lo: float, hi: float) -> bool:
+        x = v.get(name)
+        return x is not None and not lo <= x <= hi
+
+    if outside("neck_inclination_deg", *geo.PLAUSIBLE_NECK_DEG):
+        return "neck angle no seated person makes"
+    if outside("trunk_inclination_deg", *geo.PLAUSIBLE_TRUNK_DEG):
+        return "trunk angle of someone lying or upside down"
+    tilt = geo.PLAUSIBLE_TILT_DEG
+    if outside("shoulder_tilt_deg", -tilt, tilt) or outside("head_roll_deg", -2 * tilt, 2 * tilt):
+        return "shoulders or head tilted beyond what sitting allows"
+    lean = geo.PLAUSIBLE_SIDE_LEAN_DEG
+    if outside("trunk_side_lean_deg", -lean, lean):
+        return "trunk leaning sideways beyond what sitting allows"
+    return None
 
 
 def _pct_change(value: float | None, ref: float | None) -> float | None:
@@ -96,12 +132,17 @@ def assess(
     raw: RawMeasurement,
     config: MetricsConfig,
     baseline: Mapping[str, float | None] | None = None,
+    *,
+    habitual: Mapping[str, float | None] | None = None,
 ) -> Assessment:
     """Public metrics, findings (severity per code) and the frame's verdict.
 
-    With a baseline (reference values of a good posture from the same camera) the findings come
-    from deviations, which absorb camera tilt and model bias; without one, side-view absolutes
-    drive them, and an oblique or front view can judge only what needs no reference.
+    With a ``baseline`` (reference values of the user's good posture, same camera) findings come
+    from deviations, which absorb camera tilt, model bias and the person's build. Without one, a
+    side view is judged on absolute angles with thresholds fitted leave-one-source-out on many
+    people (README, "Accuracy"); ``habitual`` (the person's own usual upright posture, learnt in
+    the session: :class:`posture.baseline.HabitualReference`) adds the deviations from it. A
+    front view without a baseline can judge only a sideways lean: otherwise it is uncertain.
     """
     metrics: dict[str, float | None] = dict.fromkeys(METRIC_NAMES)
     findings = dict.fromkeys(FINDING_CODES, 0.0)
@@ -112,7 +153,9 @@ def assess(
     for name in SIDE_METRICS + FRONT_METRICS:
         if name in v:
             metrics[name] = v[name]
-    estimated: set[str] = set()
+    estimated: set[str] = {"head_pitch_deg", "head_forward_deg"} & {
+        n for n in metrics if metrics[n] is not None
+    }
     if raw.view is View.OBLIQUE:
         estimated.update(n for n in SIDE_METRICS + FRONT_METRICS if metrics[n] is not None)
     metrics["face_scale_pct"] = _pct_change(v.get("face_width_frac"), ref.get("face_width_frac"))
@@ -122,32 +165,36 @@ def assess(
         v.get("neck_sagittal_3d_deg"), ref.get("neck_sagittal_3d_deg")
     )
     estimated.update(n for n in ESTIMATE_METRICS if metrics[n] is not None)
+    if raw.problem is not None:
+        return Assessment(metrics, findings, Verdict.UNCERTAIN, frozenset(estimated))
 
     rules = config.rules
     judged = False
-    # An oblique view foreshortens every angle: judge it only against the user's own baseline.
+    complete = True  # whether every finding the view allows could be judged
+    # An oblique view foreshortens every angle: judge it against the user's own baseline, or,
+    # near a profile, only for limits the foreshortened angles still reach.
     oblique_ok = raw.view is View.OBLIQUE and bool(baseline)
-    if raw.view is View.SIDE or oblique_ok:
-        judged |= _side_findings(metrics, ref, rules, findings, absolute=raw.view is View.SIDE)
+    near_profile = (v.get("shoulder_yaw_deg") or 0.0) >= OBLIQUE_JUDGE_MIN_YAW_DEG
+    oblique_poor_only = raw.view is View.OBLIQUE and not baseline and near_profile
+    if raw.view is View.SIDE or oblique_ok or oblique_poor_only:
+        rel = ref if baseline else (habitual or {})
+        # A calibration replaces the absolute limits (its deviations absorb the camera's tilt);
+        # the habitual reference only adds to them.
+        absolute = (raw.view is View.SIDE or oblique_poor_only) and not baseline
+        side_judged = _side_findings(metrics, rel, rules, findings, absolute=absolute)
+        judged |= side_judged
+        complete = complete and not oblique_poor_only
     if raw.view is View.FRONT or oblique_ok:
-        judged |= _front_findings(metrics, ref, rules, findings)
-    if not judged:
-        return Assessment(metrics, findings, Verdict.UNCERTAIN, frozenset(estimated))
+        front_judged, complete = _front_findings(metrics, ref, rules, findings, calibrated=bool(baseline))
+        judged |= front_judged
     poor = any(sev >= 1.0 for sev in findings.values())
-    return Assessment(metrics, findings, Verdict.POOR if poor else Verdict.GOOD, frozenset(estimated))
-
-
-def _rule(
-    value: float | None, ref: float | None, absolute: Band | None, relative: Band, sign: float = 1.0
-) -> float | None:
-    """Severity from the deviation when a reference exists, else from the absolute value."""
-    if value is None:
-        return None
-    if ref is not None:
-        return relative.severity(sign * (value - ref))
-    if absolute is None:
-        return None
-    return absolute.severity(sign * value)
+    if poor:
+        return Assessment(metrics, findings, Verdict.POOR, frozenset(estimated))
+    if not judged or not complete:
+        # Nothing over a threshold, but the view could not show everything that matters (a front
+        # view without a baseline sees no forward head): not "good", uncertain.
+        return Assessment(metrics, findings, Verdict.UNCERTAIN, frozenset(estimated))
+    return Assessment(metrics, findings, Verdict.GOOD, frozenset(estimated))
 
 
 def _side_findings(
@@ -158,35 +205,53 @@ def _side_findings(
     *,
     absolute: bool = True,
 ) -> bool:
-    """Side-view findings. ``absolute=False`` (an oblique view) counts only deviations from the
-    baseline, never the absolute bands, which foreshortened angles would fool."""
-
-    def band(b: Band) -> Band | None:
-        return b if absolute else None
-
-    head = _rule(
-        m["head_forward_deg"], ref.get("head_forward_deg"), band(r.forward_head_deg), r.forward_head_delta_deg
-    )
+    """Side-view findings: the absolute bands (unless ``absolute=False``: a calibrated user, or
+    an oblique view whose foreshortened angles would fool them) and, where ``ref`` has a value,
+    the deviation bands. Each finding takes the larger of the two severities."""
+    neck = m["neck_inclination_deg"]
     trunk = m["trunk_inclination_deg"]
-    trunk_ref = ref.get("trunk_inclination_deg")
-    hunched = _rule(trunk, trunk_ref, band(r.hunched_back_deg), r.hunched_back_delta_deg)
-    flex = m["neck_flexion_deg"]
-    flex_ref = ref.get("neck_flexion_deg")
-    flexion = _rule(flex, flex_ref, band(r.neck_flexion_deg), r.neck_flexion_delta_deg)
-    recline = _rule(trunk, trunk_ref, band(r.slumped_recline_deg), r.slumped_recline_delta_deg, sign=-1.0)
-    pulled = _rule(flex, flex_ref, band(r.slumped_flexion_deg), r.slumped_flexion_delta_deg)
-    for code, sev in (("forward_head", head), ("hunched_back", hunched), ("neck_flexion", flexion)):
+
+    def both(
+        value: float | None, absolute_band: Band, key: str, delta_band: Band, sign: float = 1.0
+    ) -> float | None:
+        sevs = []
+        if absolute and value is not None:
+            sevs.append(absolute_band.severity(sign * value))
+        rel = m.get(key)
+        if rel is not None and ref.get(key) is not None:
+            sevs.append(delta_band.severity(sign * (rel - ref[key])))  # type: ignore[operator]
+        return max(sevs) if sevs else None
+
+    head = both(neck, r.forward_head_deg, "head_forward_deg", r.forward_head_delta_deg)
+    hunched = both(trunk, r.hunched_back_deg, "trunk_inclination_deg", r.hunched_back_delta_deg)
+    slumped = both(trunk, r.slumped_recline_deg, "trunk_inclination_deg", r.slumped_recline_delta_deg, -1.0)
+    flexion = None
+    flex, flex_ref = m["neck_flexion_deg"], ref.get("neck_flexion_deg")
+    if flex is not None and flex_ref is not None:
+        flexion = r.neck_flexion_delta_deg.severity(flex - flex_ref)
+    for code, sev in (
+        ("forward_head", head),
+        ("hunched_back", hunched),
+        ("neck_flexion", flexion),
+        ("slumped", slumped),
+    ):
         if sev is not None:
             out[code] = sev
-    if recline is not None and pulled is not None:
-        # Slumped needs both: the trunk reclined and the head pulled forward relative to it.
-        out["slumped"] = min(recline, pulled)
-    return head is not None or hunched is not None
+    return head is not None or bool(ref)
 
 
 def _front_findings(
-    m: Mapping[str, float | None], ref: Mapping[str, float | None], r: FindingRules, out: dict[str, float]
-) -> bool:
+    m: Mapping[str, float | None],
+    ref: Mapping[str, float | None],
+    r: FindingRules,
+    out: dict[str, float],
+    *,
+    calibrated: bool,
+) -> tuple[bool, bool]:
+    """Front-view findings: (whether anything was judged, whether everything was).
+
+    Forward head, slumping and leaning in show from the front only as changes from the user's
+    baseline; a sideways lean is judged on its own."""
     judged = False
     tilt = m["shoulder_tilt_deg"]
     lean = m["trunk_side_lean_deg"]
@@ -203,7 +268,8 @@ def _front_findings(
     if m["face_scale_pct"] is not None:
         out["leaning_in"] = r.leaning_in_pct.severity(m["face_scale_pct"])
         judged = True
-    if m["head_drop_pct"] is not None:
+    forward = m["head_drop_pct"] is not None
+    if forward:
         out["forward_head"] = max(out["forward_head"], r.head_drop_pct.severity(m["head_drop_pct"]))
         judged = True
-    return judged
+    return judged, calibrated and forward

@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from posture.baseline import Baseline, baseline_from_measurements
+from posture.baseline import Baseline, HabitualReference, baseline_from_measurements
 from posture.config import Config
 from posture.detector import Detector, Episode, Event
 from posture.errors import BaselineError
 from posture.geometry import View
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, assess, measure
-from posture.reading import Reading
+from posture.reading import Reading, Verdict
 from posture.smoothing import MetricSmoother, StickyLabel
 from posture.source import ImageSource, VideoFileSource, VideoInfo
 
@@ -46,6 +46,9 @@ class PostureAnalyzer:
         s = config.smoothing
         self._smoother = MetricSmoother(s.min_cutoff_hz, s.beta) if s.enabled else None
         self._view = StickyLabel(s.view_hold_s) if s.enabled else None
+        # Without a calibration, the person's own usual upright posture, learnt from the
+        # session's frames (side view only; a still photo has no session and keeps none).
+        self._habit = HabitualReference() if baseline is None and s.enabled else None
 
     def raw(self, pose: Pose | None) -> RawMeasurement:
         return measure(pose, self.config.metrics)
@@ -60,6 +63,12 @@ class PostureAnalyzer:
                 self._view.reset()
         ref = self.baseline.values if self.baseline is not None else None
         a = assess(raw, self.config.metrics, ref)
+        if self._habit is not None and raw.view is View.SIDE and a.posture is not Verdict.UNCERTAIN:
+            habitual = self._habit.values
+            if a.posture is Verdict.GOOD:
+                self._habit.add(t_s, raw.values)
+            if habitual is not None:
+                a = assess(raw, self.config.metrics, None, habitual=habitual)
         return Reading(
             t_s=t_s,
             person=raw.person,

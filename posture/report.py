@@ -103,7 +103,7 @@ FINDING_TEXT: dict[str, tuple[str, str]] = {
     ),
     "slumped": (
         "Slumped down in the chair",
-        "You were reclined with your trunk leaning back while your head was pulled forward of it, "
+        "You had slid down the chair, your trunk reclined well past a supported recline, "
         "a rounded, collapsed sitting posture.",
     ),
 }
@@ -112,15 +112,19 @@ FINDING_TEXT: dict[str, tuple[str, str]] = {
 METRIC_TEXT: dict[str, tuple[str, str, str]] = {
     "neck_inclination_deg": ("Neck inclination", "°", "shoulders→ears against the vertical, + forward"),
     "trunk_inclination_deg": ("Trunk inclination", "°", "hips→shoulders against the vertical, + forward"),
-    "head_forward_deg": ("Head forward", "°", "neck lean plus the face's downward pitch beyond neutral"),
+    "head_forward_deg": ("Head forward", "°", "neck lean plus half the face's downward pitch (estimate)"),
     "neck_flexion_deg": ("Neck flexion", "°", "neck inclination minus trunk inclination"),
     "cva_deg": ("Craniovertebral angle", "°", "90° minus the neck inclination"),
-    "head_pitch_deg": ("Head pitch", "°", "ears→nose against the horizontal, + looking down"),
+    "head_pitch_deg": (
+        "Head pitch",
+        "°",
+        "nose below the ears against the face's height, + looking down (estimate)",
+    ),
     "shoulder_tilt_deg": ("Shoulder tilt", "°", "shoulder line against the horizontal"),
     "head_roll_deg": ("Head roll", "°", "ear line against the horizontal"),
     "trunk_side_lean_deg": ("Trunk side lean", "°", "hips→shoulders sideways against the vertical"),
     "face_scale_pct": ("Face size vs baseline", "%", "face width change from your calibrated posture"),
-    "head_drop_pct": ("Head drop vs baseline", "%", "fall of the ears towards the shoulders"),
+    "head_drop_pct": ("Head drop vs baseline", "%", "fall of the nose towards the shoulder line"),
     "neck_forward_3d_delta_deg": ("Neck forward (3-D)", "°", "change from the baseline, from 3-D landmarks"),
 }
 
@@ -362,21 +366,25 @@ def threshold_lines(
     if metric == "head_forward_deg":
         if ref is not None:
             return [(ref + rules.forward_head_delta_deg.limit, "head forward")]
+        return []  # judged against your own posture only
+    if metric == "neck_inclination_deg":
+        if baseline:
+            return []
         return [(rules.forward_head_deg.limit, "head forward")]
     if metric == "trunk_inclination_deg":
         if ref is not None:
             return [
                 (ref + rules.hunched_back_delta_deg.limit, "hunched"),
-                (ref - rules.slumped_recline_delta_deg.limit, "reclined (slumped if head forward)"),
+                (ref - rules.slumped_recline_delta_deg.limit, "slumped"),
             ]
         return [
             (rules.hunched_back_deg.limit, "hunched"),
-            (-rules.slumped_recline_deg.limit, "reclined (slumped if head forward)"),
+            (-rules.slumped_recline_deg.limit, "slumped"),
         ]
     if metric == "neck_flexion_deg":
         if ref is not None:
             return [(ref + rules.neck_flexion_delta_deg.limit, "neck flexion")]
-        return [(rules.neck_flexion_deg.limit, "neck flexion")]
+        return []
     if metric == "face_scale_pct":
         return [(rules.leaning_in_pct.limit, "leaning in")]
     if metric == "head_drop_pct":
@@ -411,15 +419,12 @@ def threshold_rows(rules: FindingRules, calibrated: bool, views: Sequence[str]) 
         add("hunched_back", d + "trunk inclination", rules.hunched_back_delta_deg, "°", side, "+")
         add("neck_flexion", d + "neck flexion", rules.neck_flexion_delta_deg, "°", side, "+")
         add("slumped", d + "trunk reclined", rules.slumped_recline_delta_deg, "°", side, "+")
-        add("slumped", "… with neck flexion increased by", rules.slumped_flexion_delta_deg, "°", side, "+")
         add("side_lean", d + "shoulder tilt or trunk side lean", rules.side_lean_delta_deg, "°", front, "±")
         add("leaning_in", d + "face size (front, estimate)", rules.leaning_in_pct, " %", front, "+")
     else:
-        add("forward_head", "head forward", rules.forward_head_deg, "°", side)
+        add("forward_head", "neck inclination (forward)", rules.forward_head_deg, "°", side)
         add("hunched_back", "trunk inclination (forward)", rules.hunched_back_deg, "°", side)
-        add("neck_flexion", "neck flexion", rules.neck_flexion_deg, "°", side)
         add("slumped", "trunk reclined", rules.slumped_recline_deg, "°", side)
-        add("slumped", "… with neck flexion of", rules.slumped_flexion_deg, "°", side)
         add("side_lean", "shoulder tilt or trunk side lean (front)", rules.side_lean_deg, "°", front, "±")
     return tuple(rows)
 
@@ -904,7 +909,7 @@ def _measured_by(code: str, views: Sequence[str]) -> str:
         "neck_flexion": [("neck flexion (°)", True)],
         "leaning_in": [("face size vs baseline (%, estimate)", True)],
         "side_lean": [("shoulder tilt or trunk side lean (°)", True)],
-        "slumped": [("trunk recline with neck flexion (°)", True)],
+        "slumped": [("trunk recline (°)", True)],
     }.get(code, [])
     chosen = [name for name, ok in by if ok] or [name for name, _ in by]
     return " and ".join(chosen)

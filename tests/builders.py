@@ -36,7 +36,9 @@ def side_pose(
     shoulder = _polar(hip, 200.0, trunk_deg, facing)
     ear = _polar(shoulder, 80.0, neck_deg, facing)
     p = math.radians(pitch_deg)
-    nose = ear + np.array([facing * 40.0 * math.cos(p), 40.0 * math.sin(p)])
+    ahead = np.array([facing * math.cos(p), math.sin(p)])  # the face's forward direction
+    down = np.array([-facing * math.sin(p), math.cos(p)])  # and its downward direction
+    nose = ear + 40.0 * ahead
     for lm in L:
         xy[lm] = shoulder
     for a, b, point in (
@@ -48,7 +50,9 @@ def side_pose(
         xy[b] = point - np.array([1.0, 0.0])
     xy[L.NOSE] = nose
     for lm in (L.LEFT_EYE, L.RIGHT_EYE, L.LEFT_EYE_INNER, L.RIGHT_EYE_INNER):
-        xy[lm] = ear + (nose - ear) * 0.7 + np.array([0.0, -8.0])
+        xy[lm] = ear + 28.0 * ahead - 8.0 * down
+    for lm in (L.MOUTH_LEFT, L.MOUTH_RIGHT):
+        xy[lm] = ear + 30.0 * ahead + 22.0 * down
     # Seated: the thighs run forward from the hips, nearly horizontal.
     for knee in (L.LEFT_KNEE, L.RIGHT_KNEE):
         xy[knee] = hip + np.array([facing * 180.0, 10.0])
@@ -87,6 +91,7 @@ def front_pose(
     )
     xy[L.NOSE] = ears + np.array((0.0, 10.0))
     xy[L.LEFT_EYE], xy[L.RIGHT_EYE] = ears + np.array((15.0, -8.0)), ears - np.array((15.0, 8.0))
+    xy[L.MOUTH_LEFT], xy[L.MOUTH_RIGHT] = ears + np.array((10.0, 28.0)), ears + np.array((-10.0, 28.0))
     xy[L.LEFT_HIP], xy[L.RIGHT_HIP] = c + np.array((70.0, 250.0)), c + np.array((-70.0, 250.0))
     if not hips_visible:
         vis[[L.LEFT_HIP, L.RIGHT_HIP]] = 0.1

@@ -51,12 +51,44 @@ def test_hunched_back_from_trunk_inclination(facing: int) -> None:
     assert a.posture is Verdict.POOR
 
 
-def test_forward_head_combines_neck_lean_and_head_pitch() -> None:
+def test_forward_head_from_the_neck_lean_and_head_forward_adds_the_pitch() -> None:
     neutral = _assess(side_pose(trunk_deg=-5.0, neck_deg=10.0, pitch_deg=10.0))
-    looking_down = _assess(side_pose(trunk_deg=-5.0, neck_deg=16.0, pitch_deg=25.0))
+    forward = _assess(side_pose(trunk_deg=-5.0, neck_deg=30.0, pitch_deg=10.0))
     assert neutral.findings["forward_head"] < 1.0
-    assert looking_down.metrics["head_forward_deg"] == pytest.approx(31.0, abs=0.5)
-    assert looking_down.findings["forward_head"] >= 1.0
+    assert forward.findings["forward_head"] >= 1.0
+    m = forward.metrics
+    assert m["head_forward_deg"] == pytest.approx(m["neck_inclination_deg"] + 0.5 * m["head_pitch_deg"])
+    assert {"head_pitch_deg", "head_forward_deg"} <= forward.estimated
+
+
+def test_looking_down_raises_the_head_pitch() -> None:
+    level = _assess(side_pose(neck_deg=10.0, pitch_deg=5.0)).metrics["head_pitch_deg"]
+    down = _assess(side_pose(neck_deg=10.0, pitch_deg=35.0)).metrics["head_pitch_deg"]
+    assert down > level + 20.0
+
+
+def _turned_toward_camera(pose, facing: int = 1):
+    """The head of a side-view pose turned toward the camera: the nose, eyes and mouth move
+    back over the ears in the image, at the same height (a turn about the vertical axis)."""
+    from posture.landmarks import Landmark as L
+    from posture.landmarks import Pose
+
+    xy = pose.xy_px.copy()
+    ear_x = (xy[L.LEFT_EAR][0] + xy[L.RIGHT_EAR][0]) / 2
+    for lm in (L.NOSE, L.LEFT_EYE, L.RIGHT_EYE, L.MOUTH_LEFT, L.MOUTH_RIGHT):
+        xy[lm][0] = ear_x + facing * 0.15 * (xy[lm][0] - ear_x) * facing
+    return Pose(xy, pose.visibility, pose.world_m, pose.image_size)
+
+
+@pytest.mark.parametrize("facing", [1, -1])
+def test_head_turned_toward_the_camera_while_upright_is_not_poor(facing: int) -> None:
+    upright = side_pose(trunk_deg=-6.0, neck_deg=8.0, pitch_deg=12.0, facing=facing)
+    before = _assess(upright)
+    turned = _assess(_turned_toward_camera(upright, facing))
+    assert turned.posture is Verdict.GOOD
+    assert turned.findings["forward_head"] < 1.0
+    assert turned.metrics["head_pitch_deg"] == pytest.approx(before.metrics["head_pitch_deg"], abs=1.0)
+    assert turned.metrics["neck_inclination_deg"] == pytest.approx(before.metrics["neck_inclination_deg"])
 
 
 def test_hidden_hips_judge_the_head_only() -> None:
@@ -66,23 +98,84 @@ def test_hidden_hips_judge_the_head_only() -> None:
     assert a.posture is Verdict.GOOD
 
 
-def test_slumped_needs_recline_and_head_pulled_forward() -> None:
-    reclined_upright_head = _assess(side_pose(trunk_deg=-30.0, neck_deg=-5.0, pitch_deg=5.0))
-    slumped = _assess(side_pose(trunk_deg=-30.0, neck_deg=20.0, pitch_deg=15.0))
-    assert reclined_upright_head.findings["slumped"] < 1.0
-    assert slumped.findings["slumped"] >= 1.0
+def test_slid_down_far_recline_is_slumped_whatever_the_head_does() -> None:
+    supported = _assess(side_pose(trunk_deg=-18.0, neck_deg=0.0, pitch_deg=5.0))
+    slid_upright_neck = _assess(side_pose(trunk_deg=-45.0, neck_deg=-5.0, pitch_deg=5.0))
+    slid_head_forward = _assess(side_pose(trunk_deg=-40.0, neck_deg=15.0, pitch_deg=15.0))
+    assert supported.posture is Verdict.GOOD
+    assert slid_upright_neck.findings["slumped"] >= 1.0
+    assert slid_upright_neck.posture is Verdict.POOR
+    assert slid_head_forward.findings["slumped"] >= 1.0
 
 
-def test_extreme_angles_stay_finite() -> None:
+def test_impossible_angles_are_uncertain_never_a_verdict() -> None:
     a = _assess(side_pose(trunk_deg=85.0, neck_deg=120.0, pitch_deg=80.0))
-    assert a.posture is Verdict.POOR
+    assert a.posture is Verdict.UNCERTAIN
+    assert all(sev == 0.0 for sev in a.findings.values())
     assert all(v is None or abs(v) < 1000 for v in a.metrics.values())
+
+
+def test_lying_trunk_is_uncertain() -> None:
+    assert _assess(side_pose(trunk_deg=-80.0, neck_deg=-70.0)).posture is Verdict.UNCERTAIN
+
+
+def _moved(pose, dy: float, *lms):
+    from posture.landmarks import Pose
+
+    xy = pose.xy_px.copy()
+    for lm in lms:
+        xy[lm][1] += dy
+    return Pose(xy, pose.visibility, pose.world_m, pose.image_size)
+
+
+def test_head_out_of_the_picture_is_uncertain() -> None:
+    from posture.landmarks import Landmark as L
+
+    pose = side_pose(trunk_deg=-5.0, neck_deg=10.0)
+    head = (L.NOSE, L.LEFT_EAR, L.RIGHT_EAR, L.LEFT_EYE, L.RIGHT_EYE, L.MOUTH_LEFT, L.MOUTH_RIGHT)
+    out = _moved(pose, -400.0, *head)  # above the top edge, as MediaPipe extrapolates it
+    raw = measure(out, CFG)
+    assert raw.problem == "head out of the picture"
+    assert assess(raw, CFG).posture is Verdict.UNCERTAIN
+
+
+def test_head_not_seen_is_uncertain() -> None:
+    from posture.landmarks import Landmark as L
+    from posture.landmarks import Pose
+
+    pose = side_pose(trunk_deg=-5.0)
+    vis = pose.visibility.copy()
+    vis[[L.LEFT_EAR, L.RIGHT_EAR]] = 0.1
+    a = assess(measure(Pose(pose.xy_px, vis, pose.world_m, pose.image_size), CFG), CFG)
+    assert a.posture is Verdict.UNCERTAIN
+
+
+def test_standing_with_the_head_out_of_frame_gets_no_verdict() -> None:
+    from posture.landmarks import Landmark as L
+
+    standing = side_pose(trunk_deg=0.0, standing=True)
+    head = (L.NOSE, L.LEFT_EAR, L.RIGHT_EAR, L.LEFT_EYE, L.RIGHT_EYE, L.MOUTH_LEFT, L.MOUTH_RIGHT)
+    a = _assess(_moved(standing, -500.0, *head))
+    assert a.posture in (Verdict.AWAY, Verdict.UNCERTAIN)
+
+
+def test_front_trunk_lean_of_a_body_upside_down_is_uncertain() -> None:
+    pose = front_pose(hips_visible=True)
+    from posture.landmarks import Landmark as L
+    from posture.landmarks import Pose
+
+    xy = pose.xy_px.copy()
+    xy[L.LEFT_HIP] = xy[L.LEFT_SHOULDER] + (0.0, -250.0)  # hips above the shoulders
+    xy[L.RIGHT_HIP] = xy[L.RIGHT_SHOULDER] + (0.0, -250.0)
+    base = baseline_from_measurements([measure(front_pose(), CFG)])
+    a = assess(measure(Pose(xy, pose.visibility, pose.world_m, pose.image_size), CFG), CFG, base.values)
+    assert a.posture is Verdict.UNCERTAIN
 
 
 def test_front_view_without_baseline_judges_side_lean_only() -> None:
     straight = _assess(front_pose())
     leaning = _assess(front_pose(tilt_deg=14.0))
-    assert straight.posture is Verdict.GOOD
+    assert straight.posture is Verdict.UNCERTAIN  # forward head is invisible without a baseline
     assert straight.metrics["face_scale_pct"] is None
     assert leaning.findings["side_lean"] >= 1.0
 
@@ -95,18 +188,35 @@ def test_front_view_with_baseline_flags_leaning_in_and_head_drop() -> None:
     assert closer.metrics["face_scale_pct"] == pytest.approx(100 * (90 - 70) / 70, abs=0.5)
     assert closer.findings["leaning_in"] >= 1.0
     assert closer.findings["forward_head"] < 1.0  # scale-free: coming closer is not a head drop
-    assert drop.metrics["head_drop_pct"] == pytest.approx(100 * (110 - 80) / 110, abs=0.5)
+    assert drop.metrics["head_drop_pct"] == pytest.approx(100 * (100 - 70) / 100, abs=0.5)
     assert drop.findings["forward_head"] >= 1.0
     assert same.posture is Verdict.GOOD
     assert "face_scale_pct" in same.estimated
 
 
+@pytest.mark.parametrize("drop_pct", [12.0, 17.0])
+def test_front_moderate_forward_head_with_baseline_is_poor(drop_pct: float) -> None:
+    """The issue's second-worst level: a head drop of 12-17 % must be caught, not only extremes."""
+    base = baseline_from_measurements([measure(front_pose(head_height=110.0), CFG)])
+    nose_height = 100.0 * (1 - drop_pct / 100)
+    a = _assess(front_pose(head_height=nose_height + 10.0), base.values)
+    assert a.metrics["head_drop_pct"] == pytest.approx(drop_pct, abs=0.5)
+    assert a.posture is Verdict.POOR
+
+
+def test_only_a_face_in_the_picture_is_uncertain() -> None:
+    base = baseline_from_measurements([measure(front_pose(), CFG)])
+    raw = measure(front_pose(shoulder_width=60.0, face_width=70.0), CFG)
+    assert raw.problem == "only the face in the picture"
+    assert assess(raw, CFG, base.values).posture is Verdict.UNCERTAIN
+
+
 def test_baseline_deviation_drives_side_findings() -> None:
     # A camera tilted so the good posture already reads a forward trunk of 12°.
-    base = baseline_from_measurements([measure(side_pose(trunk_deg=12.0, neck_deg=20.0), CFG)])
-    assert _assess(side_pose(trunk_deg=12.0, neck_deg=20.0)).findings["hunched_back"] >= 0.5
-    assert _assess(side_pose(trunk_deg=12.0, neck_deg=20.0), base.values).findings["hunched_back"] == 0.0
-    assert _assess(side_pose(trunk_deg=28.0, neck_deg=20.0), base.values).findings["hunched_back"] >= 1.0
+    base = baseline_from_measurements([measure(side_pose(trunk_deg=20.0, neck_deg=20.0), CFG)])
+    assert _assess(side_pose(trunk_deg=20.0, neck_deg=20.0)).findings["hunched_back"] >= 0.5
+    assert _assess(side_pose(trunk_deg=20.0, neck_deg=20.0), base.values).findings["hunched_back"] == 0.0
+    assert _assess(side_pose(trunk_deg=36.0, neck_deg=20.0), base.values).findings["hunched_back"] >= 1.0
 
 
 def test_oblique_without_baseline_is_uncertain() -> None:

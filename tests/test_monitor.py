@@ -15,7 +15,7 @@ from posture.source import Frame
 from tests.builders import side_pose
 
 GOOD = side_pose(trunk_deg=-8.0, neck_deg=8.0, pitch_deg=10.0)
-SLOUCH = side_pose(trunk_deg=-5.0, neck_deg=25.0, pitch_deg=28.0)
+SLOUCH = side_pose(trunk_deg=-5.0, neck_deg=32.0, pitch_deg=28.0)
 EPOCH = 1_800_000_000.0
 
 

@@ -1,0 +1,272 @@
+"""Fit the verdict's thresholds leave-one-source-out on every labelled development source.
+
+Each source is a different person, chair or camera. For each one in turn the thresholds are
+chosen on all the others (the grid point that maximises the mean balanced accuracy over the
+training sources, taken at the middle of the best plateau) and scored on the one left out: that
+held-out figure, not the in-sample one, is what predicts a new user's experience. Photos of the
+same person in two folders (``side_photos/chair`` and the fixtures of the same man, ``desk`` and
+the fixtures of the same woman) are held out together, so no person is ever on both sides.
+
+What is fitted (everything else in ``FindingRules`` comes from the standards, see config.py):
+- side view, no baseline: the limits of ``forward_head_deg`` (neck inclination),
+  ``hunched_back_deg`` (trunk inclination) and ``slumped_recline_deg`` (trunk recline);
+- front view, against the person's baseline photo: ``head_drop_pct`` and ``leaning_in_pct``.
+
+The scoring runs the package's own ``measure`` and ``assess`` (the rule is not re-implemented
+here), on the landmarks ``bench/dataset.py`` caches. Run: ``python bench/fit_rules.py``; it
+prints the held-out table and the thresholds fitted on everything, which are the defaults in
+``posture/config.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dataset import DEFAULT_FOOTAGE, Sample, chair_clip_samples, load_clip_poses, load_poses, photo_samples
+
+from posture.baseline import baseline_from_measurements
+from posture.config import Band, FindingRules, MetricsConfig
+from posture.metrics import OBLIQUE_JUDGE_MIN_YAW_DEG, RawMeasurement, assess, measure
+
+# The same man (OpenPosture) in chair/ and fixtures/, the same woman in desk/ and fixtures/.
+_MAN = {
+    "straight_armsfolded.jpg",
+    "hunchback_left.jpg",
+    "hunchback_right.jpg",
+    "kneeling_right.jpg",
+    "reclined_right.jpg",
+}
+_WOMAN = {"desk_hunch.jpeg", "desk_lean_exif.jpeg"}
+
+
+def person_group(sample: Sample) -> str:
+    """The leave-out unit: a source, merged with any other folder that shows the same person."""
+    name = sample.path.name
+    if sample.source == "side_photos/chair" or (sample.source == "side_photos/fixtures" and name in _MAN):
+        return "openposture man"
+    if sample.source == "side_photos/desk" or (sample.source == "side_photos/fixtures" and name in _WOMAN):
+        return "openposture woman"
+    return sample.source
+
+
+@dataclass(frozen=True)
+class Item:
+    sample: Sample
+    group: str
+    raw: RawMeasurement
+    baseline: dict[str, float | None] | None
+
+
+def load_items(footage: Path = DEFAULT_FOOTAGE, model: Path | None = None) -> list[Item]:
+    """Every labelled photo and clip frame with its raw measurement (and baseline values)."""
+    cfg = MetricsConfig()
+    photos = photo_samples(footage)
+    poses = load_poses([s.path for s in photos] + [s.baseline for s in photos if s.baseline], model)
+    items = []
+    for s in photos:
+        base = None
+        if s.baseline is not None:
+            base = baseline_from_measurements([measure(poses[s.baseline], cfg)], str(s.baseline)).values
+        items.append(Item(s, person_group(s), measure(poses[s.path], cfg), base))
+    clip = chair_clip_samples(footage)
+    if clip:
+        by_t = {round(t, 2): p for t, p in load_clip_poses(clip[0].path, model)}
+        for s in clip:
+            t = round(s.t_s or 0.0, 2)
+            if t in by_t:
+                items.append(Item(s, person_group(s), measure(by_t[t], cfg), None))
+    return items
+
+
+def balanced_accuracy(labels: Sequence[str], verdicts: Sequence[str]) -> float:
+    """Mean of the recall of poor and of good; ``uncertain`` and ``away`` count as wrong."""
+    recalls = []
+    for cls, want in (("poor", "poor"), ("good", "good")):
+        got = [v == want for lab, v in zip(labels, verdicts) if lab == cls]
+        if got:
+            recalls.append(sum(got) / len(got))
+    return float(np.mean(recalls)) if recalls else float("nan")
+
+
+def verdicts(items: Sequence[Item], rules: FindingRules) -> list[str]:
+    cfg = MetricsConfig(rules=rules)
+    return [assess(it.raw, cfg, it.baseline).posture.value for it in items]
+
+
+def _with_limit(band: Band, limit: float, width: float) -> Band:
+    return Band(limit - width, limit)
+
+
+# The grids: side limits in degrees, front limits in percent. Each spans what the definitions
+# allow: a slump is a recline "well past a supported one, beyond about 25-30° from vertical",
+# and the hip-joint-to-shoulder-joint line of an upright sitter already reads about 10° back,
+# so the recline limit is looked for between 30° and 45° as measured.
+SIDE_GRID = {
+    "forward_head_deg": np.arange(14.0, 40.0, 1.0),
+    "hunched_back_deg": np.arange(15.0, 50.0, 1.0),
+    "slumped_recline_deg": np.arange(30.0, 46.0, 1.0),
+}
+FRONT_GRID = {
+    "head_drop_pct": np.arange(4.0, 20.0, 0.5),
+    "leaning_in_pct": np.arange(8.0, 40.0, 1.0),
+}
+
+
+def _side_features(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Neck and trunk angles, whether a verdict can be good (a side view), and whether it can
+    be poor (also an oblique view near a profile: see ``OBLIQUE_JUDGE_MIN_YAW_DEG``)."""
+    neck = np.array([_num(it.raw.values.get("neck_inclination_deg")) for it in items])
+    trunk = np.array([_num(it.raw.values.get("trunk_inclination_deg")) for it in items])
+    ok = np.array([it.raw.problem is None for it in items])
+    side = ok & np.array([it.raw.view.value == "side" for it in items])
+    near = np.array(
+        [
+            it.raw.view.value == "oblique"
+            and (it.raw.values.get("shoulder_yaw_deg") or 0.0) >= OBLIQUE_JUDGE_MIN_YAW_DEG
+            for it in items
+        ]
+    )
+    return neck, trunk, side, side | (ok & near)
+
+
+def _num(x: float | None) -> float:
+    return np.nan if x is None else float(x)
+
+
+def fit_side(items: Sequence[Item]) -> tuple[dict[str, float], float]:
+    """The side limits that maximise the mean balanced accuracy over the groups in ``items``.
+
+    Vectorised over the grid; it mirrors ``assess`` for an uncalibrated side view (poor when
+    any limit is reached; uncertain when the view or the landmarks do not allow a judgement),
+    and the result is then checked with ``assess`` itself by the caller.
+    """
+    neck, trunk, can_good, can_poor = _side_features(items)
+    labels = np.array([it.sample.label == "poor" for it in items])
+    groups = [it.group for it in items]
+    a, b, c = (SIDE_GRID[k] for k in ("forward_head_deg", "hunched_back_deg", "slumped_recline_deg"))
+    total = np.zeros((len(a), len(b), len(c)))
+    names = sorted(set(groups))
+    for g in names:
+        m = np.array([x == g for x in groups])
+        y = labels[m]
+        n, t, j, jp = neck[m], trunk[m], can_good[m], can_poor[m]
+        with np.errstate(invalid="ignore"):
+            head = n[None, :] >= a[:, None]
+            fwd = t[None, :] >= b[:, None]
+            back = -t[None, :] >= c[:, None]
+        poor = head[:, None, None, :] | fwd[None, :, None, :] | back[None, None, :, :]
+        poor &= jp[None, None, None, :]
+        good = ~poor & j[None, None, None, :] & ~np.isnan(n)[None, None, None, :]
+        recalls = []
+        if y.any():
+            recalls.append(poor[..., y].mean(-1))
+        if (~y).any():
+            recalls.append(good[..., ~y].mean(-1))
+        total += np.mean(recalls, axis=0)
+    score = total / len(names)
+    best = score.max()
+    idx = np.median(np.argwhere(score >= best - 1e-9), axis=0).round().astype(int)
+    return {
+        "forward_head_deg": a[idx[0]],
+        "hunched_back_deg": b[idx[1]],
+        "slumped_recline_deg": c[idx[2]],
+    }, best
+
+
+def fit_front(items: Sequence[Item], base: FindingRules) -> tuple[dict[str, float], float]:
+    """The front limits, by a plain grid over ``assess`` (the front sets are small)."""
+    names = sorted({it.group for it in items})
+    best, best_pts = -1.0, []
+    for d in FRONT_GRID["head_drop_pct"]:
+        for lean in FRONT_GRID["leaning_in_pct"]:
+            rules = dataclasses.replace(
+                base, head_drop_pct=Band(d / 2, d), leaning_in_pct=Band(lean / 2, lean)
+            )
+            v = verdicts(items, rules)
+            scores = []
+            for g in names:
+                sel = [i for i, it in enumerate(items) if it.group == g]
+                scores.append(balanced_accuracy([items[i].sample.label for i in sel], [v[i] for i in sel]))
+            s = float(np.mean(scores))
+            if s > best + 1e-9:
+                best, best_pts = s, [(d, lean)]
+            elif s >= best - 1e-9:
+                best_pts.append((d, lean))
+    d, lean = np.median(np.array(best_pts), axis=0)
+    return {"head_drop_pct": float(d), "leaning_in_pct": float(lean)}, best
+
+
+def rules_from(limits: dict[str, float], base: FindingRules | None = None) -> FindingRules:
+    base = base or FindingRules()
+    changes: dict[str, Band] = {}
+    for name, limit in limits.items():
+        width = 10.0 if name.endswith("_deg") else limit / 2
+        changes[name] = _with_limit(getattr(base, name), float(limit), width)
+    return dataclasses.replace(base, **changes)
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    source: str
+    n: int
+    balanced_accuracy: float
+    limits: dict[str, float]
+
+
+def leave_one_source_out(items: Sequence[Item]) -> list[HeldOut]:
+    """For each group: fit on the others, score each source of the held-out group."""
+    out = []
+    side = [it for it in items if it.sample.view == "side"]
+    front = [it for it in items if it.sample.view == "front"]
+    for pool, fit in ((side, "side"), (front, "front")):
+        for g in sorted({it.group for it in pool}):
+            train = [it for it in pool if it.group != g]
+            test = [it for it in pool if it.group == g]
+            if fit == "side":
+                limits, _ = fit_side(train)
+            else:
+                limits, _ = fit_front(train, FindingRules())
+            rules = rules_from(limits)
+            v = verdicts(test, rules)
+            for src in sorted({it.sample.source for it in test}):
+                sel = [i for i, it in enumerate(test) if it.sample.source == src]
+                ba = balanced_accuracy([test[i].sample.label for i in sel], [v[i] for i in sel])
+                out.append(HeldOut(src, len(sel), ba, limits))
+    return out
+
+
+def fit_all(items: Sequence[Item]) -> dict[str, float]:
+    side, _ = fit_side([it for it in items if it.sample.view == "side"])
+    front, _ = fit_front([it for it in items if it.sample.view == "front"], FindingRules())
+    return {**side, **front}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--footage", type=Path, default=DEFAULT_FOOTAGE)
+    ap.add_argument("--model", type=Path, help="a .task model (default: the bundled one)")
+    args = ap.parse_args(argv)
+    if not args.footage.is_dir():
+        print(f"footage not found at {args.footage}", file=sys.stderr)
+        return 2
+    items = load_items(args.footage, args.model)
+    print("| held-out source | n | balanced accuracy | limits fitted on the other sources |")
+    print("|---|---|---|---|")
+    for h in leave_one_source_out(items):
+        lim = ", ".join(f"{k} {v:g}" for k, v in h.limits.items())
+        print(f"| {h.source} | {h.n} | {h.balanced_accuracy:.2f} | {lim} |")
+    print("\nfitted on every source:", ", ".join(f"{k} = {v:g}" for k, v in fit_all(items).items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
