@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from posture import __version__
 from posture.errors import ExitCode, PostureError
@@ -51,8 +51,15 @@ def _add_live_source(p: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line on stderr (exit 2), like every other error of the tool."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(ExitCode.BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="posture",
         description="Webcam posture monitor: neck and upper-back angles, sustained-posture alerts, prevention advice.",
     )
@@ -264,9 +271,19 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
 
         divert_native_stderr()
 
+    from posture.lifecycle import Terminated, signals_raise
+
     handler = getattr(commands, f"cmd_{args.command}")
     try:
-        return int(handler(args, out))
+        if args.command == "monitor":  # stops on its own signal handlers, with exit 0
+            return int(handler(args, out))
+        with signals_raise():  # SIGTERM and SIGHUP unwind like Ctrl-C: workers stopped, no partial file
+            return int(handler(args, out))
+    except Terminated as exc:
+        if debug:
+            raise
+        print(f"posture: stopped by {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         if debug:
             raise
