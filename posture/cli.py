@@ -241,9 +241,18 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Messages name files and sources: their control characters never reach the terminal."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        from posture.untrusted import printable
+
+        return printable(super().formatMessage(record))
+
+
 def _setup_logging(verbose: bool) -> None:
     handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("posture: %(message)s"))
+    handler.setFormatter(_PrintableFormatter("posture: %(message)s"))
     root = logging.getLogger("posture")
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -272,6 +281,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
         divert_native_stderr()
 
     from posture.lifecycle import Terminated, signals_raise
+    from posture.untrusted import printable
 
     handler = getattr(commands, f"cmd_{args.command}")
     try:
@@ -292,7 +302,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     except PostureError as exc:
         if debug:
             raise
-        print(f"posture: error: {exc}", file=sys.stderr)
+        print(f"posture: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # `posture ... | head`
         return ExitCode.OK
@@ -300,7 +310,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
         if debug:
             raise
         print(
-            f"posture: unexpected error: {type(exc).__name__}: {exc} (POSTURE_DEBUG=1 shows details)",
+            f"posture: unexpected error: {type(exc).__name__}: {printable(str(exc))} (POSTURE_DEBUG=1 shows details)",
             file=sys.stderr,
         )
         return ExitCode.FAILURE

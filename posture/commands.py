@@ -16,6 +16,7 @@ from typing import IO, Any
 from posture.config import Config, load_config
 from posture.errors import ExitCode, InputError
 from posture.reading import Reading
+from posture.untrusted import printable
 
 log = logging.getLogger("posture")
 
@@ -111,7 +112,7 @@ def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
                 }
             )
         else:
-            print("\n".join(_reading_lines(str(res.source), res.reading)), file=out)
+            print("\n".join(_reading_lines(printable(str(res.source)), res.reading)), file=out)
     if args.json:
         json.dump(results, out, indent=2)
         out.write("\n")
@@ -249,7 +250,7 @@ def _print_summary(summary: dict[str, Any], out: IO[str]) -> None:
             file=out,
         )
     for name, path in summary.get("files", {}).items():
-        print(f"  {name:9s} {path}", file=out)
+        print(f"  {name:9s} {printable(path)}", file=out)
 
 
 def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from posture.errors import PostureError
+from posture.untrusted import printable
 
 __all__ = [
     "COMMANDS",
@@ -105,7 +106,7 @@ class _NoAnswer(ControlError):
 
 
 def _one_line(text: object, limit: int = 200) -> str:
-    s = " ".join(str(text).split())
+    s = printable(" ".join(str(text).split()))
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
@@ -747,8 +748,9 @@ def format_status(status: Mapping[str, Any], now: datetime | None = None) -> str
     from posture.reading import FINDING_WORDS as finding_words
 
     now = now or datetime.now()
-    state = str(status.get("state") or "running")
+    state = printable(status.get("state") or "running")
     source = status.get("source")
+    source = None if source is None else printable(source)
     fps = _number(status.get("sample_fps"))
     where = f" {source}" if source not in (None, "") else ""
     rate = f" (analysing {fps:.1f} frames/s)" if fps is not None and state == "running" else ""
@@ -756,7 +758,7 @@ def format_status(status: Mapping[str, Any], now: datetime | None = None) -> str
     lines: list[str] = []
     reason = status.get("reason")
     if state == "paused" and reason and reason != USER_PAUSE_REASON and status.get("paused_until_s") is None:
-        lines.append(f"Paused: {_one_line(reason, 80)} (monitoring resumes by itself).")
+        lines.append(f"Paused: {printable(_one_line(reason, 80))} (monitoring resumes by itself).")
     elif state == "paused":
         until = _number(status.get("paused_until_s"))
         if until is None:
@@ -776,9 +778,12 @@ def format_status(status: Mapping[str, Any], now: datetime | None = None) -> str
         lines.append(f"State: {_one_line(state, 40)}.")
 
     verdict = status.get("verdict")
+    verdict = printable(verdict) if verdict else verdict
     if verdict and state != "paused":
         findings = status.get("findings") or {}
-        severities = ((str(code), _number(value)) for code, value in findings.items())
+        if not isinstance(findings, Mapping):
+            findings = {}
+        severities = ((printable(code), _number(value)) for code, value in findings.items())
         active = sorted(((c, s) for c, s in severities if s is not None and s > 0), key=lambda cs: -cs[1])
         parts = [
             f"{finding_words.get(code, code.replace('_', ' '))} ({sev:.2f}{', past the limit' if sev >= 1.0 else ''})"
