@@ -84,18 +84,20 @@ def _watch_parent(parent: Any) -> None:
     os._exit(1)
 
 
-def die_with_parent() -> None:
+def die_with_parent(*, pdeathsig: bool = True) -> None:
     """Make this (worker) process end when the process that started it ends, however it ends.
 
     Call it first thing in a multiprocessing child. Installs ``PR_SET_PDEATHSIG`` where the OS has
     it and, always, a watchdog thread on multiprocessing's pipe from the parent. Ctrl-C reaches
-    the whole process group; workers ignore it and let the parent stop them.
+    the whole process group; workers ignore it and let the parent stop them. ``pdeathsig=False``
+    leaves the watchdog alone, as on systems without ``PR_SET_PDEATHSIG`` (tests use it).
     """
     import multiprocessing as mp
 
     with contextlib.suppress(OSError, ValueError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _pdeathsig_linux()
+    if pdeathsig:
+        _pdeathsig_linux()
     parent = mp.parent_process()
     if parent is None:
         return
