@@ -26,6 +26,8 @@ MAX_SAMPLE_FPS = 240.0  # more analysed frames a second than any video has: use 
 
 def _positive(flag: str, value: float, *, most: float = math.inf) -> float:
     """A finite number of seconds or frames, above zero and at most ``most``: else exit 2."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{flag} needs a number, not {value!r}")
     if not (math.isfinite(value) and 0 < value <= most):
         bound = "" if math.isinf(most) else f" and at most {most:g}"
         raise InputError(f"{flag} must be a number above 0{bound}, not {value!r}")
