@@ -193,6 +193,11 @@ def _coerce(section: str, name: str, ftype: Any, value: Any) -> Any:
     return value
 
 
+def _is_section(f: dataclasses.Field) -> bool:  # type: ignore[type-arg]
+    factory = f.default_factory
+    return factory is not dataclasses.MISSING and dataclasses.is_dataclass(factory())
+
+
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:39] + "…"
@@ -211,6 +216,8 @@ def _build(cls: type, table: Mapping[str, Any], section: str) -> Any:
             if nested is dataclasses.MISSING:
                 raise ConfigError(f"{section}.{name} must not be a table")
             kwargs[name] = _build(type(nested()), value, f"{section}.{name}")
+        elif _is_section(fields[name]):
+            raise ConfigError(f"{section}.{name} must be a table ([{name}]), got {_shown(value)}")
         else:
             kwargs[name] = _coerce(section, name, ftype, value)
     try:
