@@ -516,6 +516,13 @@ class ControlServer:
         return out
 
 
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int with thousands of digits
+        return False
+
+
 def validate_request(request: Mapping[str, Any], now_s: float) -> str | None:
     """What is wrong with a decoded control request, in one line, or None when it is valid.
 
@@ -534,7 +541,7 @@ def validate_request(request: Mapping[str, Any], now_s: float) -> str | None:
         until = request["until_s"]
         if until is None:
             return None
-        if isinstance(until, bool) or not isinstance(until, (int, float)) or not math.isfinite(until):
+        if isinstance(until, bool) or not isinstance(until, (int, float)) or not _finite(until):
             return "pause needs until_s: a unix time, or null to pause until resumed"
         if until < now_s - _CLOCK_SLACK_S:
             return "until_s is in the past"

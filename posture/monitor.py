@@ -240,6 +240,13 @@ class FileFrames:
         return Frame(image, self._index, self._offset_s + self._pos_s)
 
 
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int with thousands of digits
+        return False
+
+
 def _thumbnail(image: Any, width: int = 64) -> Any:
     """A tiny greyscale copy for the change gate (area-averaged, which also averages out noise)."""
     import cv2
@@ -387,7 +394,7 @@ class Monitor:
         if cmd == "pause":
             until = request.get("until_s")
             if until is not None and (
-                isinstance(until, bool) or not isinstance(until, (int, float)) or not math.isfinite(until)
+                isinstance(until, bool) or not isinstance(until, (int, float)) or not _finite(until)
             ):
                 return {"ok": False, "error": "pause needs until_s: a unix time, or null"}
             until_s = None if until is None else float(until)
