@@ -779,6 +779,8 @@ def format_status(status: Mapping[str, Any], now: datetime | None = None) -> str
         lines.append(f"Monitoring{where}: the camera stopped delivering frames; waiting for it.")
     elif state == "stopped":
         lines.append("The monitor is stopping.")
+    elif state == "starting":
+        lines.append("The monitor is starting.")
     elif state == "running":
         lines.append(f"Monitoring{where}{rate}.")
     else:

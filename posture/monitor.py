@@ -149,7 +149,7 @@ class FileFrames:
         self._raw_jpeg = False  # packets are JPEG images, decoded only when due
         self._ended = False
 
-    def _capture(self) -> Any:
+    def _open_capture(self) -> Any:
         import cv2
 
         # One decoding thread: the stand-in decodes about one frame in 25 that it uses, and frame
@@ -162,6 +162,12 @@ class FileFrames:
         if not cap.isOpened():
             cap.release()
             raise NotAMediaError(f"{self.path} is not a video OpenCV can open")
+        return cap
+
+    def _capture(self) -> Any:
+        import cv2
+
+        cap = self._open_capture()
         self._fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         fourcc = int(cap.get(cv2.CAP_PROP_FOURCC) or 0).to_bytes(4, "little").decode("latin-1").upper()
         self._raw_jpeg = fourcc == "MJPG" and self._fps > 0 and bool(cap.set(cv2.CAP_PROP_FORMAT, -1))
@@ -182,12 +188,8 @@ class FileFrames:
 
     def _check_first_frame(self) -> None:
         """A file OpenCV opens but cannot decode (text named .jpg, a broken clip) is bad input."""
-        import cv2
-
-        cap = self._capture()
+        cap = self._open_capture()
         try:
-            if self._raw_jpeg:
-                cap.set(cv2.CAP_PROP_FORMAT, 0)  # decoded, for this check
             ok, image = cap.read()
         finally:
             cap.release()
