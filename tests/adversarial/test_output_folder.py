@@ -202,3 +202,18 @@ def test_a_file_size_limit_in_a_subprocess(clip: Path, tmp_path: Path) -> None:
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "full" in lines[0] and "Traceback" not in res.stderr, res.stderr
     assert _names(out) == set()
+
+
+@pytest.mark.parametrize(
+    "error", [OSError(28, "No space left on device"), KeyboardInterrupt(), Terminated(15)]
+)
+def test_open_text_leaves_no_part_file(error: BaseException, tmp_path: Path) -> None:
+    from posture.writers import open_text
+
+    target = tmp_path / "advice.html"
+    target.write_text("the previous page")
+    with pytest.raises(type(error)), open_text(target) as fh:
+        fh.write("half a page")
+        raise error
+    assert target.read_text() == "the previous page"
+    assert [p.name for p in tmp_path.iterdir()] == ["advice.html"]
