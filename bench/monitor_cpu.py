@@ -70,8 +70,10 @@ def transcode_h264(clip: Path) -> Path:
 
     out = clip.with_suffix(".mp4")
     subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(clip)]
-        + ["-c:v", "libx264", "-pix_fmt", "yuv420p", str(out)],
+        [
+            *(imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(clip)),
+            *("-c:v", "libx264", "-pix_fmt", "yuv420p", str(out)),
+        ],
         check=True,
     )
     clip.unlink()
