@@ -18,9 +18,8 @@ pytestmark = pytest.mark.adversarial
 # -- the runtime folder (/tmp/runtime-UID/posture when XDG_RUNTIME_DIR is unset) -----------------------
 
 
-def test_the_default_folder_and_its_parent_are_created_private(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(os, "umask", os.umask)  # unchanged; the umask is set below and restored
-    old = os.umask(0o022)
+def test_the_default_folder_and_its_parent_are_created_private(tmp_path: Path) -> None:
+    old = os.umask(0o022)  # a usual umask would leave mkdir's parents 0755
     try:
         folder = tmp_path / "runtime-uid" / "posture"
         _ensure_private_folder(folder, own_default=True)
