@@ -64,6 +64,22 @@ def build_clip(out: Path) -> tuple[float, float]:
     return fps, STRETCH_S * len(PLAN)
 
 
+def transcode_h264(clip: Path) -> Path:
+    """The stand-in as H.264 in MP4 (libx264 defaults: B-frames, a keyframe every 250 frames)."""
+    import imageio_ffmpeg
+
+    out = clip.with_suffix(".mp4")
+    subprocess.run(
+        [
+            *(imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(clip)),
+            *("-c:v", "libx264", "-pix_fmt", "yuv420p", str(out)),
+        ],
+        check=True,
+    )
+    clip.unlink()
+    return out
+
+
 def _cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
@@ -82,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hold", type=float, default=5.0, help="holding time for the alert check (s)")
     ap.add_argument("--duration", type=float, default=75.0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--codec",
+        choices=("mjpeg", "h264"),
+        default="mjpeg",
+        help="the stand-in's codec: Motion-JPEG as webcams deliver, or H.264 (x264 defaults) as recorded clips are",
+    )
     args = ap.parse_args(argv)
     if not CLIP.is_file():
         print(f"footage not found: {CLIP}", file=sys.stderr)
@@ -89,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "standin.avi"
         build_clip(clip)
+        if args.codec == "h264":
+            clip = transcode_h264(clip)
         cfg = Path(tmp) / "bench.toml"
         cfg.write_text(f"[detector]\nhold_s = {args.hold}\n[policy]\ncooldown_s = 0.0\nmax_per_hour = 1000\n")
         env = {**os.environ, "POSTURE_DATA_DIR": tmp, "POSTURE_RUNTIME_DIR": tmp}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import stat
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ __all__ = ["PROFILE_VERSION", "Baseline", "HabitualReference", "baseline_from_me
 
 PROFILE_VERSION = 1
 PROFILE_KIND = "posture-baseline"
+MAX_PROFILE_BYTES = 1 << 20  # a profile is about 1 KB
+MAX_REFERENCE = 1e6  # angles and percentages; anything larger is not a measurement
 # The values a baseline keeps: every raw quantity a deviation can be taken from.
 BASELINE_KEYS = (*SIDE_METRICS, "shoulder_tilt_deg", "trunk_side_lean_deg", *REFERENCE_KEYS)
 
@@ -47,18 +50,30 @@ class Baseline:
         }
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Write the profile atomically (a failure leaves the previous one, and no temporary file)."""
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise BaselineError(f"cannot save the profile to {path}: {exc.strerror or exc}") from None
 
     @classmethod
     def load(cls, path: Path) -> Baseline:
+        from posture.untrusted import UntrustedJSONError, load_json
+
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            st = path.stat()
+            if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block or never end
+                raise BaselineError(f"{path} is not a regular file, so not a posture baseline profile")
+            if st.st_size > MAX_PROFILE_BYTES:
+                raise BaselineError(f"{path} is too large to be a posture baseline profile")
+            data = load_json(path.read_bytes())
         except FileNotFoundError:
             raise BaselineError(f"baseline profile not found: {path}") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UntrustedJSONError) as exc:
             raise BaselineError(f"cannot read baseline profile {path}: {exc}") from None
         if not isinstance(data, dict) or data.get("kind") != PROFILE_KIND:
             raise BaselineError(f"{path} is not a posture baseline profile")
@@ -70,13 +85,9 @@ class Baseline:
         values = data.get("values")
         if not isinstance(values, dict):
             raise BaselineError(f"{path} has no values")
-        clean = {
-            k: (float(v) if isinstance(v, (int, float)) else None)
-            for k, v in values.items()
-            if k in BASELINE_KEYS
-        }
+        clean = {k: _reference(v) for k, v in values.items() if k in BASELINE_KEYS}
         frames = data.get("frames", 0)
-        if not isinstance(frames, int) or isinstance(frames, bool):
+        if not isinstance(frames, int) or isinstance(frames, bool) or frames < 0:
             raise BaselineError(f"{path} has a bad 'frames' value: {frames!r}")
         return cls(
             view=str(data.get("view", "unknown")),
@@ -85,6 +96,14 @@ class Baseline:
             source=str(data.get("source", "")),
             created=str(data.get("created", "")),
         )
+
+
+def _reference(value: Any) -> float | None:
+    """A stored reference value, or None when it is not a plausible finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) and abs(value) <= MAX_REFERENCE else None
 
 
 def _median(xs: list[float]) -> float:

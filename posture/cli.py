@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from posture import __version__
 from posture.errors import ExitCode, PostureError
@@ -51,8 +51,15 @@ def _add_live_source(p: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line on stderr (exit 2), like every other error of the tool."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(ExitCode.BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="posture",
         description="Webcam posture monitor: neck and upper-back angles, sustained-posture alerts, prevention advice.",
     )
@@ -234,9 +241,18 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Messages name files and sources: their control characters never reach the terminal."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        from posture.untrusted import printable
+
+        return printable(super().formatMessage(record))
+
+
 def _setup_logging(verbose: bool) -> None:
     handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("posture: %(message)s"))
+    handler.setFormatter(_PrintableFormatter("posture: %(message)s"))
     root = logging.getLogger("posture")
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -264,9 +280,20 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
 
         divert_native_stderr()
 
+    from posture.lifecycle import Terminated, signals_raise
+    from posture.untrusted import printable
+
     handler = getattr(commands, f"cmd_{args.command}")
     try:
-        return int(handler(args, out))
+        if args.command == "monitor":  # stops on its own signal handlers, with exit 0
+            return int(handler(args, out))
+        with signals_raise():  # SIGTERM and SIGHUP unwind like Ctrl-C: workers stopped, no partial file
+            return int(handler(args, out))
+    except Terminated as exc:
+        if debug:
+            raise
+        print(f"posture: stopped by {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         if debug:
             raise
@@ -275,7 +302,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     except PostureError as exc:
         if debug:
             raise
-        print(f"posture: error: {exc}", file=sys.stderr)
+        print(f"posture: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # `posture ... | head`
         return ExitCode.OK
@@ -283,7 +310,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
         if debug:
             raise
         print(
-            f"posture: unexpected error: {type(exc).__name__}: {exc} (POSTURE_DEBUG=1 shows details)",
+            f"posture: unexpected error: {type(exc).__name__}: {printable(str(exc))} (POSTURE_DEBUG=1 shows details)",
             file=sys.stderr,
         )
         return ExitCode.FAILURE

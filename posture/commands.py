@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -15,8 +16,22 @@ from typing import IO, Any
 from posture.config import Config, load_config
 from posture.errors import ExitCode, InputError
 from posture.reading import Reading
+from posture.untrusted import printable
 
 log = logging.getLogger("posture")
+
+
+MAX_SAMPLE_FPS = 240.0  # more analysed frames a second than any video has: use --every-frame
+
+
+def _positive(flag: str, value: float, *, most: float = math.inf) -> float:
+    """A finite number of seconds or frames, above zero and at most ``most``: else exit 2."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{flag} needs a number, not {value!r}")
+    if not (math.isfinite(value) and 0 < value <= most):
+        bound = "" if math.isinf(most) else f" and at most {most:g}"
+        raise InputError(f"{flag} must be a number above 0{bound}, not {value!r}")
+    return value
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -26,10 +41,10 @@ def _config(args: argparse.Namespace) -> Config:
     if getattr(args, "every_frame", False):
         config = config.replace("analysis", sample_fps=None)
     elif getattr(args, "fps", None) is not None:
+        _positive("--fps", args.fps, most=MAX_SAMPLE_FPS)
         config = config.replace("analysis", sample_fps=args.fps)
     if getattr(args, "hold", None) is not None:
-        if args.hold <= 0:
-            raise InputError("--hold must be a positive number of seconds")
+        _positive("--hold", args.hold)
         config = config.replace("detector", hold_s=args.hold)
     return config
 
@@ -99,7 +114,7 @@ def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
                 }
             )
         else:
-            print("\n".join(_reading_lines(str(res.source), res.reading)), file=out)
+            print("\n".join(_reading_lines(printable(str(res.source)), res.reading)), file=out)
     if args.json:
         json.dump(results, out, indent=2)
         out.write("\n")
@@ -147,15 +162,16 @@ def run_analysis(
     kind: str = "analyze",
 ) -> dict[str, Any]:
     """Analyse a video and write its outputs; returns the summary (shared by analyze and demo)."""
+    from posture.outdir import staged_output
     from posture.outputs import analysis_summary, write_outputs
-    from posture.parallel import auto_workers
+    from posture.parallel import auto_workers, available_cores
     from posture.pipeline import analyze_video, load_baseline
     from posture.source import VideoFileSource
 
     if baseline_spec is not None and calibrate_first_s is not None:
         raise InputError("use either --baseline or --calibrate-first, not both")
-    if calibrate_first_s is not None and calibrate_first_s <= 0:
-        raise InputError("--calibrate-first needs a positive number of seconds")
+    if calibrate_first_s is not None:
+        _positive("--calibrate-first", calibrate_first_s)
     from posture.source import check_media_path, is_image_file
 
     check_media_path(video)
@@ -163,56 +179,56 @@ def run_analysis(
         raise InputError(f"{video} is a still image; use posture measure for photos")
     with VideoFileSource(video) as probe:
         info = probe.info
-    try:  # a folder we cannot write should stop us before the analysis, not after it
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot use {out_dir} as the output folder: {exc.strerror or exc}") from None
-    if not out_dir.is_dir():
-        raise InputError(f"{out_dir} is not a folder")
     baseline = load_baseline(baseline_spec, config) if baseline_spec else None
     n_workers = workers if workers is not None else auto_workers(info)
     if n_workers < 1:
         raise InputError("--workers must be at least 1")
-    progress = _Progress(info.duration_s, not quiet)
-    try:
-        result = analyze_video(
-            video,
-            config,
-            baseline=baseline,
-            calibrate_first_s=calibrate_first_s,
-            progress=progress,
-            workers=n_workers,
-            info=info,
-        )
-    finally:
-        progress.close()
-    if not result.readings:
-        raise InputError(f"{video} has no frames to analyse")
-    if result.truncated:
-        log.warning(
-            "%s ends at %.1f s of a stated %.1f s: analysed what could be read",
-            video,
-            result.readings[-1].t_s,
-            info.duration_s,
-        )
-    files = write_outputs(result, out_dir)
-    summary = analysis_summary(result)
-    if summary["view"] in ("front", "oblique") and result.baseline is None:
-        log.warning(
-            "the camera sees you from the %s: without a baseline only sideways lean is judged; "
-            "use --calibrate-first SECONDS or --baseline",
-            summary["view"],
-        )
-    if annotate:
-        from posture.annotate import write_annotated_video
+    cores = available_cores()
+    if n_workers > cores:
+        log.warning("--workers %d: this machine has %d core(s); using %d", n_workers, cores, cores)
+        n_workers = cores
+    with staged_output(out_dir) as staging:  # all files appear at the end, or none
+        progress = _Progress(info.duration_s, not quiet)
+        try:
+            result = analyze_video(
+                video,
+                config,
+                baseline=baseline,
+                calibrate_first_s=calibrate_first_s,
+                progress=progress,
+                workers=n_workers,
+                info=info,
+            )
+        finally:
+            progress.close()
+        if not result.readings:
+            raise InputError(f"{video} has no frames to analyse")
+        if result.truncated:
+            log.warning(
+                "%s ends at %.1f s of a stated %.1f s: analysed what could be read",
+                video,
+                result.readings[-1].t_s,
+                info.duration_s,
+            )
+        files = write_outputs(result, staging)
+        summary = analysis_summary(result)
+        if summary["view"] in ("front", "oblique") and result.baseline is None:
+            log.warning(
+                "the camera sees you from the %s: without a baseline only sideways lean is judged; "
+                "use --calibrate-first SECONDS or --baseline",
+                summary["view"],
+            )
+        if annotate:
+            from posture.annotate import write_annotated_video
 
-        files.files["video"] = write_annotated_video(result, out_dir / "annotated")
-    if report:
-        from posture.report import write_report
+            files.files["video"] = write_annotated_video(result, staging / "annotated")
+        if report:
+            from posture.report import write_report
 
-        files.files["report"] = write_report(
-            result, summary, out_dir / "report.html", files.files, key_frames=key_frames, config=config
-        )
+            files.files["report"] = write_report(
+                result, summary, staging / "report.html", files.files, key_frames=key_frames, config=config
+            )
+    files.files = {k: out_dir / Path(v).name for k, v in files.files.items()}
     if history:
         from posture.history import record_analysis
 
@@ -236,7 +252,7 @@ def _print_summary(summary: dict[str, Any], out: IO[str]) -> None:
             file=out,
         )
     for name, path in summary.get("files", {}).items():
-        print(f"  {name:9s} {path}", file=out)
+        print(f"  {name:9s} {printable(path)}", file=out)
 
 
 def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
@@ -460,8 +476,8 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
     from posture.monitor import CameraFrames, FileFrames, Monitor, MonitorOptions
 
     config = _config(args)
-    if args.duration is not None and args.duration <= 0:
-        raise InputError("--duration must be positive")
+    if args.duration is not None:
+        _positive("--duration", args.duration)
     profile = args.profile or default_profile_path()
     baseline = Baseline.load(profile) if (args.profile or profile.is_file()) else None
     frames = FileFrames(args.source, loop=args.loop) if args.source else CameraFrames(args.camera)
@@ -480,7 +496,9 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
         else:  # still starting up: stop right here
             raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Closing the terminal (SIGHUP) ends the session as cleanly as Ctrl-C and SIGTERM.
+    stop_on = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    previous = {sig: signal.signal(sig, on_signal) for sig in stop_on}
     try:
         with ExitStack() as stack:
             history = None
@@ -511,6 +529,8 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
                 ),
             )
             monitor_ref.append(monitor)
+            stack.callback(monitor.release_source)
+            monitor.open_source()  # a missing camera is reported before the control channel starts
             stack.enter_context(ControlServer(monitor.handle_command))  # started on entry
             totals = monitor.run()
     finally:
@@ -592,19 +612,20 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
     from posture.metrics import measure
 
     config = _config(args)
-    if args.seconds <= 0:
-        raise InputError("--seconds must be positive")
+    _positive("--seconds", args.seconds, most=600.0)
     cal = CalibrationConfig(seconds=args.seconds)
     profile = args.profile or default_profile_path()
     live = _live_frames(args)
-    shown: list[str] = []
+    shown: dict[str, str] = {}  # the last line printed per check
 
     def on_check(report: Any) -> None:
-        lines = [f"  {'ok ' if c.ok else '...'} {c.message}" for c in report.checks]
-        if lines != shown:
-            shown[:] = lines
-            print("\n".join(lines), file=out)
-            out.flush()
+        # One line per check whose state changed, not the whole block again.
+        for c in report.checks:
+            line = f"  {'ok ' if c.ok else '...'} {c.message}"
+            if shown.get(c.name) != line:
+                shown[c.name] = line
+                print(line, file=out)
+        out.flush()
 
     print(
         f"posture calibrate: sit the way you mean to sit, look at your screen and hold still for {args.seconds:g} s",
@@ -615,19 +636,12 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
         with open_estimator(
             config.analysis.model, video=True, model_complexity=config.analysis.model_complexity, sampled=True
         ) as est:
-            baseline, _report = run_calibration(
+            baseline, report = run_calibration(
                 _frames_from(live, args.seconds + 30.0), est, config, cal, on_check=on_check
             )
             if baseline is None:
-                print(
-                    "calibration not saved; fix what is marked '...' above and run posture calibrate again",
-                    file=out,
-                )
-                return ExitCode.FAILURE
-            baseline.save(profile)
-            print(
-                f"saved your baseline ({baseline.view} view, {baseline.frames} frames) to {profile}", file=out
-            )
+                failed = "; ".join(c.message for c in report.failed) or "no usable frames"
+                raise InputError(f"calibration not saved: {failed}")
             print("checking it: keep sitting the same way for 3 s ...", file=out)
             raws = [
                 measure(est.estimate(f), config.metrics) for f in islice(_frames_from(live, 3.0), 0, None, 3)
@@ -635,15 +649,18 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
     finally:
         live.close()
     check = validate(baseline, raws, config)
-    print(("ok: " if check.ok else "warning: ") + check.message, file=out)
-    return ExitCode.OK if check.ok else ExitCode.FAILURE
+    if not check.ok:  # only a profile that passed its check is ever saved
+        raise InputError(f"calibration not saved: {check.message}")
+    baseline.save(profile)
+    print(f"ok: {check.message}", file=out)
+    print(f"saved your baseline ({baseline.view} view, {baseline.frames} frames) to {profile}", file=out)
+    return ExitCode.OK
 
 
 def cmd_record(args: argparse.Namespace, out: IO[str]) -> int:
     from posture.record import record_camera
 
-    if args.seconds <= 0:
-        raise InputError("--seconds must be positive")
+    _positive("--seconds", args.seconds)
     result = record_camera(args.out, camera=args.camera, seconds=args.seconds)
     print(f"recorded {result.frames} frames ({result.duration_s:.1f} s) to {result.path}", file=out)
     return ExitCode.OK

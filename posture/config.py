@@ -7,6 +7,7 @@ folder) < command-line flags. ``samples/posture.toml`` is a commented example of
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -156,19 +157,49 @@ def default_config_path() -> Path:
     return user_config_path("posture") / "posture.toml"
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _coerce(section: str, name: str, ftype: Any, value: Any) -> Any:
+    """``value`` from the TOML file as the field's type; a wrong-typed value is a ConfigError."""
     kind = str(ftype)
+    key = f"{section}.{name}"
     if "Band" in kind and not isinstance(value, Band):
-        if not (isinstance(value, list) and len(value) == 2):
-            raise ConfigError(f"{section}.{name} must be a [start, limit] pair")
+        if not (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)):
+            raise ConfigError(f"{key} must be a [start, limit] pair of numbers, got {_shown(value)}")
         return Band(float(value[0]), float(value[1]))
-    if "Path" in kind and isinstance(value, str):
+    if "Path" in kind:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be a file path in quotes, got {_shown(value)}")
         return Path(value).expanduser()
-    if "tuple" in kind and isinstance(value, list):
+    if "tuple" in kind:
+        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise ConfigError(f"{key} must be a list of strings, got {_shown(value)}")
         return tuple(value)
-    if "float" in kind and isinstance(value, int) and not isinstance(value, bool):
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, got {_shown(value)}")
+        return value
+    if kind.startswith("float"):
+        if not _is_number(value):
+            raise ConfigError(f"{key} must be a number, got {_shown(value)}")
         return float(value)
+    if kind == "int":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{key} must be a whole number, got {_shown(value)}")
+        return value
     return value
+
+
+def _is_section(f: dataclasses.Field) -> bool:  # type: ignore[type-arg]
+    factory = f.default_factory
+    return factory is not dataclasses.MISSING and dataclasses.is_dataclass(factory())
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _build(cls: type, table: Mapping[str, Any], section: str) -> Any:
@@ -184,6 +215,8 @@ def _build(cls: type, table: Mapping[str, Any], section: str) -> Any:
             if nested is dataclasses.MISSING:
                 raise ConfigError(f"{section}.{name} must not be a table")
             kwargs[name] = _build(type(nested()), value, f"{section}.{name}")
+        elif _is_section(fields[name]):
+            raise ConfigError(f"{section}.{name} must be a table ([{name}]), got {_shown(value)}")
         else:
             kwargs[name] = _coerce(section, name, ftype, value)
     try:
@@ -200,9 +233,12 @@ def load_config(path: Path | None = None) -> Config:
         if not path.is_file():
             return Config()
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+        what = "is not a regular file" if path.exists() else "not found"
+        raise ConfigError(f"config file {what}: {path}")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ConfigError(f"cannot read config {path}: nested too deep") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from None
     try:

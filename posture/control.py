@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from posture.errors import PostureError
+from posture.untrusted import printable
 
 __all__ = [
     "COMMANDS",
@@ -60,6 +61,7 @@ __all__ = [
     "format_status",
     "parse_duration",
     "send_command",
+    "validate_request",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,9 @@ MAX_CLIENTS = 8  # connections served at once; more get a "busy" answer
 NOT_RUNNING = "no posture monitor is running"
 TOMORROW_HOUR = 6  # "until-tomorrow" ends at the next 06:00 local time
 MAX_PAUSE_S = 7 * 24 * 3600.0
+MAX_REQUEST_DEPTH = 4  # {"cmd": ...} is one level; anything deeper is refused before parsing
+_CLOCK_SLACK_S = 60.0  # a pause end this far in the past is taken as a clock difference
+_DAY_S = 24 * 3600.0
 USER_PAUSE_REASON = "paused by you"  # a status "reason" for a pause from `posture pause`
 
 _HAS_AF_UNIX = hasattr(socket, "AF_UNIX")
@@ -101,7 +106,7 @@ class _NoAnswer(ControlError):
 
 
 def _one_line(text: object, limit: int = 200) -> str:
-    s = " ".join(str(text).split())
+    s = printable(" ".join(str(text).split()))
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
@@ -130,28 +135,47 @@ def default_socket_path() -> Path:
 def _ensure_private_folder(folder: Path, *, own_default: bool) -> None:
     """Create the runtime folder readable by the user alone; refuse one that belongs to another user.
 
-    An existing folder is tightened only when it is posture's own default one (a folder the user
-    named may hold other things).
+    With posture's own default (``$XDG_RUNTIME_DIR/posture``, or ``/tmp/runtime-UID/posture`` when
+    ``XDG_RUNTIME_DIR`` is unset), both levels are created 0o700 and an existing one is tightened;
+    either is refused when it is a symbolic link or belongs to another user, since ``/tmp`` is
+    shared with everyone. A folder the user named is created 0o700 but not tightened (it may
+    hold other things).
     """
+    if os.name != "posix":
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ControlError(f"cannot create the control folder {folder}: {exc.strerror or exc}") from None
+        return
+    if own_default:
+        _private_level(folder.parent, tighten=True, root_ok=True)
+        _private_level(folder, tighten=True, root_ok=False)
+        return
     created = not folder.exists()
+    _private_level(folder, tighten=created, root_ok=False)
+
+
+def _private_level(folder: Path, *, tighten: bool, root_ok: bool) -> None:
+    uid = os.getuid()
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not folder.parent.exists():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+        os.mkdir(folder, 0o700)
+        tighten = True  # ours from the start: mkdir's mode was filtered by the umask
+    except FileExistsError:
+        pass
     except OSError as exc:
         raise ControlError(f"cannot create the control folder {folder}: {exc.strerror or exc}") from None
-    if os.name != "posix":
-        return
-    uid = os.getuid()
-    st = folder.stat()
-    if st.st_uid != uid:
-        raise ControlError(
-            f"the control folder {folder} belongs to another user; set {RUNTIME_DIR_ENV} to a private folder"
-        )
-    if own_default and folder.parent.stat().st_uid not in (uid, 0):
-        raise ControlError(
-            f"the folder {folder.parent} belongs to another user; set {RUNTIME_DIR_ENV} to a private folder"
-        )
-    if (created or own_default) and (st.st_mode & 0o777) != 0o700:
-        folder.chmod(0o700)  # mkdir's mode is filtered by the umask
+    advice = f"set {RUNTIME_DIR_ENV} to a private folder"
+    st = os.lstat(folder)
+    if stat.S_ISLNK(st.st_mode):
+        raise ControlError(f"the control folder {folder} is a symbolic link; {advice}")
+    if not stat.S_ISDIR(st.st_mode):
+        raise ControlError(f"{folder} is not a folder; {advice}")
+    if st.st_uid != uid and not (root_ok and st.st_uid == 0):
+        raise ControlError(f"the control folder {folder} belongs to another user; {advice}")
+    if tighten and st.st_uid == uid and (st.st_mode & 0o777) != 0o700:
+        folder.chmod(0o700)
 
 
 def _check_socket_path(path: Path) -> None:
@@ -450,10 +474,12 @@ class ControlServer:
 
     def _answer(self, raw: bytes) -> dict[str, Any]:
         """The answer to one request line: validated here, then passed to the handler."""
+        from posture.untrusted import UntrustedJSONError, load_json
+
         try:
-            request = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            return _error("the request is not valid JSON")
+            request = load_json(raw, max_depth=MAX_REQUEST_DEPTH)
+        except UntrustedJSONError as exc:
+            return _error(f"the request is not valid JSON: {_one_line(exc, 80)}")
         if not isinstance(request, dict):
             return _error("the request must be a JSON object")
         if self.transport == "tcp":
@@ -461,17 +487,14 @@ class ControlServer:
             if not isinstance(token, str) or not hmac.compare_digest(token.encode(), self._token.encode()):
                 log.warning("refused a control request with a wrong token")
                 return _error("permission denied: wrong token")
-        cmd = request.get("cmd")
+        problem = validate_request(request, time.time())
+        if problem is not None:
+            return _error(problem)
+        cmd = request["cmd"]
         if cmd == _PING:
             return {"ok": True}
-        if cmd not in COMMANDS:
-            return _error(f"unknown command {_one_line(repr(cmd), 40)}: expected {', '.join(COMMANDS)}")
         if cmd == "pause":
             until = request.get("until_s")
-            if until is not None and (
-                isinstance(until, bool) or not isinstance(until, (int, float)) or not math.isfinite(until)
-            ):
-                return _error("pause needs until_s: a unix time, or null to pause until resumed")
             request["until_s"] = None if until is None else float(until)
         with self._handler_lock:
             try:
@@ -491,6 +514,40 @@ class ControlServer:
             log.warning("the control handler's answer to %r is not JSON", cmd)
             return _error(f"the monitor failed to {cmd}")
         return out
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int with thousands of digits
+        return False
+
+
+def validate_request(request: Mapping[str, Any], now_s: float) -> str | None:
+    """What is wrong with a decoded control request, in one line, or None when it is valid.
+
+    Every field is checked: ``cmd`` is one of the commands, no other field than those the command
+    takes, and ``until_s`` is null or a unix time from now to :data:`MAX_PAUSE_S` ahead (plus a
+    day's slack for clocks and ``until-tomorrow``).
+    """
+    cmd = request.get("cmd")
+    if not isinstance(cmd, str) or (cmd != _PING and cmd not in COMMANDS):
+        return f"unknown command {_one_line(repr(cmd), 40)}: expected {', '.join(COMMANDS)}"
+    allowed = {"cmd", "until_s"} if cmd == "pause" else {"cmd"}
+    extra = sorted(str(k) for k in request if k not in allowed)
+    if extra:
+        return f"unexpected field(s) for {cmd}: {_one_line(', '.join(extra), 60)}"
+    if cmd == "pause" and "until_s" in request:
+        until = request["until_s"]
+        if until is None:
+            return None
+        if isinstance(until, bool) or not isinstance(until, (int, float)) or not _finite(until):
+            return "pause needs until_s: a unix time, or null to pause until resumed"
+        if until < now_s - _CLOCK_SLACK_S:
+            return "until_s is in the past"
+        if until > now_s + MAX_PAUSE_S + _DAY_S:
+            return "until_s is more than 7 days ahead: pause indefinitely (null) and resume instead"
+    return None
 
 
 # -- the client ----------------------------------------------------------------------------------------
@@ -698,8 +755,9 @@ def format_status(status: Mapping[str, Any], now: datetime | None = None) -> str
     from posture.reading import FINDING_WORDS as finding_words
 
     now = now or datetime.now()
-    state = str(status.get("state") or "running")
+    state = printable(status.get("state") or "running")
     source = status.get("source")
+    source = None if source is None else printable(source)
     fps = _number(status.get("sample_fps"))
     where = f" {source}" if source not in (None, "") else ""
     rate = f" (analysing {fps:.1f} frames/s)" if fps is not None and state == "running" else ""
@@ -707,7 +765,7 @@ def format_status(status: Mapping[str, Any], now: datetime | None = None) -> str
     lines: list[str] = []
     reason = status.get("reason")
     if state == "paused" and reason and reason != USER_PAUSE_REASON and status.get("paused_until_s") is None:
-        lines.append(f"Paused: {_one_line(reason, 80)} (monitoring resumes by itself).")
+        lines.append(f"Paused: {printable(_one_line(reason, 80))} (monitoring resumes by itself).")
     elif state == "paused":
         until = _number(status.get("paused_until_s"))
         if until is None:
@@ -721,15 +779,20 @@ def format_status(status: Mapping[str, Any], now: datetime | None = None) -> str
         lines.append(f"Monitoring{where}: the camera stopped delivering frames; waiting for it.")
     elif state == "stopped":
         lines.append("The monitor is stopping.")
+    elif state == "starting":
+        lines.append("The monitor is starting.")
     elif state == "running":
         lines.append(f"Monitoring{where}{rate}.")
     else:
         lines.append(f"State: {_one_line(state, 40)}.")
 
     verdict = status.get("verdict")
+    verdict = printable(verdict) if verdict else verdict
     if verdict and state != "paused":
         findings = status.get("findings") or {}
-        severities = ((str(code), _number(value)) for code, value in findings.items())
+        if not isinstance(findings, Mapping):
+            findings = {}
+        severities = ((printable(code), _number(value)) for code, value in findings.items())
         active = sorted(((c, s) for c, s in severities if s is not None and s > 0), key=lambda cs: -cs[1])
         parts = [
             f"{finding_words.get(code, code.replace('_', ' '))} ({sev:.2f}{', past the limit' if sev >= 1.0 else ''})"

@@ -92,7 +92,10 @@ _diverted = False  # whether divert_native_stderr() has run in this process
 
 def _import_mediapipe() -> Any:
     divert_native_stderr()
-    import mediapipe
+    from posture.lean_imports import without_unused_imports
+
+    with without_unused_imports():  # no ldconfig, gcc or fc-list at start-up (issue 11)
+        import mediapipe
 
     return mediapipe
 

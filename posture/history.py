@@ -21,6 +21,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from posture.errors import PostureError
+from posture.untrusted import printable
 
 if TYPE_CHECKING:
     from posture.pipeline import AnalysisResult
@@ -573,6 +574,7 @@ def render_history(sessions: Sequence[Mapping[str, Any]], trend: Sequence[Mappin
         )
         for s in sessions
     ]
+    rows = [tuple(printable(c) for c in r) for r in rows]  # stored names may hold escape sequences
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
     right = {3, 4, 5}  # numbers align right
 

@@ -14,7 +14,6 @@ import multiprocessing as mp
 import os
 import queue as queue_mod
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from posture.metrics import RawMeasurement, assess, measure
 from posture.reading import Verdict
 from posture.source import Frame, VideoFileSource, VideoInfo
 
-__all__ = ["EstimationRun", "auto_workers", "estimate_video"]
+__all__ = ["EstimationRun", "auto_workers", "available_cores", "estimate_video"]
 
 MIN_CHUNK_S = 10.0  # shorter chunks would spend more on process start-up than they save
 
@@ -44,9 +43,17 @@ class EstimationRun:
         self.poses.append(pose)
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def auto_workers(info: VideoInfo) -> int:
     """Two processes on a clip long enough to pay for the second one's start-up, else one."""
-    cores = os.cpu_count() or 1
+    cores = available_cores()
     if cores < 2 or info.duration_s < 2 * MIN_CHUNK_S:
         return 1
     return min(cores, max(1, int(info.duration_s // MIN_CHUNK_S)), 2)
@@ -112,25 +119,52 @@ def _estimate_chunk(
     return run
 
 
-_progress_queue: Any = None  # set in each worker process by _init_worker
+def _worker_main(
+    job: tuple[Path, AnalysisConfig, MetricsConfig, float, float | None, int], progress_q: Any, result_q: Any
+) -> None:
+    """A worker process: dies with its parent, estimates its chunk, sends back the run or the error."""
+    from posture.lifecycle import die_with_parent
 
-
-def _init_worker(q: Any) -> None:
-    global _progress_queue
-    _progress_queue = q
-    # A worker reports through its result and the progress queue; keep MediaPipe's notes to itself.
+    die_with_parent()
+    # A worker reports through its queues; keep MediaPipe's notes to itself.
     from posture.estimator import divert_native_stderr
 
     divert_native_stderr()
-
-
-def _worker(args: tuple[Path, AnalysisConfig, MetricsConfig, float, float | None, int]) -> EstimationRun:
-    path, cfg, metrics, start_s, end_s, chunk = args
+    path, cfg, metrics, start_s, end_s, chunk = job
 
     def report(t_s: float) -> None:
-        _progress_queue.put((chunk, t_s - start_s))
+        progress_q.put((chunk, t_s - start_s))
 
-    return _estimate_chunk(path, cfg, metrics, start_s, end_s, report)
+    try:
+        result: Any = _estimate_chunk(path, cfg, metrics, start_s, end_s, report)
+    except BaseException as exc:  # sent to the parent, which raises it
+        result = exc if _picklable(exc) else RuntimeError(f"{type(exc).__name__}: {exc}")
+    result_q.put((chunk, result))
+
+
+def _picklable(obj: Any) -> bool:
+    import pickle
+
+    try:
+        pickle.dumps(obj)
+    except Exception:
+        return False
+    return True
+
+
+STOP_GRACE_S = 1.0  # how long a worker asked to stop (SIGTERM) gets before SIGKILL
+
+
+def _stop_workers(procs: list[Any]) -> None:
+    """Terminate the workers still running, then kill those that do not go within the grace time."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(STOP_GRACE_S)
+        if p.is_alive():
+            p.kill()
+            p.join(STOP_GRACE_S)
 
 
 def estimate_video(
@@ -142,7 +176,11 @@ def estimate_video(
     workers: int = 1,
     progress: Callable[[float], None] | None = None,
 ) -> EstimationRun:
-    """Poses for the sampled frames of a video, in time order. ``progress`` gets seconds done."""
+    """Poses for the sampled frames of a video, in time order. ``progress`` gets seconds done.
+
+    With several workers, each is a process that dies with this one (:mod:`posture.lifecycle`);
+    whatever ends this function early (an error, Ctrl-C, SIGTERM) stops them before it returns.
+    """
     duration = info.duration_s
     if workers <= 1 or duration <= 0:
         return _estimate_chunk(path, cfg, metrics, 0.0, None, progress)
@@ -151,21 +189,38 @@ def estimate_video(
     bounds = [round(duration * k / workers / step) * step for k in range(workers)] + [None]
     jobs = [(path, cfg, metrics, bounds[k], bounds[k + 1], k) for k in range(workers)]
     ctx = mp.get_context("spawn")
-    progress_q = ctx.Queue()
+    progress_q, result_q = ctx.Queue(), ctx.Queue()
     done = [0.0] * workers
-    with ProcessPoolExecutor(
-        workers, mp_context=ctx, initializer=_init_worker, initargs=(progress_q,)
-    ) as pool:
-        futures = [pool.submit(_worker, job) for job in jobs]
-        while not all(f.done() for f in futures):
+    results: dict[int, Any] = {}
+    procs = [
+        ctx.Process(target=_worker_main, args=(job, progress_q, result_q), name=f"posture-worker-{job[5]}")
+        for job in jobs
+    ]
+    try:
+        for p in procs:
+            p.start()
+        while len(results) < workers:
             try:
-                chunk, secs = progress_q.get(timeout=0.2)
+                chunk, result = result_q.get(timeout=0.2)
             except queue_mod.Empty:
-                continue
-            done[chunk] = secs
-            if progress is not None:
-                progress(sum(done))
-        parts = [f.result() for f in futures]
+                if any(not p.is_alive() and p.exitcode not in (0, None) for p in procs):
+                    _drain(result_q, results)
+                    if len(results) < workers:
+                        raise RuntimeError("an estimator worker process died") from None
+            else:
+                results[chunk] = result
+            _drain_progress(progress_q, done, progress)
+        for p in procs:
+            p.join(STOP_GRACE_S)
+    finally:
+        _stop_workers(procs)
+        for q in (progress_q, result_q):
+            q.close()
+            q.cancel_join_thread()
+    for result in results.values():
+        if isinstance(result, BaseException):
+            raise result
+    parts = [results[k] for k in range(workers)]
     merged = EstimationRun(model=parts[0].model, workers=workers)
     last_t = -math.inf
     for part in parts:
@@ -180,3 +235,23 @@ def estimate_video(
     if progress is not None:
         progress(duration)
     return merged
+
+
+def _drain(q: Any, results: dict[int, Any]) -> None:
+    while True:
+        try:
+            chunk, result = q.get(timeout=0.5)
+        except queue_mod.Empty:
+            return
+        results[chunk] = result
+
+
+def _drain_progress(q: Any, done: list[float], progress: Callable[[float], None] | None) -> None:
+    while True:
+        try:
+            chunk, secs = q.get_nowait()
+        except queue_mod.Empty:
+            break
+        done[chunk] = secs
+    if progress is not None:
+        progress(sum(done))

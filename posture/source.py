@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import queue
+import stat
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,18 +68,28 @@ class VideoInfo:
 
 
 def check_media_path(path: Path) -> None:
-    """Raise a typed error for paths that cannot be media at all, before any decoder sees them."""
-    if not path.exists():
-        raise SourceNotFoundError(f"no such file: {path}")
-    if path.is_dir():
-        raise NotAMediaError(f"{path} is a directory, not an image or video")
+    """Raise a typed error for paths that cannot be media at all, before any decoder sees them.
+
+    Only regular files pass: a FIFO would block the first read for ever and a device never ends.
+    """
     try:
-        size = path.stat().st_size
+        st = path.stat()
+    except FileNotFoundError:
+        raise SourceNotFoundError(f"no such file: {path}") from None
+    except OSError as exc:
+        raise UnreadableSourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise NotAMediaError(f"{path} is a directory, not an image or video")
+    if not stat.S_ISREG(st.st_mode):
+        raise NotAMediaError(
+            f"{path} is not a regular file (a pipe, socket or device), not an image or video"
+        )
+    try:
         with path.open("rb"):
             pass
     except OSError as exc:
         raise UnreadableSourceError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if size == 0:
+    if st.st_size == 0:
         raise UnreadableSourceError(f"{path} is empty")
 
 
@@ -86,24 +98,51 @@ def is_image_file(path: Path) -> bool:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
-            im.verify()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im.verify()
+    except Image.DecompressionBombError:
+        return True  # an image, too large to read: load_image says so
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return False
     return True
 
 
+def _to_8bit_rgb(im: Any) -> Any:
+    """An RGB image for any mode Pillow reads; 16-bit and 32-bit greyscale (``I;16``, ``I``, ``F``)
+    are scaled to 8 bits rather than clipped (clipping turns a 16-bit photo white)."""
+    from PIL import Image
+
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+        values = np.asarray(im, dtype=np.float64)
+        if im.mode.startswith("I;16") or (values.size and float(np.nanmax(values)) > 255.0):
+            values = values / 257.0  # 0-65535 to 0-255
+        grey = np.clip(np.nan_to_num(values), 0.0, 255.0).round().astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    return im.convert("RGB")
+
+
 def load_image(path: Path) -> np.ndarray:
-    """A still image as BGR uint8 with its EXIF orientation applied (phones store photos sideways)."""
+    """A still image as BGR uint8 with its EXIF orientation applied (phones store photos sideways).
+
+    Images larger than Pillow's decompression-bomb limit (about 89 megapixels) are refused.
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     check_media_path(path)
     try:
-        with Image.open(path) as im:
-            upright = ImageOps.exif_transpose(im).convert("RGB")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                upright = _to_8bit_rgb(ImageOps.exif_transpose(im))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise NotAMediaError(
+            f"{path} is too large an image (over {(Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels)"
+        ) from None
     except (UnidentifiedImageError, SyntaxError) as exc:
         raise NotAMediaError(f"{path} is not an image Pillow can read") from exc
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise UnreadableSourceError(f"{path} is damaged: {exc}") from None
     rgb = np.asarray(upright)
     return np.ascontiguousarray(rgb[:, :, ::-1])

@@ -40,9 +40,13 @@ def open_text(target: PathOrFile) -> Iterator[IO[str]]:
         return
     path = Path(target)
     tmp = path.with_name(path.name + ".part")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        yield fh
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:  # a failure (a full disk, Ctrl-C) leaves no .part file behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _row(reading: Reading) -> dict[str, Any]:

@@ -34,6 +34,8 @@ from posture.control import (
 )
 from posture.errors import PostureError
 
+SOON = float(round(time.time()) + 3600)  # a pause end the server accepts (within 7 days from now)
+
 needs_unix = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no Unix domain sockets here")
 
 
@@ -133,16 +135,16 @@ def test_status_pause_resume_reach_the_handler(
     assert server.transport == "unix" and server.path == runtime_dir / "control.sock"
 
     assert send_command({"cmd": "status"}) == {"ok": True, "state": "running", "verdict": "good"}
-    assert send_command({"cmd": "pause", "until_s": 1_700_000_000}) == {
+    assert send_command({"cmd": "pause", "until_s": SOON}) == {
         "ok": True,
         "state": "paused",
-        "paused_until_s": 1_700_000_000.0,
+        "paused_until_s": SOON,
     }
     assert send_command({"cmd": "pause", "until_s": None})["paused_until_s"] is None
     assert send_command({"cmd": "pause"})["paused_until_s"] is None  # no until_s: until resumed
     assert send_command({"cmd": "resume"}) == {"ok": True, "state": "running"}
     assert [r["cmd"] for r in handler.requests] == ["status", "pause", "pause", "pause", "resume"]
-    assert handler.requests[1]["until_s"] == 1_700_000_000.0
+    assert handler.requests[1]["until_s"] == SOON
 
 
 @needs_unix
@@ -344,8 +346,8 @@ def test_tcp_fallback_with_its_token(runtime_dir: Path, servers: Callable[..., C
         assert stat.S_IMODE((runtime_dir / "control.json").stat().st_mode) == 0o600
         assert stat.S_IMODE(runtime_dir.stat().st_mode) == 0o700
 
-    assert send_command({"cmd": "pause", "until_s": 1_700_000_000.5})["paused_until_s"] == 1_700_000_000.5
-    assert handler.requests == [{"cmd": "pause", "until_s": 1_700_000_000.5}]  # the token stays in the server
+    assert send_command({"cmd": "pause", "until_s": SOON + 0.5})["paused_until_s"] == SOON + 0.5
+    assert handler.requests == [{"cmd": "pause", "until_s": SOON + 0.5}]  # the token stays in the server
 
     wrong = json.dumps({"cmd": "status", "token": "0" * 64}).encode() + b"\n"
     assert raw_request(server, wrong) == {"ok": False, "error": "permission denied: wrong token"}

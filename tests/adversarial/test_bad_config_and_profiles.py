@@ -1,0 +1,171 @@
+"""Wrong-typed config values and hostile profiles: a ConfigError or BaselineError (exit 2, one line)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from posture.baseline import Baseline
+from posture.config import load_config
+from posture.errors import BaselineError, ConfigError
+from tests.adversarial.helpers import assert_one_line_error, run_cli, write_png
+
+pytestmark = pytest.mark.adversarial
+
+BAD_CONFIGS = {
+    "float-as-string": '[analysis]\nsample_fps = "fast"\n',
+    "float-as-bool": "[analysis]\nsample_fps = true\n",
+    "float-as-list": "[detector]\ngrace_s = [1, 2]\n",
+    "float-as-table": "[detector.grace_s]\na = 1\n",
+    "float-nan": "[detector]\ngrace_s = nan\n",
+    "float-inf": "[detector]\nrelease_s = inf\n",
+    "float-as-date": "[detector]\nhold_s = 1979-05-27\n",
+    "bool-as-int": "[analysis]\nrefine = 1\n",
+    "bool-as-string": '[smoothing]\nenabled = "yes"\n',
+    "int-as-float": "[analysis]\nmodel_complexity = 1.5\n",
+    "int-as-string": '[analysis]\nmodel_complexity = "1"\n',
+    "int-as-bool": "[analysis]\nmodel_complexity = true\n",
+    "path-as-int": "[analysis]\nmodel = 3\n",
+    "path-as-list": '[analysis]\nmodel = ["a"]\n',
+    "band-of-strings": '[metrics.rules]\nforward_head_deg = ["a", "b"]\n',
+    "band-of-three": "[metrics.rules]\nforward_head_deg = [1, 2, 3]\n",
+    "band-of-one": "[metrics.rules]\nhunched_back_deg = [1]\n",
+    "band-as-number": "[metrics.rules]\nhunched_back_deg = 5\n",
+    "band-with-nan": "[metrics.rules]\nhunched_back_deg = [nan, 5]\n",
+    "band-with-bool": "[metrics.rules]\nhunched_back_deg = [true, 5]\n",
+    "band-nested": "[metrics.rules]\nhunched_back_deg = [[1], [2]]\n",
+    "list-of-ints": "[context]\nmeeting_apps = [1, 2]\n",
+    "list-as-string": '[context]\nmeeting_apps = "zoom"\n',
+    "quiet-hours-ints": "[policy]\nquiet_hours = [22, 7]\n",
+    "unknown-section": "[nonsense]\na = 1\n",
+    "unknown-key": "[analysis]\nspeed = 3\n",
+    "section-as-value": "analysis = 3\n",
+    "not-toml": "this is = = not toml\n",
+    "deep-arrays": "a = " + "[" * 3000 + "]" * 3000 + "\n",
+    "binary": None,  # written as random bytes
+    "latin-1": None,  # not UTF-8
+}
+
+
+def _write_config(kind: str, path: Path) -> Path:
+    if kind == "binary":
+        path.write_bytes(os.urandom(512))
+    elif kind == "latin-1":
+        path.write_bytes("[analysis]\n# caf\xe9\n".encode("latin-1"))
+    else:
+        path.write_text(BAD_CONFIGS[kind], encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_CONFIGS))
+def test_bad_config_is_a_config_error(kind: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        load_config(_write_config(kind, tmp_path / "posture.toml"))
+
+
+@pytest.mark.parametrize(
+    "kind", ["float-as-string", "band-of-strings", "deep-arrays", "bool-as-int", "binary"]
+)
+def test_bad_config_through_the_cli(kind: str, tmp_path: Path, capsys) -> None:
+    cfg = _write_config(kind, tmp_path / "posture.toml")
+    code, _, err = run_cli(["measure", str(write_png(tmp_path / "ok.png")), "--config", str(cfg)], capsys)
+    assert_one_line_error(code, err)
+
+
+def test_the_sample_config_still_loads() -> None:
+    from tests.adversarial.helpers import ROOT
+
+    config = load_config(ROOT / "samples" / "posture.toml")
+    assert config.analysis.sample_fps == 5.0
+
+
+def _profile(**changes) -> dict:
+    good = {
+        "kind": "posture-baseline",
+        "version": 1,
+        "created": "2026-01-01T00:00:00+00:00",
+        "source": "x",
+        "view": "side",
+        "frames": 10,
+        "values": {"neck_inclination_deg": 10.0, "trunk_inclination_deg": -5.0},
+    }
+    good.update(changes)
+    return good
+
+
+BAD_PROFILES = {
+    "deep-lists": "[" * 100_000 + "]" * 100_000,
+    "deep-objects": '{"a":' * 50_000 + "1" + "}" * 50_000,
+    "deep-inside-values": json.dumps(_profile())[:-1] + ', "x": ' + "[" * 5000 + "]" * 5000 + "}",
+    "not-json": "neck = 10",
+    "json-list": "[1, 2, 3]",
+    "json-string": '"profile"',
+    "wrong-kind": json.dumps(_profile(kind="something-else")),
+    "wrong-version": json.dumps(_profile(version=99)),
+    "version-as-string": json.dumps(_profile(version="1")),
+    "values-as-list": json.dumps(_profile(values=[1, 2])),
+    "values-missing": json.dumps({k: v for k, v in _profile().items() if k != "values"}),
+    "frames-as-bool": json.dumps(_profile(frames=True)),
+    "frames-negative": json.dumps(_profile(frames=-3)),
+    "frames-as-string": json.dumps(_profile(frames="10")),
+    "nan-constant": json.dumps(_profile())[:-1] + ', "extra": NaN}',
+    "infinity-constant": json.dumps(_profile()).replace("10.0", "Infinity"),
+    "truncated": json.dumps(_profile())[:40],
+    "utf16": None,
+    "huge": None,
+}
+
+
+def _write_profile(kind: str, path: Path) -> Path:
+    if kind == "utf16":
+        path.write_bytes(json.dumps(_profile()).encode("utf-16"))
+    elif kind == "huge":
+        path.write_text(json.dumps(_profile(source="x" * 2_000_000)))
+    else:
+        path.write_text(BAD_PROFILES[kind], encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_PROFILES))
+def test_bad_profile_is_a_baseline_error(kind: str, tmp_path: Path) -> None:
+    with pytest.raises(BaselineError):
+        Baseline.load(_write_profile(kind, tmp_path / "profile.json"))
+
+
+@pytest.mark.parametrize("kind", ["deep-lists", "deep-objects", "nan-constant", "huge", "utf16"])
+def test_bad_profile_through_the_cli(kind: str, tmp_path: Path, capsys) -> None:
+    profile = _write_profile(kind, tmp_path / "profile.json")
+    code, _, err = run_cli(
+        ["measure", str(write_png(tmp_path / "ok.png")), "--baseline", str(profile)], capsys
+    )
+    assert_one_line_error(code, err)
+
+
+@pytest.mark.parametrize("value", [1e308, -1e300, True, "12", None, [1], {"a": 1}])
+def test_implausible_reference_values_are_dropped(value, tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(
+        json.dumps(_profile(values={"neck_inclination_deg": value, "trunk_inclination_deg": 2.0}))
+    )
+    baseline = Baseline.load(path)
+    assert baseline.values["neck_inclination_deg"] is None
+    assert baseline.values["trunk_inclination_deg"] == 2.0
+
+
+def test_a_profile_fifo_does_not_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "profile.json"
+    os.mkfifo(fifo)
+    with pytest.raises(BaselineError, match="not a regular file"):
+        Baseline.load(fifo)
+
+
+def test_a_good_profile_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(_profile()))
+    baseline = Baseline.load(path)
+    baseline.save(tmp_path / "again.json")
+    assert Baseline.load(tmp_path / "again.json").values == baseline.values
+    assert not list(tmp_path.glob("*.tmp"))

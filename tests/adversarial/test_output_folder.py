@@ -1,0 +1,219 @@
+"""The output folder: a run's files appear together or not at all, and never beside another run's.
+
+Read-only and full folders are real where the machine allows it (a small tmpfs mounted as root,
+or a folder without write permission as another user); a full disk is also simulated everywhere
+with RLIMIT_FSIZE in a subprocess.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from posture.lifecycle import Terminated
+from posture.outdir import STAGING_PREFIX, OutputFolderError, staged_output
+from tests.adversarial.helpers import assert_one_line_error, posture_cmd, run_cli, write_video
+
+pytestmark = pytest.mark.adversarial
+
+OUTPUTS = {"timeline.csv", "summary.json", "events.json", "report.html"}
+
+
+@pytest.fixture()
+def clip(tmp_path: Path) -> Path:
+    return write_video(tmp_path / "clip.avi", seconds=2.0, fps=10.0)
+
+
+def _analyze(clip: Path, out: Path, capsys, *extra: str) -> tuple[int, str, str]:
+    return run_cli(["analyze", str(clip), "--out", str(out), "--quiet", "--no-history", *extra], capsys)
+
+
+def _names(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()} if folder.exists() else set()
+
+
+@contextlib.contextmanager
+def _mounted_tmpfs(where: Path, options: str) -> Iterator[bool]:
+    """A tmpfs at ``where`` with ``options``; yields False where mounting is not allowed."""
+    where.mkdir(exist_ok=True)
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        yield False
+        return
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True)
+    if done.returncode != 0:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+@pytest.mark.mediapipe
+def test_a_rerun_never_mixes_with_the_previous_run(clip: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "annotated.mp4").write_bytes(b"the previous run's video")
+    (out / "notes.txt").write_text("the user's own file")  # not ours: left alone
+    code, stdout, err = _analyze(clip, out, capsys)
+    assert code == 0, err
+    assert _names(out) == OUTPUTS | {"notes.txt"}
+    assert "annotated" not in stdout
+
+
+@pytest.mark.mediapipe
+def test_a_failure_while_writing_leaves_the_previous_results(
+    clip: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    out = tmp_path / "out"
+    assert _analyze(clip, out, capsys)[0] == 0
+    before = {name: (out / name).read_bytes() for name in _names(out)}
+
+    def broken_report(*args, **kwargs):
+        raise RuntimeError("the report template broke")
+
+    import posture.report
+
+    monkeypatch.setattr(posture.report, "write_report", broken_report)
+    code, _, err = _analyze(clip, out, capsys)
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert {name: (out / name).read_bytes() for name in _names(out)} == before  # untouched, no .part
+
+
+@pytest.mark.mediapipe
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_during_annotate_leaves_no_partial_video(
+    signum: int, clip: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from posture import annotate
+
+    real_write = annotate.VideoWriter.write
+    frames = {"n": 0}
+
+    def write_then_signal(self, image):
+        frames["n"] += 1
+        if frames["n"] == 5:  # what the handler installed by the CLI raises on SIGTERM/SIGHUP
+            raise Terminated(signum)
+        return real_write(self, image)
+
+    monkeypatch.setattr(annotate.VideoWriter, "write", write_then_signal)
+    out = tmp_path / "out"
+    code, _, err = _analyze(clip, out, capsys, "--annotate")
+    assert code == 128 + signum
+    assert err.strip().splitlines() == [f"posture: stopped by {signal.Signals(signum).name}"]
+    assert _names(out) == set()
+    assert not list(tmp_path.rglob("*.partial*")) and not list(tmp_path.rglob("*.part"))
+
+
+def test_a_staging_folder_of_a_killed_run_is_removed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    stale = out / f"{STAGING_PREFIX}999999999-abc"
+    stale.mkdir(parents=True)
+    (stale / "timeline.csv").write_text("half")
+    live = out / f"{STAGING_PREFIX}{os.getpid()}-xyz"  # a run still going: kept
+    live.mkdir()
+    with staged_output(out) as staging:
+        (staging / "timeline.csv").write_text("t_s\n")
+    assert not stale.exists() and live.exists()
+    assert (out / "timeline.csv").read_text() == "t_s\n"
+
+
+@pytest.mark.parametrize("errno_name", ["ENOSPC", "EDQUOT", "EFBIG", "EROFS"])
+def test_a_full_or_read_only_disk_is_one_clear_error(errno_name: str, tmp_path: Path) -> None:
+    import errno
+
+    out = tmp_path / "out"
+    with pytest.raises(OutputFolderError, match=str(out)), staged_output(out) as staging:
+        (staging / "timeline.csv").write_text("half")
+        raise OSError(getattr(errno, errno_name), os.strerror(getattr(errno, errno_name)))
+    assert _names(out) == set()
+
+
+def test_an_unrelated_error_is_not_blamed_on_the_folder(tmp_path: Path) -> None:
+    with pytest.raises(ValueError), staged_output(tmp_path / "out"):
+        raise ValueError("a bug")
+    assert _names(tmp_path / "out") == set()
+
+
+def test_out_is_a_file(clip: Path, tmp_path: Path, capsys) -> None:
+    (tmp_path / "file").write_text("x")
+    code, _, err = _analyze(clip, tmp_path / "file", capsys)
+    assert_one_line_error(code, err)
+
+
+def test_out_under_a_file(clip: Path, tmp_path: Path, capsys) -> None:
+    (tmp_path / "file").write_text("x")
+    code, _, err = _analyze(clip, tmp_path / "file" / "sub", capsys)
+    assert_one_line_error(code, err)
+
+
+@pytest.mark.mediapipe
+def test_a_read_only_out_folder(clip: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "ro"
+    with _mounted_tmpfs(out, "ro,size=64k") as mounted:
+        if not mounted:
+            if os.geteuid() == 0:
+                pytest.skip("root ignores folder permissions and may not mount a read-only tmpfs here")
+            out.chmod(0o555)
+        code, _, err = _analyze(clip, out, capsys)
+        line = assert_one_line_error(code, err)
+        assert str(out) in line
+        assert _names(out) == set()
+
+
+@pytest.mark.mediapipe
+def test_a_full_tmpfs(clip: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "full"
+    with _mounted_tmpfs(out, "size=24k") as mounted:
+        if not mounted:
+            pytest.skip("cannot mount a small tmpfs here (RLIMIT_FSIZE covers a full disk below)")
+        code, _, err = _analyze(clip, out, capsys, "--annotate")
+        line = assert_one_line_error(code, err)
+        assert "full" in line
+        assert _names(out) == set()
+
+
+@pytest.mark.mediapipe
+def test_a_file_size_limit_in_a_subprocess(clip: Path, tmp_path: Path) -> None:
+    """RLIMIT_FSIZE: any file write past 16 KB fails with EFBIG (Python ignores SIGXFSZ)."""
+    out = tmp_path / "out"
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
+
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    res = subprocess.run(
+        posture_cmd("analyze", str(clip), "--out", str(out), "--quiet", "--no-history"),
+        preexec_fn=limit,  # only sets a resource limit
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert res.returncode == 2, res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "full" in lines[0] and "Traceback" not in res.stderr, res.stderr
+    assert _names(out) == set()
+
+
+@pytest.mark.parametrize(
+    "error", [OSError(28, "No space left on device"), KeyboardInterrupt(), Terminated(15)]
+)
+def test_open_text_leaves_no_part_file(error: BaseException, tmp_path: Path) -> None:
+    from posture.writers import open_text
+
+    target = tmp_path / "advice.html"
+    target.write_text("the previous page")
+    with pytest.raises(type(error)), open_text(target) as fh:
+        fh.write("half a page")
+        raise error
+    assert target.read_text() == "the previous page"
+    assert [p.name for p in tmp_path.iterdir()] == ["advice.html"]

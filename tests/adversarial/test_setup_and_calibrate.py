@@ -1,0 +1,217 @@
+"""The runtime folder's fallback in /tmp, calibration that fails its check, and a quiet start-up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from posture.control import ControlError, _ensure_private_folder
+from tests.adversarial.helpers import assert_one_line_error, run_cli, write_video
+
+pytestmark = pytest.mark.adversarial
+
+
+# -- the runtime folder (/tmp/runtime-UID/posture when XDG_RUNTIME_DIR is unset) -----------------------
+
+
+def test_the_default_folder_and_its_parent_are_created_private(tmp_path: Path) -> None:
+    old = os.umask(0o022)  # a usual umask would leave mkdir's parents 0755
+    try:
+        folder = tmp_path / "runtime-uid" / "posture"
+        _ensure_private_folder(folder, own_default=True)
+    finally:
+        os.umask(old)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert folder.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_an_existing_loose_default_folder_is_tightened(tmp_path: Path) -> None:
+    parent = tmp_path / "runtime-uid"
+    (parent / "posture").mkdir(parents=True)
+    parent.chmod(0o777)
+    (parent / "posture").chmod(0o755)
+    _ensure_private_folder(parent / "posture", own_default=True)
+    assert parent.stat().st_mode & 0o777 == 0o700
+    assert (parent / "posture").stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("level", ["parent", "folder"])
+def test_a_symlinked_default_folder_is_refused(level: str, tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    parent = tmp_path / "runtime-uid"
+    if level == "parent":
+        parent.symlink_to(target)
+    else:
+        parent.mkdir(mode=0o700)
+        (parent / "posture").symlink_to(target)
+    with pytest.raises(ControlError, match="symbolic link"):
+        _ensure_private_folder(parent / "posture", own_default=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder to another user needs root")
+@pytest.mark.parametrize("level", ["parent", "folder"])
+def test_a_default_folder_owned_by_another_user_is_refused(level: str, tmp_path: Path) -> None:
+    parent = tmp_path / "runtime-uid"
+    (parent / "posture").mkdir(parents=True)
+    os.chown(parent if level == "parent" else parent / "posture", 4242, 4242)
+    with pytest.raises(ControlError, match="another user"):
+        _ensure_private_folder(parent / "posture", own_default=True)
+
+
+def test_a_file_in_place_of_the_folder_is_refused(tmp_path: Path) -> None:
+    parent = tmp_path / "runtime-uid"
+    parent.mkdir(mode=0o700)
+    (parent / "posture").write_text("x")
+    with pytest.raises(ControlError, match="not a folder"):
+        _ensure_private_folder(parent / "posture", own_default=True)
+
+
+def test_the_status_command_refuses_a_hostile_fallback(tmp_path: Path, monkeypatch, capsys) -> None:
+    """End to end: no XDG_RUNTIME_DIR, and the fallback path is a symlink planted by someone else."""
+    import platformdirs
+
+    planted = tmp_path / "runtime-uid"
+    planted.symlink_to(tmp_path)
+    monkeypatch.delenv("POSTURE_RUNTIME_DIR")
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    monkeypatch.setattr(platformdirs, "user_runtime_path", lambda *a, **k: planted / "posture")
+    from posture.control import ControlServer
+
+    with pytest.raises(ControlError, match="symbolic link"), ControlServer(lambda r: {}):
+        pass
+
+
+# -- calibrate ---------------------------------------------------------------------------------------
+
+
+class _NoModel:
+    name = "fake"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def estimate(self, frame):
+        return None
+
+
+def test_calibrate_on_nobody_saves_nothing_and_says_so_once(tmp_path: Path, capsys, monkeypatch) -> None:
+    import posture.estimator
+
+    monkeypatch.setattr(posture.estimator, "open_estimator", lambda *a, **k: _NoModel())
+    clip = write_video(tmp_path / "empty.avi", seconds=4.0, fps=10.0)
+    profile = tmp_path / "profile.json"
+    code, out, err = run_cli(
+        ["calibrate", "--source", str(clip), "--seconds", "1.5", "--profile", str(profile)], capsys
+    )
+    line = assert_one_line_error(code, err)
+    assert line.startswith("posture: error: calibration not saved")
+    assert not profile.exists()
+    checks = [s for s in out.splitlines() if s.startswith("  ")]
+    assert len(checks) == len(set(checks))  # each check line printed once, not the block again
+
+
+def test_calibrate_that_fails_its_validation_saves_nothing(tmp_path: Path, capsys, monkeypatch) -> None:
+    import posture.calibrate
+    import posture.estimator
+    from posture.baseline import Baseline
+
+    baseline = Baseline(view="side", values={"neck_inclination_deg": 10.0}, frames=20)
+    monkeypatch.setattr(posture.estimator, "open_estimator", lambda *a, **k: _NoModel())
+    monkeypatch.setattr(
+        posture.calibrate,
+        "run_calibration",
+        lambda *a, **k: (baseline, posture.calibrate.CalibrationReport(True, ())),
+    )
+    monkeypatch.setattr(
+        posture.calibrate,
+        "validate",
+        lambda *a, **k: posture.calibrate.Validation(False, "Your posture reads poor: calibrate again"),
+    )
+    clip = write_video(tmp_path / "clip.avi", seconds=6.0, fps=10.0)
+    profile = tmp_path / "profile.json"
+    code, _, err = run_cli(
+        ["calibrate", "--source", str(clip), "--seconds", "1", "--profile", str(profile)], capsys
+    )
+    assert assert_one_line_error(code, err) == (
+        "posture: error: calibration not saved: Your posture reads poor: calibrate again"
+    )
+    assert not profile.exists()
+
+
+def test_calibrate_that_passes_saves_the_profile(tmp_path: Path, capsys, monkeypatch) -> None:
+    import posture.calibrate
+    import posture.estimator
+    from posture.baseline import Baseline
+
+    baseline = Baseline(view="side", values={"neck_inclination_deg": 10.0}, frames=20)
+    monkeypatch.setattr(posture.estimator, "open_estimator", lambda *a, **k: _NoModel())
+    monkeypatch.setattr(
+        posture.calibrate,
+        "run_calibration",
+        lambda *a, **k: (baseline, posture.calibrate.CalibrationReport(True, ())),
+    )
+    monkeypatch.setattr(
+        posture.calibrate, "validate", lambda *a, **k: posture.calibrate.Validation(True, "good")
+    )
+    clip = write_video(tmp_path / "clip.avi", seconds=6.0, fps=10.0)
+    profile = tmp_path / "profile.json"
+    code, _out, err = run_cli(
+        ["calibrate", "--source", str(clip), "--seconds", "1", "--profile", str(profile)], capsys
+    )
+    assert code == 0, err
+    assert Baseline.load(profile).values["neck_inclination_deg"] == 10.0
+
+
+# -- start-up runs no program ----------------------------------------------------------------------
+
+_AUDIT = """
+import sys
+spawned = []
+def hook(event, args):
+    if event in ("subprocess.Popen", "os.posix_spawn", "os.exec", "os.system", "os.fork"):
+        spawned.append(f"{event} {args[0] if event != 'subprocess.Popen' else args[1]}")
+sys.addaudithook(hook)
+from posture.cli import main
+code = main(sys.argv[1:])
+from posture.estimator import _import_mediapipe
+_import_mediapipe()
+import sys as _s
+assert "sounddevice" not in _s.modules or _s.modules["sounddevice"] is not None
+print("SPAWNED", spawned)
+"""
+
+
+@pytest.mark.mediapipe
+@pytest.mark.parametrize("argv", [["--help"], ["history"], ["advice", "--list"], ["status"]], ids=" ".join)
+def test_start_up_and_the_mediapipe_import_run_no_program(argv: list[str], tmp_path: Path) -> None:
+    """No ldconfig, gcc, ld or fc-list: sounddevice and pyplot stay out of MediaPipe's import."""
+    env = {**os.environ, "MPLCONFIGDIR": str(tmp_path / "mpl")}  # a fresh font cache would run fc-list
+    res = subprocess.run(
+        [sys.executable, "-c", _AUDIT, *argv], capture_output=True, text=True, timeout=120, env=env
+    )
+    spawned = [line for line in res.stdout.splitlines() if line.startswith("SPAWNED")]
+    assert spawned == ["SPAWNED []"], res.stdout + res.stderr
+
+
+@pytest.mark.mediapipe
+def test_pyplot_is_real_after_the_mediapipe_import() -> None:
+    """The placeholders are removed again: the report's charts get the real matplotlib."""
+    code = (
+        "from posture.estimator import _import_mediapipe\n"
+        "_import_mediapipe()\n"
+        "import sys, matplotlib\n"
+        "matplotlib.use('Agg')\n"
+        "import matplotlib.pyplot as plt\n"
+        "fig = plt.figure(); plt.close(fig)\n"
+        "print('REAL', type(sys.modules['matplotlib.pyplot'].figure).__name__)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "REAL function" in res.stdout, res.stderr
