@@ -9,6 +9,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -131,6 +132,33 @@ class _Progress:
             self._bar.close()
 
 
+# What a run writes into its output folder. A new run into the same folder removes these first, so
+# that no file of an earlier run (an annotated video, a report) sits beside the new results; any
+# other file in the folder is the user's and is left alone.
+OUTPUT_FILES = ("timeline.csv", "summary.json", "events.json", "report.html")
+OUTPUT_VIDEO_STEM = "annotated"
+OUTPUT_VIDEO_SUFFIXES = (".mp4", ".webm", ".avi", ".mkv")
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    """Create the output folder, or empty it of an earlier run's outputs (nothing else)."""
+    try:  # a folder we cannot write should stop us before the analysis, not after it
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot use {out_dir} as the output folder: {exc.strerror or exc}") from None
+    if not out_dir.is_dir():
+        raise InputError(f"{out_dir} is not a folder")
+    stale = [out_dir / name for name in OUTPUT_FILES]
+    stale += [out_dir / (OUTPUT_VIDEO_STEM + suffix) for suffix in OUTPUT_VIDEO_SUFFIXES]
+    for path in stale:
+        if path.is_file() or path.is_symlink():
+            try:
+                path.unlink()
+            except OSError as exc:
+                raise InputError(f"cannot replace {path}: {exc.strerror or exc}") from None
+            log.info("removed %s from an earlier run", path)
+
+
 def run_analysis(
     video: Path,
     out_dir: Path,
@@ -145,8 +173,12 @@ def run_analysis(
     history: bool = True,
     quiet: bool = False,
     kind: str = "analyze",
+    footage_credit: str = "",
 ) -> dict[str, Any]:
-    """Analyse a video and write its outputs; returns the summary (shared by analyze and demo)."""
+    """Analyse a video and write its outputs; returns the summary (shared by analyze and demo).
+
+    ``footage_credit`` (who made the video, its licence) goes into the report's footer.
+    """
     from posture.outputs import analysis_summary, write_outputs
     from posture.parallel import auto_workers
     from posture.pipeline import analyze_video, load_baseline
@@ -163,17 +195,13 @@ def run_analysis(
         raise InputError(f"{video} is a still image; use posture measure for photos")
     with VideoFileSource(video) as probe:
         info = probe.info
-    try:  # a folder we cannot write should stop us before the analysis, not after it
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot use {out_dir} as the output folder: {exc.strerror or exc}") from None
-    if not out_dir.is_dir():
-        raise InputError(f"{out_dir} is not a folder")
+    prepare_out_dir(out_dir)
     baseline = load_baseline(baseline_spec, config) if baseline_spec else None
     n_workers = workers if workers is not None else auto_workers(info)
     if n_workers < 1:
         raise InputError("--workers must be at least 1")
     progress = _Progress(info.duration_s, not quiet)
+    started = time.monotonic()
     try:
         result = analyze_video(
             video,
@@ -195,8 +223,11 @@ def run_analysis(
             result.readings[-1].t_s,
             info.duration_s,
         )
+    log.info("analysis: %.1f s", time.monotonic() - started)
+    started = time.monotonic()
     files = write_outputs(result, out_dir)
     summary = analysis_summary(result)
+    log.info("timeline, summary and events written in %.2f s", time.monotonic() - started)
     if summary["view"] in ("front", "oblique") and result.baseline is None:
         log.warning(
             "the camera sees you from the %s: without a baseline only sideways lean is judged; "
@@ -206,13 +237,23 @@ def run_analysis(
     if annotate:
         from posture.annotate import write_annotated_video
 
+        started = time.monotonic()
         files.files["video"] = write_annotated_video(result, out_dir / "annotated")
+        log.info("annotated video written in %.1f s", time.monotonic() - started)
     if report:
         from posture.report import write_report
 
+        started = time.monotonic()
         files.files["report"] = write_report(
-            result, summary, out_dir / "report.html", files.files, key_frames=key_frames, config=config
+            result,
+            summary,
+            out_dir / "report.html",
+            files.files,
+            key_frames=key_frames,
+            config=config,
+            footage_credit=footage_credit,
         )
+        log.info("report written in %.1f s", time.monotonic() - started)
     if history:
         from posture.history import record_analysis
 
@@ -351,51 +392,56 @@ def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
     return ExitCode.OK
 
 
-SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "samples" / "demo_desk.mp4"
-DEMO_CALIBRATE_S = 6.0  # the clip's first 10 s are calm and upright (samples/README.md)
-DEMO_HOLD_S = 5.0  # the clip is a minute long; ISO holding times would never be reached
+def _open_in_browser(path: Path, out: IO[str]) -> None:
+    """Open ``path`` in the user's browser, or say where it is and why it could not be opened."""
+    import os
+    import webbrowser
+
+    reason = ""
+    try:
+        opened = webbrowser.open(path.resolve().as_uri())
+    except webbrowser.Error as exc:
+        opened, reason = False, str(exc) or type(exc).__name__
+    if opened:
+        return
+    if not reason:
+        reason = "no web browser was found (set BROWSER to the one to use)"
+        if sys.platform.startswith("linux") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        ):
+            reason = "there is no display (DISPLAY and WAYLAND_DISPLAY are unset) and " + reason
+    print(f"could not open the report in a browser: {reason}; open it yourself: {path.resolve()}", file=out)
 
 
 def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
-    import tempfile
+    from posture import demo
 
-    if not SAMPLE_CLIP.is_file():
-        raise InputError(
-            f"the sample clip is missing ({SAMPLE_CLIP}); run posture demo from a clone installed with "
-            "pip install -e . (see README)"
-        )
-    made_dir = args.out is None
-    out_dir = args.out or Path(tempfile.mkdtemp(prefix="posture-demo-"))
-    config = load_config(None).replace("detector", hold_s=DEMO_HOLD_S)
+    out_dir = args.out or demo.default_out_dir()
+    config = load_config(None).replace("detector", hold_s=demo.HOLD_S)
     print(
-        f"posture demo: analysing {SAMPLE_CLIP.name} (made by the project from a public-domain NASA portrait), "
-        f"calibrating on its first {DEMO_CALIBRATE_S:g} s, alerting after {DEMO_HOLD_S:g} s of poor posture",
+        f"posture demo: analysing {demo.CLIP_NAME}, a time-lapse of real photos of one person at a desk, "
+        f"calibrating on its first {demo.CALIBRATE_S:g} s, alerting after {demo.HOLD_S:g} s of poor posture",
         file=out,
     )
-    try:
+    print(demo.ATTRIBUTION, file=out)
+    print(f"writing into {out_dir}", file=out)
+    with demo.clip_path() as clip:
         summary = run_analysis(
-            SAMPLE_CLIP,
+            clip,
             out_dir,
             config,
-            calibrate_first_s=DEMO_CALIBRATE_S,
+            calibrate_first_s=demo.CALIBRATE_S,
             annotate=True,
-            history=not args.no_history,
+            history=False,  # the history is the user's own: a demo never goes into it
             quiet=args.quiet,
             kind="demo",
+            footage_credit=demo.ATTRIBUTION,
         )
-    except BaseException:
-        if made_dir:  # leave nothing behind when the demo did not finish
-            import shutil
-
-            shutil.rmtree(out_dir, ignore_errors=True)
-        raise
     _print_summary(summary, out)
     report = summary["files"].get("report")
     print(f"open the report: {Path(report).resolve().as_uri() if report else out_dir}", file=out)
     if args.open and report:
-        import webbrowser
-
-        webbrowser.open(Path(report).resolve().as_uri())
+        _open_in_browser(Path(report), out)
     return ExitCode.OK
 
 

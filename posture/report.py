@@ -265,6 +265,7 @@ class ReportData:
     key_frames_note: str
     video: VideoLink | None
     version: str
+    footage_credit: str = ""  # who made the analysed footage and its licence (the demo clip)
 
 
 # --- formatting ---------------------------------------------------------------------------------
@@ -993,6 +994,7 @@ def build_report_data(
     report_dir: Path | None = None,
     generated: datetime | None = None,
     catalogue: Catalogue | None = None,
+    footage_credit: str = "",
 ) -> ReportData:
     """Everything the page shows, as plain data.
 
@@ -1112,6 +1114,7 @@ def build_report_data(
         key_frames_note=frames_note,
         video=_video_link(files, report_dir),
         version=__version__,
+        footage_credit=footage_credit,
     )
 
 

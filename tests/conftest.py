@@ -25,8 +25,10 @@ def footage() -> Path:
 
 @pytest.fixture(autouse=True)
 def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test writes into the real user's history: POSTURE_DATA_DIR points at a temp folder."""
+    """No test writes into the real user's history or cache: POSTURE_DATA_DIR and POSTURE_CACHE_DIR
+    point at temp folders."""
     monkeypatch.setenv("POSTURE_DATA_DIR", str(tmp_path_factory.mktemp("posture-data")))
+    monkeypatch.setenv("POSTURE_CACHE_DIR", str(tmp_path_factory.mktemp("posture-cache")))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
     monkeypatch.setenv("POSTURE_CONFIG_DIR", str(tmp_path_factory.mktemp("posture-config")))
 
