@@ -136,9 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "history",
         help="past sessions and trends",
-        description="Past sessions (from analyze, demo and monitor) and a daily trend.",
+        description="Your own live sessions (posture monitor on a camera) and a daily trend; "
+        "--all adds analysed videos and monitor runs on a file.",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--all", action="store_true", help="every session: also analyze and monitor --source (replay)"
+    )
     p.add_argument("--limit", type=int, default=20, help="sessions to list (default 20)")
 
     p = sub.add_parser(

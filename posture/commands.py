@@ -379,16 +379,25 @@ def cmd_check(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
-    from posture.history import daily_trend, history_json, list_sessions, render_history
+    from posture.history import (
+        OWN_KINDS,
+        count_sessions,
+        daily_trend,
+        history_json,
+        list_sessions,
+        render_history,
+    )
 
     if args.limit < 1:
         raise InputError("--limit must be at least 1")
-    sessions, trend = list_sessions(args.limit), daily_trend()
+    kinds = None if args.all else OWN_KINDS
+    sessions, trend = list_sessions(args.limit, kinds=kinds), daily_trend(kinds=kinds)
+    hidden = {} if kinds is None else {k: n for k, n in count_sessions().items() if k not in kinds}
     if args.json:
-        json.dump(history_json(sessions, trend), out, indent=2)
+        json.dump(history_json(sessions, trend, hidden), out, indent=2)
         out.write("\n")
     else:
-        out.write(render_history(sessions, trend))
+        out.write(render_history(sessions, trend, hidden, own_only=kinds is not None))
     return ExitCode.OK
 
 
@@ -434,7 +443,6 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
             annotate=True,
             history=False,  # the history is the user's own: a demo never goes into it
             quiet=args.quiet,
-            kind="demo",
             footage_credit=demo.ATTRIBUTION,
         )
     _print_summary(summary, out)
@@ -533,7 +541,8 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
             if not args.no_history:
                 from posture.history import LiveSession
 
-                history = stack.enter_context(LiveSession())
+                # A file played as a stand-in for a camera is not the user's own sitting.
+                history = stack.enter_context(LiveSession(kind="replay" if args.source else "live"))
             estimator = stack.enter_context(
                 open_estimator(
                     config.analysis.model,

@@ -282,15 +282,21 @@ def test_history_lists_analysed_sessions(tmp_path: Path, capsys) -> None:
         == 0
     )
     capsys.readouterr()
-    code, out, _ = run(["history", "--json"], capsys)
+    code, out, _ = run(["history", "--json"], capsys)  # by default: the user's own live sessions
+    assert code == 0
+    assert json.loads(out) == {"sessions": [], "trend": [], "hidden": {"analyze": 1}}
+    code, out, _ = run(["history"], capsys)
+    assert code == 0 and "clip.avi" not in out
+    assert "No live sessions recorded yet" in out and "1 analyze" in out and "--all" in out
+    code, out, _ = run(["history", "--json", "--all"], capsys)
     assert code == 0
     sessions = json.loads(out)["sessions"]
     assert len(sessions) == 1
     assert sessions[0]["source"].endswith("clip.avi")
     assert sessions[0]["kind"] == "analyze"
     assert sessions[0]["duration_s"] == pytest.approx(2.0, abs=0.3)
-    code, out, _ = run(["history"], capsys)
-    assert code == 0 and "clip.avi" in out
+    code, out, _ = run(["history", "--all"], capsys)
+    assert code == 0 and "clip.avi" in out and "Not shown" not in out
 
 
 def test_check_reports_the_bundled_model(capsys) -> None:
@@ -409,7 +415,15 @@ def test_monitor_on_a_file_stand_in_then_status_pause_resume_and_history(tmp_pat
         [sys.executable, "-m", "posture", "history", "--json"], env=env, capture_output=True, text=True
     )
     sessions = json.loads(res.stdout)["sessions"]
-    assert sessions[0]["kind"] == "monitor" and sessions[0]["status"] == "done"
+    assert sessions == []  # a file played as a camera is not the user's own sitting
+    res = subprocess.run(
+        [sys.executable, "-m", "posture", "history", "--json", "--all"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    sessions = json.loads(res.stdout)["sessions"]
+    assert sessions[0]["kind"] == "replay" and sessions[0]["status"] == "done"
 
 
 def test_monitor_killed_with_sigkill_keeps_all_but_the_last_seconds(tmp_path: Path) -> None:
