@@ -573,15 +573,22 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
             signal.signal(sig, handler)
         for sink in sinks:
             sink.close()
-    share = totals.poor_s / totals.present_s if totals.present_s else 0.0
-    print(
-        f"session over: present {totals.present_s:.0f} s, poor posture {share:.0%}, "
-        f"{totals.episodes} sustained episode(s), {totals.alerts} alert(s), paused {totals.paused_s:.0f} s; "
-        f"{monitor.readings} samples, "
-        f"the pose model ran on {monitor.readings - monitor.reused} (the others showed no change)",
-        file=out,
-    )
+    print(_closing_summary(monitor, totals.paused_s), file=out)
     return ExitCode.OK
+
+
+def _closing_summary(monitor: Any, paused_s: float) -> str:
+    """The monitor's last line, from the very totals the session record stored (so the alerts and
+    episodes it counts are the history's), plus how many notifications actually went out."""
+    final = monitor.final_totals
+    sent = sum(1 for n in monitor.notifications if n.kind == "posture")
+    return (
+        f"session over: present {final.present_s:.0f} s, poor posture {final.poor_share:.0%}, "
+        f"{final.episodes} sustained episode(s), {final.alerts} alert(s) "
+        f"({sent} posture notification(s) sent), paused {paused_s:.0f} s; "
+        f"{monitor.readings} samples, "
+        f"the pose model ran on {monitor.readings - monitor.reused} (the others showed no change)"
+    )
 
 
 def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:

@@ -141,6 +141,58 @@ def test_analyze_writes_timeline_summary_events(tmp_path: Path, capsys, no_histo
     assert "analysed 2.0 s" in out
 
 
+def test_verbose_turns_on_the_library_log(tmp_path: Path, capsys, no_history) -> None:
+    video = _write_video(tmp_path / "clip.avi", seconds=2.0, fps=10.0)
+    argv = ["analyze", str(video), "--out", str(tmp_path / "o"), "--quiet"]
+    code, _out, err = run(argv, capsys)
+    assert code == 0
+    assert "posture: " not in err  # quiet by default
+    code, _out, err = run(["-v", *argv], capsys)
+    assert code == 0, err
+    lines = [x for x in err.splitlines() if x.startswith("posture: ")]
+    assert any("sampling 5 frames per second of video" in x for x in lines), lines
+    assert any(x.startswith("posture: pose model mediapipe") for x in lines), lines
+    assert any(x.startswith("posture: analysis: ") for x in lines), lines
+    assert any(x.startswith("posture: report written in ") for x in lines), lines
+    assert any("metrics and detector: 10 readings" in x for x in lines), lines
+
+
+def test_a_reused_out_keeps_nothing_of_the_earlier_run(tmp_path: Path, capsys, no_history) -> None:
+    video = _write_video(tmp_path / "clip.avi", seconds=2.0, fps=10.0)
+    out_dir = tmp_path / "out"
+    code, _, err = run(["analyze", str(video), "--out", str(out_dir), "--annotate", "--quiet"], capsys)
+    assert code == 0, err
+    first = sorted(p.name for p in out_dir.iterdir())
+    assert "report.html" in first and any(n.startswith("annotated.") for n in first)
+    (out_dir / "notes.txt").write_text("mine")
+    code, _out, err = run(["analyze", str(video), "--out", str(out_dir), "--no-report", "--quiet"], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "events.json",
+        "notes.txt",  # not posture's: left alone
+        "summary.json",
+        "timeline.csv",
+    ]
+
+
+def test_prepare_out_dir_removes_only_posture_outputs(tmp_path: Path) -> None:
+    from posture.commands import prepare_out_dir
+
+    out_dir = tmp_path / "o"
+    out_dir.mkdir()
+    for name in ("annotated.mp4", "annotated.webm", "report.html", "summary.json", "clip.mp4", "x.json"):
+        (out_dir / name).write_text("")
+    (out_dir / "sub").mkdir()
+    prepare_out_dir(out_dir)
+    assert sorted(p.name for p in out_dir.iterdir()) == ["clip.mp4", "sub", "x.json"]
+    prepare_out_dir(tmp_path / "new" / "deep")
+    assert (tmp_path / "new" / "deep").is_dir()
+    from posture.errors import InputError
+
+    with pytest.raises(InputError, match=r"not a folder|cannot use"):
+        prepare_out_dir(out_dir / "clip.mp4")
+
+
 def test_analyze_sample_rate_and_every_frame(tmp_path: Path, capsys, no_history) -> None:
     video = _write_video(tmp_path / "clip.avi", seconds=2.0, fps=20.0)
     code, _, _ = run(
