@@ -1002,6 +1002,7 @@ def build_report_data(
     thresholds and smoothing actually used (default: the defaults). ``report_dir`` is where the
     page will be written, so that ``files["video"]`` can be linked relative to it. The only I/O is
     re-reading up to three key frames from the video (``key_frames=False`` skips it).
+    ``footage_credit`` (who made the footage and its licence, e.g. the demo clip's) goes in the footer.
     """
     config = config or Config()
     catalogue = catalogue or load_catalogue()
