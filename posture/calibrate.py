@@ -96,11 +96,12 @@ PROFILE_MIN_FRAMES = 10  # fewer frames with a person than this: too little to t
 PROFILE_STEADY_SHARE = 0.9
 PROFILE_VIEW_SHARE = 0.5  # the view differs from the profile's on most frames
 # Face width (a proxy for the distance to the camera) relative to the profile. Leaning in, the
-# demo clip's face grows 40 %; 60 % bigger or 40 % smaller held from the first second is a seat
-# or camera at another distance, not a posture.
+# former synthetic front-view demo clip's face grew 40 %; 60 % bigger or 40 % smaller held from
+# the first second is a seat or camera at another distance, not a posture.
 FACE_WIDTH_RATIO_RANGE = (0.6, 1.6)
 # Head height over shoulder width relative to the profile. A full slump alone takes it to about
-# half (the demo clip: -48 %), so the lower end is generous: a slump must stay the user's fault.
+# half (the former synthetic demo clip: -48 %), so the lower end is generous: a slump must stay
+# the user's fault.
 # Moving the camera up or down changes it less than a slump does, so only a gross change counts.
 HEAD_HEIGHT_RATIO_RANGE = (0.4, 1.6)
 # Side view: the trunk's inclination relative to the profile. A hunch reaches the finding's

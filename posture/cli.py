@@ -120,10 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo",
         help="analyse the project's own sample clip",
-        description="Analyse the bundled sample clip and write a report, an annotated video and the data files.",
+        description="Analyse the bundled demo clip (real photos of one person at a desk, CC BY 4.0) and write "
+        "a report, an annotated video and the data files. The demo never goes into your history.",
     )
-    p.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: a new temporary folder)")
-    p.add_argument("--no-history", action="store_true", help="do not record this session in the history")
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: demo/ in your cache folder, reused)"
+    )
+    # Accepted for old scripts: the demo never writes to the history.
+    p.add_argument("--no-history", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--open", action="store_true", help="open the report in a browser when done")
 
@@ -139,9 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "history",
         help="past sessions and trends",
-        description="Past sessions (from analyze, demo and monitor) and a daily trend.",
+        description="Your own live sessions (posture monitor on a camera) and a daily trend; "
+        "--all adds analysed videos and monitor runs on a file.",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--all", action="store_true", help="every session: also analyze and monitor --source (replay)"
+    )
     p.add_argument("--limit", type=int, default=20, help="sessions to list (default 20)")
 
     p = sub.add_parser(

@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import sys
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -160,8 +161,12 @@ def run_analysis(
     history: bool = True,
     quiet: bool = False,
     kind: str = "analyze",
+    footage_credit: str = "",
 ) -> dict[str, Any]:
-    """Analyse a video and write its outputs; returns the summary (shared by analyze and demo)."""
+    """Analyse a video and write its outputs; returns the summary (shared by analyze and demo).
+
+    ``footage_credit`` (who made the video, its licence) goes into the report's footer.
+    """
     from posture.outdir import staged_output
     from posture.outputs import analysis_summary, write_outputs
     from posture.parallel import auto_workers, available_cores
@@ -189,6 +194,7 @@ def run_analysis(
         n_workers = cores
     with staged_output(out_dir) as staging:  # all files appear at the end, or none
         progress = _Progress(info.duration_s, not quiet)
+        started = time.monotonic()
         try:
             result = analyze_video(
                 video,
@@ -210,8 +216,11 @@ def run_analysis(
                 result.readings[-1].t_s,
                 info.duration_s,
             )
+        log.info("analysis: %.1f s", time.monotonic() - started)
+        started = time.monotonic()
         files = write_outputs(result, staging)
         summary = analysis_summary(result)
+        log.info("timeline, summary and events written in %.2f s", time.monotonic() - started)
         if summary["view"] in ("front", "oblique") and result.baseline is None:
             log.warning(
                 "the camera sees you from the %s: without a baseline only sideways lean is judged; "
@@ -221,13 +230,23 @@ def run_analysis(
         if annotate:
             from posture.annotate import write_annotated_video
 
+            started = time.monotonic()
             files.files["video"] = write_annotated_video(result, staging / "annotated")
+            log.info("annotated video written in %.1f s", time.monotonic() - started)
         if report:
             from posture.report import write_report
 
+            started = time.monotonic()
             files.files["report"] = write_report(
-                result, summary, staging / "report.html", files.files, key_frames=key_frames, config=config
+                result,
+                summary,
+                staging / "report.html",
+                files.files,
+                key_frames=key_frames,
+                config=config,
+                footage_credit=footage_credit,
             )
+            log.info("report written in %.1f s", time.monotonic() - started)
     files.files = {k: out_dir / Path(v).name for k, v in files.files.items()}
     if history:
         from posture.history import record_analysis
@@ -354,64 +373,77 @@ def cmd_check(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
-    from posture.history import daily_trend, history_json, list_sessions, render_history
+    from posture.history import (
+        OWN_KINDS,
+        count_sessions,
+        daily_trend,
+        history_json,
+        list_sessions,
+        render_history,
+    )
 
     if args.limit < 1:
         raise InputError("--limit must be at least 1")
-    sessions, trend = list_sessions(args.limit), daily_trend()
+    kinds = None if args.all else OWN_KINDS
+    sessions, trend = list_sessions(args.limit, kinds=kinds), daily_trend(kinds=kinds)
+    hidden = {} if kinds is None else {k: n for k, n in count_sessions().items() if k not in kinds}
     if args.json:
-        json.dump(history_json(sessions, trend), out, indent=2)
+        json.dump(history_json(sessions, trend, hidden), out, indent=2)
         out.write("\n")
     else:
-        out.write(render_history(sessions, trend))
+        out.write(render_history(sessions, trend, hidden, own_only=kinds is not None))
     return ExitCode.OK
 
 
-SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "samples" / "demo_desk.mp4"
-DEMO_CALIBRATE_S = 6.0  # the clip's first 10 s are calm and upright (samples/README.md)
-DEMO_HOLD_S = 5.0  # the clip is a minute long; ISO holding times would never be reached
+def _open_in_browser(path: Path, out: IO[str]) -> None:
+    """Open ``path`` in the user's browser, or say where it is and why it could not be opened."""
+    import os
+    import webbrowser
+
+    reason = ""
+    try:
+        opened = webbrowser.open(path.resolve().as_uri())
+    except webbrowser.Error as exc:
+        opened, reason = False, str(exc) or type(exc).__name__
+    if opened:
+        return
+    if not reason:
+        reason = "no web browser was found (set BROWSER to the one to use)"
+        if sys.platform.startswith("linux") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        ):
+            reason = "there is no display (DISPLAY and WAYLAND_DISPLAY are unset) and " + reason
+    print(f"could not open the report in a browser: {reason}; open it yourself: {path.resolve()}", file=out)
 
 
 def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
-    import tempfile
+    from posture import demo
 
-    if not SAMPLE_CLIP.is_file():
-        raise InputError(
-            f"the sample clip is missing ({SAMPLE_CLIP}); run posture demo from a clone installed with "
-            "pip install -e . (see README)"
-        )
-    made_dir = args.out is None
-    out_dir = args.out or Path(tempfile.mkdtemp(prefix="posture-demo-"))
-    config = load_config(None).replace("detector", hold_s=DEMO_HOLD_S)
+    out_dir = args.out or demo.default_out_dir()
+    config = load_config(None).replace("detector", hold_s=demo.HOLD_S)
     print(
-        f"posture demo: analysing {SAMPLE_CLIP.name} (made by the project from a public-domain NASA portrait), "
-        f"calibrating on its first {DEMO_CALIBRATE_S:g} s, alerting after {DEMO_HOLD_S:g} s of poor posture",
+        f"posture demo: analysing {demo.CLIP_NAME}, a time-lapse of real photos of one person at a desk, "
+        f"calibrating on its first {demo.CALIBRATE_S:g} s, alerting after {demo.HOLD_S:g} s of poor posture",
         file=out,
     )
-    try:
+    print(demo.ATTRIBUTION, file=out)
+    print(f"writing into {out_dir}", file=out)
+    with demo.clip_path() as clip:
         summary = run_analysis(
-            SAMPLE_CLIP,
+            clip,
             out_dir,
             config,
-            calibrate_first_s=DEMO_CALIBRATE_S,
+            calibrate_first_s=demo.CALIBRATE_S,
             annotate=True,
-            history=not args.no_history,
+            history=False,  # the history is the user's own: a demo never goes into it
             quiet=args.quiet,
-            kind="demo",
+            footage_credit=demo.ATTRIBUTION,
         )
-    except BaseException:
-        if made_dir:  # leave nothing behind when the demo did not finish
-            import shutil
-
-            shutil.rmtree(out_dir, ignore_errors=True)
-        raise
     _print_summary(summary, out)
     report = summary["files"].get("report")
     print(f"open the report: {Path(report).resolve().as_uri() if report else out_dir}", file=out)
     if args.open and report:
-        import webbrowser
-
-        webbrowser.open(Path(report).resolve().as_uri())
+        _open_in_browser(Path(report), out)
     return ExitCode.OK
 
 
@@ -505,7 +537,8 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
             if not args.no_history:
                 from posture.history import LiveSession
 
-                history = stack.enter_context(LiveSession())
+                # A file played as a stand-in for a camera is not the user's own sitting.
+                history = stack.enter_context(LiveSession(kind="replay" if args.source else "live"))
             estimator = stack.enter_context(
                 open_estimator(
                     config.analysis.model,
@@ -538,15 +571,22 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
             signal.signal(sig, handler)
         for sink in sinks:
             sink.close()
-    share = totals.poor_s / totals.present_s if totals.present_s else 0.0
-    print(
-        f"session over: present {totals.present_s:.0f} s, poor posture {share:.0%}, "
-        f"{totals.episodes} sustained episode(s), {totals.alerts} alert(s), paused {totals.paused_s:.0f} s; "
-        f"{monitor.readings} samples, "
-        f"the pose model ran on {monitor.readings - monitor.reused} (the others showed no change)",
-        file=out,
-    )
+    print(_closing_summary(monitor, totals.paused_s), file=out)
     return ExitCode.OK
+
+
+def _closing_summary(monitor: Any, paused_s: float) -> str:
+    """The monitor's last line, from the very totals the session record stored (so the alerts and
+    episodes it counts are the history's), plus how many notifications actually went out."""
+    final = monitor.final_totals
+    sent = sum(1 for n in monitor.notifications if n.kind == "posture")
+    return (
+        f"session over: present {final.present_s:.0f} s, poor posture {final.poor_share:.0%}, "
+        f"{final.episodes} sustained episode(s), {final.alerts} alert(s) "
+        f"({sent} posture notification(s) sent), paused {paused_s:.0f} s; "
+        f"{monitor.readings} samples, "
+        f"the pose model ran on {monitor.readings - monitor.reused} (the others showed no change)"
+    )
 
 
 def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:

@@ -5,6 +5,11 @@ The folder is created readable by the user alone. A live monitor session is inse
 and its running totals are rewritten every few seconds, each time in its own committed transaction,
 so a crash or ``kill -9`` loses at most the seconds since the last update; such a session stays
 ``live`` in the table and is reported as ``interrupted`` once its last update is older than a minute.
+
+Every session carries its kind (:data:`KINDS`). The history is the user's own: ``posture history``
+and its trend show ``live`` sessions (the monitor watching the user's camera) unless asked for
+all; ``analyze`` of a recorded video and ``replay`` (the monitor playing a file as a stand-in for a
+camera) are kept apart, and the demo is never recorded.
 """
 
 from __future__ import annotations
@@ -29,12 +34,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DATA_DIR_ENV",
     "KINDS",
+    "OWN_KINDS",
     "SCHEMA_VERSION",
     "STALE_AFTER_S",
     "HistoryError",
     "HistoryStore",
     "LiveSession",
     "SessionTotals",
+    "count_sessions",
     "daily_trend",
     "default_db_path",
     "history_json",
@@ -47,8 +54,12 @@ log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "POSTURE_DATA_DIR"  # a folder that replaces the platform's user data folder
 DB_NAME = "history.sqlite3"
-SCHEMA_VERSION = 1
-KINDS = ("analyze", "demo", "monitor")
+SCHEMA_VERSION = 2
+# What a session was: "live" the monitor on a camera (the user's own sitting), "replay" the monitor
+# playing a video file at real speed, "analyze" a recorded video. Older databases may also hold
+# "demo" sessions (the demo is no longer recorded); they are listed with --all.
+KINDS = ("live", "replay", "analyze")
+OWN_KINDS = ("live",)  # what `posture history` and its trend show by default
 STALE_AFTER_S = 60.0  # a live session not updated for this long was interrupted (crash, kill -9)
 
 Clock = Callable[[], datetime]
@@ -159,6 +170,47 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX sessions_started ON sessions (started)",
     ),
+    # 2: the kind is checked in Python (so that new kinds need no table rebuild), a live session
+    # on a camera is "live" and one on a file "replay" (the monitor labels a camera "camera N").
+    # SQLite cannot drop a CHECK constraint: the table is copied, every row and id kept.
+    (
+        """
+        CREATE TABLE sessions_new (
+            id INTEGER PRIMARY KEY,
+            started TEXT NOT NULL,
+            ended TEXT,
+            kind TEXT NOT NULL DEFAULT 'analyze',
+            source TEXT NOT NULL,
+            duration_s REAL NOT NULL DEFAULT 0,
+            present_s REAL NOT NULL DEFAULT 0,
+            poor_s REAL NOT NULL DEFAULT 0,
+            good_s REAL NOT NULL DEFAULT 0,
+            away_s REAL NOT NULL DEFAULT 0,
+            uncertain_s REAL NOT NULL DEFAULT 0,
+            poor_share REAL NOT NULL DEFAULT 0,
+            episodes INTEGER NOT NULL DEFAULT 0,
+            alerts INTEGER NOT NULL DEFAULT 0,
+            top_finding TEXT,
+            finding_poor_s TEXT NOT NULL DEFAULT '{}',
+            live INTEGER NOT NULL DEFAULT 0,
+            updated TEXT NOT NULL
+        )
+        """,
+        """
+        INSERT INTO sessions_new
+        SELECT id, started, ended,
+               CASE WHEN kind = 'monitor' AND source GLOB 'camera [0-9]*' THEN 'live'
+                    WHEN kind = 'monitor' THEN 'replay'
+                    ELSE kind END,
+               source, duration_s, present_s, poor_s, good_s, away_s, uncertain_s, poor_share,
+               episodes, alerts, top_finding, finding_poor_s, live, updated
+        FROM sessions
+        """,
+        "DROP TABLE sessions",
+        "ALTER TABLE sessions_new RENAME TO sessions",
+        "CREATE INDEX sessions_started ON sessions (started)",
+        "CREATE INDEX sessions_kind ON sessions (kind, started)",
+    ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -203,6 +255,16 @@ def _ensure_folder(folder: Path, *, tighten_existing: bool) -> None:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     if (created or tighten_existing) and os.name == "posix" and (folder.stat().st_mode & 0o777) != 0o700:
         folder.chmod(0o700)  # mkdir's mode is filtered by the umask
+
+
+def _kind_filter(kinds: Sequence[str] | None) -> tuple[str, tuple[str, ...]]:
+    """A ``WHERE kind IN (...)`` clause and its parameters; nothing for None (every kind)."""
+    if kinds is None:
+        return "", ()
+    kinds = tuple(kinds)
+    if not kinds:
+        raise ValueError("kinds must name at least one kind (or be None for all)")
+    return f" WHERE kind IN ({', '.join('?' * len(kinds))})", kinds
 
 
 # -- the store -----------------------------------------------------------------------------------------
@@ -346,15 +408,23 @@ class HistoryStore:
 
     # -- reads --
 
-    def list_sessions(self, limit: int = 20, *, stale_after_s: float = STALE_AFTER_S) -> list[dict[str, Any]]:
-        """The newest ``limit`` sessions, newest first, each with its status."""
+    def list_sessions(
+        self,
+        limit: int = 20,
+        *,
+        stale_after_s: float = STALE_AFTER_S,
+        kinds: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` sessions of the given ``kinds`` (None: every kind), newest first,
+        each with its status."""
         if self.connection is None:
             return []
         now = self.clock()
+        where, params = _kind_filter(kinds)
         with self._errors("read"):
             rows = self.connection.execute(
-                f"SELECT {_LIST_COLUMNS} FROM sessions ORDER BY started DESC, id DESC LIMIT ?",
-                (max(int(limit), 0),),
+                f"SELECT {_LIST_COLUMNS} FROM sessions{where} ORDER BY started DESC, id DESC LIMIT ?",
+                (*params, max(int(limit), 0)),
             ).fetchall()
         out = []
         for (
@@ -394,9 +464,20 @@ class HistoryStore:
             )
         return out
 
-    def daily_trend(self, days: int = 14, *, tz: tzinfo | None = None) -> list[dict[str, Any]]:
-        """Per local calendar day with sessions in the last ``days`` days (today included), oldest
-        first: sessions, present time, time-weighted share of poor posture, episodes."""
+    def count_sessions(self) -> dict[str, int]:
+        """How many sessions of each kind the history holds."""
+        if self.connection is None:
+            return {}
+        with self._errors("read"):
+            rows = self.connection.execute("SELECT kind, COUNT(*) FROM sessions GROUP BY kind").fetchall()
+        return {kind: int(n) for kind, n in rows}
+
+    def daily_trend(
+        self, days: int = 14, *, tz: tzinfo | None = None, kinds: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Per local calendar day with sessions of the given ``kinds`` (None: every kind) in the last
+        ``days`` days (today included), oldest first: sessions, present time, time-weighted share of
+        poor posture, episodes."""
         if days < 1:
             raise ValueError("days must be at least 1")
         if self.connection is None:
@@ -404,9 +485,13 @@ class HistoryStore:
         today = self.clock().astimezone(tz).date()
         first = today - timedelta(days=days - 1)
         since = _iso(self.clock() - timedelta(days=days + 1))  # generous: a day boundary is local
+        where, params = _kind_filter(kinds)
         with self._errors("read"):
             rows = self.connection.execute(
-                "SELECT started, present_s, poor_s, episodes FROM sessions WHERE started >= ?", (since,)
+                "SELECT started, present_s, poor_s, episodes FROM sessions"
+                + (where + " AND" if where else " WHERE")
+                + " started >= ?",
+                (*params, since),
             ).fetchall()
         by_day: dict[date, dict[str, float]] = {}
         for started, present, poor, episodes in rows:
@@ -436,7 +521,7 @@ class HistoryStore:
 def record_analysis(
     result: AnalysisResult, summary: Mapping[str, Any], *, kind: str = "analyze", db_path: Path | None = None
 ) -> int:
-    """Record a finished ``analyze`` or ``demo`` run from its summary dict; returns the session id.
+    """Record a finished ``analyze`` run from its summary dict; returns the session id.
 
     The session's times are those of the analysis (a recorded video has no trustworthy date).
     """
@@ -460,7 +545,7 @@ class LiveSession:
     """
 
     def __init__(
-        self, db_path: Path | None = None, *, kind: str = "monitor", clock: Clock | None = None
+        self, db_path: Path | None = None, *, kind: str = "live", clock: Clock | None = None
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -506,19 +591,32 @@ class LiveSession:
 
 
 def list_sessions(
-    limit: int = 20, db_path: Path | None = None, *, stale_after_s: float = STALE_AFTER_S
+    limit: int = 20,
+    db_path: Path | None = None,
+    *,
+    stale_after_s: float = STALE_AFTER_S,
+    kinds: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The newest sessions first: id, started, ended, kind, source, duration_s, poor_share,
-    episodes, alerts, top_finding and status (``done``, ``live`` or ``interrupted``)."""
+    """The newest sessions of the given ``kinds`` (default: every kind) first: id, started, ended,
+    kind, source, duration_s, poor_share, episodes, alerts, top_finding and status (``done``,
+    ``live`` or ``interrupted``)."""
     with HistoryStore(db_path, create=False) as store:
-        return store.list_sessions(limit, stale_after_s=stale_after_s)
+        return store.list_sessions(limit, stale_after_s=stale_after_s, kinds=kinds)
 
 
-def daily_trend(days: int = 14, db_path: Path | None = None) -> list[dict[str, Any]]:
-    """Per local calendar day with sessions, oldest first: day, sessions, present_s, poor_share
-    (weighted by present time), episodes."""
+def daily_trend(
+    days: int = 14, db_path: Path | None = None, *, kinds: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Per local calendar day with sessions of the given ``kinds`` (default: every kind), oldest
+    first: day, sessions, present_s, poor_share (weighted by present time), episodes."""
     with HistoryStore(db_path, create=False) as store:
-        return store.daily_trend(days)
+        return store.daily_trend(days, kinds=kinds)
+
+
+def count_sessions(db_path: Path | None = None) -> dict[str, int]:
+    """How many sessions of each kind the history holds (empty when there is no history)."""
+    with HistoryStore(db_path, create=False) as store:
+        return store.count_sessions()
 
 
 # -- rendering -----------------------------------------------------------------------------------------
@@ -556,10 +654,30 @@ def _bar(share: float) -> str:
     return ("█" * full + (_EIGHTHS[part] if part else "")).ljust(_BAR_WIDTH)
 
 
-def render_history(sessions: Sequence[Mapping[str, Any]], trend: Sequence[Mapping[str, Any]]) -> str:
-    """A table of sessions and a one-line-per-day trend of the share of poor posture."""
+def _hidden_note(hidden: Mapping[str, int]) -> str:
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(hidden.items()) if n)
+    return f"Not shown: {counts} (not your own live sessions); `posture history --all` lists them."
+
+
+def render_history(
+    sessions: Sequence[Mapping[str, Any]],
+    trend: Sequence[Mapping[str, Any]],
+    hidden: Mapping[str, int] | None = None,
+    *,
+    own_only: bool = False,
+) -> str:
+    """A table of sessions and a one-line-per-day trend of the share of poor posture. ``own_only``:
+    the sessions are the user's own live ones; ``hidden`` counts, per kind, the sessions left out
+    (a line says so and how to see them)."""
+    hidden = {k: n for k, n in (hidden or {}).items() if n}
+    note = [_hidden_note(hidden)] if hidden else []
     if not sessions:
-        return "No sessions recorded yet: run `posture analyze`, `posture demo` or `posture monitor`.\n"
+        empty = (
+            "No live sessions recorded yet: run `posture monitor`."
+            if own_only
+            else "No sessions recorded yet: run `posture monitor` or `posture analyze`."
+        )
+        return "\n".join([empty, *note]) + "\n"
     header = ("when", "kind", "source", "duration", "poor", "episodes", "top finding", "status")
     rows = [
         (
@@ -593,11 +711,19 @@ def render_history(sessions: Sequence[Mapping[str, Any]], trend: Sequence[Mappin
                 f"{n} session{'s' if n != 1 else ''}, {_duration(d['present_s'])} present, "
                 f"{d['episodes']} episode{'s' if d['episodes'] != 1 else ''}"
             )
+    if note:
+        lines += ["", *note]
     return "\n".join(lines) + "\n"
 
 
 def history_json(
-    sessions: Sequence[Mapping[str, Any]], trend: Sequence[Mapping[str, Any]]
-) -> dict[str, list[dict[str, Any]]]:
-    """``{"sessions": [...], "trend": [...]}`` for ``posture history --json``."""
-    return {"sessions": [dict(s) for s in sessions], "trend": [dict(d) for d in trend]}
+    sessions: Sequence[Mapping[str, Any]],
+    trend: Sequence[Mapping[str, Any]],
+    hidden: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """``{"sessions": [...], "trend": [...], "hidden": {kind: count}}`` for ``posture history --json``."""
+    return {
+        "sessions": [dict(s) for s in sessions],
+        "trend": [dict(d) for d in trend],
+        "hidden": {k: n for k, n in (hidden or {}).items() if n},
+    }

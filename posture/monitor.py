@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from posture.baseline import Baseline
 from posture.config import Config
@@ -33,6 +33,9 @@ from posture.reading import FINDING_CODES, Reading, Verdict
 from posture.sampling import AdaptiveSampler, ChangeGate, GateConfig, SamplingConfig
 from posture.source import Frame
 from posture.untrusted import printable
+
+if TYPE_CHECKING:
+    from posture.history import SessionTotals
 
 __all__ = ["LiveFrames", "CameraFrames", "FileFrames", "Monitor", "MonitorOptions", "Totals"]
 
@@ -370,6 +373,9 @@ class Monitor:
         self._status: dict[str, Any] = {"state": "starting"}
         self.totals = Totals()
         self.notifications: list[Notification] = []
+        # The session's final totals, set when run() ends: exactly what the history stored, so a
+        # closing summary made from them counts alerts and episodes as the session record does.
+        self.final_totals: SessionTotals | None = None
         self.readings = 0
         self._paused_until: float | None = None  # wall-clock unix time; inf = until resumed
         self._user_paused = False
@@ -436,6 +442,7 @@ class Monitor:
         last_flush = start
         try:
             self.open_source()
+            log.info("watching %s with pose model %s", self.frames.name, getattr(self.estimator, "name", "?"))
             if self.history is not None:  # only a session that really started goes into the history
                 self.history.start(Path(self.frames.name).name)
             if self.on_start is not None:
@@ -474,6 +481,7 @@ class Monitor:
                 prev, prev_t = reading, reading.t_s
                 self._notify(events, reading, now)
                 interval = self.sampler.interval_s(reading, self.session.detector.state)
+                self._log_rate(interval, reading)
                 self._manage_absence(reading, now)
                 self._set_status(
                     state="away" if reading.posture is Verdict.AWAY else "running",
@@ -494,8 +502,9 @@ class Monitor:
             return self.totals
         finally:
             self._release_camera()
+            self.final_totals = self.totals.for_history(self._clock() - start)
             if self.history is not None and getattr(self.history, "session_id", None) is not None:
-                self.history.finish(self.totals.for_history(self._clock() - start))
+                self.history.finish(self.final_totals)
             self._set_status(state="stopped")
 
     # ---- pieces -----------------------------------------------------------------------------------
@@ -544,6 +553,23 @@ class Monitor:
             log.warning("%s; until then posture is judged without it", fit.message)
             with self._lock:
                 self._status["profile"] = fit.message
+
+    _rate_fps: float | None = None  # the sampling rate last logged
+
+    def _log_rate(self, interval_s: float, reading: Reading) -> None:
+        """Log each change of the sampling rate, with the reason for it."""
+        fps = round(1.0 / interval_s, 2)
+        if fps == self._rate_fps:
+            return
+        self._rate_fps = fps
+        c = self.sampler.config
+        if reading.posture is Verdict.AWAY:
+            why = "nobody there" + (" for a while" if fps == round(c.away_fps, 2) else "")
+        elif fps == round(c.watch_fps, 2):
+            why = "a finding nears its threshold: an alert may be due"
+        else:
+            why = "posture steady"
+        log.info("sampling %.2g frames a second at %.1f s: %s", fps, reading.t_s, why)
 
     def _count(self, event: Event) -> None:
         if event.kind == "alert":

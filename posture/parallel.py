@@ -9,6 +9,7 @@ each chunk is detected afresh instead of tracked.
 
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing as mp
 import os
@@ -25,6 +26,8 @@ from posture.reading import Verdict
 from posture.source import Frame, VideoFileSource, VideoInfo
 
 __all__ = ["EstimationRun", "auto_workers", "available_cores", "estimate_video"]
+
+log = logging.getLogger(__name__)
 
 MIN_CHUNK_S = 10.0  # shorter chunks would spend more on process start-up than they save
 
@@ -107,6 +110,12 @@ def _estimate_chunk(
             if refine:
                 raw = measure(pose, metrics)
                 if previous is not None and between and verdict_changed(previous, raw, metrics):
+                    log.info(
+                        "the verdict changed between %.2f s and %.2f s: estimating the %d frames between",
+                        between[0].t_s,
+                        frame.t_s,
+                        len(between),
+                    )
                     for f in between:
                         run.add(f, est.estimate(f))
                 previous, between = raw, []

@@ -150,7 +150,29 @@ def analyze_video(
     if info is None:  # the caller may have read the header already
         with VideoFileSource(path, cfg.sample_fps) as probe:
             info = probe.info
+    log.info(
+        "analysing %s: %dx%d, %.3g fps, %.1f s; sampling %s; %d worker(s)",
+        path.name,
+        info.width,
+        info.height,
+        info.fps,
+        info.duration_s,
+        "every frame"
+        if cfg.sample_fps is None
+        else f"{cfg.sample_fps:g} frames per second of video"
+        + (", every frame around a change of verdict" if cfg.refine else ""),
+        workers,
+    )
     run = estimate_video(path, cfg, config.metrics, info, workers=workers, progress=progress)
+    estimated_s = time.monotonic() - started
+    log.info(
+        "pose model %s: %d frames estimated of %d decoded in %.1f s (%.0f ms a frame)",
+        run.model,
+        len(run.poses),
+        run.frames_decoded,
+        estimated_s,
+        1000.0 * estimated_s / max(len(run.poses), 1),
+    )
     result = AnalysisResult(
         source=path,
         info=info,
@@ -165,6 +187,12 @@ def analyze_video(
         first = [r for t, r in zip(run.times, raws) if t < calibrate_first_s]
         baseline = baseline_from_measurements(first, source=f"{path.name}, first {calibrate_first_s:g} s")
         result.calibrated_from = f"first {calibrate_first_s:g} s"
+        log.info(
+            "baseline from the first %g s: %s view, %d frames",
+            calibrate_first_s,
+            baseline.view,
+            baseline.frames,
+        )
     elif baseline is not None:
         result.calibrated_from = baseline.source or "profile"
     result.baseline = baseline
@@ -178,6 +206,12 @@ def analyze_video(
     result.events.extend(session.finish(end_t))
     result.episodes = list(session.detector.episodes)
     result.wall_s = time.monotonic() - started
+    log.info(
+        "metrics and detector: %d readings, %d episode(s) with an alert in %.2f s",
+        len(result.readings),
+        len(result.episodes),
+        result.wall_s - estimated_s,
+    )
     return result
 
 

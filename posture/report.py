@@ -269,6 +269,7 @@ class ReportData:
     key_frames_note: str
     video: VideoLink | None
     version: str
+    footage_credit: str = ""  # who made the analysed footage and its licence (the demo clip)
 
 
 # --- formatting ---------------------------------------------------------------------------------
@@ -998,6 +999,7 @@ def build_report_data(
     report_dir: Path | None = None,
     generated: datetime | None = None,
     catalogue: Catalogue | None = None,
+    footage_credit: str = "",
 ) -> ReportData:
     """Everything the page shows, as plain data.
 
@@ -1005,6 +1007,7 @@ def build_report_data(
     thresholds and smoothing actually used (default: the defaults). ``report_dir`` is where the
     page will be written, so that ``files["video"]`` can be linked relative to it. The only I/O is
     re-reading up to three key frames from the video (``key_frames=False`` skips it).
+    ``footage_credit`` (who made the footage and its licence, e.g. the demo clip's) goes in the footer.
     """
     config = config or Config()
     catalogue = catalogue or load_catalogue()
@@ -1117,6 +1120,7 @@ def build_report_data(
         key_frames_note=frames_note,
         video=_video_link(files, report_dir),
         version=__version__,
+        footage_credit=footage_credit,
     )
 
 

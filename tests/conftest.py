@@ -47,6 +47,7 @@ def _private_data_dir(
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
     monkeypatch.setenv("POSTURE_RUNTIME_DIR", str(run / "posture"))
     monkeypatch.setenv("POSTURE_DATA_DIR", str(tmp_path_factory.mktemp("posture-data")))
+    monkeypatch.setenv("POSTURE_CACHE_DIR", str(tmp_path_factory.mktemp("posture-cache")))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
     monkeypatch.setenv("POSTURE_CONFIG_DIR", str(tmp_path_factory.mktemp("posture-config")))
 

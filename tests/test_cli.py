@@ -141,6 +141,40 @@ def test_analyze_writes_timeline_summary_events(tmp_path: Path, capsys, no_histo
     assert "analysed 2.0 s" in out
 
 
+def test_verbose_turns_on_the_library_log(tmp_path: Path, capsys, no_history) -> None:
+    video = _write_video(tmp_path / "clip.avi", seconds=2.0, fps=10.0)
+    argv = ["analyze", str(video), "--out", str(tmp_path / "o"), "--quiet"]
+    code, _out, err = run(argv, capsys)
+    assert code == 0
+    assert "posture: " not in err  # quiet by default
+    code, _out, err = run(["-v", *argv], capsys)
+    assert code == 0, err
+    lines = [x for x in err.splitlines() if x.startswith("posture: ")]
+    assert any("sampling 5 frames per second of video" in x for x in lines), lines
+    assert any(x.startswith("posture: pose model mediapipe") for x in lines), lines
+    assert any(x.startswith("posture: analysis: ") for x in lines), lines
+    assert any(x.startswith("posture: report written in ") for x in lines), lines
+    assert any("metrics and detector: 10 readings" in x for x in lines), lines
+
+
+def test_a_reused_out_keeps_nothing_of_the_earlier_run(tmp_path: Path, capsys, no_history) -> None:
+    video = _write_video(tmp_path / "clip.avi", seconds=2.0, fps=10.0)
+    out_dir = tmp_path / "out"
+    code, _, err = run(["analyze", str(video), "--out", str(out_dir), "--annotate", "--quiet"], capsys)
+    assert code == 0, err
+    first = sorted(p.name for p in out_dir.iterdir())
+    assert "report.html" in first and any(n.startswith("annotated.") for n in first)
+    (out_dir / "notes.txt").write_text("mine")
+    code, _out, err = run(["analyze", str(video), "--out", str(out_dir), "--no-report", "--quiet"], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "events.json",
+        "notes.txt",  # not posture's: left alone
+        "summary.json",
+        "timeline.csv",
+    ]
+
+
 def test_analyze_sample_rate_and_every_frame(tmp_path: Path, capsys, no_history) -> None:
     video = _write_video(tmp_path / "clip.avi", seconds=2.0, fps=20.0)
     code, _, _ = run(
@@ -282,15 +316,21 @@ def test_history_lists_analysed_sessions(tmp_path: Path, capsys) -> None:
         == 0
     )
     capsys.readouterr()
-    code, out, _ = run(["history", "--json"], capsys)
+    code, out, _ = run(["history", "--json"], capsys)  # by default: the user's own live sessions
+    assert code == 0
+    assert json.loads(out) == {"sessions": [], "trend": [], "hidden": {"analyze": 1}}
+    code, out, _ = run(["history"], capsys)
+    assert code == 0 and "clip.avi" not in out
+    assert "No live sessions recorded yet" in out and "1 analyze" in out and "--all" in out
+    code, out, _ = run(["history", "--json", "--all"], capsys)
     assert code == 0
     sessions = json.loads(out)["sessions"]
     assert len(sessions) == 1
     assert sessions[0]["source"].endswith("clip.avi")
     assert sessions[0]["kind"] == "analyze"
     assert sessions[0]["duration_s"] == pytest.approx(2.0, abs=0.3)
-    code, out, _ = run(["history"], capsys)
-    assert code == 0 and "clip.avi" in out
+    code, out, _ = run(["history", "--all"], capsys)
+    assert code == 0 and "clip.avi" in out and "Not shown" not in out
 
 
 def test_check_reports_the_bundled_model(capsys) -> None:
@@ -409,7 +449,15 @@ def test_monitor_on_a_file_stand_in_then_status_pause_resume_and_history(tmp_pat
         [sys.executable, "-m", "posture", "history", "--json"], env=env, capture_output=True, text=True
     )
     sessions = json.loads(res.stdout)["sessions"]
-    assert sessions[0]["kind"] == "monitor" and sessions[0]["status"] == "done"
+    assert sessions == []  # a file played as a camera is not the user's own sitting
+    res = subprocess.run(
+        [sys.executable, "-m", "posture", "history", "--json", "--all"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    sessions = json.loads(res.stdout)["sessions"]
+    assert sessions[0]["kind"] == "replay" and sessions[0]["status"] == "done"
 
 
 def test_monitor_killed_with_sigkill_keeps_all_but_the_last_seconds(tmp_path: Path) -> None:

@@ -82,10 +82,10 @@ def test_db_path_follows_the_environment(data_dir: Path) -> None:
 
 
 def test_record_analysis_stores_the_aggregates(data_dir: Path) -> None:
-    sid = record_analysis(_result(alerts=2), _summary(), kind="demo")
+    sid = record_analysis(_result(alerts=2), _summary())
     [s] = list_sessions()
     assert s["id"] == sid
-    assert s["kind"] == "demo"
+    assert s["kind"] == "analyze"
     assert s["source"] == "/videos/desk/clip.mp4"
     assert s["duration_s"] == 100.0
     assert s["poor_share"] == pytest.approx(30 / 90, abs=1e-4)
@@ -296,7 +296,7 @@ def test_json_shape(data_dir: Path) -> None:
     record_analysis(_result(), _summary())
     doc = history_json(list_sessions(), daily_trend())
     json.dumps(doc)  # serialisable as is
-    assert set(doc) == {"sessions", "trend"}
+    assert set(doc) == {"sessions", "trend", "hidden"}
     [s] = doc["sessions"]
     assert set(s) == {
         "id",
@@ -361,3 +361,128 @@ def test_trend_bar_is_proportional() -> None:
     assert bar_len(0.0) == 0
     assert bar_len(0.5) == 10
     assert bar_len(1.0) == 20
+
+
+# -- the history belongs to the user: kinds, the default view, the migration ----------------------------
+
+
+def _store_sessions(clock: FakeClock) -> None:
+    with HistoryStore(clock=clock) as store:
+        for kind, source, poor in (
+            ("live", "camera 0", 10.0),
+            ("analyze", "someone_else.mp4", 90.0),
+            ("replay", "clip.mp4", 50.0),
+            ("live", "camera 1", 30.0),
+        ):
+            store.insert(
+                kind,
+                source,
+                SessionTotals(duration_s=100.0, present_s=100.0, poor_s=poor, good_s=100.0 - poor),
+                started=clock(),
+                ended=clock(),
+                live=False,
+            )
+            clock.advance(minutes=5)
+
+
+def test_sessions_carry_their_kind_and_unknown_kinds_are_refused(data_dir: Path) -> None:
+    with HistoryStore() as store, pytest.raises(ValueError, match="kind"):
+        store.insert("demo", "x", SessionTotals(), started=T0, ended=T0, live=False)
+    with pytest.raises(ValueError, match="kind"):
+        LiveSession(kind="monitor")
+    with LiveSession() as live:
+        assert live.kind == "live"
+
+
+def test_listing_and_trend_filter_by_kind(data_dir: Path) -> None:
+    clock = FakeClock(datetime.now(timezone.utc) - timedelta(hours=1))
+    _store_sessions(clock)
+    own = list_sessions(kinds=history.OWN_KINDS)
+    assert [s["source"] for s in own] == ["camera 1", "camera 0"]
+    assert len(list_sessions()) == 4  # every kind
+    [day] = daily_trend(kinds=history.OWN_KINDS)
+    assert (day["sessions"], day["poor_share"]) == (2, pytest.approx(0.2))  # 40 s of 200 s
+    [day] = daily_trend()
+    assert (day["sessions"], day["poor_share"]) == (4, pytest.approx(0.45))
+    assert history.count_sessions() == {"live": 2, "analyze": 1, "replay": 1}
+    with pytest.raises(ValueError):
+        list_sessions(kinds=())
+
+
+def test_render_says_what_is_not_shown() -> None:
+    text = render_history([], [], {"analyze": 3, "replay": 0}, own_only=True)
+    assert "No live sessions recorded yet" in text
+    assert "3 analyze" in text and "replay" not in text and "--all" in text
+    assert "No sessions recorded yet" in render_history([], [])
+
+
+_V1_SCHEMA = """
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    started TEXT NOT NULL,
+    ended TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('analyze', 'demo', 'monitor')),
+    source TEXT NOT NULL,
+    duration_s REAL NOT NULL DEFAULT 0,
+    present_s REAL NOT NULL DEFAULT 0,
+    poor_s REAL NOT NULL DEFAULT 0,
+    good_s REAL NOT NULL DEFAULT 0,
+    away_s REAL NOT NULL DEFAULT 0,
+    uncertain_s REAL NOT NULL DEFAULT 0,
+    poor_share REAL NOT NULL DEFAULT 0,
+    episodes INTEGER NOT NULL DEFAULT 0,
+    alerts INTEGER NOT NULL DEFAULT 0,
+    top_finding TEXT,
+    finding_poor_s TEXT NOT NULL DEFAULT '{}',
+    live INTEGER NOT NULL DEFAULT 0,
+    updated TEXT NOT NULL
+);
+CREATE INDEX sessions_started ON sessions (started);
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_schema_1_database_is_migrated_without_losing_a_row(data_dir: Path) -> None:
+    data_dir.mkdir(parents=True)
+    db = data_dir / "history.sqlite3"
+    rows = [
+        (7, "2025-03-01T09:00:00.000+00:00", "analyze", "clip.mp4", 0),
+        (8, "2025-03-02T09:00:00.000+00:00", "demo", "demo_desk.mp4", 0),
+        (9, "2025-03-03T09:00:00.000+00:00", "monitor", "camera 0", 0),
+        (12, "2025-03-04T09:00:00.000+00:00", "monitor", "chair_good_bad.mp4", 0),
+        (13, "2025-03-05T09:00:00.000+00:00", "monitor", "camera 2", 1),
+    ]
+    conn = sqlite3.connect(db)
+    conn.executescript(_V1_SCHEMA)
+    for id_, started, kind, source, live in rows:
+        conn.execute(
+            "INSERT INTO sessions (id, started, ended, kind, source, duration_s, present_s, poor_s,"
+            " episodes, alerts, top_finding, finding_poor_s, live, updated)"
+            " VALUES (?, ?, ?, ?, ?, 60, 50, 20, 1, 2, 'forward_head', '{\"forward_head\": 20.0}', ?, ?)",
+            (id_, started, None if live else started, kind, source, live, started),
+        )
+    conn.commit()
+    conn.close()
+
+    sessions = list_sessions()  # opening it migrates
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION == 2
+        stored = conn.execute(
+            "SELECT id, kind, source, duration_s, present_s, poor_s, episodes, alerts, top_finding,"
+            " finding_poor_s, live FROM sessions ORDER BY id"
+        ).fetchall()
+    assert [(r[0], r[1], r[2]) for r in stored] == [
+        (7, "analyze", "clip.mp4"),
+        (8, "demo", "demo_desk.mp4"),
+        (9, "live", "camera 0"),
+        (12, "replay", "chair_good_bad.mp4"),
+        (13, "live", "camera 2"),
+    ]
+    assert all(r[3:10] == (60.0, 50.0, 20.0, 1, 2, "forward_head", '{"forward_head": 20.0}') for r in stored)
+    assert [r[10] for r in stored] == [0, 0, 0, 0, 1]
+    assert len(sessions) == 5
+    assert [s["source"] for s in list_sessions(kinds=history.OWN_KINDS)] == ["camera 2", "camera 0"]
+    # and it takes new sessions, with new ids
+    with HistoryStore() as store:
+        new = store.insert("live", "camera 0", SessionTotals(), started=T0, ended=T0, live=False)
+    assert new == 14

@@ -299,3 +299,44 @@ def test_monitor_reuses_the_measurement_while_nothing_moves() -> None:
     assert monitor.readings >= 28
     assert estimator.calls <= 8  # one look every 5 s of a still picture
     assert monitor.reused == monitor.readings - estimator.calls
+
+
+def test_closing_summary_counts_alerts_as_the_session_record() -> None:
+    from posture.commands import _closing_summary
+
+    # Two slouches: two alerts, the second held back by the policy's cooldown (one notification).
+    history = FakeHistory()
+    monitor, _camera, sink, _clock = make(
+        lambda t: SLOUCH if 10 < t < 60 or t > 80 else GOOD, duration=120.0, history=history
+    )
+    totals = monitor.run()
+    assert monitor.final_totals is history.finished  # one object: what is printed is what is stored
+    assert (history.finished.alerts, history.finished.episodes) == (2, 2)
+    sent = [n for n in sink.sent if n.kind == "posture"]
+    assert len(sent) == 1
+    line = _closing_summary(monitor, totals.paused_s)
+    assert "2 sustained episode(s), 2 alert(s) (1 posture notification(s) sent)" in line
+    assert f"poor posture {history.finished.poor_share:.0%}" in line
+
+
+def test_monitor_without_history_still_has_final_totals() -> None:
+    monitor, *_ = make(lambda t: SLOUCH if t > 10 else GOOD, duration=60.0)
+    monitor.run()
+    assert monitor.final_totals is not None
+    assert (monitor.final_totals.alerts, monitor.final_totals.episodes) == (1, 1)
+
+
+def test_verbose_logs_the_model_and_each_sampling_decision(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="posture")
+    monitor, *_ = make(lambda t: None if t > 40 else (SLOUCH if t > 10 else GOOD), duration=80.0)
+    monitor.run()
+    lines = [r.getMessage() for r in caplog.records if r.name == "posture.monitor"]
+    assert any(m.startswith("watching fake camera with pose model") for m in lines)
+    rates = [m for m in lines if m.startswith("sampling ")]
+    assert any("a finding nears its threshold" in m for m in rates), rates
+    assert any("posture steady" in m for m in rates), rates
+    assert any("nobody there" in m for m in rates), rates
+    # only changes are logged, not every sample
+    assert len(rates) < 10

@@ -1,0 +1,105 @@
+"""The demo material shipped inside the package: the clip, its timeline, its attribution.
+
+``posture demo`` must work from any install (a wheel, ``pip install .``, pipx), so the clip lives
+in ``posture/data/demo/`` and is found through :mod:`importlib.resources`, never beside a clone.
+``demo_desk.json`` beside it is written by ``samples/make_demo_clip.py``: the stretches of the
+clip (what the person does when) and the photos each was made from, so tests and the generator's
+check can hold the analysis to what the clip shows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from posture.errors import InputError
+
+__all__ = [
+    "ATTRIBUTION",
+    "CACHE_DIR_ENV",
+    "CALIBRATE_S",
+    "CLIP_NAME",
+    "HOLD_S",
+    "LICENCE_NOTE",
+    "Stretch",
+    "clip_path",
+    "default_out_dir",
+    "load_timeline",
+]
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR_ENV = "POSTURE_CACHE_DIR"  # a folder that replaces the platform's user cache folder
+CLIP_NAME = "demo_desk.mp4"
+TIMELINE_NAME = "demo_desk.json"
+CALIBRATE_S = 6.0  # the clip's first stretch is upright; its first photo is held for 6 s
+HOLD_S = 5.0  # the clip is a minute long: ISO holding times (minutes) would never be reached
+
+# Said wherever the clip is shown: the report's footer, `posture demo`'s output, samples/README.md.
+ATTRIBUTION = (
+    "Demo clip: a time-lapse of real photos of one person at a desk by Roboflow user "
+    '"ikornproject" (sitting-posture dataset, via PSVedant/smart-posture-corrector), '
+    "licensed CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/); "
+    "arranged into a clip with a caption by the posture project."
+)
+LICENCE_NOTE = "CC BY 4.0, see posture/data/demo/NOTICE"
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """One stretch of the demo clip: what the person does from ``start_s`` to ``end_s``."""
+
+    start_s: float
+    end_s: float
+    posture: str  # "upright", "hunched" or "head_down"
+    photos: tuple[str, ...]
+
+    @property
+    def poor(self) -> bool:
+        return self.posture != "upright"
+
+
+def default_out_dir() -> Path:
+    """Where ``posture demo`` writes without ``--out``: ``demo/`` in the user's cache folder
+    (``$POSTURE_CACHE_DIR`` if set). One folder, reused by every run, so nothing piles up."""
+    override = os.environ.get(CACHE_DIR_ENV)
+    if override:
+        return Path(override).expanduser() / "demo"
+    import platformdirs
+
+    return platformdirs.user_cache_path("posture", appauthor=False) / "demo"
+
+
+def _resource(name: str) -> Any:
+    return resources.files("posture") / "data" / "demo" / name
+
+
+@contextmanager
+def clip_path() -> Iterator[Path]:
+    """The demo clip as a real file for the duration of the ``with`` (OpenCV needs a path; from a
+    zipped install the clip is extracted to a temporary file and removed afterwards)."""
+    res = _resource(CLIP_NAME)
+    if not res.is_file():
+        raise InputError(f"the demo clip {CLIP_NAME} is missing from this installation of posture")
+    with resources.as_file(res) as path:
+        log.info("demo clip: %s", path)
+        yield Path(path)
+
+
+def load_timeline() -> list[Stretch]:
+    """The clip's stretches, in order, from ``demo_desk.json``."""
+    res = _resource(TIMELINE_NAME)
+    if not res.is_file():
+        raise InputError(f"the demo timeline {TIMELINE_NAME} is missing from this installation of posture")
+    doc = json.loads(res.read_text(encoding="utf-8"))
+    return [
+        Stretch(float(s["start_s"]), float(s["end_s"]), str(s["posture"]), tuple(s["photos"]))
+        for s in doc["stretches"]
+    ]
