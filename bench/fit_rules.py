@@ -35,7 +35,7 @@ from dataset import DEFAULT_FOOTAGE, Sample, chair_clip_samples, load_clip_poses
 
 from posture.baseline import baseline_from_measurements
 from posture.config import Band, FindingRules, MetricsConfig
-from posture.metrics import OBLIQUE_JUDGE_MIN_YAW_DEG, RawMeasurement, assess, measure
+from posture.metrics import OBLIQUE_JUDGE_MIN_YAW_DEG, RawMeasurement, _unforeshortened, assess, measure
 
 # The same man (OpenPosture) in chair/ and fixtures/, the same woman in desk/ and fixtures/.
 _MAN = {
@@ -121,21 +121,19 @@ FRONT_GRID = {
 }
 
 
-def _side_features(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Neck and trunk angles, whether a verdict can be good (a side view), and whether it can
-    be poor (also an oblique view near a profile: see ``OBLIQUE_JUDGE_MIN_YAW_DEG``)."""
-    neck = np.array([_num(it.raw.values.get("neck_inclination_deg")) for it in items])
-    trunk = np.array([_num(it.raw.values.get("trunk_inclination_deg")) for it in items])
-    ok = np.array([it.raw.problem is None for it in items])
-    side = ok & np.array([it.raw.view.value == "side" for it in items])
-    near = np.array(
-        [
-            it.raw.view.value == "oblique"
-            and (it.raw.values.get("shoulder_yaw_deg") or 0.0) >= OBLIQUE_JUDGE_MIN_YAW_DEG
-            for it in items
-        ]
-    )
-    return neck, trunk, side, side | (ok & near)
+def _side_features(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Neck and trunk angles as the absolute rules see them (an oblique view near a profile
+    corrected for foreshortening, as ``assess`` does), and whether the pose can be judged."""
+    neck, trunk, judged = [], [], []
+    for it in items:
+        v = it.raw.values
+        yaw = v.get("shoulder_yaw_deg") or 0.0
+        near = it.raw.view.value == "oblique" and yaw >= OBLIQUE_JUDGE_MIN_YAW_DEG
+        scale = float(np.sin(np.radians(yaw))) if near else 1.0
+        neck.append(_num(_unforeshortened(v.get("neck_inclination_deg"), scale)))
+        trunk.append(_num(_unforeshortened(v.get("trunk_inclination_deg"), scale)))
+        judged.append(it.raw.problem is None and (it.raw.view.value == "side" or near))
+    return np.array(neck), np.array(trunk), np.array(judged)
 
 
 def _num(x: float | None) -> float:
@@ -149,7 +147,9 @@ def fit_side(items: Sequence[Item]) -> tuple[dict[str, float], float]:
     any limit is reached; uncertain when the view or the landmarks do not allow a judgement),
     and the result is then checked with ``assess`` itself by the caller.
     """
-    neck, trunk, can_good, can_poor = _side_features(items)
+    neck, trunk, judged = _side_features(items)
+    pulled_rec = FindingRules().slumped_pulled_recline_deg.limit
+    pulled_flex = FindingRules().slumped_pulled_flexion_deg.limit
     labels = np.array([it.sample.label == "poor" for it in items])
     groups = [it.group for it in items]
     a, b, c = (SIDE_GRID[k] for k in ("forward_head_deg", "hunched_back_deg", "slumped_recline_deg"))
@@ -158,13 +158,14 @@ def fit_side(items: Sequence[Item]) -> tuple[dict[str, float], float]:
     for g in names:
         m = np.array([x == g for x in groups])
         y = labels[m]
-        n, t, j, jp = neck[m], trunk[m], can_good[m], can_poor[m]
+        n, t, j = neck[m], trunk[m], judged[m]
         with np.errstate(invalid="ignore"):
             head = n[None, :] >= a[:, None]
             fwd = t[None, :] >= b[:, None]
             back = -t[None, :] >= c[:, None]
-        poor = head[:, None, None, :] | fwd[None, :, None, :] | back[None, None, :, :]
-        poor &= jp[None, None, None, :]
+            pulled = (-t >= pulled_rec) & (n - t >= pulled_flex)  # the fixed "classic slump" rule
+        poor = head[:, None, None, :] | fwd[None, :, None, :] | back[None, None, :, :] | pulled
+        poor &= j[None, None, None, :]
         good = ~poor & j[None, None, None, :] & ~np.isnan(n)[None, None, None, :]
         recalls = []
         if y.any():

@@ -75,7 +75,11 @@ class FindingRules:
     # side view, no baseline (fitted)
     forward_head_deg: Band = Band(16.0, 26.0)  # neck_inclination_deg
     hunched_back_deg: Band = Band(13.0, 23.0)  # trunk_inclination_deg
-    slumped_recline_deg: Band = Band(25.0, 35.0)  # -trunk_inclination_deg, whatever the head does
+    slumped_recline_deg: Band = Band(27.0, 37.0)  # -trunk_inclination_deg, whatever the head does
+    # the classic slump: a lesser recline with the head pulled forward of the trunk (both needed;
+    # ISO 11226 allows a neck flexion up to 25°, and the proxies read an upright neck ~15° more)
+    slumped_pulled_recline_deg: Band = Band(15.0, 25.0)  # -trunk_inclination_deg
+    slumped_pulled_flexion_deg: Band = Band(30.0, 40.0)  # neck_flexion_deg
     # front view, no baseline (ISO 11226: lateral tilt within ±10°)
     side_lean_deg: Band = Band(5.0, 10.0)  # |shoulder_tilt_deg| or |trunk_side_lean_deg|
     # relative to the user's good posture

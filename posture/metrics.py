@@ -8,6 +8,7 @@ the landmarks it uses. Two steps, so the pipeline can smooth in between:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,8 +30,8 @@ __all__ = ["REFERENCE_KEYS", "SIDE_METRICS", "Assessment", "RawMeasurement", "as
 # Raw quantities kept for baselines but not published as metrics (their units are not degrees).
 REFERENCE_KEYS = ("face_width_frac", "head_height_ratio", "neck_sagittal_3d_deg")
 
-# An oblique view this close to a profile still shows the sagittal angles, foreshortened: smaller
-# than they are. A limit they reach is reached for sure (poor), but a small angle proves nothing.
+# An oblique view this close to a profile still shows the sagittal angles, foreshortened by the
+# sine of the turn (at most 1/sin 45° = 1.41): corrected, they are judged as a side view's.
 OBLIQUE_JUDGE_MIN_YAW_DEG = 45.0
 
 
@@ -171,19 +172,18 @@ def assess(
     rules = config.rules
     judged = False
     complete = True  # whether every finding the view allows could be judged
-    # An oblique view foreshortens every angle: judge it against the user's own baseline, or,
-    # near a profile, only for limits the foreshortened angles still reach.
+    # An oblique view foreshortens the sagittal angles by about the sine of the shoulders' turn:
+    # near a profile that is corrected and judged; further round, only against a baseline.
     oblique_ok = raw.view is View.OBLIQUE and bool(baseline)
-    near_profile = (v.get("shoulder_yaw_deg") or 0.0) >= OBLIQUE_JUDGE_MIN_YAW_DEG
-    oblique_poor_only = raw.view is View.OBLIQUE and not baseline and near_profile
-    if raw.view is View.SIDE or oblique_ok or oblique_poor_only:
+    yaw = v.get("shoulder_yaw_deg") or 0.0
+    near_profile = raw.view is View.OBLIQUE and not baseline and yaw >= OBLIQUE_JUDGE_MIN_YAW_DEG
+    if raw.view is View.SIDE or oblique_ok or near_profile:
         rel = ref if baseline else (habitual or {})
         # A calibration replaces the absolute limits (its deviations absorb the camera's tilt);
         # the habitual reference only adds to them.
-        absolute = (raw.view is View.SIDE or oblique_poor_only) and not baseline
-        side_judged = _side_findings(metrics, rel, rules, findings, absolute=absolute)
-        judged |= side_judged
-        complete = complete and not oblique_poor_only
+        absolute = (raw.view is View.SIDE or near_profile) and not baseline
+        scale = math.sin(math.radians(yaw)) if near_profile else 1.0
+        judged |= _side_findings(metrics, rel, rules, findings, absolute=absolute, foreshortening=scale)
     if raw.view is View.FRONT or oblique_ok:
         front_judged, complete = _front_findings(metrics, ref, rules, findings, calibrated=bool(baseline))
         judged |= front_judged
@@ -204,12 +204,18 @@ def _side_findings(
     out: dict[str, float],
     *,
     absolute: bool = True,
+    foreshortening: float = 1.0,
 ) -> bool:
     """Side-view findings: the absolute bands (unless ``absolute=False``: a calibrated user, or
-    an oblique view whose foreshortened angles would fool them) and, where ``ref`` has a value,
-    the deviation bands. Each finding takes the larger of the two severities."""
-    neck = m["neck_inclination_deg"]
-    trunk = m["trunk_inclination_deg"]
+    an oblique view far from a profile) and, where ``ref`` has a value, the deviation bands.
+    Each finding takes the larger of the two severities. ``foreshortening`` (the sine of the
+    shoulders' turn, 1 in a true profile) undoes an oblique view's shrinking of the angles
+    before the absolute bands see them."""
+    neck = _unforeshortened(m["neck_inclination_deg"], foreshortening)
+    trunk = _unforeshortened(m["trunk_inclination_deg"], foreshortening)
+    flex = m["neck_flexion_deg"]
+    if neck is not None and trunk is not None:
+        flex = neck - trunk
 
     def both(
         value: float | None, absolute_band: Band, key: str, delta_band: Band, sign: float = 1.0
@@ -225,10 +231,17 @@ def _side_findings(
     head = both(neck, r.forward_head_deg, "head_forward_deg", r.forward_head_delta_deg)
     hunched = both(trunk, r.hunched_back_deg, "trunk_inclination_deg", r.hunched_back_delta_deg)
     slumped = both(trunk, r.slumped_recline_deg, "trunk_inclination_deg", r.slumped_recline_delta_deg, -1.0)
+    if absolute and trunk is not None and flex is not None:
+        # The classic slump: reclined less far, but with the head pulled forward of the trunk
+        # to keep looking at the screen.
+        pulled = min(
+            r.slumped_pulled_recline_deg.severity(-trunk), r.slumped_pulled_flexion_deg.severity(flex)
+        )
+        slumped = max(slumped or 0.0, pulled)
     flexion = None
-    flex, flex_ref = m["neck_flexion_deg"], ref.get("neck_flexion_deg")
-    if flex is not None and flex_ref is not None:
-        flexion = r.neck_flexion_delta_deg.severity(flex - flex_ref)
+    flex_ref = ref.get("neck_flexion_deg")
+    if m["neck_flexion_deg"] is not None and flex_ref is not None:
+        flexion = r.neck_flexion_delta_deg.severity(m["neck_flexion_deg"] - flex_ref)
     for code, sev in (
         ("forward_head", head),
         ("hunched_back", hunched),
@@ -238,6 +251,13 @@ def _side_findings(
         if sev is not None:
             out[code] = sev
     return head is not None or bool(ref)
+
+
+def _unforeshortened(angle_deg: float | None, scale: float) -> float | None:
+    """The angle a foreshortened one (horizontal extent shrunk by ``scale``) stands for."""
+    if angle_deg is None or scale >= 0.999:
+        return angle_deg
+    return math.degrees(math.atan(math.tan(math.radians(angle_deg)) / max(scale, 0.5)))
 
 
 def _front_findings(

@@ -23,7 +23,7 @@ def _writer(db: str, kind: str, barrier, results) -> None:
 
     try:
         barrier.wait(30)
-        with LiveSession(kind="monitor", db_path=Path(db)) as live:
+        with LiveSession(kind="live", db_path=Path(db)) as live:
             live.start(f"camera {kind}")
             for i in range(ROUNDS):
                 live.update(SessionTotals(duration_s=float(i + 1), present_s=float(i + 1)))
@@ -61,7 +61,7 @@ def test_concurrent_writers_lose_nothing_and_never_see_a_lock(writers: int, tmp_
     assert outcomes == {f"w{k}": "ok" for k in range(writers)}
     sessions = list_sessions(10_000, db_path=db)
     analyses = [s for s in sessions if s["kind"] == "analyze"]
-    monitors = [s for s in sessions if s["kind"] == "monitor"]
+    monitors = [s for s in sessions if s["kind"] == "live"]
     assert len(analyses) == writers * ROUNDS
     assert len(monitors) == writers and all(s["duration_s"] == ROUNDS for s in monitors)
 
@@ -94,12 +94,12 @@ def test_history_prints_stored_names_without_control_characters(name: str, capsy
             ended=datetime.now(timezone.utc),
             live=False,
         )
-    code, out, err = run_cli(["history"], capsys)
+    code, out, err = run_cli(["history", "--all"], capsys)
     assert code == 0, err
     table = out.split("\n\n")[0]
     assert not any(ch in table for ch in "\x1b\x07\x08\r\x9b\x7f\u202e\x00")
     assert len(table.splitlines()) == 3  # header, rule, one row: a newline in a name adds no line
-    code, out, _ = run_cli(["history", "--json"], capsys)
+    code, out, _ = run_cli(["history", "--all", "--json"], capsys)
     assert code == 0 and json.loads(out)["sessions"][0]["source"] == name  # JSON escapes, keeps it
 
 

@@ -140,7 +140,7 @@ def test_monitor_ends_cleanly_on_a_signal(signum: int, long_clip: Path, tmp_path
     assert "Traceback" not in err and "session over" in out
     assert not (Path(env["POSTURE_RUNTIME_DIR"]) / "control.sock").exists()
     res = subprocess.run(
-        posture_cmd("history", "--json"), env=env, capture_output=True, text=True, timeout=60
+        posture_cmd("history", "--all", "--json"), env=env, capture_output=True, text=True, timeout=60
     )
     assert json.loads(res.stdout)["sessions"][0]["status"] == "done"
 
