@@ -219,16 +219,35 @@ def test_baseline_deviation_drives_side_findings() -> None:
     assert _assess(side_pose(trunk_deg=36.0, neck_deg=20.0), base.values).findings["hunched_back"] >= 1.0
 
 
-def test_oblique_without_baseline_is_uncertain() -> None:
-    p = side_pose()
-    world = p.world_m.copy()
-    world[11] = [0.12, -0.5, 0.12]
-    world[12] = [-0.12, -0.5, -0.12]
+def _turned(pose, yaw_deg: float):
+    """A pose whose shoulder line is turned ``yaw_deg`` from the image plane (3-D landmarks)."""
+    import math
+
     from posture.landmarks import Pose
 
-    raw = measure(Pose(p.xy_px, p.visibility, world, p.image_size), CFG)
+    world = pose.world_m.copy()
+    x, z = 0.15 * math.cos(math.radians(yaw_deg)), 0.15 * math.sin(math.radians(yaw_deg))
+    world[11] = [x, -0.5, z]
+    world[12] = [-x, -0.5, -z]
+    return Pose(pose.xy_px, pose.visibility, world, pose.image_size)
+
+
+def test_oblique_far_from_a_profile_without_baseline_is_uncertain() -> None:
+    raw = measure(_turned(side_pose(), 38.0), CFG)
     assert raw.view is View.OBLIQUE
     assert assess(raw, CFG).posture is Verdict.UNCERTAIN
+
+
+def test_oblique_near_a_profile_is_judged_with_corrected_angles() -> None:
+    upright = measure(_turned(side_pose(trunk_deg=-6.0, neck_deg=10.0), 50.0), CFG)
+    # 22° in the picture at a 50° turn stands for atan(tan 22° / sin 50°) = 27.8° of neck lean.
+    forward = measure(_turned(side_pose(trunk_deg=-6.0, neck_deg=22.0), 50.0), CFG)
+    assert upright.view is View.OBLIQUE and forward.view is View.OBLIQUE
+    assert assess(upright, CFG).posture is Verdict.GOOD
+    a = assess(forward, CFG)
+    assert a.posture is Verdict.POOR
+    assert a.findings["forward_head"] >= 1.0
+    assert "neck_inclination_deg" in a.estimated
 
 
 def test_baseline_profile_round_trip(tmp_path) -> None:
