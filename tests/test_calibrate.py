@@ -30,7 +30,7 @@ from posture.source import Frame, VideoFileSource
 from tests.builders import front_pose, side_pose
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "samples" / "demo_desk.mp4"
+DEMO = ROOT / "posture" / "data" / "demo" / "demo_desk.mp4"
 CONFIG = Config()
 LIGHT = 120.0  # a well-lit frame's mean grey level
 
