@@ -49,6 +49,9 @@ BUNDLED_MODEL = "pose_landmarker_full.task"
 BUNDLED_MODEL_ORIGIN = "BlazePose GHUM 3D full, the files of mediapipe 0.10.21, Apache-2.0"
 MODELS_DIR_ENV = "POSTURE_MODELS_DIR"
 _VARIANTS = {0: "lite", 1: "full", 2: "heavy"}  # analysis.model_complexity -> model name
+# VIDEO-mode clock step between unsmoothed frames: after 1000 s MediaPipe's landmark filter (a
+# one-euro filter, 0.05 Hz minimum cut-off) keeps about 0.3 % of the previous value.
+_UNSMOOTHED_STEP_MS = 1_000_000
 
 
 class PoseEstimator(Protocol):
@@ -141,12 +144,17 @@ def _to_rgb(frame: Frame) -> np.ndarray:
 
 
 class TaskPoseEstimator:
-    """The Tasks ``PoseLandmarker``, with the bundled model or a ``.task`` file; several people
-    are found and the one at the desk is chosen by :class:`~posture.selection.PersonSelector`.
+    """The Tasks ``PoseLandmarker``, with the bundled model or a ``.task`` file.
 
-    ``video=True`` runs VIDEO mode (tracks from frame to frame, smooths the landmarks; frames must
-    come in time order), ``video=False`` IMAGE mode (detects afresh on every image). ``track``
-    keeps following the same person (default: in VIDEO mode).
+    ``video=True`` runs VIDEO mode: the region found in one frame is where the next is looked at
+    (the detector runs only when the person is lost), and ``smooth`` applies MediaPipe's landmark
+    filter over time; frames must come in time order. ``video=False`` runs IMAGE mode: each image
+    is detected afresh. ``num_poses`` defaults to 1 in VIDEO mode (MediaPipe tracks only while it
+    follows as many people as it may find: with 2 it runs the detector on every frame, twice as
+    slow and off the legacy graph's landmarks by 6-8 px at the hips on a side-view clip) and to
+    2 in IMAGE mode, where the person at the desk is chosen among those found
+    (:class:`~posture.selection.PersonSelector`, or the largest and most central with
+    ``track=False``).
     """
 
     def __init__(
@@ -154,8 +162,9 @@ class TaskPoseEstimator:
         model_path: Path | None = None,
         *,
         video: bool,
-        num_poses: int = 2,
+        num_poses: int | None = None,
         track: bool | None = None,
+        smooth: bool = True,
         min_detection_confidence: float = 0.5,
     ) -> None:
         base = _base_options_kwargs(model_path)
@@ -164,7 +173,7 @@ class TaskPoseEstimator:
         options = vision.PoseLandmarkerOptions(
             base_options=mp.tasks.BaseOptions(**base),
             running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
-            num_poses=num_poses,
+            num_poses=num_poses or (1 if video else 2),
             min_pose_detection_confidence=min_detection_confidence,
         )
         label = BUNDLED_MODEL if model_path is None else Path(model_path).name
@@ -176,6 +185,7 @@ class TaskPoseEstimator:
         self._video = video
         self._track = video if track is None else track  # follow one person across frames
         self._last_ms = -1  # the last VIDEO-mode timestamp given to MediaPipe
+        self._smooth = smooth  # False: timestamps far apart, so the landmark filter passes values through
         self._selector = PersonSelector()
         origin = "bundled" if model_path is None else "task"
         self.name = f"mediapipe {mp.__version__} {origin} {label}"
@@ -186,7 +196,10 @@ class TaskPoseEstimator:
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=_to_rgb(frame))
         if self._video:
             # VIDEO mode needs strictly increasing whole milliseconds.
-            ms = max(round(frame.t_s * 1000.0), self._last_ms + 1)
+            if self._smooth:
+                ms = max(round(frame.t_s * 1000.0), self._last_ms + 1)
+            else:
+                ms = self._last_ms + _UNSMOOTHED_STEP_MS
             self._last_ms = ms
             result = self._landmarker.detect_for_video(image, ms)
         else:
@@ -278,8 +291,10 @@ def open_estimator(
 
     ``model_complexity`` 0 (lite) and 2 (heavy) are not shipped: they need their ``.task`` file,
     because posture never downloads a model. ``sampled``: frames come at a reduced rate and may
-    step back in time (to look closer between two samples), which VIDEO mode refuses and its
-    landmark smoothing would misread: they run as images, still following the same person.
+    step back in time (to look closer between two samples). MediaPipe's landmark filter, tuned
+    for a camera's full frame rate, would lag on them and misread a step back, so it is turned off
+    (the metrics are smoothed instead), as the legacy graph's ``smooth_landmarks=False`` did; the
+    person is still tracked from one analysed frame to the next.
     """
     if model is None and model_complexity != 1:
         variant = _VARIANTS.get(model_complexity)
@@ -289,4 +304,4 @@ def open_estimator(
             f"the {variant} pose model is not shipped with posture, which never downloads models; get "
             f"pose_landmarker_{variant}.task (see models/README.md) and pass --model PATH.task"
         )
-    return TaskPoseEstimator(model, video=video and not sampled, track=video)
+    return TaskPoseEstimator(model, video=video, smooth=not sampled)

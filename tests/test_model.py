@@ -94,3 +94,25 @@ def test_bundled_model_finds_the_person_in_video_and_image_mode() -> None:
         assert all(p is not None for p in poses)
         nose = poses[-1].xy_px[0]
         assert 0 <= nose[0] < w and 0 <= nose[1] < h
+
+
+@pytest.mark.mediapipe
+def test_sampled_video_frames_may_step_back_in_time() -> None:
+    # analyze looks closer between two samples, so frames may go back in time; VIDEO mode refuses
+    # timestamps that do not increase, so the sampled estimator runs on a clock of its own.
+    import cv2
+
+    from posture.source import Frame
+
+    clip = bundled_model().parent.parent / "data" / "demo" / "demo_desk.mp4"
+    cap = cv2.VideoCapture(str(clip))
+    frames = []
+    for t_s in (2.0, 3.0, 2.5, 4.0):
+        cap.set(cv2.CAP_PROP_POS_MSEC, t_s * 1000)
+        ok, image = cap.read()
+        assert ok
+        frames.append(Frame(image, len(frames), t_s))
+    cap.release()
+    with open_estimator(None, video=True, sampled=True) as est:
+        poses = [est.estimate(f) for f in frames]
+    assert all(p is not None for p in poses)
