@@ -33,7 +33,8 @@ _FETCHED = re.compile(
 
 def find_python(series: str) -> str | None:
     found = shutil.which(f"python{series}")
-    if found:
+    # A pyenv shim is on the PATH for every installed version but runs only the selected ones.
+    if found and subprocess.run([found, "-c", "pass"], capture_output=True).returncode == 0:
         return found
     if shutil.which("pyenv") is None:
         return None
