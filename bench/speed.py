@@ -1,7 +1,9 @@
 """Analysis speed: ``posture analyze`` against a plain every-frame MediaPipe loop, side by side.
 
 The plain loop is what the LearnOpenCV posture tutorial (and most of its clones) does: read every
-frame with OpenCV, convert it to RGB and run ``mediapipe.solutions.pose`` on it. Each variant runs
+frame with OpenCV, convert it to RGB and run MediaPipe Pose on it (here the Tasks
+``PoseLandmarker`` in VIDEO mode with the same shipped model, since ``mediapipe.solutions`` is
+gone from current releases). Each variant runs
 as its own process (start-up included, as a user would see it), alternating, for several rounds;
 the medians are compared. Accuracy is checked in the same run: the chair clip's per-frame
 agreement with its labels must stay at or above 97 % for the settings timed here.
@@ -32,17 +34,25 @@ def plain_loop(clip: str) -> int:
     import cv2
     import mediapipe as mp
 
-    pose = mp.solutions.pose.Pose(model_complexity=1)
+    from posture.estimator import bundled_model
+
+    vision = mp.tasks.vision
+    options = vision.PoseLandmarkerOptions(
+        base_options=mp.tasks.BaseOptions(model_asset_path=str(bundled_model())),
+        running_mode=vision.RunningMode.VIDEO,
+    )
     cap = cv2.VideoCapture(clip)
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     n = 0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        pose.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-        n += 1
+    with vision.PoseLandmarker.create_from_options(options) as pose:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            pose.detect_for_video(image, round(n * 1000 / fps))
+            n += 1
     cap.release()
-    pose.close()
     return n
 
 

@@ -26,8 +26,10 @@ __all__ = [
     "Runner",
     "Sink",
     "SoundSink",
+    "desktop_program",
     "make_sinks",
     "run_command",
+    "sound_command",
 ]
 
 logger = logging.getLogger(__name__)
@@ -162,6 +164,33 @@ def _toast_script(title: str, message: str) -> str:
     )
 
 
+def desktop_program(platform: str = sys.platform) -> str | None:
+    """The program that shows a desktop notification on ``platform``, or None where none is known."""
+    if platform == "darwin":
+        return "osascript"
+    if platform in ("win32", "cygwin"):
+        return "powershell"
+    if platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return "notify-send"
+    return None
+
+
+def sound_command(
+    platform: str = sys.platform, which: Which = shutil.which, sound_file: str | None = None
+) -> list[str] | None:
+    """The player and system sound that play an alert sound on ``platform`` (``paplay`` on Linux,
+    ``afplay`` on macOS), or None when either is missing (the sound sink then rings the bell)."""
+    if platform == "darwin":
+        name, candidates = "afplay", _MACOS_SOUNDS
+    elif platform.startswith("linux"):
+        name, candidates = "paplay", _LINUX_SOUNDS
+    else:
+        return None
+    sound = sound_file or next((p for p in candidates if os.path.isfile(p)), None)
+    player = which(name) if sound is not None else None
+    return [player, sound] if sound is not None and player is not None else None
+
+
 class DesktopSink(_CommandSink):
     """An OS notification: ``notify-send`` on Linux, ``osascript`` on macOS, a PowerShell toast
     on Windows, chosen by ``platform`` (default ``sys.platform``)."""
@@ -181,13 +210,8 @@ class DesktopSink(_CommandSink):
         if self._looked_up:
             return self._tool
         self._looked_up = True
-        if self._platform == "darwin":
-            name = "osascript"
-        elif self._platform in ("win32", "cygwin"):
-            name = "powershell"
-        elif self._platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
-            name = "notify-send"
-        else:
+        name = desktop_program(self._platform)
+        if name is None:
             self._warn_once("missing", "desktop notifications are not supported on %s", self._platform)
             return None
         self._tool = self._which(name)
@@ -248,16 +272,7 @@ class SoundSink(_CommandSink):
         if self._chosen:
             return self._args
         self._chosen = True
-        if self._platform == "darwin":
-            name, candidates = "afplay", _MACOS_SOUNDS
-        elif self._platform.startswith("linux"):
-            name, candidates = "paplay", _LINUX_SOUNDS
-        else:
-            return None
-        sound = self._sound_file or next((p for p in candidates if os.path.isfile(p)), None)
-        player = self._which(name) if sound is not None else None
-        if sound is not None and player is not None:
-            self._args = [player, sound]
+        self._args = sound_command(self._platform, self._which, self._sound_file)
         return self._args
 
     def _bell(self) -> None:

@@ -231,7 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "check",
         help="check the environment",
-        description="mediapipe version, bundled model, .task models found, cameras.",
+        description="Where posture keeps its config, history and models; the pose model and whether it "
+        "loads; cameras; the annotated-video encoder; notification and sound back-ends. Exits 1 only "
+        "for what breaks a command.",
     )
     return parser
 

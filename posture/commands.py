@@ -318,58 +318,24 @@ def cmd_advice(args: argparse.Namespace, out: IO[str]) -> int:
     return ExitCode.OK
 
 
-def _cameras_found(indices: range = range(4)) -> str:
-    """Which of the first camera indices open (each is released at once)."""
-    import cv2
-
-    from posture.source import quiet_opencv
-
-    quiet_opencv()
-    found = []
-    for index in indices:
-        cap = cv2.VideoCapture(index)
-        if cap.isOpened():
-            found.append(str(index))
-        cap.release()
-    return ", ".join(found) if found else f"none found (tried {indices.start}-{indices.stop - 1})"
-
-
 def cmd_check(args: argparse.Namespace, out: IO[str]) -> int:
-    import importlib.metadata as md
+    """Paths, versions, the pose model, cameras and alert back-ends; exit 1 only when something
+    that breaks a command the user can run is wrong."""
+    from posture.environment import check_environment
 
-    from posture.estimator import MODELS_DIR, bundled_model_files, find_task_models
-
-    def version(name: str) -> str:
-        try:
-            return md.version(name)
-        except md.PackageNotFoundError:
-            return "not installed"
-
-    print(f"python            {sys.version.split()[0]}", file=out)
-    print(f"mediapipe         {version('mediapipe')} (posture needs 0.10.21)", file=out)
-    print(f"opencv-contrib    {version('opencv-contrib-python')}", file=out)
-    clash = version("opencv-python")
-    if clash != "not installed":
-        print(
-            f"WARNING: opencv-python {clash} is installed beside opencv-contrib-python; they clobber each other's cv2",
-            file=out,
-        )
-    files = bundled_model_files()
-    for name, present in files.items():
-        print(f"model file        {name}: {'bundled' if present else 'absent (never downloaded)'}", file=out)
-    tasks = find_task_models()
-    print(
-        f".task models      {', '.join(p.name for p in tasks) if tasks else f'none in {MODELS_DIR}'}",
-        file=out,
-    )
-    print(f"cameras           {_cameras_found()}", file=out)
-    ok = files.get("pose_landmark_full.tflite", False) and files.get("pose_detection.tflite", False)
-    print(
-        "status            "
-        + ("ready" if ok else "the bundled full model is missing: reinstall mediapipe==0.10.21"),
-        file=out,
-    )
-    return ExitCode.OK if ok else ExitCode.FAILURE
+    items = check_environment()
+    width = max(len(item.label) for item in items) + 2
+    for item in items:
+        mark = {"fail": "PROBLEM: ", "note": "note: "}.get(item.status, "")
+        print(f"{item.label:<{width}}{mark}{item.value}", file=out)
+    failed = [item.label for item in items if item.status == "fail"]
+    if failed:
+        print(f"{'status':<{width}}not ready: fix {', '.join(failed)}", file=out)
+        return ExitCode.FAILURE
+    cameras = next(item for item in items if item.label == "cameras")
+    verdict = "ready" if cameras.status == "ok" else "ready for analyze, measure and demo (no camera)"
+    print(f"{'status':<{width}}{verdict}", file=out)
+    return ExitCode.OK
 
 
 def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:

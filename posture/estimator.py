@@ -1,9 +1,10 @@
-"""Pose estimators behind one small interface, returning the project's own :class:`Pose`.
+"""The pose estimator: MediaPipe's Tasks ``PoseLandmarker``, returning the project's own :class:`Pose`.
 
-- ``LegacyPoseEstimator``: the full BlazePose model bundled in mediapipe 0.10.21, through
-  ``mediapipe.solutions.pose``. The default: offline, always there.
-- ``TaskPoseEstimator``: the Tasks ``PoseLandmarker`` for a user-supplied ``.task`` file, in VIDEO
-  mode (strictly increasing millisecond timestamps) or IMAGE mode for independent photos.
+The default model is ``posture/models/pose_landmarker_full.task``, shipped inside the package: the
+Apache-2.0 BlazePose *full* files of the mediapipe 0.10.21 wheel with the image-input metadata
+the Tasks API needs (``models/build_pose_task.py`` rebuilds it). A user's own ``.task`` file (the
+lite or heavy model) may replace it. Video runs in VIDEO mode (strictly increasing millisecond
+timestamps), photos and sampled frames in IMAGE mode.
 
 Nothing here downloads anything: a model that is not on disk is a clear error. MediaPipe is
 imported lazily, so importing this module is cheap.
@@ -15,8 +16,9 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -25,23 +27,31 @@ from posture.landmarks import N_LANDMARKS, Pose
 from posture.selection import PersonSelector, desk_score
 from posture.source import Frame
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
 __all__ = [
-    "MODELS_DIR",
-    "LegacyPoseEstimator",
+    "BUNDLED_MODEL",
+    "BUNDLED_MODEL_ORIGIN",
+    "MODELS_DIR_ENV",
     "PoseEstimator",
     "TaskPoseEstimator",
-    "bundled_model_files",
+    "bundled_model",
     "estimate_still",
     "find_task_models",
     "open_estimator",
+    "user_models_dir",
 ]
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-_LEGACY_FILES = {
-    0: "pose_landmark_lite.tflite",
-    1: "pose_landmark_full.tflite",
-    2: "pose_landmark_heavy.tflite",
-}
+log = logging.getLogger(__name__)
+
+BUNDLED_MODEL = "pose_landmarker_full.task"
+BUNDLED_MODEL_ORIGIN = "BlazePose GHUM 3D full, the files of mediapipe 0.10.21, Apache-2.0"
+MODELS_DIR_ENV = "POSTURE_MODELS_DIR"
+_VARIANTS = {0: "lite", 1: "full", 2: "heavy"}  # analysis.model_complexity -> model name
+# VIDEO-mode clock step between unsmoothed frames: after 1000 s MediaPipe's landmark filter (a
+# one-euro filter, 0.05 Hz minimum cut-off) keeps about 0.3 % of the previous value.
+_UNSMOOTHED_STEP_MS = 1_000_000
 
 
 class PoseEstimator(Protocol):
@@ -100,26 +110,25 @@ def _import_mediapipe() -> Any:
     return mediapipe
 
 
-def _mediapipe_dir() -> Path | None:
-    import importlib.util
-
-    spec = importlib.util.find_spec("mediapipe")
-    if spec is None or spec.origin is None:
-        return None
-    return Path(spec.origin).parent
+def bundled_model() -> Traversable:
+    """The pose model shipped inside the package (package data, so it is in every install)."""
+    return resources.files("posture") / "models" / BUNDLED_MODEL
 
 
-def bundled_model_files() -> dict[str, bool]:
-    """Which legacy model files the installed mediapipe carries (for ``posture check``)."""
-    root = _mediapipe_dir()
-    files = {
-        "pose_detection.tflite": "pose_detection",
-        **{f: "pose_landmark" for f in _LEGACY_FILES.values()},
-    }
-    return {name: bool(root and (root / "modules" / sub / name).is_file()) for name, sub in files.items()}
+def user_models_dir() -> Path:
+    """Where a user's own ``.task`` models go: ``$POSTURE_MODELS_DIR``, else ``models`` in the
+    platform's user data folder for posture."""
+    override = os.environ.get(MODELS_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("posture", appauthor=False) / "models"
 
 
-def find_task_models(folder: Path = MODELS_DIR) -> list[Path]:
+def find_task_models(folder: Path | None = None) -> list[Path]:
+    """The ``.task`` files in ``folder`` (default: :func:`user_models_dir`)."""
+    folder = user_models_dir() if folder is None else folder
     return sorted(folder.glob("*.task")) if folder.is_dir() else []
 
 
@@ -137,103 +146,63 @@ def _to_rgb(frame: Frame) -> np.ndarray:
     return np.ascontiguousarray(frame.image[:, :, ::-1])
 
 
-class LegacyPoseEstimator:
-    """The bundled BlazePose full model via ``mediapipe.solutions.pose``.
+class TaskPoseEstimator:
+    """The Tasks ``PoseLandmarker``, with the bundled model or a ``.task`` file.
 
-    ``video=True`` tracks the person from frame to frame (faster, steadier); ``video=False``
-    detects afresh on every image (for unrelated photos). ``smooth_landmarks`` is the graph's own
-    temporal filter, tuned for a camera's full frame rate: on sampled frames it lags, the region
-    it predicts misses and the detector has to run again, so samplers turn it off and smooth the
-    metrics instead.
+    ``video=True`` runs VIDEO mode: the region found in one frame is where the next is looked at
+    (the detector runs only when the person is lost), and ``smooth`` applies MediaPipe's landmark
+    filter over time; frames must come in time order. ``video=False`` runs IMAGE mode: each image
+    is detected afresh. ``num_poses`` defaults to 1 in VIDEO mode (MediaPipe tracks only while it
+    follows as many people as it may find: with 2 it runs the detector on every frame, twice as
+    slow and off the legacy graph's landmarks by 6-8 px at the hips on a side-view clip) and to
+    2 in IMAGE mode, where the person at the desk is chosen among those found
+    (:class:`~posture.selection.PersonSelector`, or the largest and most central with
+    ``track=False``).
     """
 
     def __init__(
         self,
+        model_path: Path | None = None,
         *,
         video: bool,
-        model_complexity: int = 1,
+        num_poses: int | None = None,
+        track: bool | None = None,
+        smooth: bool = True,
         min_detection_confidence: float = 0.5,
-        smooth_landmarks: bool = True,
     ) -> None:
-        if model_complexity not in _LEGACY_FILES:
-            raise ModelUnavailableError("model complexity must be 0, 1 or 2")
-        needed = _LEGACY_FILES[model_complexity]
-        if not bundled_model_files().get(needed, False):
-            variant = {0: "lite", 1: "full", 2: "heavy"}[model_complexity]
-            raise ModelUnavailableError(
-                f"the {variant} pose model ({needed}) is not bundled with this mediapipe and posture never "
-                f"downloads models; get pose_landmarker_{variant}.task (see models/README.md) and pass "
-                f"--model PATH.task"
-            )
-        mp = _import_mediapipe()
-        self.name = f"mediapipe {mp.__version__} bundled {needed}"
-        self._pose = mp.solutions.pose.Pose(
-            static_image_mode=not video,
-            model_complexity=model_complexity,
-            smooth_landmarks=smooth_landmarks,
-            enable_segmentation=False,
-            min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=0.5,
-        )
-
-    def estimate(self, frame: Frame) -> Pose | None:
-        h, w = frame.image.shape[:2]
-        result = self._pose.process(_to_rgb(frame))
-        if result.pose_landmarks is None:
-            return None
-        world = result.pose_world_landmarks.landmark if result.pose_world_landmarks else None
-        return _from_landmark_list(result.pose_landmarks.landmark, world, w, h)
-
-    def close(self) -> None:
-        if self._pose is not None:
-            self._pose.close()
-            self._pose = None
-
-    def __enter__(self) -> LegacyPoseEstimator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class TaskPoseEstimator:
-    """The Tasks ``PoseLandmarker`` for a ``.task`` file; several people are found and the one at
-    the desk is chosen by :class:`~posture.selection.PersonSelector`."""
-
-    def __init__(
-        self, model_path: Path, *, video: bool, num_poses: int = 2, track: bool | None = None
-    ) -> None:
-        path = Path(model_path).expanduser()
-        if not path.is_file():
-            raise ModelUnavailableError(f"model file not found: {path} (see models/README.md)")
-        if path.suffix != ".task":
-            raise ModelUnavailableError(
-                f"{path.name} is not a .task model; the Tasks API needs pose_landmarker_*.task (see models/README.md)"
-            )
+        base = _base_options_kwargs(model_path)
         mp = _import_mediapipe()
         vision = mp.tasks.vision
         options = vision.PoseLandmarkerOptions(
-            base_options=mp.tasks.BaseOptions(model_asset_path=str(path)),
+            base_options=mp.tasks.BaseOptions(**base),
             running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
-            num_poses=num_poses,
+            num_poses=num_poses or (1 if video else 2),
+            min_pose_detection_confidence=min_detection_confidence,
         )
+        label = BUNDLED_MODEL if model_path is None else Path(model_path).name
         try:
             self._landmarker = vision.PoseLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as exc:
-            raise ModelUnavailableError(f"cannot load {path.name} as a pose landmarker: {exc}") from None
+            raise ModelUnavailableError(f"cannot load {label} as a pose landmarker: {exc}") from None
         self._mp = mp
         self._video = video
         self._track = video if track is None else track  # follow one person across frames
-        self._last_ms = -1
+        self._last_ms = -1  # the last VIDEO-mode timestamp given to MediaPipe
+        self._smooth = smooth  # False: timestamps far apart, so the landmark filter passes values through
         self._selector = PersonSelector()
-        self.name = f"mediapipe {mp.__version__} task {path.name}"
+        origin = "bundled" if model_path is None else "task"
+        self.name = f"mediapipe {mp.__version__} {origin} {label}"
+        log.info("pose model: %s, %s mode", self.name, "VIDEO" if video else "IMAGE")
 
     def estimate(self, frame: Frame) -> Pose | None:
         h, w = frame.image.shape[:2]
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=_to_rgb(frame))
         if self._video:
             # VIDEO mode needs strictly increasing whole milliseconds.
-            ms = max(round(frame.t_s * 1000.0), self._last_ms + 1)
+            if self._smooth:
+                ms = max(round(frame.t_s * 1000.0), self._last_ms + 1)
+            else:
+                ms = self._last_ms + _UNSMOOTHED_STEP_MS
             self._last_ms = ms
             result = self._landmarker.detect_for_video(image, ms)
         else:
@@ -296,16 +265,46 @@ def estimate_still(estimator: PoseEstimator, frame: Frame) -> Pose | None:
     return Pose.mean(close or estimates)
 
 
+def _base_options_kwargs(model_path: Path | None) -> dict[str, Any]:
+    """``BaseOptions`` arguments for a model: the bundled one (a path when the package is on
+    disk, its bytes when it is not, e.g. inside a zip) or a user's ``.task`` file."""
+    if model_path is None:
+        model = bundled_model()
+        if not model.is_file():
+            raise ModelUnavailableError(
+                f"the bundled pose model {BUNDLED_MODEL} is missing from this install of posture; reinstall it"
+            )
+        if isinstance(model, Path):
+            return {"model_asset_path": str(model)}
+        return {"model_asset_buffer": model.read_bytes()}
+    path = Path(model_path).expanduser()
+    if not path.is_file():
+        raise ModelUnavailableError(f"model file not found: {path} (see models/README.md)")
+    if path.suffix != ".task":
+        raise ModelUnavailableError(
+            f"{path.name} is not a .task model; the Tasks API needs pose_landmarker_*.task (see models/README.md)"
+        )
+    return {"model_asset_path": str(path)}
+
+
 def open_estimator(
     model: Path | None, *, video: bool, model_complexity: int = 1, sampled: bool = False
 ) -> PoseEstimator:
-    """The estimator for a model choice: a ``.task`` file, or the bundled legacy model.
+    """The estimator for a model choice: a ``.task`` file, else the bundled full model.
 
-    ``sampled``: frames come at a reduced rate and may step back in time (to look closer
-    between two samples), so no temporal filter or strictly increasing clock may be assumed.
+    ``model_complexity`` 0 (lite) and 2 (heavy) are not shipped: they need their ``.task`` file,
+    because posture never downloads a model. ``sampled``: frames come at a reduced rate and may
+    step back in time (to look closer between two samples). MediaPipe's landmark filter, tuned
+    for a camera's full frame rate, would lag on them and misread a step back, so it is turned off
+    (the metrics are smoothed instead), as the legacy graph's ``smooth_landmarks=False`` did; the
+    person is still tracked from one analysed frame to the next.
     """
-    if model is not None:
-        # Sampled frames may step back in time, which VIDEO mode refuses: run them as images, but
-        # keep following the same person from frame to frame.
-        return TaskPoseEstimator(model, video=video and not sampled, track=video)
-    return LegacyPoseEstimator(video=video, model_complexity=model_complexity, smooth_landmarks=not sampled)
+    if model is None and model_complexity != 1:
+        variant = _VARIANTS.get(model_complexity)
+        if variant is None:
+            raise ModelUnavailableError("model complexity must be 0, 1 or 2")
+        raise ModelUnavailableError(
+            f"the {variant} pose model is not shipped with posture, which never downloads models; get "
+            f"pose_landmarker_{variant}.task (see models/README.md) and pass --model PATH.task"
+        )
+    return TaskPoseEstimator(model, video=video, smooth=not sampled)

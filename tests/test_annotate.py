@@ -386,6 +386,23 @@ def test_default_encoder_prefers_browser_formats(tmp_path: Path) -> None:
         assert path.suffix == ".mp4" and _decode(path)[2] in ("h264", "avc1")
 
 
+def test_without_ffmpeg_the_default_is_opencv_webm(tmp_path: Path, monkeypatch) -> None:
+    # A plain install (no posture[h264] extra, no ffmpeg on the PATH): OpenCV's own VP8 WebM.
+    monkeypatch.setattr(ann, "_ffmpeg", lambda: None)
+    video = _synthetic_video(tmp_path)
+    path = ann.write_annotated_video(_result(video), tmp_path / "annotated")
+    assert path.suffix == ".webm"
+    count, _, fourcc, _ = _decode(path)
+    assert abs(count - FPS * SECONDS) <= 1 and fourcc in {"VP80", "vp80", "VP8 "}
+
+
+def test_no_encoder_at_all_is_a_clear_error(tmp_path: Path) -> None:
+    nothing = [ann.Encoder("none", "opencv", "XXXX", ".mkv", True)]
+    with pytest.raises(ann.VideoEncodeError, match=r"posture\[h264\]"):
+        ann.VideoWriter(tmp_path / "out", (64, 48), 10.0, encoders=nothing)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_odd_frame_sizes_are_padded_for_h264(tmp_path: Path) -> None:
     encoders = _encoders("ffmpeg-h264")
     size = (W // 2 + 1, H // 2 + 1)

@@ -333,13 +333,6 @@ def test_history_lists_analysed_sessions(tmp_path: Path, capsys) -> None:
     assert code == 0 and "clip.avi" in out and "Not shown" not in out
 
 
-def test_check_reports_the_bundled_model(capsys) -> None:
-    code, out, _ = run(["check"], capsys)
-    assert code == 0
-    assert "pose_landmark_full.tflite: bundled" in out
-    assert "ready" in out
-
-
 def test_python_dash_m_entry_point() -> None:
     import subprocess
     import sys
