@@ -160,6 +160,7 @@ def camera_roll(footage: Path, config: Config) -> dict[str, Any]:
         "min": round(float(arr.min()), 2) if len(arr) else None,
         "max": round(float(arr.max()), 2) if len(arr) else None,
         "within_10_pm_2": bool(len(arr) and np.all(np.abs(arr - 10.0) <= 2.0)),
+        "within_10_pm_2_5": bool(len(arr) and np.all(np.abs(arr - 10.0) <= 2.5)),
         "rows": rows,
     }
 

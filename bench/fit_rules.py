@@ -2,7 +2,7 @@
 
 Each source is a different person, chair or camera. For each one in turn the thresholds are
 chosen on all the others (the grid point that maximises the mean balanced accuracy over the
-training sources, taken at the middle of the best plateau) and scored on the one left out: that
+training sources; among ties the one whose worst source does best; then the middle of the plateau) and scored on the one left out: that
 held-out figure, not the in-sample one, is what predicts a new user's experience. Photos of the
 same person in two folders (``side_photos/chair`` and the fixtures of the same man, ``desk`` and
 the fixtures of the same woman) are held out together, so no person is ever on both sides.
@@ -153,7 +153,7 @@ def fit_side(items: Sequence[Item]) -> tuple[dict[str, float], float]:
     labels = np.array([it.sample.label == "poor" for it in items])
     groups = [it.group for it in items]
     a, b, c = (SIDE_GRID[k] for k in ("forward_head_deg", "hunched_back_deg", "slumped_recline_deg"))
-    total = np.zeros((len(a), len(b), len(c)))
+    per_group = []
     names = sorted(set(groups))
     for g in names:
         m = np.array([x == g for x in groups])
@@ -172,10 +172,8 @@ def fit_side(items: Sequence[Item]) -> tuple[dict[str, float], float]:
             recalls.append(poor[..., y].mean(-1))
         if (~y).any():
             recalls.append(good[..., ~y].mean(-1))
-        total += np.mean(recalls, axis=0)
-    score = total / len(names)
-    best = score.max()
-    idx = np.median(np.argwhere(score >= best - 1e-9), axis=0).round().astype(int)
+        per_group.append(np.mean(recalls, axis=0))
+    idx, best = _choose(np.array(per_group))
     return {
         "forward_head_deg": a[idx[0]],
         "hunched_back_deg": b[idx[1]],
@@ -183,26 +181,38 @@ def fit_side(items: Sequence[Item]) -> tuple[dict[str, float], float]:
     }, best
 
 
+def _choose(per_group: np.ndarray) -> tuple[np.ndarray, float]:
+    """The grid point to take, from each group's score at every point (groups on axis 0).
+
+    The best mean over the groups; among ties, the best worst group (a rule that must work for
+    everyone); among remaining ties, the middle of the plateau.
+    """
+    mean = per_group.mean(axis=0)
+    best = mean.max()
+    tied = mean >= best - 1e-9
+    worst = np.where(tied, per_group.min(axis=0), -1.0)
+    chosen = np.argwhere(worst >= worst.max() - 1e-9)
+    return np.median(chosen, axis=0).round().astype(int), float(best)
+
+
 def fit_front(items: Sequence[Item], base: FindingRules) -> tuple[dict[str, float], float]:
     """The front limits, by a plain grid over ``assess`` (the front sets are small)."""
     names = sorted({it.group for it in items})
-    best, best_pts = -1.0, []
-    for d in FRONT_GRID["head_drop_pct"]:
-        for lean in FRONT_GRID["leaning_in_pct"]:
+    drops, leans = FRONT_GRID["head_drop_pct"], FRONT_GRID["leaning_in_pct"]
+    per_group = np.zeros((len(names), len(drops), len(leans)))
+    for i, d in enumerate(drops):
+        for k, lean in enumerate(leans):
             rules = dataclasses.replace(
                 base, head_drop_pct=Band(d / 2, d), leaning_in_pct=Band(lean / 2, lean)
             )
             v = verdicts(items, rules)
-            scores = []
-            for g in names:
-                sel = [i for i, it in enumerate(items) if it.group == g]
-                scores.append(balanced_accuracy([items[i].sample.label for i in sel], [v[i] for i in sel]))
-            s = float(np.mean(scores))
-            if s > best + 1e-9:
-                best, best_pts = s, [(d, lean)]
-            elif s >= best - 1e-9:
-                best_pts.append((d, lean))
-    d, lean = np.median(np.array(best_pts), axis=0)
+            for gi, g in enumerate(names):
+                sel = [n for n, it in enumerate(items) if it.group == g]
+                per_group[gi, i, k] = balanced_accuracy(
+                    [items[n].sample.label for n in sel], [v[n] for n in sel]
+                )
+    idx, best = _choose(per_group)
+    d, lean = drops[idx[0]], leans[idx[1]]
     return {"head_drop_pct": float(d), "leaning_in_pct": float(lean)}, best
 
 

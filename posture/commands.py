@@ -221,12 +221,6 @@ def run_analysis(
         files = write_outputs(result, staging)
         summary = analysis_summary(result)
         log.info("timeline, summary and events written in %.2f s", time.monotonic() - started)
-        if summary["view"] in ("front", "oblique") and result.baseline is None:
-            log.warning(
-                "the camera sees you from the %s: without a baseline only sideways lean is judged; "
-                "use --calibrate-first SECONDS or --baseline",
-                summary["view"],
-            )
         if annotate:
             from posture.annotate import write_annotated_video
 

@@ -73,7 +73,7 @@ class FindingRules:
     """
 
     # side view, no baseline (fitted)
-    forward_head_deg: Band = Band(16.0, 26.0)  # neck_inclination_deg
+    forward_head_deg: Band = Band(19.0, 29.0)  # neck_inclination_deg
     hunched_back_deg: Band = Band(13.0, 23.0)  # trunk_inclination_deg
     slumped_recline_deg: Band = Band(27.0, 37.0)  # -trunk_inclination_deg, whatever the head does
     # the classic slump: a lesser recline with the head pulled forward of the trunk (both needed;
@@ -88,8 +88,8 @@ class FindingRules:
     neck_flexion_delta_deg: Band = Band(5.0, 20.0)
     slumped_recline_delta_deg: Band = Band(12.0, 25.0)  # a supported recline of ~20° is fine
     side_lean_delta_deg: Band = Band(5.0, 10.0)
-    leaning_in_pct: Band = Band(13.25, 26.5)  # face_scale_pct (fitted)
-    head_drop_pct: Band = Band(4.5, 9.0)  # head_drop_pct (fitted)
+    leaning_in_pct: Band = Band(13.0, 26.0)  # face_scale_pct (fitted)
+    head_drop_pct: Band = Band(6.0, 12.0)  # head_drop_pct (fitted)
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,9 @@ class SmoothingConfig:
     """One Euro filter on the metrics: cut-off in hertz, beta per (unit per second)."""
 
     enabled: bool = True
-    # Light by default: the bundled legacy model already smooths its landmarks; this removes the
-    # remaining jitter above a few hertz without delaying a real change by more than a frame or two.
+    # Light by default: the shipped model tracks its landmarks from frame to frame in video; this
+    # removes the remaining jitter above a few hertz without delaying a real change by more than a
+    # frame or two.
     min_cutoff_hz: float = 3.0
     beta: float = 0.1
     view_hold_s: float = 1.0  # a change of view counts once it has held this long
@@ -124,7 +125,7 @@ class AnalysisConfig:
     sample_fps: float | None = 5.0  # analysed frames per second of video; None = every frame
     refine: bool = True  # where the verdict changes between two samples, analyse the frames between
     model: Path | None = None  # a .task file for the Tasks API; None = the bundled full model
-    model_complexity: int = 1  # the bundled legacy model; 0 and 2 need files we never download
+    model_complexity: int = 1  # 1 = the shipped full model; 0 (lite) and 2 (heavy) need a .task file
 
     def __post_init__(self) -> None:
         if self.sample_fps is not None and self.sample_fps <= 0:

@@ -25,7 +25,15 @@ from posture.reading import (
     Verdict,
 )
 
-__all__ = ["REFERENCE_KEYS", "SIDE_METRICS", "Assessment", "RawMeasurement", "assess", "measure"]
+__all__ = [
+    "REFERENCE_KEYS",
+    "SIDE_METRICS",
+    "Assessment",
+    "RawMeasurement",
+    "assess",
+    "implausible_reason",
+    "measure",
+]
 
 # Raw quantities kept for baselines but not published as metrics (their units are not degrees).
 REFERENCE_KEYS = ("face_width_frac", "head_height_ratio", "neck_sagittal_3d_deg")
@@ -87,7 +95,7 @@ def measure(pose: Pose | None, config: MetricsConfig) -> RawMeasurement:
     values["shoulder_yaw_deg"] = yaw
     problem = None if view is View.UNKNOWN else geo.upper_body_problem(pose, view, vis)
     if problem is None:
-        problem = _implausible(values)
+        problem = implausible_reason(values)
     return RawMeasurement(True, view, values, problem=problem)
 
 
@@ -96,7 +104,9 @@ def measure(pose: Pose | None, config: MetricsConfig) -> RawMeasurement:
 HEAD_PITCH_WEIGHT = 0.5
 
 
-def _implausible(v: Mapping[str, float | None]) -> str | None:
+def implausible_reason(v: Mapping[str, float | None]) -> str | None:
+    """Why these values are no seated body's, or None when they could be."""
+
     def outside(name: str, lo: float, hi: float) -> bool:
         x = v.get(name)
         return x is not None and not lo <= x <= hi

@@ -537,7 +537,7 @@ class Monitor:
         from posture.calibrate import PROFILE_CHECK_S, profile_fit
 
         baseline = self.session.analyzer.baseline
-        if baseline is None or self._fit_checked:
+        if self._fit_checked:
             return
         if self._fit_start_s is None:
             self._fit_start_s = t_s
@@ -545,8 +545,21 @@ class Monitor:
         if t_s - self._fit_start_s < PROFILE_CHECK_S:
             return
         self._fit_checked = True
-        fit = profile_fit(baseline, self._fit_raws)
-        self._fit_raws = []
+        raws, self._fit_raws = self._fit_raws, []
+        if baseline is None:
+            # No calibration: say what this camera cannot show, and ask for one where it matters.
+            from posture import setup_check
+
+            for line in (
+                setup_check.only_face_warning(raws),
+                setup_check.front_without_baseline_warning(raws),
+            ):
+                if line:
+                    log.warning("%s", line)
+                    with self._lock:
+                        self._status["profile"] = line
+            return
+        fit = profile_fit(baseline, raws)
         if not fit.fits:
             # Judging against a baseline from another set-up would blame the user for the camera.
             self.session.analyzer.baseline = None

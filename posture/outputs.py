@@ -47,6 +47,7 @@ def analysis_summary(result: AnalysisResult) -> dict[str, Any]:
         else {"from": result.calibrated_from, "view": baseline.view, "frames": baseline.frames},
         "analysis_wall_s": round(result.wall_s, 2),
         "workers": result.workers,
+        "warnings": list(result.warnings),
     }
     return session_summary(result.readings, result.episodes, step_s=_step_s(result), extra=extra)
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from posture import setup_check
 from posture.baseline import Baseline, HabitualReference, baseline_from_measurements
 from posture.config import Config
 from posture.detector import Detector, Episode, Event
@@ -114,6 +115,7 @@ class AnalysisResult:
     frames_decoded: int = 0
     wall_s: float = 0.0
     workers: int = 1
+    warnings: list[str] = field(default_factory=list)  # what the set-up did not allow, one line each
 
     @property
     def duration_s(self) -> float:
@@ -183,6 +185,7 @@ def analyze_video(
         workers=run.workers,
     )
     raws = [measure(pose, config.metrics) for pose in run.poses]
+    result.warnings = _setup_warnings(raws, run.times, info, config, baseline, calibrate_first_s)
     if calibrate_first_s is not None:
         first = [r for t, r in zip(run.times, raws) if t < calibrate_first_s]
         baseline = baseline_from_measurements(first, source=f"{path.name}, first {calibrate_first_s:g} s")
@@ -193,8 +196,18 @@ def analyze_video(
             baseline.view,
             baseline.frames,
         )
+        result.warnings += setup_check.baseline_warnings(baseline, config.metrics)
     elif baseline is not None:
         result.calibrated_from = baseline.source or "profile"
+        if setup_check.view_mismatch_warning(baseline, raws) is not None:
+            baseline = None  # its references cannot apply to this view (the warning says so)
+            result.calibrated_from = None
+    if baseline is None and calibrate_first_s is None:
+        front = setup_check.front_without_baseline_warning(raws)
+        if front is not None:
+            result.warnings.append(front)
+    for line in result.warnings:
+        log.warning("%s", line)
     result.baseline = baseline
     session = Session(config, baseline)
     for t_s, pose, raw in zip(run.times, run.poses, raws):
@@ -213,6 +226,33 @@ def analyze_video(
         result.wall_s - estimated_s,
     )
     return result
+
+
+def _setup_warnings(
+    raws: Sequence[RawMeasurement],
+    times: Sequence[float],
+    info: VideoInfo,
+    config: Config,
+    baseline: Baseline | None,
+    calibrate_first_s: float | None,
+) -> list[str]:
+    """What this video and this calibration do not allow, before anything is judged."""
+    out: list[str] = []
+    if calibrate_first_s is not None:
+        clip_s = max(info.duration_s, times[-1] if times else 0.0)
+        line = setup_check.calibration_window_warning(calibrate_first_s, clip_s)
+        if line:
+            out.append(line)
+    elif baseline is not None:
+        line = setup_check.view_mismatch_warning(baseline, raws)
+        if line:
+            out.append(line)
+        else:
+            out += setup_check.baseline_warnings(baseline, config.metrics)
+    face = setup_check.only_face_warning(raws)
+    if face:
+        out.append(face)
+    return out
 
 
 @dataclass(frozen=True)

@@ -240,8 +240,9 @@ def test_oblique_far_from_a_profile_without_baseline_is_uncertain() -> None:
 
 def test_oblique_near_a_profile_is_judged_with_corrected_angles() -> None:
     upright = measure(_turned(side_pose(trunk_deg=-6.0, neck_deg=10.0), 50.0), CFG)
-    # 22° in the picture at a 50° turn stands for atan(tan 22° / sin 50°) = 27.8° of neck lean.
-    forward = measure(_turned(side_pose(trunk_deg=-6.0, neck_deg=22.0), 50.0), CFG)
+    # 25° in the picture (under the 29° limit) at a 50° turn stands for atan(tan 25° / sin 50°)
+    # = 31.3° of neck lean (over it).
+    forward = measure(_turned(side_pose(trunk_deg=-6.0, neck_deg=25.0), 50.0), CFG)
     assert upright.view is View.OBLIQUE and forward.view is View.OBLIQUE
     assert assess(upright, CFG).posture is Verdict.GOOD
     a = assess(forward, CFG)

@@ -99,3 +99,24 @@ def test_view_flicker_is_held_but_a_lasting_change_goes_through() -> None:
     assert label.update(0.3, "oblique") == "side"
     assert label.update(1.0, "oblique") == "side"
     assert label.update(1.35, "oblique") == "oblique"
+
+
+MILD = side_pose(trunk_deg=-6.0, neck_deg=22.0, pitch_deg=25.0)  # under the absolute limits
+
+
+def test_habitual_reference_flags_a_clear_slouch_for_this_person() -> None:
+    """After a stretch of their own upright posture, a slouch plain for this person but under the
+    limits set for everyone is poor; met cold (no upright frames seen yet), it is not."""
+    readings, _, _ = _run([(10.0, GOOD), (10.0, MILD)])
+    late = [r for r in readings if r.t_s >= 12.0]
+    assert all(r.posture is Verdict.POOR for r in late)
+    assert late[-1].findings["forward_head"] >= 1.0
+    cold, _, _ = _run([(10.0, MILD)])
+    assert all(r.posture is Verdict.GOOD for r in cold)
+
+
+def test_habitual_reference_is_not_taught_by_poor_frames() -> None:
+    slouch = side_pose(trunk_deg=-5.0, neck_deg=35.0, pitch_deg=28.0)  # poor on the absolute limit
+    readings, _, session = _run([(20.0, slouch)])
+    assert all(r.posture is Verdict.POOR for r in readings[5:])
+    assert session.analyzer._habit is not None and session.analyzer._habit.values is None
