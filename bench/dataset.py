@@ -245,6 +245,6 @@ def load_clip_poses(
     with VideoFileSource(clip, None) as probe:
         info = probe.info
     run = estimate_video(clip, config.analysis, config.metrics, info, workers=1)
-    out = list(zip(run.times, run.poses))
+    out = list(zip(run.times, run.poses, strict=False))
     f.write_text(json.dumps([(t, _pose_to_json(p)) for t, p in out]))
     return out

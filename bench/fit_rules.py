@@ -91,7 +91,7 @@ def balanced_accuracy(labels: Sequence[str], verdicts: Sequence[str]) -> float:
     """Mean of the recall of poor and of good; ``uncertain`` and ``away`` count as wrong."""
     recalls = []
     for cls, want in (("poor", "poor"), ("good", "good")):
-        got = [v == want for lab, v in zip(labels, verdicts) if lab == cls]
+        got = [v == want for lab, v in zip(labels, verdicts, strict=False) if lab == cls]
         if got:
             recalls.append(sum(got) / len(got))
     return float(np.mean(recalls)) if recalls else float("nan")

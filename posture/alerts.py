@@ -14,8 +14,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
-from typing import Callable, TextIO
+from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from posture.policy import Notification
 

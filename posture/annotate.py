@@ -510,7 +510,7 @@ def draw_front_angles(image: np.ndarray, pose: Pose, reading: Reading) -> None:
     if extras:
         names = [n for n in ("face_scale_pct", "head_drop_pct") if reading.metrics.get(n) is not None]
         words = {"face_scale_pct": "face", "head_drop_pct": "drop"}
-        text = "  ".join(f"{words[n]} {t}" for n, t in zip(names, extras))
+        text = "  ".join(f"{words[n]} {t}" for n, t in zip(names, extras, strict=False))
         ears = _mid(pose, Landmark.LEFT_EAR, Landmark.RIGHT_EAR)
         face_half = abs(float(pose.point(Landmark.LEFT_EAR)[0] - pose.point(Landmark.RIGHT_EAR)[0])) / 2
         _label(image, text, ears + np.array([face_half, 0.0]), 1, s)

@@ -223,7 +223,7 @@ def _read_line(conn: socket.socket, limit: int, timeout_s: float) -> bytes:
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise socket.timeout("timed out")
+            raise TimeoutError("timed out")
         conn.settimeout(remaining)
         chunk = conn.recv(4096)
         if not chunk:
@@ -461,7 +461,7 @@ class ControlServer:
                 raw = _read_line(conn, MAX_REQUEST_BYTES, IDLE_TIMEOUT_S)
             except _TooLarge:
                 answer = _error(f"request too large (the limit is {MAX_REQUEST_BYTES // 1024} KiB)")
-            except socket.timeout:
+            except TimeoutError:
                 answer = _error(f"no complete request within {IDLE_TIMEOUT_S:g} s")
             else:
                 answer = self._answer(raw)
@@ -593,7 +593,7 @@ def _connect(family: int, address: str | tuple[str, int], timeout_s: float, wher
     except (ConnectionRefusedError, FileNotFoundError):
         sock.close()
         raise MonitorNotRunningError from None
-    except socket.timeout:
+    except TimeoutError:
         sock.close()
         raise _NoAnswer(f"the posture monitor did not answer within {timeout_s:g} s") from None
     except OSError as exc:
@@ -641,7 +641,7 @@ def _request(
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 conn.sendall(_encode(payload))
             raw = _read_line(conn, MAX_RESPONSE_BYTES, timeout_s)
-        except socket.timeout:
+        except TimeoutError:
             raise _NoAnswer(f"the posture monitor did not answer within {timeout_s:g} s") from None
         except _TooLarge:
             raise ControlError("the posture monitor sent an answer that is too large") from None

@@ -697,7 +697,10 @@ def render_history(
     right = {3, 4, 5}  # numbers align right
 
     def line(cells: Sequence[str]) -> str:
-        parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+        parts = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=False))
+        ]
         return "  ".join(parts).rstrip()
 
     lines = [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]

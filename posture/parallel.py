@@ -233,7 +233,7 @@ def estimate_video(
     merged = EstimationRun(model=parts[0].model, workers=workers)
     last_t = -math.inf
     for part in parts:
-        for t_s, pose in zip(part.times, part.poses):
+        for t_s, pose in zip(part.times, part.poses, strict=False):
             if t_s <= last_t:  # a seek may land a frame early; keep time strictly increasing
                 continue
             merged.times.append(t_s)

@@ -187,7 +187,7 @@ def analyze_video(
     raws = [measure(pose, config.metrics) for pose in run.poses]
     result.warnings = _setup_warnings(raws, run.times, info, config, baseline, calibrate_first_s)
     if calibrate_first_s is not None:
-        first = [r for t, r in zip(run.times, raws) if t < calibrate_first_s]
+        first = [r for t, r in zip(run.times, raws, strict=False) if t < calibrate_first_s]
         baseline = baseline_from_measurements(first, source=f"{path.name}, first {calibrate_first_s:g} s")
         result.calibrated_from = f"first {calibrate_first_s:g} s"
         log.info(
@@ -210,7 +210,7 @@ def analyze_video(
         log.warning("%s", line)
     result.baseline = baseline
     session = Session(config, baseline)
-    for t_s, pose, raw in zip(run.times, run.poses, raws):
+    for t_s, pose, raw in zip(run.times, run.poses, raws, strict=False):
         reading, events = session.step(t_s, raw)
         result.readings.append(reading)
         result.poses.append(pose)

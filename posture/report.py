@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import IO, Any
 from urllib.parse import quote
 
 import numpy as np
@@ -131,7 +131,7 @@ METRIC_TEXT: dict[str, tuple[str, str, str]] = {
 SIDE_CHART_METRICS = ("neck_inclination_deg", "trunk_inclination_deg", "head_forward_deg")
 FRONT_CHART_METRICS = ("face_scale_pct", "head_drop_pct", "shoulder_tilt_deg")
 
-Target = Union[str, Path, IO[str]]
+Target = str | Path | IO[str]
 
 
 # --- plain data ---------------------------------------------------------------------------------
@@ -575,7 +575,7 @@ def timeline_chart(
         fig = Figure(figsize=(9.5, 1.1 + 1.6 * n), layout="constrained")
         FigureCanvasAgg(fig)
         axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
-        for ax, (name, values) in zip(axes, series.items()):
+        for ax, (name, values) in zip(axes, series.items(), strict=False):
             for shade, _, colour, alpha in shades:
                 for a, b in spans[shade]:
                     ax.axvspan(a / div, b / div, color=colour, alpha=alpha, lw=0, zorder=0)
@@ -660,7 +660,7 @@ def _bar_chart(
         ax.invert_yaxis()
         right = max(float(vals.max()) if len(vals) else 0.0, 1.0 / div)
         ax.set_xlim(0, right * 1.35)
-        for yi, (v, s) in enumerate(zip(vals, seconds)):
+        for yi, (v, s) in enumerate(zip(vals, seconds, strict=False)):
             text = span_text(s) + (f" ({_pct(s, total)})" if total > 0 and s > 0 else "")
             ax.text(v + right * 0.02, yi, text, va="center", fontsize=8, color="#1f2328")
         ax.set_xlabel(xlabel)

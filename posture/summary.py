@@ -62,15 +62,15 @@ def session_summary(
     dur = durations_s(readings, step_s)
     total = float(dur.sum())
     by_verdict = {v.value: 0.0 for v in Verdict}
-    for reading, d in zip(readings, dur):
+    for reading, d in zip(readings, dur, strict=False):
         by_verdict[reading.posture.value] += float(d)
     present = total - by_verdict["away"]
     poor_by_finding = dict.fromkeys(FINDING_CODES, 0.0)
-    for reading, d in zip(readings, dur):
+    for reading, d in zip(readings, dur, strict=False):
         for code, sev in reading.findings.items():
             if sev >= 1.0:
                 poor_by_finding[code] += float(d)
-    alert_s = float(sum(d for r, d in zip(readings, dur) if r.alert))
+    alert_s = float(sum(d for r, d in zip(readings, dur, strict=False) if r.alert))
     views = Counter(r.view for r in readings if r.person)
     top = max(poor_by_finding.items(), key=lambda kv: kv[1]) if readings else ("", 0.0)
     summary: dict[str, Any] = {

@@ -12,13 +12,13 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import IO, Any
 
 from posture.reading import FINDING_CODES, METRIC_NAMES, Reading
 
 __all__ = ["TIMELINE_COLUMNS", "TimelineWriter", "open_text", "write_json", "write_timeline"]
 
-PathOrFile = Union[str, Path, IO[str]]
+PathOrFile = str | Path | IO[str]
 
 TIMELINE_COLUMNS: tuple[str, ...] = (
     "t_s",

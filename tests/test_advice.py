@@ -224,7 +224,7 @@ def test_render_text_respects_width(cat: Catalogue, width: int) -> None:
 
 def test_render_list_has_one_line_per_topic(cat: Catalogue) -> None:
     lines = render_list(cat).splitlines()
-    for t, line in zip(cat.topics, lines):
+    for t, line in zip(cat.topics, lines, strict=False):
         assert line.startswith(t.id) and t.title in line and t.summary in line
     assert lines[len(cat.topics)] == ""
     assert lines[-1] == attribution(cat)

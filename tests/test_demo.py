@@ -4,6 +4,7 @@ history, its output goes to the cache folder or ``--out``, and ``--open`` says w
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import webbrowser
@@ -41,7 +42,7 @@ def test_timeline_stretches_are_long_enough_for_the_sustained_rule() -> None:
     stretches = demo.load_timeline()
     assert [s.posture for s in stretches] == ["upright", "hunched", "upright", "head_down", "upright"]
     assert stretches[0].start_s == 0.0
-    for a, b in zip(stretches, stretches[1:]):
+    for a, b in itertools.pairwise(stretches):
         assert a.end_s == b.start_s
     detector = DetectorConfig(hold_s=demo.HOLD_S)
     for s in stretches:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -378,7 +379,7 @@ def test_key_moments_pick_episode_peaks_then_spaced_worst_readings() -> None:
     times = [readings[i].t_s for i, _ in no_episodes]
     assert len(times) == 3 and all(ep is None for _, ep in no_episodes)
     assert times == sorted(times)
-    assert all(b - a >= 3.0 for a, b in zip(times, times[1:]))
+    assert all(b - a >= 3.0 for a, b in itertools.pairwise(times))
 
 
 def test_unreadable_source_means_no_key_frames(tmp_path: Path) -> None:

@@ -92,7 +92,11 @@ def test_chromium_renders_the_charts(report: Path, tmp_path: Path) -> None:
     rows = [
         y
         for y in range(0, rgb.height, 2)
-        if sum(1 for x in range(0, rgb.width, 2) if all(abs(c - ref) <= 40 for c, ref in zip(px[x, y], line)))
+        if sum(
+            1
+            for x in range(0, rgb.width, 2)
+            if all(abs(c - ref) <= 40 for c, ref in zip(px[x, y], line, strict=False))
+        )
         >= 3
     ]
     assert rows, "no chart line found in the screenshot"
