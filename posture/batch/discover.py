@@ -154,4 +154,4 @@ def discover(
             if entry is not None and baseline is None:
                 baseline = _folder_profile(path, root_abs)
             out.append(Recording(path, rel_path.as_posix(), person, baseline))
-    return out
+    return sorted(out, key=lambda r: (r.rel, str(r.path)))

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 WORKER_MEMORY_MB = 250  # resident size of a process with the pose model loaded (measured: ~230 MB)
 
 StartFn = Callable[[RecordingTask], None]
+TaskFn = Callable[[RecordingTask], TaskOutcome]  # picklable: a module-level function or a partial of one
 
 
 class Engine(Protocol):
@@ -124,7 +125,7 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="posture-parent-watch", daemon=True).start()
 
 
-def _worker_main(conn: Connection, parent_pid: int) -> None:
+def _worker_main(conn: Connection, parent_pid: int, fn: TaskFn) -> None:
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     from posture.estimator import divert_native_stderr
@@ -138,14 +139,14 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
             return
         if task is None:
             return
-        conn.send(analyse_recording(task))
+        conn.send(fn(task))
 
 
 class _Worker:
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: Any, fn: TaskFn) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(
-            target=_worker_main, args=(child, os.getpid()), name="posture-batch-worker", daemon=True
+            target=_worker_main, args=(child, os.getpid(), fn), name="posture-batch-worker", daemon=True
         )
         self.process.start()
         child.close()
@@ -169,8 +170,9 @@ class LocalEngine:
 
     name = "local"
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, fn: TaskFn = analyse_recording) -> None:
         self.workers = workers
+        self._fn = fn
         self._ctx = mp.get_context("spawn")  # no forked copies of the driver's threads and locks
         self._pool: list[_Worker] = []
 
@@ -191,7 +193,7 @@ class LocalEngine:
             while queue:
                 idle = next((w for w in self._pool if w.task is None), None)
                 if idle is None and len(self._pool) < self.workers:
-                    idle = _Worker(self._ctx)
+                    idle = _Worker(self._ctx, self._fn)
                     self._pool.append(idle)
                 if idle is None:
                     break

@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     finished REAL,
     outcome TEXT,                 -- done, failed, lost (the run ended before it did)
     error TEXT,
-    wall_s REAL
+    wall_s REAL,
+    pid INTEGER                   -- the worker process that analysed it
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -101,6 +102,7 @@ class Attempt:
     finished: float | None
     outcome: str | None
     error: str | None
+    pid: int | None
 
 
 def _state(row: sqlite3.Row) -> RecordState:
@@ -164,7 +166,7 @@ class Manifest:
         return {row[0] for row in self._db.execute("SELECT folder FROM recordings")}
 
     def attempts(self, path: Path | str | None = None) -> list[Attempt]:
-        sql = "SELECT path, run_id, started, finished, outcome, error FROM attempts"
+        sql = "SELECT path, run_id, started, finished, outcome, error, pid FROM attempts"
         rows = (
             self._db.execute(sql + " WHERE path=? ORDER BY id", (str(path),))
             if path is not None
@@ -231,7 +233,13 @@ class Manifest:
         return int(cur.lastrowid or 0)
 
     def mark_done(
-        self, path: str, attempt: int | None, duration_s: float | None, note: str | None, wall_s: float
+        self,
+        path: str,
+        attempt: int | None,
+        duration_s: float | None,
+        note: str | None,
+        wall_s: float,
+        pid: int | None = None,
     ) -> None:
         with self._db:
             self._db.execute("BEGIN")
@@ -241,11 +249,19 @@ class Manifest:
             )
             if attempt is not None:
                 self._db.execute(
-                    "UPDATE attempts SET finished=?, outcome='done', wall_s=? WHERE id=?",
-                    (time.time(), wall_s, attempt),
+                    "UPDATE attempts SET finished=?, outcome='done', wall_s=?, pid=? WHERE id=?",
+                    (time.time(), wall_s, pid, attempt),
                 )
 
-    def mark_failed(self, path: str, attempt: int | None, error: str, retryable: bool, wall_s: float) -> None:
+    def mark_failed(
+        self,
+        path: str,
+        attempt: int | None,
+        error: str,
+        retryable: bool,
+        wall_s: float,
+        pid: int | None = None,
+    ) -> None:
         with self._db:
             self._db.execute("BEGIN")
             self._db.execute(
@@ -255,6 +271,6 @@ class Manifest:
             )
             if attempt is not None:
                 self._db.execute(
-                    "UPDATE attempts SET finished=?, outcome='failed', error=?, wall_s=? WHERE id=?",
-                    (time.time(), error, wall_s, attempt),
+                    "UPDATE attempts SET finished=?, outcome='failed', error=?, wall_s=?, pid=? WHERE id=?",
+                    (time.time(), error, wall_s, pid, attempt),
                 )

@@ -20,8 +20,8 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from posture.batch.engines import StartFn, usable_cores
-from posture.batch.task import RecordingTask, TaskOutcome
+from posture.batch.engines import StartFn, TaskFn, usable_cores
+from posture.batch.task import RecordingTask, TaskOutcome, analyse_recording
 from posture.errors import InputError
 
 __all__ = ["EngineUnavailableError", "RayEngine"]
@@ -54,7 +54,7 @@ def _actor_class() -> Any:
     class RecordingWorker:
         """One worker process: the pose model loaded once, then one recording after another."""
 
-        def __init__(self) -> None:
+        def __init__(self, fn: TaskFn) -> None:
             import logging as _logging
 
             from posture.estimator import divert_native_stderr, open_estimator
@@ -63,11 +63,10 @@ def _actor_class() -> Any:
             _logging.getLogger("posture").propagate = False  # notes travel in the outcome
             with open_estimator(None, video=True, sampled=True):
                 pass  # imports MediaPipe and reads the bundled model once per process
+            self._fn = fn
 
         def analyse(self, task: RecordingTask) -> TaskOutcome:
-            from posture.batch.task import analyse_recording
-
-            return analyse_recording(task)
+            return self._fn(task)
 
         def pid(self) -> int:
             import os
@@ -83,9 +82,15 @@ class RayEngine:
     name = "ray"
 
     def __init__(
-        self, workers: int | None, *, address: str | None = None, cpus_per_task: float = 1.0
+        self,
+        workers: int | None,
+        *,
+        address: str | None = None,
+        cpus_per_task: float = 1.0,
+        fn: TaskFn = analyse_recording,
     ) -> None:
         self._ray = _import_ray()
+        self._fn = fn
         self._requested = workers
         self._address = address
         self.cpus_per_task = cpus_per_task
@@ -96,7 +101,11 @@ class RayEngine:
     def __enter__(self) -> RayEngine:
         ray = self._ray
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            kwargs: dict[str, Any] = {
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "logging_level": logging.ERROR,  # Ray's start-up notes are not the user's business
+            }
             if self._address:
                 kwargs["address"] = self._address
             else:
@@ -139,7 +148,7 @@ class RayEngine:
         actor = (
             _actor_class()
             .options(num_cpus=self.cpus_per_task, max_restarts=ACTOR_RESTARTS, max_task_retries=0)
-            .remote()
+            .remote(self._fn)
         )
         self._actors.append(actor)
         return actor

@@ -149,16 +149,26 @@ def _hash(doc: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:20]
 
 
+def _clashes(name: str, taken: set[str]) -> bool:
+    """Whether a result folder would be, contain or lie inside one already given out (publishing
+    one folder must never move another)."""
+    return any(name == t or t.startswith(name + "/") or name.startswith(t + "/") for t in taken)
+
+
 def _folder_name(rel: str, taken: set[str]) -> str:
+    """The recording's result folder: its path in the archive without the extension; told apart
+    from the others by its extension, then flattened to one level, then by a number."""
     p = PurePosixPath(rel)
     base = str(p.with_suffix("")) if p.suffix else str(p)
-    name = base
-    if name in taken:
-        name = f"{base}-{p.suffix.lstrip('.')}" if p.suffix else base
+    ext = p.suffix.lstrip(".")
+    flat = base.replace("/", "__")
+    for name in (base, f"{base}-{ext}", flat, f"{flat}-{ext}"):
+        if name and not name.endswith("-") and not _clashes(name, taken):
+            return name
     n = 2
-    while name in taken:
-        name, n = f"{base}-{n}", n + 1
-    return name
+    while _clashes(f"{flat}-{n}", taken):  # flat names hold no "/": this ends
+        n += 1
+    return f"{flat}-{n}"
 
 
 @dataclass
@@ -299,10 +309,17 @@ class _Driver:
                 )
                 return False
             note = "; ".join(outcome.notes) or None
-            self.manifest.mark_done(state.path, attempt, outcome.duration_s, note, outcome.wall_s)
+            self.manifest.mark_done(
+                state.path, attempt, outcome.duration_s, note, outcome.wall_s, outcome.pid or None
+            )
             return True
         self.manifest.mark_failed(
-            state.path, attempt, outcome.error or "failed", outcome.retryable, outcome.wall_s
+            state.path,
+            attempt,
+            outcome.error or "failed",
+            outcome.retryable,
+            outcome.wall_s,
+            outcome.pid or None,
         )
         return False
 

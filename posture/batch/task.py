@@ -14,8 +14,10 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from posture.config import Config
 from posture.errors import InputError, PostureError
@@ -72,16 +74,23 @@ class _Notes(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def analyse_recording(task: RecordingTask) -> TaskOutcome:
-    """Analyse one recording into ``task.partial_dir``; never raises for a bad recording."""
-    from posture.commands import run_analysis
+AnalyseFn = Callable[..., dict[str, Any]]  # run_analysis's signature
+
+
+def analyse_recording(task: RecordingTask, analyse: AnalyseFn | None = None) -> TaskOutcome:
+    """Analyse one recording into ``task.partial_dir``; never raises for a bad recording.
+
+    ``analyse`` is :func:`posture.commands.run_analysis` (what ``posture analyze`` runs); tests
+    pass a stand-in with the same signature."""
+    if analyse is None:
+        from posture.commands import run_analysis as analyse
 
     started = time.monotonic()
     notes = _Notes()
     logger = logging.getLogger("posture")
     logger.addHandler(notes)
     try:
-        summary = run_analysis(
+        summary = analyse(
             task.video,
             task.partial_dir,
             task.config,
