@@ -111,7 +111,15 @@ def test_bad_people_csv_is_bad_input(tmp_path: Path, text: str, message: str) ->
 def test_result_folder_names_never_collide() -> None:
     taken: set[str] = set()
     names = []
-    rels = ["s/clip.mp4", "s/clip.avi", "s/clip.mkv", "s/clip-avi.mp4", "s.mp4", "s/clip/x.mp4", "s/clip/x.avi"]
+    rels = [
+        "s/clip.mp4",
+        "s/clip.avi",
+        "s/clip.mkv",
+        "s/clip-avi.mp4",
+        "s.mp4",
+        "s/clip/x.mp4",
+        "s/clip/x.avi",
+    ]
     for rel in [*rels, "s/clip.mp4"]:
         names.append(_folder_name(rel, taken))
         taken.add(names[-1])
