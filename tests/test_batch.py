@@ -5,6 +5,7 @@ the cohort files, and the command line's errors. (Real footage: tests/test_batch
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import signal
@@ -323,3 +324,61 @@ def test_nothing_but_the_ray_engine_imports_ray() -> None:
         "assert 'ray' not in sys.modules, 'ray was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_ctrl_c_stops_the_workers_and_the_next_run_finishes(tmp_path: Path) -> None:
+    a = _archive(tmp_path / "a", {"slow.mp4": "slow 120", "quick.mp4": "ok"})
+    out = tmp_path / "out"
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from posture.cli import main\n"
+        "import posture.batch.runner as r, posture.batch.engines as e\n"
+        "from tests.batch_fakes import fake_task\n"
+        "r.LocalEngine = lambda n: e.LocalEngine(1, fn=fake_task)\n"
+        "sys.exit(main(['batch', sys.argv[1], '--out', sys.argv[2], '--no-report', '--quiet']))\n"
+    )
+    driver = subprocess.Popen(
+        [sys.executable, "-c", script, str(a), str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    pid_file = a / "slow.mp4.pid"
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert pid_file.exists(), "the worker never started"
+        worker = int(pid_file.read_text())
+        driver.send_signal(signal.SIGINT)
+        _, err = driver.communicate(timeout=30)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 130 and err.strip() == "posture: interrupted", err
+    assert not _alive(worker)
+    assert _states(out)["slow.mp4"].status is Status.RUNNING  # as after a kill: picked up next time
+    (a / "slow.mp4").write_text("ok\n", encoding="utf-8")
+    result = _run(a, out)
+    assert result.failed == () and all(s.status is Status.DONE for s in _states(out).values())
+
+
+def test_ray_engine_reports_a_dead_worker_and_retries(tmp_path: Path) -> None:
+    if importlib.util.find_spec("ray") is None:
+        reason = 'Ray is not installed (pip install -e ".[dev,ray]")'
+        if os.environ.get("POSTURE_REQUIRE_RAY") == "1":
+            pytest.fail(f"POSTURE_REQUIRE_RAY=1 but {reason}")
+        pytest.skip(reason)
+    from posture.batch.ray_engine import RayEngine
+
+    a = _archive(
+        tmp_path / "a", {"ok.mp4": "ok", "flaky.mp4": "flaky", "crash.mp4": "crash", "bad.mp4": "bad"}
+    )
+    out = tmp_path / "results"
+    with RayEngine(2, fn=fake_task) as engine:
+        assert engine.workers == 2
+        result = run_batch(_options(a, out, max_attempts=2), engine=engine)
+    states = _states(out)
+    assert result.analysed == 2 and result.engine == "ray"
+    assert states["flaky.mp4"].status is Status.DONE and states["flaky.mp4"].failures == 1
+    assert states["crash.mp4"].status is Status.FAILED and states["crash.mp4"].failures == 2
+    assert "Ray worker died" in (states["crash.mp4"].error or "")
+    assert states["bad.mp4"].status is Status.FAILED and not states["bad.mp4"].retryable
+    assert calls(a).count("crash.mp4") == 2 and calls(a).count("ok.mp4") == 1
