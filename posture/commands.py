@@ -309,11 +309,15 @@ def cmd_batch(args: argparse.Namespace, out: IO[str]) -> int:
         result = run_batch(options, progress=bar)
     finally:
         bar.close()
-    speed = f", {result.video_s / result.wall_s:.1f} video-s per wall-s" if result.analysed else ""
+    how = ""
+    if result.workers:
+        how = f" ({result.engine}, {result.workers} worker(s)"
+        if result.analysed:
+            how += f", {result.video_s / result.wall_s:.1f} video-s per wall-s"
+        how += ")"
     print(
-        f"{result.recordings} recording(s): {result.analysed} analysed now ({result.engine}, "
-        f"{result.workers} worker(s){speed}), {result.skipped + result.recovered} done before, "
-        f"{len(result.failed)} failed",
+        f"{result.recordings} recording(s): {result.analysed} analysed now{how}, "
+        f"{result.skipped + result.recovered} done before, {len(result.failed)} failed",
         file=out,
     )
     for rel, error in result.failed:

@@ -382,3 +382,16 @@ def test_ray_engine_reports_a_dead_worker_and_retries(tmp_path: Path) -> None:
     assert "Ray worker died" in (states["crash.mp4"].error or "")
     assert states["bad.mp4"].status is Status.FAILED and not states["bad.mp4"].retryable
     assert calls(a).count("crash.mp4") == 2 and calls(a).count("ok.mp4") == 1
+
+
+def test_people_csv_naming_files_not_found_is_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    a = _archive(tmp_path / "a", {"alice/one.mp4": "ok"})
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "file,person,baseline\na/alice/one.mp4,Alice,\na/alice/gone.mp4,Alice,\n", encoding="utf-8"
+    )
+    result = _run(a, tmp_path / "results", people_csv=people)
+    assert result.analysed == 1 and _states(tmp_path / "results")["alice/one.mp4"].person == "Alice"
+    assert any("names 1 file(s) that are not among the recordings" in r.getMessage() for r in caplog.records)

@@ -2,10 +2,11 @@
 
 The only module that imports Ray, and only when the engine is built: without the ``ray`` extra
 the rest of posture never notices. One task per recording, ``num_cpus`` each, run by a fixed set
-of actors: each actor is one long-lived worker process that imports MediaPipe and reads the
-model once, then analyses recording after recording (every recording still starts the tracker
-afresh, as ``posture analyze`` does). An actor that dies is restarted by Ray; the recording it
-had is reported as a retryable failure, and the driver hands it out again.
+of actors, each reserving Ray's ``memory`` for one model (about 250 MB). An actor is one
+long-lived worker process that imports MediaPipe and reads the model once, then analyses
+recording after recording (each recording still starts the tracker afresh, as ``posture
+analyze`` does). An actor that dies is replaced; the recording it had is reported as a retryable
+failure, and the driver hands it out again.
 
 Every path in a task is absolute and on the driver's file system: on a cluster, the archive and
 the results folder must be on a path that every node mounts at the same place.
@@ -20,7 +21,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from posture.batch.engines import StartFn, TaskFn, usable_cores
+from posture.batch.engines import WORKER_MEMORY_MB, StartFn, TaskFn, usable_cores
 from posture.batch.task import RecordingTask, TaskOutcome, analyse_recording
 from posture.errors import InputError
 
@@ -147,7 +148,12 @@ class RayEngine:
     def _new_actor(self) -> Any:
         actor = (
             _actor_class()
-            .options(num_cpus=self.cpus_per_task, max_restarts=ACTOR_RESTARTS, max_task_retries=0)
+            .options(
+                num_cpus=self.cpus_per_task,
+                memory=WORKER_MEMORY_MB * 2**20,  # Ray places a worker only where its model fits
+                max_restarts=ACTOR_RESTARTS,
+                max_task_retries=0,
+            )
             .remote(self._fn)
         )
         self._actors.append(actor)

@@ -186,13 +186,13 @@ class _Driver:
         self.run_id = run_id
         self.recordings_dir = options.out / RECORDINGS_DIR
         self.partial_dir = options.out / PARTIAL_DIR
-        self._base_doc = _options_document(options)
+        self.base_options = _options_document(options)  # the run's options, before any baseline
         self._baseline_hashes: dict[Path, str] = {}
         self.attempt_of: dict[Path, int] = {}
 
     def options_for(self, rec: Recording) -> tuple[str, dict[str, Any]]:
         baseline = rec.baseline or self.options.baseline
-        doc = dict(self._base_doc)
+        doc = dict(self.base_options)
         if baseline is not None:
             baseline = baseline.resolve()
             if baseline not in self._baseline_hashes:
@@ -378,6 +378,15 @@ def run_batch(
     recordings = discover(options.inputs, people, exclude=[out])
     if not recordings:
         raise InputError(f"no videos found in {', '.join(options.inputs)}")
+    if people:
+        unused = sorted(set(people) - {r.path for r in recordings})
+        if unused:
+            log.warning(
+                "%s names %d file(s) that are not among the recordings found, e.g. %s",
+                options.people_csv,
+                len(unused),
+                unused[0],
+            )
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     with _locked(out), Manifest(out / MANIFEST_NAME) as manifest:
         driver = _Driver(options, manifest, run_id)
@@ -398,7 +407,9 @@ def run_batch(
             eng = engine if engine is not None else _open_engine(options)
             with eng:
                 workers = eng.workers
-                manifest.start_run(run_id, eng.name, eng.workers, driver.options_for(recordings[0])[0])
+                run_hash = _hash(driver.base_options)
+                manifest.save_options(run_hash, driver.base_options)
+                manifest.start_run(run_id, eng.name, eng.workers, run_hash)
                 queue = [driver.task(rec, state) for rec, state in plan.todo]
                 by_video = {rec.path: rec for rec, _ in plan.todo}
                 while queue:
