@@ -5,6 +5,8 @@ Builds an archive of short clips cut from ../shared/footage into a temporary fol
 then runs ``posture batch`` on it as its own process for each engine, alternating over rounds,
 each into a fresh results folder (start-up, worker start, Ray's start and the cohort report
 included, as a user would see it). The issue's target on a 2-core machine: 2 workers >= 1.7x one.
+Wall-clock scaling needs the cores to be free; the CPU seconds per video second (driver and
+local workers) say whether more workers added work, whatever else the machine is doing.
 
 Run: python bench/batch.py [--rounds N] [--clips N] [--seconds S] [--no-ray]
 """
@@ -15,6 +17,7 @@ import argparse
 import csv
 import importlib.util
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -49,20 +52,29 @@ def build(folder: Path, clips: int, seconds: float) -> float:
     return total
 
 
-def run(archive: Path, out: Path, engine: str, workers: int) -> tuple[float, float, int]:
-    """(wall s, video s analysed, recordings ok) of one ``posture batch`` process."""
+def run(archive: Path, out: Path, engine: str, workers: int) -> tuple[float, float, int, float]:
+    """(wall s, video s analysed, recordings ok, CPU s) of one ``posture batch`` process. The CPU
+    time counts the driver and the worker processes it waited for (not Ray's own services)."""
     cmd = [
         sys.executable, "-m", "posture", "batch", str(archive), "--out", str(out),
         "--engine", engine, "--workers", str(workers), "--quiet",
     ]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
     with (out / "cohort.csv").open(encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r["status"] == "ok"]
-    return wall, sum(float(r["duration_s"]) for r in rows), len(rows)
+    return wall, sum(float(r["duration_s"]) for r in rows), len(rows), cpu
+
+
+def cpu_text(engine: str, cpu_s: float, video_s: float) -> str:
+    # Ray's workers are children of its own services, not of the batch: their CPU is not seen here.
+    return "n/a" if engine == "ray" else f"{cpu_s / video_s:.2f}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,27 +98,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"archive: {args.clips} recordings, {video_s:.1f} s of video; {os.cpu_count()} cores")
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         walls: dict[tuple[str, int], list[float]] = {v: [] for v in variants}
+        cpus: dict[tuple[str, int], list[float]] = {v: [] for v in variants}
         analysed: dict[tuple[str, int], float] = {}
         for r in range(args.rounds):
             for engine, workers in variants:
                 out = Path(tmp) / f"out-{engine}-{workers}-{r}"
-                wall, secs, ok = run(archive, out, engine, workers)
+                wall, secs, ok, cpu = run(archive, out, engine, workers)
                 if ok != args.clips:
                     raise SystemExit(f"{engine} x{workers}: only {ok} of {args.clips} recordings analysed")
                 walls[(engine, workers)].append(wall)
+                cpus[(engine, workers)].append(cpu)
                 analysed[(engine, workers)] = secs
-                print(f"  round {r + 1}: {engine} x{workers}: {wall:.1f} s", flush=True)
+                print(f"  round {r + 1}: {engine} x{workers}: {wall:.1f} s, CPU {cpu:.1f} s", flush=True)
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     base = None
     print()
-    print("| engine | workers | video s | wall s (median) | video-s per wall-s | vs local x1 |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| engine | workers | video s | wall s (median) | video-s per wall-s | vs local x1 | CPU s per video s |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for (engine, workers), ws in walls.items():
         wall = statistics.median(ws)
         speed = analysed[(engine, workers)] / wall
         base = base or speed
         print(
-            f"| {engine} | {workers} | {analysed[(engine, workers)]:.1f} | {wall:.1f} | {speed:.2f} | {speed / base:.2f}x |"
+            f"| {engine} | {workers} | {analysed[(engine, workers)]:.1f} | {wall:.1f} | {speed:.2f} | {speed / base:.2f}x "
+            f"| {cpu_text(engine, statistics.median(cpus[(engine, workers)]), analysed[(engine, workers)])} |"
         )
     return 0
 
