@@ -367,6 +367,7 @@ def run_batch(
 
     started = time.monotonic()
     _validate(options)
+    eng = engine if engine is not None else _open_engine(options)  # a missing extra says so at once
     people = read_people_csv(options.people_csv) if options.people_csv is not None else None
     out = options.out
     try:
@@ -396,7 +397,7 @@ def run_batch(
         done = failed = 0
         video_s = 0.0
         workers = 0
-        engine_name = options.engine if engine is None else engine.name
+        engine_name = eng.name
 
         def report() -> None:
             if progress is not None:
@@ -404,7 +405,6 @@ def run_batch(
 
         report()
         if plan.todo:
-            eng = engine if engine is not None else _open_engine(options)
             with eng:
                 workers = eng.workers
                 run_hash = _hash(driver.base_options)
