@@ -80,17 +80,22 @@ def _children(pid: int) -> list[int]:
 
 
 def _ray_leftovers(driver_pid: int) -> list[int]:
-    """Processes of the Ray instance that a killed driver started (its session folder names the
-    driver's pid). Ray's own agents can outlive a driver killed with SIGKILL; the workers cannot."""
+    """Processes of the Ray instance that a killed driver started: its session folder, named
+    after the driver's pid, is on their command line or among their open files (Ray's agents
+    rename themselves). Ray's own agents can outlive a driver killed with SIGKILL; the workers
+    cannot."""
+    mark = f"_{driver_pid}/"
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if f"_{driver_pid}/" in cmd or cmd.rstrip().endswith(f"_{driver_pid}"):
-                found.append(int(entry.name))
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            files = [os.readlink(fd) for fd in (entry / "fd").iterdir()] if mark not in cmd else []
+        except OSError:
+            continue
+        if mark in cmd or any(mark in f for f in files):
+            found.append(int(entry.name))
     return found
 
 
