@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import io
 import json
 import os
 import signal
@@ -395,3 +396,31 @@ def test_people_csv_naming_files_not_found_is_a_warning(
     result = _run(a, tmp_path / "results", people_csv=people)
     assert result.analysed == 1 and _states(tmp_path / "results")["alice/one.mp4"].person == "Alice"
     assert any("names 1 file(s) that are not among the recordings" in r.getMessage() for r in caplog.records)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("terminal", "quiet", "bar"), [(True, False, True), (True, True, False), (False, False, False)]
+)
+def test_one_progress_bar_on_a_terminal_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool, quiet: bool, bar: bool
+) -> None:
+    import posture.batch.runner as runner
+
+    monkeypatch.setattr(runner, "LocalEngine", lambda n: LocalEngine(1, fn=fake_task))
+    err = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    a = _archive(tmp_path / "a", {"one.mp4": "ok", "two.mp4": "ok", "bad.mp4": "bad"})
+    out = io.StringIO()
+    args = ["batch", str(a), "--out", str(tmp_path / "r"), "--no-report", *(["--quiet"] if quiet else [])]
+    assert main(args, stdout=out) == 1  # bad.mp4 failed
+    assert "3 recording(s): 2 analysed now" in out.getvalue()
+    shown = err.getvalue()
+    if bar:
+        assert "recordings: 100%" in shown and "3/3" in shown and "1 failed" in shown and "video-s/s" in shown
+    else:
+        assert shown == ""
