@@ -22,7 +22,7 @@ __all__ = ["build_parser", "main"]
 log = logging.getLogger("posture")
 
 # Commands that run MediaPipe (whose C++ side prints start-up notes on the terminal's stderr).
-NATIVE_COMMANDS = frozenset({"measure", "analyze", "demo", "monitor", "calibrate"})
+NATIVE_COMMANDS = frozenset({"measure", "analyze", "batch", "demo", "monitor", "calibrate"})
 
 
 def _add_common_analysis(p: argparse.ArgumentParser) -> None:
@@ -115,6 +115,70 @@ def build_parser() -> argparse.ArgumentParser:
         help="no pictures in report.html (by default it embeds up to 3 key frames)",
     )
     p.add_argument("--no-history", action="store_true", help="do not record this session in the history")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser(
+        "batch",
+        help="analyse a whole archive of recordings",
+        description="Analyse every video under the inputs with the same pipeline and options as analyze, "
+        "one result folder per recording plus cohort.csv and cohort.html in OUT. Resumable: running the "
+        "same command again skips what is done and retries what failed.",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="DIR_OR_GLOB",
+        help="folders (searched recursively), globs or video files",
+    )
+    p.add_argument("--out", type=Path, required=True, metavar="RESULTS", help="results folder")
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: processes on this machine (default); ray: a Ray instance (pip install 'posture[ray]')",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="recordings analysed at once (default: one per core, as memory allows, ~250 MB each)",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="an existing Ray cluster (default: start Ray on this machine); paths must be shared",
+    )
+    p.add_argument(
+        "--cpus-per-task", type=float, default=1.0, metavar="N", help="with --engine ray: CPUs per recording"
+    )
+    p.add_argument(
+        "--people",
+        type=Path,
+        metavar="CSV",
+        help="who each recording shows: a CSV with the columns file,person,baseline (paths relative to it)",
+    )
+    _add_common_analysis(p)
+    p.add_argument(
+        "--calibrate-first",
+        type=float,
+        metavar="SECONDS",
+        help="take each recording's baseline from its first SECONDS",
+    )
+    p.add_argument("--every-frame", action="store_true", help="analyse every frame")
+    p.add_argument("--fps", type=float, metavar="N", help="analysed frames per second of video")
+    p.add_argument("--hold", type=float, metavar="SECONDS", help="fixed holding time before an alert")
+    p.add_argument("--annotate", action="store_true", help="also write an annotated copy of each video")
+    p.add_argument("--no-report", action="store_true", help="skip each recording's report.html")
+    p.add_argument("--no-key-frames", action="store_true", help="no pictures in the reports")
+    p.add_argument(
+        "--max-attempts",
+        type=int,
+        default=3,
+        metavar="N",
+        help="analyses of a recording that may fail before it is left as failed (default 3); "
+        "bad input (a broken file) is not retried unless the file changes",
+    )
+    p.add_argument("--retry-failed", action="store_true", help="try every failed recording again")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser(

@@ -288,6 +288,74 @@ def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
     return ExitCode.OK
 
 
+class _BatchBar:
+    """One tqdm bar for the archive on a terminal (recordings, video-hours, throughput); silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled and sys.stderr.isatty()
+        self._bar: Any = None
+
+    def __call__(self, p: Any) -> None:
+        if not self._enabled or p.total == 0:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=p.total, unit="rec", desc="recordings", dynamic_ncols=True)
+        self._bar.update(p.done + p.failed - self._bar.n)
+        speed = p.video_s / p.wall_s if p.wall_s > 0 else 0.0
+        self._bar.set_postfix_str(
+            f"{p.failed} failed, video {p.video_s / 3600:.2f} h, {speed:.1f} video-s/s", refresh=True
+        )
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def cmd_batch(args: argparse.Namespace, out: IO[str]) -> int:
+    from posture.batch import BatchOptions, run_batch
+
+    options = BatchOptions(
+        inputs=tuple(args.inputs),
+        out=args.out,
+        config=_config(args),
+        engine=args.engine,
+        workers=args.workers,
+        ray_address=args.ray_address,
+        cpus_per_task=args.cpus_per_task,
+        people_csv=args.people,
+        baseline=args.baseline,
+        calibrate_first_s=args.calibrate_first,
+        annotate=args.annotate,
+        report=not args.no_report,
+        key_frames=not args.no_key_frames,
+        max_attempts=args.max_attempts,
+        retry_failed=args.retry_failed,
+    )
+    bar = _BatchBar(not args.quiet)
+    try:
+        result = run_batch(options, progress=bar)
+    finally:
+        bar.close()
+    how = ""
+    if result.workers:
+        how = f" ({result.engine}, {result.workers} worker(s)"
+        if result.analysed:
+            how += f", {result.video_s / result.wall_s:.1f} video-s per wall-s"
+        how += ")"
+    print(
+        f"{result.recordings} recording(s): {result.analysed} analysed now{how}, "
+        f"{result.skipped + result.recovered} done before, {len(result.failed)} failed",
+        file=out,
+    )
+    for rel, error in result.failed:
+        print(f"  failed: {rel}: {error}", file=out)
+    print(f"  cohort    {result.cohort_csv}", file=out)
+    print(f"  report    {result.cohort_html}", file=out)
+    return ExitCode.FAILURE if result.failed else ExitCode.OK
+
+
 def cmd_advice(args: argparse.Namespace, out: IO[str]) -> int:
     from posture.advice import UnknownTopicError, load_catalogue, render_html, render_list, render_text
 

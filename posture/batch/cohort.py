@@ -1,0 +1,375 @@
+"""The cohort summary of a batch: ``cohort.csv`` (one row per recording) and ``cohort.html``
+(per-person and group charts, the worst episodes with links to each recording's report).
+
+Built like the single report: plain data first (:func:`cohort_rows`, :func:`build_cohort_data`),
+then written by small writers that accept a path or an open file. The numbers come from each
+recording's own ``summary.json`` and ``events.json``, so the cohort says exactly what the
+recordings' reports say. The charts reuse the report's matplotlib style and its bar charts.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any, Union
+from urllib.parse import quote
+
+import numpy as np
+
+from posture import __version__
+from posture.batch.manifest import RecordState, Status
+from posture.reading import FINDING_CODES
+from posture.report import COLOURS, FINDING_TEXT, Chart, bar_charts, clock, span_text
+from posture.writers import open_text
+
+__all__ = [
+    "COHORT_COLUMNS",
+    "CohortData",
+    "CohortRow",
+    "PersonRow",
+    "WorstEpisode",
+    "build_cohort_data",
+    "cohort_rows",
+    "render_cohort",
+    "write_cohort",
+    "write_cohort_csv",
+]
+
+Target = Union[str, Path, IO[str]]
+
+MAX_WORST_EPISODES = 10
+TOP_FINDINGS = 3
+VERDICTS = ("good", "poor", "uncertain", "away")
+
+COHORT_COLUMNS: tuple[str, ...] = (
+    "recording",
+    "person",
+    "status",
+    "duration_s",
+    "frames_analysed",
+    "view",
+    "share_good",
+    "share_poor",
+    "share_uncertain",
+    "share_away",
+    "poor_share_of_present",
+    "alert_s",
+    "episodes",
+    "top_findings",
+    "result",
+    "error",
+    "note",
+)
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    """One recording: its state and, when done, its summary and episodes."""
+
+    recording: str
+    person: str
+    status: str  # ok or failed (or pending: not analysed yet)
+    folder: str  # result folder, relative to the results folder
+    summary: Mapping[str, Any] | None
+    episodes: tuple[Mapping[str, Any], ...]
+    error: str | None
+    note: str | None
+    report: str | None  # link to the recording's report.html, relative to the results folder
+
+    def top_findings(self) -> list[tuple[str, float]]:
+        poor = (self.summary or {}).get("finding_poor_s", {})
+        ranked = sorted(((c, float(s)) for c, s in poor.items() if float(s) > 0), key=lambda x: -x[1])
+        return ranked[:TOP_FINDINGS]
+
+    def csv_row(self) -> dict[str, Any]:
+        s = self.summary or {}
+        share = s.get("share", {})
+        row: dict[str, Any] = {
+            "recording": self.recording,
+            "person": self.person,
+            "status": self.status,
+            "result": self.folder if self.summary is not None else "",
+            "error": self.error or "",
+            "note": self.note or "",
+            "top_findings": ";".join(f"{c}:{v:g}" for c, v in self.top_findings()),
+        }
+        if self.summary is None:
+            return {k: row.get(k, "") for k in COHORT_COLUMNS}
+        row.update(
+            duration_s=s["duration_s"],
+            frames_analysed=s["frames_analysed"],
+            view=s["view"],
+            poor_share_of_present=s["poor_share_of_present"],
+            alert_s=s["alert_s"],
+            episodes=s["episodes"],
+            **{f"share_{v}": share.get(v, 0.0) for v in VERDICTS},
+        )
+        return row
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    person: str
+    recordings: int
+    failed: int
+    duration_s: float
+    time_s: Mapping[str, float]  # per verdict
+    poor_share_of_present: float
+    episodes: int
+    top_finding: str | None
+
+
+@dataclass(frozen=True)
+class WorstEpisode:
+    recording: str
+    person: str
+    start: str
+    duration: str
+    duration_s: float
+    alert: bool
+    findings: str  # "Head carried forward (peak 2.1)"
+    peak: float
+    href: str | None  # the recording's report, at its episodes
+
+
+@dataclass(frozen=True)
+class CohortData:
+    title: str
+    generated: str
+    recordings: int
+    ok: int
+    failed: int
+    pending: int
+    people: tuple[PersonRow, ...]
+    total_s: float
+    poor_share_of_present: float
+    person_chart: Chart | None
+    group_charts: tuple[Chart, ...]
+    worst: tuple[WorstEpisode, ...]
+    rows: tuple[CohortRow, ...]
+    version: str
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def cohort_rows(states: Sequence[RecordState], out: Path, recordings_dir: str) -> list[CohortRow]:
+    rows = []
+    for st in states:
+        folder = f"{recordings_dir}/{st.folder}"
+        summary = episodes = None
+        if st.status is Status.DONE:
+            summary = _read_json(out / folder / "summary.json")
+            events = _read_json(out / folder / "events.json") or {}
+            episodes = events.get("episodes", [])
+        if st.status is Status.DONE and summary is not None:
+            status, error = "ok", None
+        elif st.status is Status.DONE:
+            status, error = "failed", f"{folder}/summary.json is missing or unreadable"
+        elif st.status is Status.FAILED:
+            status, error = "failed", st.error or "failed"
+        else:
+            status, error = "pending", None
+        has_report = status == "ok" and (out / folder / "report.html").is_file()
+        rows.append(
+            CohortRow(
+                recording=st.rel,
+                person=st.person,
+                status=status,
+                folder=folder,
+                summary=summary if status == "ok" else None,
+                episodes=tuple(episodes or ()) if status == "ok" else (),
+                error=error,
+                note=st.note,
+                report=quote(f"{folder}/report.html") if has_report else None,
+            )
+        )
+    return rows
+
+
+def _group_summary(rows: Sequence[CohortRow]) -> dict[str, Any]:
+    """The recordings' summaries added up (the shape bar_charts reads)."""
+    time_s = dict.fromkeys(VERDICTS, 0.0)
+    poor = dict.fromkeys(FINDING_CODES, 0.0)
+    total = 0.0
+    for row in rows:
+        s = row.summary
+        if s is None:
+            continue
+        total += float(s["duration_s"])
+        for v in VERDICTS:
+            time_s[v] += float(s["time_s"].get(v, 0.0))
+        for c in FINDING_CODES:
+            poor[c] += float(s["finding_poor_s"].get(c, 0.0))
+    return {"duration_s": total, "time_s": time_s, "finding_poor_s": poor}
+
+
+def _people(rows: Sequence[CohortRow]) -> tuple[PersonRow, ...]:
+    out = []
+    for person in sorted({r.person for r in rows}):
+        mine = [r for r in rows if r.person == person]
+        g = _group_summary(mine)
+        present = g["duration_s"] - g["time_s"]["away"]
+        poor = g["finding_poor_s"]
+        top = max(poor.items(), key=lambda kv: kv[1]) if poor else ("", 0.0)
+        out.append(
+            PersonRow(
+                person=person,
+                recordings=len(mine),
+                failed=sum(1 for r in mine if r.status == "failed"),
+                duration_s=g["duration_s"],
+                time_s=g["time_s"],
+                poor_share_of_present=g["time_s"]["poor"] / present if present > 0 else 0.0,
+                episodes=sum(int(r.summary["episodes"]) for r in mine if r.summary is not None),
+                top_finding=top[0] if top[1] > 0 else None,
+            )
+        )
+    return tuple(out)
+
+
+def _label(code: str) -> str:
+    return FINDING_TEXT.get(code, (code.replace("_", " "), ""))[0]
+
+
+def _worst(rows: Sequence[CohortRow], limit: int = MAX_WORST_EPISODES) -> tuple[WorstEpisode, ...]:
+    """The longest sustained episodes across the cohort (the highest peak breaks ties)."""
+    found = []
+    for row in rows:
+        for ep in row.episodes:
+            findings = ep.get("findings", {})
+            peak = max((float(f["peak"]) for f in findings.values()), default=0.0)
+            ranked = sorted(findings.items(), key=lambda kv: -float(kv[1]["peak"]))
+            found.append(
+                WorstEpisode(
+                    recording=row.recording,
+                    person=row.person,
+                    start=clock(float(ep["start_s"])),
+                    duration=span_text(float(ep["duration_s"])),
+                    duration_s=float(ep["duration_s"]),
+                    alert=ep.get("alert_s") is not None,
+                    findings=", ".join(f"{_label(c)} (peak {float(f['peak']):.1f})" for c, f in ranked),
+                    peak=peak,
+                    href=f"{row.report}#episodes" if row.report else None,
+                )
+            )
+    found.sort(key=lambda e: (-e.duration_s, -e.peak, e.recording))
+    return tuple(found[:limit])
+
+
+def person_chart(people: Sequence[PersonRow]) -> Chart | None:
+    """One stacked bar per person: the share of their recorded time per verdict."""
+    people = [p for p in people if p.duration_s > 0]
+    if not people:
+        return None
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from posture.report import _RC, _svg  # the single report's chart style, shared on purpose
+
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(9.5, 1.3 + 0.38 * len(people)), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        y = np.arange(len(people))
+        left = np.zeros(len(people))
+        for verdict in VERDICTS:
+            share = np.array([100.0 * p.time_s[verdict] / p.duration_s for p in people])
+            ax.barh(y, share, left=left, color=COLOURS[verdict], height=0.62, label=verdict)
+            left += share
+        for yi, p in enumerate(people):
+            ax.text(
+                101,
+                yi,
+                f"poor {p.poor_share_of_present:.0%} of time present, {span_text(p.duration_s)}",
+                va="center",
+                fontsize=8,
+            )
+        ax.set_yticks(y, [p.person for p in people])
+        ax.invert_yaxis()
+        ax.set_xlim(0, 145)
+        ax.set_xticks([0, 25, 50, 75, 100])
+        ax.set_xlabel("share of recorded time (%)")
+        ax.tick_params(axis="y", length=0)
+        fig.legend(loc="outside lower center", ncol=4, frameon=False)
+        fig.suptitle("Time per verdict, per person", x=0.02, ha="left", fontweight="bold", fontsize=10)
+        svg = _svg(fig, "people")
+    text = "; ".join(
+        f"{p.person}: poor {p.poor_share_of_present:.0%} of the time present over {span_text(p.duration_s)}"
+        for p in people
+    )
+    return Chart("Time per verdict, per person", f"Stacked bar chart per person. {text}", svg)
+
+
+def build_cohort_data(rows: Sequence[CohortRow], title: str = "Cohort report") -> CohortData:
+    people = _people(rows)
+    group = _group_summary(rows)
+    present = group["duration_s"] - group["time_s"]["away"]
+    return CohortData(
+        title=title,
+        generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
+        recordings=len(rows),
+        ok=sum(1 for r in rows if r.status == "ok"),
+        failed=sum(1 for r in rows if r.status == "failed"),
+        pending=sum(1 for r in rows if r.status == "pending"),
+        people=people,
+        total_s=group["duration_s"],
+        poor_share_of_present=group["time_s"]["poor"] / present if present > 0 else 0.0,
+        person_chart=person_chart(people),
+        group_charts=bar_charts(group),
+        worst=_worst(rows),
+        rows=tuple(rows),
+        version=__version__,
+    )
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def write_cohort_csv(rows: Sequence[CohortRow], target: Target) -> None:
+    with open_text(target) as fh:
+        writer = csv.DictWriter(fh, fieldnames=COHORT_COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row.csv_row())
+
+
+@functools.lru_cache(maxsize=1)
+def _template() -> Any:
+    import jinja2
+
+    text = (resources.files("posture") / "data" / "cohort.html.j2").read_text(encoding="utf-8")
+    env = jinja2.Environment(
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    env.filters["span"] = span_text
+    return env.from_string(text)
+
+
+def render_cohort(data: CohortData) -> str:
+    from markupsafe import Markup
+
+    return _template().render(d=data, colours=COLOURS, safe_svg=Markup, label=_label)
+
+
+def write_cohort(states: Sequence[RecordState], out: Path, recordings_dir: str) -> tuple[Path, Path]:
+    """cohort.csv and cohort.html into ``out``, each written atomically."""
+    rows = cohort_rows(states, out, recordings_dir)
+    csv_path, html_path = out / "cohort.csv", out / "cohort.html"
+    write_cohort_csv(rows, csv_path)
+    with open_text(html_path) as fh:
+        fh.write(render_cohort(build_cohort_data(rows)))
+    return csv_path, html_path
