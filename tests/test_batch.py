@@ -141,8 +141,9 @@ def test_result_folder_names_never_collide() -> None:
 def test_workers_at_most_one_per_core_and_as_memory_allows() -> None:
     assert local_workers(None, cores=4, memory_mb=8000) == 4
     assert local_workers(8, cores=2, memory_mb=8000) == 2
-    assert local_workers(None, cores=8, memory_mb=600) == 2  # ~250 MB a worker
+    assert local_workers(None, cores=8, memory_mb=900) == 2  # ~430 MB a worker
     assert local_workers(None, cores=2, memory_mb=100) == 1
+    assert local_workers(None, cores=4, memory_mb=1000) == 2
     assert local_workers(1, cores=2, memory_mb=None) == 1
 
 

@@ -79,7 +79,7 @@ def test_chromium_renders_the_cohort_charts(cohort: Path, tmp_path: Path) -> Non
     # The charts' bars: good and poor colours, as drawn (not just as named in the CSS).
     for name in ("good", "poor"):
         ref = _hex_rgb(COLOURS[name])
-        n = sum(c for c, px in colours if all(abs(a - b) <= 12 for a, b in zip(px, ref)))
+        n = sum(c for c, px in colours if all(abs(a - b) <= 12 for a, b in zip(px, ref, strict=False)))
         assert n > 2000, (name, n)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import IO, Any
 from urllib.parse import quote
 
 import numpy as np
@@ -41,7 +41,7 @@ __all__ = [
     "write_cohort_csv",
 ]
 
-Target = Union[str, Path, IO[str]]
+Target = str | Path | IO[str]
 
 MAX_WORST_EPISODES = 10
 TOP_FINDINGS = 3

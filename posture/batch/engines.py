@@ -1,9 +1,8 @@
 """Engines run :func:`~posture.batch.task.analyse_recording` over many recordings at once.
 
 ``LocalEngine``: a small pool of processes on this machine, one recording each at a time, at most
-one per core and as many as the free memory holds (each loads a pose model, about 250 MB).
-Workers die with the driver: on Linux the kernel kills them when it goes (``PR_SET_PDEATHSIG``),
-elsewhere a watchdog thread in each notices within a second. A worker that dies in the middle of
+one per core and as many as the free memory holds (each loads a pose model, about 430 MB).
+Workers die with the driver (:func:`posture.lifecycle.die_with_parent`). A worker that dies in the middle of
 a recording is reported as that recording's (retryable) failure and replaced.
 
 An engine hands out at most one recording per worker and calls ``on_start`` just before, so the
@@ -16,9 +15,6 @@ import contextlib
 import logging
 import multiprocessing as mp
 import os
-import signal
-import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
@@ -37,7 +33,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-WORKER_MEMORY_MB = 250  # resident size of a process with the pose model loaded (measured: ~230 MB)
+WORKER_MEMORY_MB = 430  # resident size of a process with the Tasks pose model loaded (posture.lifecycle)
 
 StartFn = Callable[[RecordingTask], None]
 TaskFn = Callable[[RecordingTask], TaskOutcome]  # picklable: a module-level function or a partial of one
@@ -55,10 +51,9 @@ class Engine(Protocol):
 
 
 def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+    from posture.parallel import available_cores
+
+    return available_cores()
 
 
 def available_memory_mb() -> float | None:
@@ -102,32 +97,10 @@ def local_workers(requested: int | None, *, cores: int | None = None, memory_mb:
 # --- the worker process -------------------------------------------------------------------------
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
+def _worker_main(conn: Connection, fn: TaskFn) -> None:
+    from posture.lifecycle import die_with_parent
 
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent_pid:  # the parent went before prctl took effect
-        os._exit(1)
-
-    def watch() -> None:
-        import time
-
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent_pid:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="posture-parent-watch", daemon=True).start()
-
-
-def _worker_main(conn: Connection, parent_pid: int, fn: TaskFn) -> None:
-    _die_with_parent(parent_pid)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    die_with_parent()  # and Ctrl-C is the driver's to handle
     from posture.estimator import divert_native_stderr
 
     divert_native_stderr()
@@ -146,7 +119,7 @@ class _Worker:
     def __init__(self, ctx: Any, fn: TaskFn) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(
-            target=_worker_main, args=(child, os.getpid(), fn), name="posture-batch-worker", daemon=True
+            target=_worker_main, args=(child, fn), name="posture-batch-worker", daemon=True
         )
         self.process.start()
         child.close()

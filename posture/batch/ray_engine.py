@@ -2,7 +2,7 @@
 
 The only module that imports Ray, and only when the engine is built: without the ``ray`` extra
 the rest of posture never notices. One task per recording, ``num_cpus`` each, run by a fixed set
-of actors, each reserving Ray's ``memory`` for one model (about 250 MB). An actor is one
+of actors, each reserving Ray's ``memory`` for one model (about 430 MB). An actor is one
 long-lived worker process that imports MediaPipe and reads the model once, then analyses
 recording after recording (each recording still starts the tracker afresh, as ``posture
 analyze`` does). An actor that dies is replaced; the recording it had is reported as a retryable
