@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -232,6 +233,26 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
             log.info("history database migrated to schema %d", version + 1)
 
 
+def _retry_when_locked(step: Callable[[], object], patience_s: float = 30.0) -> None:
+    """Run ``step``, again while SQLite says the database is locked, for up to ``patience_s``.
+
+    Switching a new database to WAL, or the first migration, can meet another process doing the
+    same at that very moment; SQLite then answers "locked" at once, without waiting on its busy
+    timeout. Two monitors (or a monitor and an analyze) starting together must both get in.
+    """
+    deadline = time.monotonic() + patience_s
+    delay = 0.02
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
 @contextmanager
 def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """BEGIN IMMEDIATE … COMMIT (ROLLBACK on error): the connection runs in autocommit mode."""
@@ -302,9 +323,9 @@ class HistoryStore:
             try:
                 if new and os.name == "posix":
                     self.path.chmod(0o600)  # SQLite gives its -wal and -shm files the same mode
-                conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                _retry_when_locked(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
                 conn.execute("PRAGMA synchronous = FULL")  # a committed update survives a power cut too
-                _migrate(conn, self.path)
+                _retry_when_locked(lambda: _migrate(conn, self.path))
             except BaseException:
                 conn.close()
                 raise
