@@ -36,11 +36,13 @@ __all__ = [
 ]
 
 # Raw quantities kept for baselines but not published as metrics (their units are not degrees).
-REFERENCE_KEYS = ("face_width_frac", "head_height_ratio", "neck_sagittal_3d_deg")
+REFERENCE_KEYS = ("face_width_frac", "head_height_ratio", "neck_sagittal_3d_deg", "shoulder_yaw_deg")
 
 # An oblique view this close to a profile still shows the sagittal angles, foreshortened by the
 # sine of the turn (at most 1/sin 45° = 1.41): corrected, they are judged as a side view's.
 OBLIQUE_JUDGE_MIN_YAW_DEG = 45.0
+# Beyond this change of the shoulders' turn from the baseline's, its front ratios do not apply.
+MAX_TURN_FROM_BASELINE_DEG = 30.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def measure(pose: Pose | None, config: MetricsConfig) -> RawMeasurement:
         values["neck_sagittal_3d_deg"] = geo.neck_sagittal_3d_deg(pose, vis)
     yaw = geo.shoulder_yaw_deg(pose)
     values["shoulder_yaw_deg"] = yaw
+    values = {k: (x if x is None or math.isfinite(x) else None) for k, x in values.items()}
     problem = None if view is View.UNKNOWN else geo.upper_body_problem(pose, view, vis)
     if problem is None:
         problem = implausible_reason(values)
@@ -184,17 +187,31 @@ def assess(
     complete = True  # whether every finding the view allows could be judged
     # An oblique view foreshortens the sagittal angles by about the sine of the shoulders' turn:
     # near a profile that is corrected and judged; further round, only against a baseline.
-    oblique_ok = raw.view is View.OBLIQUE and bool(baseline)
     yaw = v.get("shoulder_yaw_deg") or 0.0
-    near_profile = raw.view is View.OBLIQUE and not baseline and yaw >= OBLIQUE_JUDGE_MIN_YAW_DEG
+    ref_yaw = ref.get("shoulder_yaw_deg")
+    # A baseline fits only a body turned about as it was at calibration: a turn changes the
+    # shoulder width every front ratio is measured against.
+    turned = ref_yaw is not None and abs(yaw - ref_yaw) > MAX_TURN_FROM_BASELINE_DEG
+    oblique_ok = raw.view is View.OBLIQUE and bool(baseline) and not turned
+    near_profile = raw.view is View.OBLIQUE and yaw >= OBLIQUE_JUDGE_MIN_YAW_DEG
     if raw.view is View.SIDE or oblique_ok or near_profile:
         rel = ref if baseline else (habitual or {})
-        # A calibration replaces the absolute limits (its deviations absorb the camera's tilt);
-        # the habitual reference only adds to them.
-        absolute = (raw.view is View.SIDE or near_profile) and not baseline
-        scale = math.sin(math.radians(yaw)) if near_profile else 1.0
-        judged |= _side_findings(metrics, rel, rules, findings, absolute=absolute, foreshortening=scale)
-    if raw.view is View.FRONT or oblique_ok:
+        # A calibration replaces the absolute limits where it has a value (its deviations absorb
+        # the camera's tilt); the habitual reference only adds to them.
+        absolute_ok = raw.view is View.SIDE or near_profile
+        scale = math.sin(math.radians(yaw)) if raw.view is View.OBLIQUE and absolute_ok else 1.0
+        judged |= _side_findings(
+            metrics,
+            rel,
+            rules,
+            findings,
+            absolute=absolute_ok,
+            calibrated=bool(baseline),
+            foreshortening=scale,
+        )
+    if raw.view is View.FRONT and turned:
+        complete = False  # the baseline's ratios no longer apply
+    elif raw.view is View.FRONT or oblique_ok:
         front_judged, complete = _front_findings(metrics, ref, rules, findings, calibrated=bool(baseline))
         judged |= front_judged
     poor = any(sev >= 1.0 for sev in findings.values())
@@ -214,6 +231,7 @@ def _side_findings(
     out: dict[str, float],
     *,
     absolute: bool = True,
+    calibrated: bool = False,
     foreshortening: float = 1.0,
 ) -> bool:
     """Side-view findings: the absolute bands (unless ``absolute=False``: a calibrated user, or
@@ -231,17 +249,20 @@ def _side_findings(
         value: float | None, absolute_band: Band, key: str, delta_band: Band, sign: float = 1.0
     ) -> float | None:
         sevs = []
-        if absolute and value is not None:
-            sevs.append(absolute_band.severity(sign * value))
         rel = m.get(key)
-        if rel is not None and ref.get(key) is not None:
+        has_ref = rel is not None and ref.get(key) is not None
+        # A calibration with a value for this key replaces the absolute band; one without it
+        # (taken from another view, or with the hips hidden) leaves the absolute band in force.
+        if absolute and value is not None and not (calibrated and has_ref):
+            sevs.append(absolute_band.severity(sign * value))
+        if has_ref:
             sevs.append(delta_band.severity(sign * (rel - ref[key])))  # type: ignore[operator]
         return max(sevs) if sevs else None
 
     head = both(neck, r.forward_head_deg, "head_forward_deg", r.forward_head_delta_deg)
     hunched = both(trunk, r.hunched_back_deg, "trunk_inclination_deg", r.hunched_back_delta_deg)
     slumped = both(trunk, r.slumped_recline_deg, "trunk_inclination_deg", r.slumped_recline_delta_deg, -1.0)
-    if absolute and trunk is not None and flex is not None:
+    if absolute and not calibrated and trunk is not None and flex is not None:
         # The classic slump: reclined less far, but with the head pulled forward of the trunk
         # to keep looking at the screen.
         pulled = min(
@@ -260,7 +281,7 @@ def _side_findings(
     ):
         if sev is not None:
             out[code] = sev
-    return head is not None or bool(ref)
+    return head is not None
 
 
 def _unforeshortened(angle_deg: float | None, scale: float) -> float | None:

@@ -66,10 +66,11 @@ class PostureAnalyzer:
         a = assess(raw, self.config.metrics, ref)
         if self._habit is not None and raw.view is View.SIDE and a.posture is not Verdict.UNCERTAIN:
             habitual = self._habit.values
-            if a.posture is Verdict.GOOD:
-                self._habit.add(t_s, raw.values)
             if habitual is not None:
                 a = assess(raw, self.config.metrics, None, habitual=habitual)
+            # Only what is good by both rules teaches it: a slouch it already flags never does.
+            if a.posture is Verdict.GOOD:
+                self._habit.add(t_s, raw.values)
         return Reading(
             t_s=t_s,
             person=raw.person,

@@ -58,10 +58,11 @@ def view_mismatch_warning(baseline: Baseline, raws: Sequence[RawMeasurement]) ->
     if not views or baseline.view not in ("side", "front"):
         return None
     view, n = views.most_common(1)[0]
-    if view == baseline.view or view not in ("side", "front") or n <= MOST * sum(views.values()):
+    if view == baseline.view or n <= MOST * sum(views.values()):
         return None
+    article = "an" if view == "oblique" else "a"
     return (
-        f"the baseline was taken from a {baseline.view} view but the video shows a {view} view: "
+        f"the baseline was taken from a {baseline.view} view but the video shows {article} {view} view: "
         "it cannot apply, so posture is judged without it; calibrate from this camera"
     )
 
@@ -103,9 +104,9 @@ def front_without_baseline_warning(raws: Sequence[RawMeasurement]) -> str | None
     if not views:
         return None
     view, n = views.most_common(1)[0]
-    if view not in ("front", "oblique") or n <= MOST * sum(views.values()):
+    if view != "front" or n <= MOST * sum(views.values()):
         return None
     return (
-        f"the camera sees you from the {view}: without a baseline only a sideways lean is judged "
+        "the camera sees you from the front: without a baseline only a sideways lean is judged "
         "(everything else is uncertain); calibrate with posture calibrate, --baseline or --calibrate-first"
     )

@@ -289,20 +289,40 @@ def test_standing_up_counts_as_away_not_as_poor_posture() -> None:
     assert all(v == 0.0 for v in standing.findings.values())
 
 
-def test_oblique_view_never_uses_the_absolute_bands() -> None:
-    """A front-view baseline has no side angles: an oblique frame must not be judged on absolute
-    side-view bands (its angles are foreshortened)."""
-    from posture.landmarks import Pose
-
+def test_oblique_view_far_from_a_profile_never_uses_the_absolute_bands() -> None:
+    """A front-view baseline has no side angles: an oblique frame far from a profile must not be
+    judged on absolute side-view bands (its angles are foreshortened beyond correction), nor on
+    the front ratios of a baseline taken square to the camera: uncertain."""
     base = baseline_from_measurements([measure(front_pose(), CFG)])
-    p = side_pose(trunk_deg=30.0, neck_deg=40.0)
-    world = p.world_m.copy()
-    world[11] = [0.12, -0.5, 0.12]
-    world[12] = [-0.12, -0.5, -0.12]
-    raw = measure(Pose(p.xy_px, p.visibility, world, p.image_size), CFG)
+    raw = measure(_turned(side_pose(trunk_deg=30.0, neck_deg=40.0), 38.0), CFG)
     assert raw.view is View.OBLIQUE
     a = assess(raw, CFG, base.values)
     assert a.findings["hunched_back"] == 0.0 and a.findings["forward_head"] < 1.0
+    assert a.posture is Verdict.UNCERTAIN
+
+
+def test_a_baseline_without_side_values_leaves_the_absolute_limits_in_force() -> None:
+    """A front profile applied to a side view (or one taken with the hips hidden) must not turn a
+    hunched pose good: where the baseline has no value, the absolute limit applies."""
+    front = baseline_from_measurements([measure(front_pose(), CFG)]).values
+    hunched = measure(side_pose(trunk_deg=35.0, neck_deg=45.0), CFG)
+    assert assess(hunched, CFG, front).posture is Verdict.POOR
+    no_hips = baseline_from_measurements([measure(side_pose(hips_visible=False), CFG)]).values
+    slid = measure(side_pose(trunk_deg=-45.0, neck_deg=-5.0), CFG)
+    assert assess(slid, CFG, no_hips).findings["slumped"] >= 1.0
+
+
+def test_a_non_finite_landmark_never_reaches_a_verdict() -> None:
+    import numpy as np
+
+    from posture.landmarks import Landmark as L
+    from posture.landmarks import Pose
+
+    p = side_pose(trunk_deg=40.0, neck_deg=20.0)
+    xy = p.xy_px.copy()
+    xy[L.LEFT_HIP] = np.nan
+    raw = measure(Pose(xy, p.visibility, p.world_m, p.image_size), CFG)
+    assert all(v is None or np.isfinite(v) for v in raw.values.values())
 
 
 def test_malformed_profile_is_a_baseline_error(tmp_path) -> None:

@@ -120,3 +120,12 @@ def test_habitual_reference_is_not_taught_by_poor_frames() -> None:
     readings, _, session = _run([(20.0, slouch)])
     assert all(r.posture is Verdict.POOR for r in readings[5:])
     assert session.analyzer._habit is not None and session.analyzer._habit.values is None
+
+
+def test_habitual_reference_does_not_learn_a_slouch_it_flags() -> None:
+    """Two minutes of a mild slouch after one of upright sitting: it stays poor throughout, since
+    frames it flags never teach the reference."""
+    slouch = side_pose(trunk_deg=-4.0, neck_deg=24.0, pitch_deg=25.0)
+    readings, _, _ = _run([(60.0, GOOD), (120.0, slouch)], fps=2.0)
+    late = [r for r in readings if r.t_s >= 65.0]
+    assert late and all(r.posture is Verdict.POOR for r in late)
