@@ -234,9 +234,10 @@ def _side_findings(
     calibrated: bool = False,
     foreshortening: float = 1.0,
 ) -> bool:
-    """Side-view findings: the absolute bands (unless ``absolute=False``: a calibrated user, or
-    an oblique view far from a profile) and, where ``ref`` has a value, the deviation bands.
-    Each finding takes the larger of the two severities. ``foreshortening`` (the sine of the
+    """Side-view findings: the absolute bands (unless ``absolute=False``: an oblique view far
+    from a profile; with ``calibrated``, only for the angles the baseline has no value for) and,
+    where ``ref`` has a value, the deviation bands. Each finding takes the larger of the two
+    severities. ``foreshortening`` (the sine of the
     shoulders' turn, 1 in a true profile) undoes an oblique view's shrinking of the angles
     before the absolute bands see them."""
     neck = _unforeshortened(m["neck_inclination_deg"], foreshortening)
