@@ -105,10 +105,6 @@ def verdicts(items: Sequence[Item], rules: FindingRules) -> list[str]:
     return [assess(it.raw, cfg, it.baseline).posture.value for it in items]
 
 
-def _with_limit(band: Band, limit: float, width: float) -> Band:
-    return Band(limit - width, limit)
-
-
 # The grids: side limits in degrees, front limits in percent. Each spans what the definitions
 # allow: a slump is a recline "well past a supported one, beyond about 25-30° from vertical",
 # and the hip-joint-to-shoulder-joint line of an upright sitter already reads about 10° back,
@@ -224,7 +220,7 @@ def rules_from(limits: dict[str, float], base: FindingRules | None = None) -> Fi
     changes: dict[str, Band] = {}
     for name, limit in limits.items():
         width = 10.0 if name.endswith("_deg") else limit / 2
-        changes[name] = _with_limit(getattr(base, name), float(limit), width)
+        changes[name] = Band(float(limit) - width, float(limit))
     return dataclasses.replace(base, **changes)
 
 
