@@ -35,11 +35,11 @@ from dataset import DEFAULT_FOOTAGE, load_clip_poses, load_poses  # noqa: E402
 from fit_rules import balanced_accuracy, leave_one_source_out, load_items, rules_from  # noqa: E402
 
 from posture.config import Config  # noqa: E402
-from posture.estimator import estimate_still, open_estimator  # noqa: E402
 from posture.evaluation import agreement, learnopencv_is_good, load_frame_labels  # noqa: E402
 from posture.metrics import assess  # noqa: E402
 from posture.pipeline import PostureAnalyzer, analyze_video, measure_images  # noqa: E402
-from posture.source import Frame, load_image  # noqa: E402
+from posture.pose.estimator import estimate_still, open_estimator  # noqa: E402
+from posture.sources.media import Frame, load_image  # noqa: E402
 
 CLIP_SOURCE = "side_video/chair_clip"
 

@@ -203,8 +203,8 @@ def load_poses(
     paths: Iterable[Path], model: Path | None = None, cache: Path | None = None
 ) -> dict[Path, Pose | None]:
     """The still-image pose of each photo (the same estimate ``posture measure`` makes)."""
-    from posture.estimator import estimate_still, open_estimator
-    from posture.source import ImageSource
+    from posture.pose.estimator import estimate_still, open_estimator
+    from posture.sources.media import ImageSource
 
     cache = cache or _default_cache()
     cache.mkdir(parents=True, exist_ok=True)
@@ -233,8 +233,8 @@ def load_clip_poses(
 ) -> list[tuple[float, Pose | None]]:
     """(t_s, pose) of every frame of a clip, tracked as ``posture analyze --every-frame`` does."""
     from posture.config import Config
-    from posture.parallel import estimate_video
-    from posture.source import VideoFileSource
+    from posture.pose.parallel import estimate_video
+    from posture.sources.media import VideoFileSource
 
     cache = cache or _default_cache()
     cache.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ def plain_loop(clip: str) -> int:
     import cv2
     import mediapipe as mp
 
-    from posture.estimator import bundled_model
+    from posture.pose.estimator import bundled_model
 
     vision = mp.tasks.vision
     options = vision.PoseLandmarkerOptions(

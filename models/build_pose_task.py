@@ -37,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "posture" / "models" / "pose_landmarker_full.task"
-SUMS = OUT.parent / "SHA256SUMS"  # what tests/test_model.py checks the shipped bundle against
+SUMS = OUT.parent / "SHA256SUMS"  # what tests/pose/test_model.py checks the shipped bundle against
 
 MEDIAPIPE = "mediapipe==0.10.21"
 # What importing 0.10.21's metadata writers needs (mediapipe/__init__ imports solutions, which

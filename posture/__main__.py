@@ -2,6 +2,6 @@
 
 import sys
 
-from posture.cli import main
+from posture._cli.main import main
 
 sys.exit(main())

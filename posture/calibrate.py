@@ -32,10 +32,10 @@ from posture.landmarks import Landmark as L
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, assess, measure
 from posture.reading import FINDING_CODES, FINDING_WORDS, Verdict
-from posture.source import Frame
+from posture.sources.media import Frame
 
 if TYPE_CHECKING:
-    from posture.estimator import PoseEstimator
+    from posture.pose.estimator import PoseEstimator
 
 __all__ = [
     "CHECK_NAMES",

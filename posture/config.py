@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from posture.context import ContextConfig
 from posture.detector import DetectorConfig
 from posture.errors import ConfigError
+from posture.live.context import ContextConfig
 from posture.policy import PolicyConfig
 
 if sys.version_info >= (3, 11):

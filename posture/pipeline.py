@@ -24,7 +24,7 @@ from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, assess, measure
 from posture.reading import Reading, Verdict
 from posture.smoothing import MetricSmoother, StickyLabel
-from posture.source import ImageSource, VideoFileSource, VideoInfo
+from posture.sources.media import ImageSource, VideoFileSource, VideoInfo
 
 __all__ = [
     "AnalysisResult",
@@ -146,7 +146,7 @@ def analyze_video(
     chunks estimated in parallel processes; the sequential stages then run over the merged poses,
     so the result means the same as a single pass.
     """
-    from posture.parallel import estimate_video
+    from posture.pose.parallel import estimate_video
 
     started = time.monotonic()
     cfg = config.analysis
@@ -267,7 +267,7 @@ def measure_images(
     paths: Sequence[Path], config: Config, baseline: Baseline | None = None
 ) -> Iterator[ImageResult]:
     """One reading per still image, each detected afresh (no tracking, no smoothing)."""
-    from posture.estimator import estimate_still, open_estimator
+    from posture.pose.estimator import estimate_still, open_estimator
 
     cfg = dataclasses.replace(config, smoothing=dataclasses.replace(config.smoothing, enabled=False))
     analyzer = PostureAnalyzer(cfg, baseline)
@@ -283,7 +283,7 @@ def measure_images(
 
 def baseline_from_image(path: Path, config: Config) -> Baseline:
     """A baseline from one photo of the user's good posture."""
-    from posture.estimator import estimate_still, open_estimator
+    from posture.pose.estimator import estimate_still, open_estimator
 
     with (
         ImageSource(path) as src,
@@ -297,7 +297,7 @@ def baseline_from_image(path: Path, config: Config) -> Baseline:
 
 def load_baseline(spec: Path, config: Config) -> Baseline:
     """``--baseline``: a saved JSON profile, or an image of good posture."""
-    from posture.source import check_media_path, is_image_file
+    from posture.sources.media import check_media_path, is_image_file
 
     check_media_path(spec)
     if spec.suffix.lower() != ".json" and is_image_file(spec):

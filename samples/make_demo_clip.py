@@ -198,9 +198,9 @@ def write_clip(folder: Path, ffmpeg: str) -> None:
 
 def check_clip() -> bool:
     """Analyse the clip as ``posture demo`` does (and uncalibrated) and hold it to the stretches."""
-    from posture import demo
     from posture.config import load_config
     from posture.pipeline import analyze_video
+    from posture.sources import demo
 
     stretches = demo.load_timeline()
     config = load_config(None).replace("detector", hold_s=demo.HOLD_S)

@@ -26,7 +26,7 @@ from posture.geometry import View
 from posture.landmarks import Landmark as L
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, measure
-from posture.source import Frame, VideoFileSource
+from posture.sources.media import Frame, VideoFileSource
 from tests.builders import front_pose, side_pose
 
 CONFIG = Config()
@@ -408,8 +408,8 @@ def test_default_profile_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 
 @pytest.mark.mediapipe
 def test_run_calibration_on_the_demo_clip_with_mediapipe() -> None:
-    from posture import demo
-    from posture.estimator import open_estimator
+    from posture.pose.estimator import open_estimator
+    from posture.sources import demo
 
     cal = CalibrationConfig()
     estimator = open_estimator(None, video=True, sampled=True)

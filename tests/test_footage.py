@@ -150,7 +150,7 @@ def test_calibration_window_longer_than_the_clip_is_said_once(footage, tmp_path,
     """--calibrate-first 30 on a 6.5 s clip: one warning line, kept in summary.json too."""
     import json
 
-    from posture.cli import main
+    from posture._cli.main import main
 
     out = tmp_path / "out"
     clip = footage / "side_video" / "chair_good_bad.mp4"

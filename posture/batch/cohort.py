@@ -24,9 +24,9 @@ import numpy as np
 
 from posture import __version__
 from posture.batch.manifest import RecordState, Status
+from posture.outputs.report import COLOURS, FINDING_TEXT, Chart, bar_charts, clock, span_text
+from posture.outputs.timeline import open_text
 from posture.reading import FINDING_CODES
-from posture.report import COLOURS, FINDING_TEXT, Chart, bar_charts, clock, span_text
-from posture.writers import open_text
 
 __all__ = [
     "COHORT_COLUMNS",
@@ -278,7 +278,7 @@ def person_chart(people: Sequence[PersonRow]) -> Chart | None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from posture.report import _RC, _svg  # the single report's chart style, shared on purpose
+    from posture.outputs.report import _RC, _svg  # the single report's chart style, shared on purpose
 
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(9.5, 1.3 + 0.38 * len(people)), layout="constrained")

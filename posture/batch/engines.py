@@ -51,7 +51,7 @@ class Engine(Protocol):
 
 
 def usable_cores() -> int:
-    from posture.parallel import available_cores
+    from posture.pose.parallel import available_cores
 
     return available_cores()
 
@@ -101,7 +101,7 @@ def _worker_main(conn: Connection, fn: TaskFn) -> None:
     from posture.lifecycle import die_with_parent
 
     die_with_parent()  # and Ctrl-C is the driver's to handle
-    from posture.estimator import divert_native_stderr
+    from posture.pose.estimator import divert_native_stderr
 
     divert_native_stderr()
     logging.getLogger("posture").propagate = False  # notes travel in the outcome, not to stderr

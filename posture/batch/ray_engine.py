@@ -58,7 +58,7 @@ def _actor_class() -> Any:
         def __init__(self, fn: TaskFn) -> None:
             import logging as _logging
 
-            from posture.estimator import divert_native_stderr, open_estimator
+            from posture.pose.estimator import divert_native_stderr, open_estimator
 
             divert_native_stderr()
             _logging.getLogger("posture").propagate = False  # notes travel in the outcome

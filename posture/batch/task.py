@@ -80,10 +80,10 @@ AnalyseFn = Callable[..., dict[str, Any]]  # run_analysis's signature
 def analyse_recording(task: RecordingTask, analyse: AnalyseFn | None = None) -> TaskOutcome:
     """Analyse one recording into ``task.partial_dir``; never raises for a bad recording.
 
-    ``analyse`` is :func:`posture.commands.run_analysis` (what ``posture analyze`` runs); tests
+    ``analyse`` is :func:`posture._cli.commands.run_analysis` (what ``posture analyze`` runs); tests
     pass a stand-in with the same signature."""
     if analyse is None:
-        from posture.commands import run_analysis as analyse
+        from posture._cli.commands import run_analysis as analyse
 
     started = time.monotonic()
     notes = _Notes()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posture.cli import main
+from posture._cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

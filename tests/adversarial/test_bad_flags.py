@@ -100,7 +100,7 @@ def test_measure_16_bit_greyscale_png_is_read_not_blank(tmp_path: Path) -> None:
     import numpy as np
     from PIL import Image
 
-    from posture.source import load_image
+    from posture.sources.media import load_image
 
     ramp = np.tile(np.linspace(0, 65535, 256, dtype=np.uint16), (32, 1))
     path = tmp_path / "grey16.png"
@@ -140,7 +140,7 @@ def test_workers_beyond_the_cores_are_capped_with_one_line(tmp_path: Path, capsy
         ["analyze", str(clip), "--out", str(tmp_path / "o"), "--workers", "1000", "--quiet", "--no-report"],
         capsys,
     )
-    from posture.parallel import available_cores
+    from posture.pose.parallel import available_cores
 
     assert code == 0, err
     assert seen == [available_cores()]

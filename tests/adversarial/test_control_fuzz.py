@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 from posture.config import Config
-from posture.control import ControlServer, send_command, validate_request
-from posture.monitor import Monitor, MonitorOptions
-from posture.source import Frame
+from posture.live.control import ControlServer, send_command, validate_request
+from posture.live.monitor import Monitor, MonitorOptions
+from posture.sources.media import Frame
 from tests.builders import side_pose
 
 pytestmark = pytest.mark.adversarial

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from posture.history import HistoryStore, LiveSession, SessionTotals, list_sessions, render_history
+from posture.outputs.history import HistoryStore, LiveSession, SessionTotals, list_sessions, render_history
 from posture.untrusted import UntrustedJSONError, json_depth, load_json, printable
 from tests.adversarial.helpers import run_cli
 
@@ -120,7 +120,7 @@ def test_render_history_sanitises_every_cell() -> None:
 
 @pytest.mark.parametrize("field", ["source", "state", "verdict", "reason"])
 def test_status_output_sanitises_what_the_monitor_sends(field: str) -> None:
-    from posture.control import format_status
+    from posture.live.control import format_status
 
     status = {"state": "running", "verdict": "good", "source": "cam", field: "x\x1b]0;t\x07\x1b[2Jy"}
     if field == "reason":

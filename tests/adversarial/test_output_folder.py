@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from posture.lifecycle import Terminated
-from posture.outdir import STAGING_PREFIX, OutputFolderError, staged_output
+from posture.outputs.staging import STAGING_PREFIX, OutputFolderError, staged_output
 from tests.adversarial.helpers import assert_one_line_error, posture_cmd, run_cli, write_video
 
 pytestmark = pytest.mark.adversarial
@@ -80,9 +80,9 @@ def test_a_failure_while_writing_leaves_the_previous_results(
     def broken_report(*args, **kwargs):
         raise RuntimeError("the report template broke")
 
-    import posture.report
+    import posture.outputs.report
 
-    monkeypatch.setattr(posture.report, "write_report", broken_report)
+    monkeypatch.setattr(posture.outputs.report, "write_report", broken_report)
     code, _, err = _analyze(clip, out, capsys)
     assert code == 1 and len(err.strip().splitlines()) == 1
     assert {name: (out / name).read_bytes() for name in _names(out)} == before  # untouched, no .part
@@ -93,7 +93,7 @@ def test_a_failure_while_writing_leaves_the_previous_results(
 def test_a_signal_during_annotate_leaves_no_partial_video(
     signum: int, clip: Path, tmp_path: Path, capsys, monkeypatch
 ) -> None:
-    from posture import annotate
+    from posture.outputs import annotate
 
     real_write = annotate.VideoWriter.write
     frames = {"n": 0}
@@ -208,7 +208,7 @@ def test_a_file_size_limit_in_a_subprocess(clip: Path, tmp_path: Path) -> None:
     "error", [OSError(28, "No space left on device"), KeyboardInterrupt(), Terminated(15)]
 )
 def test_open_text_leaves_no_part_file(error: BaseException, tmp_path: Path) -> None:
-    from posture.writers import open_text
+    from posture.outputs.timeline import open_text
 
     target = tmp_path / "advice.html"
     target.write_text("the previous page")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from posture.control import ControlError, _ensure_private_folder
+from posture.live.control import ControlError, _ensure_private_folder
 from tests.adversarial.helpers import assert_one_line_error, run_cli, write_video
 
 pytestmark = pytest.mark.adversarial
@@ -80,7 +80,7 @@ def test_the_status_command_refuses_a_hostile_fallback(tmp_path: Path, monkeypat
     monkeypatch.delenv("POSTURE_RUNTIME_DIR")
     monkeypatch.delenv("XDG_RUNTIME_DIR")
     monkeypatch.setattr(platformdirs, "user_runtime_path", lambda *a, **k: planted / "posture")
-    from posture.control import ControlServer
+    from posture.live.control import ControlServer
 
     with pytest.raises(ControlError, match="symbolic link"), ControlServer(lambda r: {}):
         pass
@@ -103,9 +103,9 @@ class _NoModel:
 
 
 def test_calibrate_on_nobody_saves_nothing_and_says_so_once(tmp_path: Path, capsys, monkeypatch) -> None:
-    import posture.estimator
+    import posture.pose.estimator
 
-    monkeypatch.setattr(posture.estimator, "open_estimator", lambda *a, **k: _NoModel())
+    monkeypatch.setattr(posture.pose.estimator, "open_estimator", lambda *a, **k: _NoModel())
     clip = write_video(tmp_path / "empty.avi", seconds=4.0, fps=10.0)
     profile = tmp_path / "profile.json"
     code, out, err = run_cli(
@@ -120,11 +120,11 @@ def test_calibrate_on_nobody_saves_nothing_and_says_so_once(tmp_path: Path, caps
 
 def test_calibrate_that_fails_its_validation_saves_nothing(tmp_path: Path, capsys, monkeypatch) -> None:
     import posture.calibrate
-    import posture.estimator
+    import posture.pose.estimator
     from posture.baseline import Baseline
 
     baseline = Baseline(view="side", values={"neck_inclination_deg": 10.0}, frames=20)
-    monkeypatch.setattr(posture.estimator, "open_estimator", lambda *a, **k: _NoModel())
+    monkeypatch.setattr(posture.pose.estimator, "open_estimator", lambda *a, **k: _NoModel())
     monkeypatch.setattr(
         posture.calibrate,
         "run_calibration",
@@ -148,11 +148,11 @@ def test_calibrate_that_fails_its_validation_saves_nothing(tmp_path: Path, capsy
 
 def test_calibrate_that_passes_saves_the_profile(tmp_path: Path, capsys, monkeypatch) -> None:
     import posture.calibrate
-    import posture.estimator
+    import posture.pose.estimator
     from posture.baseline import Baseline
 
     baseline = Baseline(view="side", values={"neck_inclination_deg": 10.0}, frames=20)
-    monkeypatch.setattr(posture.estimator, "open_estimator", lambda *a, **k: _NoModel())
+    monkeypatch.setattr(posture.pose.estimator, "open_estimator", lambda *a, **k: _NoModel())
     monkeypatch.setattr(
         posture.calibrate,
         "run_calibration",
@@ -179,9 +179,9 @@ def hook(event, args):
     if event in ("subprocess.Popen", "os.posix_spawn", "os.exec", "os.system", "os.fork"):
         spawned.append(f"{event} {args[0] if event != 'subprocess.Popen' else args[1]}")
 sys.addaudithook(hook)
-from posture.cli import main
+from posture._cli.main import main
 code = main(sys.argv[1:])
-from posture.estimator import _import_mediapipe
+from posture.pose.estimator import _import_mediapipe
 _import_mediapipe()
 import sys as _s
 assert "sounddevice" not in _s.modules or _s.modules["sounddevice"] is not None
@@ -205,7 +205,7 @@ def test_start_up_and_the_mediapipe_import_run_no_program(argv: list[str], tmp_p
 def test_pyplot_is_real_after_the_mediapipe_import() -> None:
     """The placeholders are removed again: the report's charts get the real matplotlib."""
     code = (
-        "from posture.estimator import _import_mediapipe\n"
+        "from posture.pose.estimator import _import_mediapipe\n"
         "_import_mediapipe()\n"
         "import sys, matplotlib\n"
         "matplotlib.use('Agg')\n"

@@ -1,0 +1,1 @@
+"""The private command line: the parser and every command's terminal output."""

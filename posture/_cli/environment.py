@@ -1,0 +1,236 @@
+"""What ``posture check`` reports: where posture keeps things and what this machine can do.
+
+:func:`check_environment` returns plain data, one :class:`Item` per line; the CLI prints it. An
+item is ``fail`` only when something that breaks commands the user can run is wrong (no
+MediaPipe, a pose model that does not load, a config file that does not parse, no way to write
+an annotated video); a missing camera or notifier is a ``note`` that says which commands it
+affects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata as md
+import logging
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Item", "Status", "check_environment", "cameras_found", "video_encoder"]
+
+log = logging.getLogger(__name__)
+
+Status = str  # "ok", "note" (works, with a limit worth knowing) or "fail" (breaks commands)
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    value: str
+    status: Status = "ok"
+
+
+def _version(name: str) -> str | None:
+    try:
+        return md.version(name)
+    except md.PackageNotFoundError:
+        return None
+
+
+def cameras_found(indices: range = range(4)) -> list[int]:
+    """Which of the first camera indices open (each is released at once)."""
+    import cv2
+
+    from posture.sources.media import quiet_opencv
+
+    quiet_opencv()
+    found = []
+    for index in indices:
+        cap = cv2.VideoCapture(index)
+        if cap.isOpened():
+            found.append(index)
+        cap.release()
+    return found
+
+
+def video_encoder() -> str | None:
+    """The encoder an annotated video would be written with here (probed on a tiny file), or None."""
+    import numpy as np
+
+    from posture.outputs.annotate import VideoEncodeError, VideoWriter
+
+    with tempfile.TemporaryDirectory(prefix="posture-check-") as tmp:
+        try:
+            writer = VideoWriter(Path(tmp) / "probe", (64, 48), 10.0)
+        except VideoEncodeError:
+            return None
+        try:
+            writer.write(np.zeros((48, 64, 3), np.uint8))
+            writer.close()
+        except VideoEncodeError as exc:
+            log.info("%s opened but failed: %s", writer.encoder.name, exc)
+            return None
+        return f"{writer.encoder.name} ({writer.path.suffix[1:]})"
+
+
+def _config_items() -> list[Item]:
+    from posture.config import default_config_path, load_config
+    from posture.errors import ConfigError
+
+    path = default_config_path()
+    if not path.is_file():
+        return [Item("config file", f"none, defaults in use (one would go at {path})")]
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        return [Item("config file", f"{path}: {exc}", "fail")]
+    items = [Item("config file", str(path))]
+    model = config.analysis.model
+    if model is not None:
+        ok = Path(model).is_file()
+        items.append(
+            Item("configured model", f"{model}" + ("" if ok else " (not found)"), "ok" if ok else "fail")
+        )
+    return items
+
+
+def _model_items() -> list[Item]:
+    from posture.errors import ModelUnavailableError
+    from posture.pose.estimator import (
+        BUNDLED_MODEL,
+        BUNDLED_MODEL_ORIGIN,
+        bundled_model,
+        find_task_models,
+        user_models_dir,
+    )
+
+    items: list[Item] = []
+    model = bundled_model()
+    if not model.is_file():
+        return [
+            Item("pose model", f"{BUNDLED_MODEL} is missing from this install: reinstall posture", "fail")
+        ]
+    data = model.read_bytes()
+    sums = (
+        (model.parent / "SHA256SUMS").read_text().split() if (model.parent / "SHA256SUMS").is_file() else []
+    )
+    intact = hashlib.sha256(data).hexdigest() in sums
+    try:
+        from posture.pose.estimator import TaskPoseEstimator
+
+        with TaskPoseEstimator(None, video=False):
+            loads = True
+    except ModelUnavailableError as exc:
+        log.info("%s", exc)
+        loads = False
+    value = f"{BUNDLED_MODEL} ({BUNDLED_MODEL_ORIGIN}; {len(data) / 1e6:.1f} MB, " + (
+        "checksum ok" if intact else "checksum differs from SHA256SUMS"
+    )
+    value += ", loads)" if loads else ", does NOT load: reinstall posture)"
+    items.append(Item("pose model", value, "ok" if loads else "fail"))
+    items.append(Item("pose model path", str(model)))
+    folder = user_models_dir()
+    tasks = find_task_models(folder)
+    found = ", ".join(p.name for p in tasks) if tasks else "none"
+    items.append(Item("models folder", f"{folder} (.task files: {found}; use one with --model PATH.task)"))
+    return items
+
+
+def check_environment(cameras: Callable[[], list[int]] = cameras_found) -> list[Item]:
+    """Everything ``posture check`` reports, in the order it prints it."""
+    from posture.live.alerts import desktop_program, sound_command
+    from posture.live.control import default_runtime_dir
+    from posture.outputs.history import default_db_path
+
+    items = [Item("python", sys.version.split()[0]), Item("posture", _version("posture") or "not installed")]
+
+    mediapipe = _version("mediapipe")
+    try:
+        from posture.pose.estimator import _import_mediapipe
+
+        _import_mediapipe().tasks.vision.PoseLandmarker  # noqa: B018 - the API posture runs
+        items.append(Item("mediapipe", f"{mediapipe} (Tasks PoseLandmarker)"))
+        mediapipe_ok = True
+    except (ImportError, AttributeError) as exc:
+        items.append(
+            Item(
+                "mediapipe",
+                f"{mediapipe or 'not installed'}: {exc}; pip install 'mediapipe>=0.10.32'",
+                "fail",
+            )
+        )
+        mediapipe_ok = False
+    items.append(Item("opencv", _version("opencv-contrib-python") or "opencv-contrib-python not installed"))
+    clash = _version("opencv-python")
+    if clash is not None:
+        items.append(
+            Item(
+                "opencv clash",
+                f"opencv-python {clash} is installed beside opencv-contrib-python and they overwrite each "
+                "other's cv2: pip uninstall opencv-python, then reinstall opencv-contrib-python",
+                "fail",
+            )
+        )
+    if mediapipe_ok:
+        items += _model_items()
+    items += _config_items()
+
+    db = default_db_path()
+    items.append(
+        Item("history database", f"{db}" + ("" if db.is_file() else " (created by the first session)"))
+    )
+    items.append(
+        Item("runtime folder", f"{default_runtime_dir()} (status, pause and resume talk to the monitor here)")
+    )
+
+    encoder = video_encoder()
+    if encoder is None:
+        items.append(
+            Item(
+                "annotated video",
+                "no encoder works here: demo and analyze --annotate cannot write one; "
+                "pip install 'posture[h264]'",
+                "fail",
+            )
+        )
+    else:
+        hint = "" if encoder.startswith("ffmpeg-h264") else "; pip install 'posture[h264]' for H.264 MP4"
+        items.append(Item("annotated video", encoder + hint))
+
+    found = cameras()
+    if found:
+        items.append(Item("cameras", ", ".join(str(i) for i in found)))
+    else:
+        items.append(
+            Item(
+                "cameras",
+                "none found (tried 0-3): monitor and calibrate need one; analyze, measure and demo do not",
+                "note",
+            )
+        )
+
+    desktop = desktop_program()
+    import shutil
+
+    where = shutil.which(desktop) if desktop else None
+    items.append(
+        Item(
+            "notifications",
+            where
+            or f"{desktop or 'none for ' + sys.platform} not found: desktop alerts will not show (console alerts still do)",
+            "ok" if where else "note",
+        )
+    )
+    sound = sound_command()
+    items.append(
+        Item(
+            "sound",
+            " ".join(sound)
+            if sound
+            else "no player and system sound found: sound alerts ring the terminal bell",
+            "ok" if sound else "note",
+        )
+    )
+    return items

@@ -1,0 +1,1 @@
+"""Live use at the desk: the monitor, its control channel, desktop context, alerts."""

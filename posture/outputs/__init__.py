@@ -1,0 +1,1 @@
+"""What a run leaves behind: timeline, events, annotated video, history, report."""

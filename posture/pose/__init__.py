@@ -1,0 +1,1 @@
+"""Pose estimation: the MediaPipe model, person selection, the parallel runner."""

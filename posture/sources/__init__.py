@@ -1,0 +1,1 @@
+"""Where frames come from: video files, still images, the bundled demo clip."""

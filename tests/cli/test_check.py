@@ -1,0 +1,133 @@
+"""``posture check``: the paths, the model, the cameras and the back-ends it reports, and the exit
+status (non-zero only for what breaks a command the user can run). In-process, with the camera
+probe and the platform tools replaced where the machine's own would decide the outcome."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from posture._cli import environment
+from posture._cli.main import main
+
+
+def _check(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, str], str]:
+    out = io.StringIO()
+    code = main(["check"], stdout=out)
+    assert capsys.readouterr().err == ""
+    lines = {}
+    for line in out.getvalue().splitlines():
+        label, _, value = line.partition("  ")
+        lines[label.strip()] = value.strip()
+    return code, lines, out.getvalue()
+
+
+@pytest.fixture()
+def no_camera(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(environment, "cameras_found", lambda: [])
+    monkeypatch.setattr(environment.check_environment, "__defaults__", (lambda: [],))
+
+
+@pytest.fixture()
+def homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    paths = {name: tmp_path / name for name in ("config", "data", "runtime", "models")}
+    monkeypatch.setenv("POSTURE_CONFIG_DIR", str(paths["config"]))
+    monkeypatch.setenv("POSTURE_DATA_DIR", str(paths["data"]))
+    monkeypatch.setenv("POSTURE_RUNTIME_DIR", str(paths["runtime"]))
+    monkeypatch.setenv("POSTURE_MODELS_DIR", str(paths["models"]))
+    return paths
+
+
+@pytest.mark.mediapipe
+def test_without_a_camera_it_lists_the_paths_and_says_what_needs_one(capsys, no_camera, homes) -> None:
+    code, lines, text = _check(capsys)
+    assert code == 0, text
+    assert str(homes["config"] / "posture.toml") in lines["config file"]
+    assert "defaults in use" in lines["config file"]
+    assert lines["history database"].startswith(str(homes["data"] / "history.sqlite3"))
+    assert lines["runtime folder"].startswith(str(homes["runtime"]))
+    assert (
+        lines["models folder"].startswith(str(homes["models"]))
+        and ".task files: none" in lines["models folder"]
+    )
+    assert "pose_landmarker_full.task" in lines["pose model"] and "checksum ok, loads" in lines["pose model"]
+    assert Path(lines["pose model path"]).is_file()
+    assert "Tasks PoseLandmarker" in lines["mediapipe"]
+    assert "monitor and calibrate need one" in lines["cameras"] and "demo do not" in lines["cameras"]
+    assert lines["status"] == "ready for analyze, measure and demo (no camera)"
+    for label in ("notifications", "sound", "annotated video"):
+        assert lines[label]
+
+
+@pytest.mark.mediapipe
+def test_a_camera_makes_it_ready_and_task_files_are_listed(capsys, monkeypatch, homes) -> None:
+    monkeypatch.setattr(environment.check_environment, "__defaults__", (lambda: [0, 2],))
+    homes["models"].mkdir()
+    (homes["models"] / "pose_landmarker_heavy.task").write_bytes(b"x")
+    code, lines, _ = _check(capsys)
+    assert code == 0
+    assert lines["cameras"] == "0, 2"
+    assert "pose_landmarker_heavy.task" in lines["models folder"]
+    assert lines["status"] == "ready"
+
+
+@pytest.mark.mediapipe
+def test_the_config_file_in_use_is_named_and_a_broken_one_fails(capsys, no_camera, homes) -> None:
+    homes["config"].mkdir()
+    cfg = homes["config"] / "posture.toml"
+    cfg.write_text("[analysis]\nsample_fps = 2.0\n")
+    code, lines, _ = _check(capsys)
+    assert code == 0 and lines["config file"] == str(cfg)
+
+    cfg.write_text("[analysis]\nmodel = '/nowhere/pose.task'\n")
+    code, lines, _ = _check(capsys)
+    assert code == 1
+    assert "PROBLEM" in lines["configured model"] and lines["status"] == "not ready: fix configured model"
+
+    cfg.write_text("[analysis\n")
+    code, lines, _ = _check(capsys)
+    assert code == 1 and lines["config file"].startswith("PROBLEM")
+
+
+@pytest.mark.mediapipe
+def test_a_missing_pose_model_fails(capsys, no_camera, homes, monkeypatch, tmp_path) -> None:
+    from posture.pose import estimator
+
+    monkeypatch.setattr(estimator, "bundled_model", lambda: tmp_path / "gone" / "pose_landmarker_full.task")
+    code, lines, _ = _check(capsys)
+    assert code == 1
+    assert "missing from this install" in lines["pose model"]
+    assert lines["status"].startswith("not ready")
+
+
+def test_no_video_encoder_fails_and_names_the_extra(capsys, no_camera, homes, monkeypatch) -> None:
+    monkeypatch.setattr(environment, "video_encoder", lambda: None)
+    monkeypatch.setattr(environment, "_model_items", lambda: [environment.Item("pose model", "stub")])
+    code, lines, _ = _check(capsys)
+    assert code == 1
+    assert "posture[h264]" in lines["annotated video"] and "demo" in lines["annotated video"]
+
+
+def test_back_ends_follow_the_platform_tools(monkeypatch) -> None:
+    from posture.live import alerts
+
+    assert alerts.desktop_program("linux") == "notify-send"
+    assert alerts.desktop_program("darwin") == "osascript"
+    assert alerts.desktop_program("win32") == "powershell"
+    assert alerts.desktop_program("sunos5") is None
+    sound = Path(__file__)  # any existing file stands in for the system sound
+    assert alerts.sound_command("linux", lambda n: f"/usr/bin/{n}", str(sound)) == [
+        "/usr/bin/paplay",
+        str(sound),
+    ]
+    assert alerts.sound_command("linux", lambda n: None, str(sound)) is None
+    assert alerts.sound_command("win32", lambda n: "x", str(sound)) is None
+
+
+def test_the_video_encoder_probe_names_a_working_encoder() -> None:
+    name = environment.video_encoder()
+    assert name is not None and name.split()[0] in {
+        e.name for e in __import__("posture.outputs.annotate").outputs.annotate.ENCODERS
+    }

@@ -1,0 +1,541 @@
+"""The control channel: a real server on a short temporary socket, its TCP fallback with a token,
+stale and live sockets, permissions, bad requests; pause durations and the status text."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import stat
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from posture.errors import PostureError
+from posture.live import control
+from posture.live.control import (
+    MAX_REQUEST_BYTES,
+    NOT_RUNNING,
+    ControlError,
+    ControlServer,
+    MonitorNotRunningError,
+    default_runtime_dir,
+    default_socket_path,
+    format_status,
+    parse_duration,
+    send_command,
+)
+
+SOON = float(round(time.time()) + 3600)  # a pause end the server accepts (within 7 days from now)
+
+needs_unix = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no Unix domain sockets here")
+
+
+@pytest.fixture
+def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A short folder under /tmp (AF_UNIX paths are limited to ~104 bytes) named by POSTURE_RUNTIME_DIR.
+
+    The ``rt`` folder itself does not exist yet, so the server creates it.
+    """
+    base = Path(tempfile.mkdtemp(dir="/tmp", prefix="pc"))
+    folder = base / "rt"
+    monkeypatch.setenv(control.RUNTIME_DIR_ENV, str(folder))
+    yield folder
+    shutil.rmtree(base, ignore_errors=True)
+
+
+class Recorder:
+    """A handler that records requests and answers like a small monitor."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.requests.append(dict(request))
+        cmd = request["cmd"]
+        if cmd == "status":
+            return {"state": "running", "verdict": "good"}
+        if cmd == "pause":
+            return {"state": "paused", "paused_until_s": request["until_s"]}
+        return {"state": "running"}
+
+
+@pytest.fixture
+def servers() -> Iterator[Callable[..., ControlServer]]:
+    """Start servers that are always closed at the end of the test."""
+    started: list[ControlServer] = []
+
+    def start(
+        handler: Callable[[dict[str, Any]], dict[str, Any]] | None = None, **kwargs: Any
+    ) -> ControlServer:
+        server = ControlServer(handler or Recorder(), **kwargs)
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+def raw_request(server: ControlServer, data: bytes) -> dict[str, Any]:
+    """Send raw bytes to the server and read its one-line answer."""
+    if server.transport == "unix":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    else:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    with sock:
+        sock.settimeout(5.0)
+        sock.connect(server.address)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(data)  # a server that refuses answers before reading
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+    return json.loads(buf)
+
+
+# -- where ---------------------------------------------------------------------------------------------
+
+
+def test_runtime_dir_env_override_and_platform_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(control.RUNTIME_DIR_ENV, str(tmp_path / "rt"))
+    assert default_runtime_dir() == tmp_path / "rt"
+    assert default_socket_path() == tmp_path / "rt" / "control.sock"
+    monkeypatch.delenv(control.RUNTIME_DIR_ENV)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "xdg"))
+    path = default_socket_path()
+    assert path.name == "control.sock" and path.parent.name == "posture"
+
+
+# -- round trips over the Unix socket ------------------------------------------------------------------
+
+
+@needs_unix
+def test_status_pause_resume_reach_the_handler(
+    runtime_dir: Path, servers: Callable[..., ControlServer]
+) -> None:
+    handler = Recorder()
+    server = servers(handler)
+    assert server.transport == "unix" and server.path == runtime_dir / "control.sock"
+
+    assert send_command({"cmd": "status"}) == {"ok": True, "state": "running", "verdict": "good"}
+    assert send_command({"cmd": "pause", "until_s": SOON}) == {
+        "ok": True,
+        "state": "paused",
+        "paused_until_s": SOON,
+    }
+    assert send_command({"cmd": "pause", "until_s": None})["paused_until_s"] is None
+    assert send_command({"cmd": "pause"})["paused_until_s"] is None  # no until_s: until resumed
+    assert send_command({"cmd": "resume"}) == {"ok": True, "state": "running"}
+    assert [r["cmd"] for r in handler.requests] == ["status", "pause", "pause", "pause", "resume"]
+    assert handler.requests[1]["until_s"] == SOON
+
+
+@needs_unix
+def test_handler_refusals_become_control_errors(
+    runtime_dir: Path, servers: Callable[..., ControlServer]
+) -> None:
+    def handler(request: dict[str, Any]) -> dict[str, Any]:
+        if request["cmd"] == "resume":
+            raise PostureError("the monitor is not paused")
+        if request["cmd"] == "pause":
+            return {"ok": False, "error": "cannot pause while\ncalibrating"}
+        raise RuntimeError("a bug")
+
+    servers(handler)
+    with pytest.raises(ControlError, match=r"^the monitor is not paused$"):
+        send_command({"cmd": "resume"})
+    with pytest.raises(ControlError, match=r"^cannot pause while calibrating$"):  # one line
+        send_command({"cmd": "pause", "until_s": None})
+    with pytest.raises(ControlError, match="the monitor failed to status: RuntimeError"):
+        send_command({"cmd": "status"})
+    with pytest.raises(ControlError, match="unknown command 'stop'"):
+        send_command({"cmd": "stop"})
+
+
+@needs_unix
+def test_no_server_means_not_running(runtime_dir: Path) -> None:
+    with pytest.raises(MonitorNotRunningError, match=f"^{NOT_RUNNING}$"):
+        send_command({"cmd": "status"})
+    runtime_dir.mkdir()
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(runtime_dir / "control.sock"))  # a socket file nobody listens on
+    dead.close()
+    with pytest.raises(ControlError, match=f"^{NOT_RUNNING}$"):
+        send_command({"cmd": "status"})
+
+
+@needs_unix
+def test_stale_socket_from_a_crash_is_replaced(
+    runtime_dir: Path, servers: Callable[..., ControlServer]
+) -> None:
+    runtime_dir.mkdir(mode=0o700)
+    path = runtime_dir / "control.sock"
+    crashed = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    crashed.bind(str(path))
+    crashed.listen(1)
+    crashed.close()  # a crash leaves the file behind
+    assert path.exists()
+    servers()
+    assert send_command({"cmd": "status"})["ok"] is True
+
+
+@needs_unix
+def test_a_second_live_monitor_refuses_to_start(
+    runtime_dir: Path, servers: Callable[..., ControlServer]
+) -> None:
+    first = servers()
+    with pytest.raises(ControlError, match=r"^another posture monitor is already running$"):
+        ControlServer(Recorder()).start()
+    assert send_command({"cmd": "status"})["ok"] is True  # the first one still answers
+    first.close()
+    assert not first.path.exists()
+    first.close()  # idempotent
+    with pytest.raises(ControlError, match=NOT_RUNNING):
+        send_command({"cmd": "status"})
+
+
+@needs_unix
+def test_a_file_that_is_not_a_socket_is_left_alone(runtime_dir: Path) -> None:
+    runtime_dir.mkdir()
+    (runtime_dir / "control.sock").write_text("mine")
+    with pytest.raises(ControlError, match="is not a control socket"):
+        ControlServer(Recorder()).start()
+    assert (runtime_dir / "control.sock").read_text() == "mine"
+
+
+@needs_unix
+def test_context_manager_starts_and_removes_the_socket(runtime_dir: Path) -> None:
+    with ControlServer(Recorder()) as server:
+        assert send_command({"cmd": "status"}, path=server.path)["state"] == "running"
+    assert not server.path.exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+@needs_unix
+def test_folder_and_socket_permissions(runtime_dir: Path, servers: Callable[..., ControlServer]) -> None:
+    old = os.umask(0o022)
+    try:
+        server = servers()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(runtime_dir.stat().st_mode) == 0o700
+    assert stat.S_ISSOCK(server.path.lstat().st_mode)
+    assert stat.S_IMODE(server.path.lstat().st_mode) == 0o600
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX owners")
+def test_a_folder_of_another_user_is_refused(runtime_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime_dir.mkdir()
+    monkeypatch.setattr(os, "getuid", lambda: runtime_dir.stat().st_uid + 1)
+    with pytest.raises(ControlError, match="belongs to another user"):
+        ControlServer(Recorder()).start()
+
+
+@needs_unix
+def test_a_socket_path_too_long_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / ("x" * 120) / "control.sock"
+    with pytest.raises(ControlError, match="too long"):
+        ControlServer(Recorder(), path).start()
+
+
+@needs_unix
+def test_other_users_are_refused_both_ways(
+    runtime_dir: Path, servers: Callable[..., ControlServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler = Recorder()
+    server = servers(handler)
+    monkeypatch.setattr(control, "_peer_uid", lambda conn: os.getuid() + 1)
+    answer = raw_request(server, b'{"cmd": "status"}\n')  # the server sees a stranger
+    assert answer == {"ok": False, "error": "permission denied: the monitor belongs to another user"}
+    with pytest.raises(ControlError, match="belongs to another user"):  # the client sees a stranger
+        send_command({"cmd": "status"})
+    assert handler.requests == []
+
+
+# -- bad requests --------------------------------------------------------------------------------------
+
+
+@needs_unix
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"{not json\n", "the request is not valid JSON"),
+        (b"\xff\xfe\n", "the request is not valid JSON"),
+        (b"[1, 2]\n", "the request must be a JSON object"),
+        (b'{"cmd": 3}\n', "unknown command 3: expected status, pause, resume"),
+        (b'{"cmd": "pause", "until_s": "soon"}\n', "pause needs until_s"),
+        (b'{"cmd": "pause", "until_s": true}\n', "pause needs until_s"),
+        (b"\n", "the request is not valid JSON"),
+    ],
+)
+def test_malformed_requests_get_an_error(
+    runtime_dir: Path, servers: Callable[..., ControlServer], data: bytes, error: str
+) -> None:
+    handler = Recorder()
+    server = servers(handler)
+    answer = raw_request(server, data)
+    assert answer["ok"] is False and answer["error"].startswith(error)
+    assert handler.requests == []
+    assert send_command({"cmd": "status"})["ok"] is True  # still serving
+
+
+@needs_unix
+def test_oversized_requests_get_an_error(runtime_dir: Path, servers: Callable[..., ControlServer]) -> None:
+    handler = Recorder()
+    server = servers(handler)
+    big = json.dumps({"cmd": "status", "pad": "x" * MAX_REQUEST_BYTES}).encode() + b"\n"
+    assert raw_request(server, big) == {"ok": False, "error": "request too large (the limit is 64 KiB)"}
+    assert handler.requests == []
+    assert send_command({"cmd": "status"})["ok"] is True
+
+
+@needs_unix
+def test_idle_clients_time_out_without_blocking_others(
+    runtime_dir: Path, servers: Callable[..., ControlServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(control, "IDLE_TIMEOUT_S", 0.3)
+    server = servers()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as idle:
+        idle.settimeout(5.0)
+        idle.connect(server.address)
+        idle.sendall(b'{"cmd": "sta')  # and then nothing
+        assert send_command({"cmd": "status"})["ok"] is True  # served meanwhile
+        answer = json.loads(idle.recv(4096))
+    assert answer == {"ok": False, "error": "no complete request within 0.3 s"}
+
+
+@needs_unix
+def test_a_slow_monitor_is_a_timeout(runtime_dir: Path, servers: Callable[..., ControlServer]) -> None:
+    def slow(request: dict[str, Any]) -> dict[str, Any]:
+        time.sleep(0.6)
+        return {}
+
+    servers(slow)
+    with pytest.raises(ControlError, match=r"did not answer within 0\.2 s"):
+        send_command({"cmd": "status"}, timeout_s=0.2)
+
+
+# -- the TCP fallback ----------------------------------------------------------------------------------
+
+
+def test_tcp_fallback_with_its_token(runtime_dir: Path, servers: Callable[..., ControlServer]) -> None:
+    handler = Recorder()
+    server = servers(handler, force_tcp=True)
+    assert server.transport == "tcp"
+    assert not (runtime_dir / "control.sock").exists()
+    info = json.loads((runtime_dir / "control.json").read_text())
+    assert info["port"] == server.address[1] and len(info["token"]) == 64
+    if os.name == "posix":
+        assert stat.S_IMODE((runtime_dir / "control.json").stat().st_mode) == 0o600
+        assert stat.S_IMODE(runtime_dir.stat().st_mode) == 0o700
+
+    assert send_command({"cmd": "pause", "until_s": SOON + 0.5})["paused_until_s"] == SOON + 0.5
+    assert handler.requests == [{"cmd": "pause", "until_s": SOON + 0.5}]  # the token stays in the server
+
+    wrong = json.dumps({"cmd": "status", "token": "0" * 64}).encode() + b"\n"
+    assert raw_request(server, wrong) == {"ok": False, "error": "permission denied: wrong token"}
+    assert raw_request(server, b'{"cmd": "status"}\n') == {
+        "ok": False,
+        "error": "permission denied: wrong token",
+    }
+    assert len(handler.requests) == 1
+
+    with pytest.raises(ControlError, match="already running"):
+        ControlServer(Recorder(), force_tcp=True).start()
+    server.close()
+    assert not (runtime_dir / "control.json").exists()
+    with pytest.raises(ControlError, match=f"^{NOT_RUNNING}$"):
+        send_command({"cmd": "status"})
+
+
+def test_tcp_fallback_replaces_a_stale_port_file(
+    runtime_dir: Path, servers: Callable[..., ControlServer]
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]  # closed again: nothing listens there
+    runtime_dir.mkdir(mode=0o700)
+    (runtime_dir / "control.json").write_text(json.dumps({"port": dead_port, "token": "ab" * 32}))
+    with pytest.raises(ControlError, match=f"^{NOT_RUNNING}$"):
+        send_command({"cmd": "status"})
+    servers(force_tcp=True)
+    assert send_command({"cmd": "status"})["state"] == "running"
+
+
+def test_tcp_fallback_a_busy_monitor_counts_as_live(
+    runtime_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(control, "_PING_TIMEOUT_S", 0.3)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)  # accepts connections but never answers
+        runtime_dir.mkdir(mode=0o700)
+        (runtime_dir / "control.json").write_text(
+            json.dumps({"port": busy.getsockname()[1], "token": "ab" * 32})
+        )
+        with pytest.raises(ControlError, match="already running"):
+            ControlServer(Recorder(), force_tcp=True).start()
+        with pytest.raises(ControlError, match=r"did not answer within 0\.3 s"):
+            send_command({"cmd": "status"}, timeout_s=0.3)
+
+
+def test_a_broken_port_file_is_a_clear_error(runtime_dir: Path) -> None:
+    runtime_dir.mkdir(mode=0o700)
+    (runtime_dir / "control.json").write_text('{"port": "x"}')
+    with pytest.raises(ControlError, match="is not a posture control file"):
+        send_command({"cmd": "status"})
+
+
+# -- durations -----------------------------------------------------------------------------------------
+
+NOW = datetime(2025, 3, 10, 14, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("15m", 900),
+        ("1h", 3600),
+        ("90s", 90),
+        ("1h30m", 5400),
+        ("2h 15m", 8100),
+        (" 1H 30 min ", 5400),
+        ("1.5h", 5400),
+        ("45 minutes", 2700),
+        ("1d", 86400),
+    ],
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text, NOW) == NOW.timestamp() + seconds
+
+
+def test_parse_duration_with_a_naive_local_now() -> None:
+    now = datetime(2025, 3, 10, 14, 0)
+    assert parse_duration("15m", now) == now.timestamp() + 900
+
+
+@pytest.mark.parametrize("text", ["indefinite", "forever", "Forever "])
+def test_parse_duration_indefinite(text: str) -> None:
+    assert parse_duration(text, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("now", "end"),
+    [
+        # the rule: the next 06:00 local time after now
+        (datetime(2025, 3, 10, 23, 30), datetime(2025, 3, 11, 6, 0)),  # late evening: next morning
+        (datetime(2025, 3, 11, 2, 0), datetime(2025, 3, 11, 6, 0)),  # after midnight: this morning
+        (datetime(2025, 3, 10, 6, 0), datetime(2025, 3, 11, 6, 0)),  # 06:00 itself: a day later
+        (datetime(2025, 3, 10, 14, 0), datetime(2025, 3, 11, 6, 0)),
+    ],
+)
+@pytest.mark.parametrize("tz", [timezone.utc, None])
+def test_parse_duration_until_tomorrow(now: datetime, end: datetime, tz: timezone | None) -> None:
+    now, end = now.replace(tzinfo=tz), end.replace(tzinfo=tz)
+    assert parse_duration("until-tomorrow", now) == end.timestamp()
+    assert parse_duration("tomorrow", now) == end.timestamp()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "no pause duration"),
+        ("   ", "no pause duration"),
+        ("15", "has no unit"),
+        ("1h30", "has no unit"),
+        ("-15m", "must be positive"),
+        ("0m", "longer than zero"),
+        ("0h 0s", "longer than zero"),
+        ("15x", "unknown unit 'x'"),
+        ("2 weeks", "unknown unit 'weeks'"),
+        ("soon", "cannot read the pause duration"),
+        ("1h-30m", "cannot read the pause duration"),
+        ("8d", "longer than 7 days"),
+        ("9" * 400 + "h", "longer than zero"),  # not a finite number
+    ],
+)
+def test_parse_duration_rejects(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_duration(text, NOW)
+
+
+# -- the status text -----------------------------------------------------------------------------------
+
+
+def test_format_status_running_with_findings_and_totals() -> None:
+    text = format_status(
+        {
+            "state": "running",
+            "paused_until_s": None,
+            "verdict": "poor",
+            "findings": {"forward_head": 1.3, "leaning_in": 0.4, "side_lean": 0.0},
+            "alert": True,
+            "session_s": 3900,
+            "poor_s": 750,
+            "present_s": 3750,
+            "source": "camera 0",
+            "sample_fps": 4,
+        },
+        NOW,
+    )
+    assert text == (
+        "Monitoring camera 0 (analysing 4.0 frames/s).\n"
+        "Posture now: poor: head forward (1.30, past the limit), leaning in (0.40).\n"
+        "An alert is active.\n"
+        "This session: 1 hour 5 minutes; poor posture 12 minutes (20% of 1 hour 2 minutes at the desk).\n"
+    )
+
+
+def test_format_status_paused() -> None:
+    until = datetime(2025, 3, 10, 14, 30, tzinfo=timezone.utc).timestamp()
+    text = format_status(
+        {"state": "paused", "paused_until_s": until, "verdict": "good", "session_s": 60}, NOW
+    )
+    assert text.splitlines() == [
+        "Paused until 14:30 (30 minutes from now).",
+        "This session: 1 minute; nobody at the desk yet.",
+    ]
+    tomorrow = datetime(2025, 3, 11, 6, 0, tzinfo=timezone.utc).timestamp()
+    assert format_status({"state": "paused", "paused_until_s": tomorrow}, NOW).startswith(
+        "Paused until tomorrow 06:00 (16 hours from now)."
+    )
+    later = datetime(2025, 3, 14, 6, 0, tzinfo=timezone.utc).timestamp()
+    assert "Paused until Fri 14 Mar 06:00" in format_status({"state": "paused", "paused_until_s": later}, NOW)
+    assert format_status({"state": "paused", "paused_until_s": None}, NOW) == (
+        "Paused until you resume (posture resume).\n"
+    )
+    by_you = {"state": "paused", "reason": "paused by you", "paused_until_s": None}
+    assert format_status(by_you, NOW) == "Paused until you resume (posture resume).\n"
+    locked = {"state": "paused", "reason": "screen locked", "paused_until_s": None, "verdict": "good"}
+    assert format_status(locked, NOW) == "Paused: screen locked (monitoring resumes by itself).\n"
+
+
+def test_format_status_away_camera_lost_and_sparse() -> None:
+    assert format_status({"state": "away", "verdict": "away", "source": "camera 0"}, NOW) == (
+        "Monitoring camera 0: nobody at the desk.\nPosture now: away.\n"
+    )
+    assert format_status({"state": "camera-lost"}, NOW).startswith(
+        "Monitoring: the camera stopped delivering frames"
+    )
+    assert format_status({}, NOW) == "Monitoring.\n"
+    assert format_status({"state": "stopped"}, NOW) == "The monitor is stopping.\n"
+    assert format_status({"state": "calibrating", "findings": None, "verdict": "uncertain"}, NOW) == (
+        "State: calibrating.\nPosture now: uncertain.\n"
+    )

@@ -1,0 +1,342 @@
+"""The live monitor with a fake camera, a scripted estimator and a fake clock: no MediaPipe."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from posture.config import Config
+from posture.errors import CameraUnavailableError
+from posture.live.monitor import Monitor, MonitorOptions
+from posture.sampling import AdaptiveSampler, ChangeGate, GateConfig, SamplingConfig
+from posture.sources.media import Frame
+from tests.builders import side_pose
+
+GOOD = side_pose(trunk_deg=-8.0, neck_deg=8.0, pitch_deg=10.0)
+SLOUCH = side_pose(trunk_deg=-5.0, neck_deg=32.0, pitch_deg=28.0)
+EPOCH = 1_800_000_000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, s: float) -> None:
+        self.t += max(s, 0.001)
+
+    def wall(self) -> datetime:
+        return datetime.fromtimestamp(EPOCH + self.t, tz=timezone.utc)
+
+
+class FakeCamera:
+    """Frames on demand; ``down`` is a list of (start, end) times when the camera is gone."""
+
+    name = "fake camera"
+
+    def __init__(self, clock: Clock, down: tuple[tuple[float, float], ...] = ()) -> None:
+        self.clock = clock
+        self.down = down
+        self.is_open = False
+        self.opens = 0
+        self.closes = 0
+        self.reads = 0
+
+    def _gone(self) -> bool:
+        return any(a <= self.clock.t < b for a, b in self.down)
+
+    def open(self) -> None:
+        if self._gone():
+            raise CameraUnavailableError("camera gone")
+        self.is_open = True
+        self.opens += 1
+
+    def close(self) -> None:
+        self.is_open = False
+        self.closes += 1
+
+    @property
+    def ended(self) -> bool:
+        return False
+
+    def read(self) -> Frame | None:
+        assert self.is_open, "read from a closed camera"
+        if self._gone():
+            return None
+        self.reads += 1
+        return Frame(np.zeros((4, 4, 3), np.uint8), self.reads, self.clock.t)
+
+
+class ScriptedEstimator:
+    """Returns the pose that the script gives for the frame's time (None = nobody)."""
+
+    def __init__(self, script) -> None:
+        self.script = script
+        self.calls = 0
+
+    def estimate(self, frame: Frame):
+        self.calls += 1
+        return self.script(frame.t_s)
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.sent = []
+
+    def send(self, note) -> None:
+        self.sent.append(note)
+
+
+class FakeHistory:
+    def __init__(self) -> None:
+        self.session_id = None
+        self.updates = []
+        self.finished = None
+
+    def start(self, source: str) -> int:
+        self.session_id = 1
+        return 1
+
+    def update(self, totals) -> None:
+        self.updates.append(totals)
+
+    def finish(self, totals) -> None:
+        self.finished = totals
+
+
+def make(script, *, duration=120.0, hold=20.0, down=(), history=None, context=None, config=None):
+    clock = Clock()
+    camera = FakeCamera(clock, down)
+    config = (config or Config()).replace("detector", hold_s=hold)
+    sink = Collect()
+    monitor = Monitor(
+        config,
+        camera,
+        ScriptedEstimator(script),
+        sinks=[sink],
+        # The fake camera's frames are all alike; these tests script the poses, so look every time.
+        options=MonitorOptions(duration_s=duration, gate=GateConfig(enabled=False)),
+        clock=clock,
+        wall=clock.wall,
+        sleep=clock.sleep,
+        history=history,
+        context=context,
+    )
+    return monitor, camera, sink, clock
+
+
+def test_sustained_slouch_alerts_within_hold_plus_one_second() -> None:
+    monitor, _, sink, _ = make(lambda t: GOOD if t < 10 else SLOUCH, duration=60.0, hold=20.0)
+    totals = monitor.run()
+    posture_alerts = [n for n in sink.sent if n.kind == "posture"]
+    assert posture_alerts, "no alert"
+    assert 30.0 <= posture_alerts[0].t_s <= 31.0
+    assert "head" in posture_alerts[0].message.lower()
+    assert totals.alerts == 1
+    assert totals.poor_s == pytest.approx(50.0, abs=1.5)
+
+
+def test_glance_never_alerts_and_steady_posture_is_sampled_about_once_a_second() -> None:
+    est_script = lambda t: SLOUCH if 20 <= t < 23 else GOOD  # noqa: E731
+    monitor, camera, sink, _ = make(est_script, duration=60.0, hold=20.0)
+    monitor.run()
+    assert [n for n in sink.sent if n.kind == "posture"] == []
+    assert 55 <= camera.reads <= 75  # ~1 fps steady, a little faster around the glance
+
+
+def test_away_slows_down_and_releases_the_camera() -> None:
+    monitor, camera, _, _ = make(lambda t: GOOD if t < 10 else None, duration=200.0)
+    monitor.run()
+    # 10 s at 1 fps, 10 s more at 1 fps, then 0.25 fps for 180 s ≈ 65 reads, not 200.
+    assert camera.reads < 80
+    assert camera.opens > 1  # after a long absence the camera is opened only to look
+
+
+def test_camera_lost_and_back_keeps_the_session(caplog) -> None:
+    monitor, camera, _, _ = make(lambda t: GOOD, duration=60.0, down=((20.0, 30.0),))
+    totals = monitor.run()
+    lost = [r for r in caplog.records if "stopped delivering frames" in r.getMessage()]
+    back = [r for r in caplog.records if "is back" in r.getMessage()]
+    assert len(lost) == 1 and len(back) == 1
+    assert camera.opens >= 2
+    assert totals.good_s > 40.0
+    assert monitor.readings > 40
+
+
+def test_camera_absent_at_start_is_an_input_error() -> None:
+    monitor, *_ = make(lambda t: GOOD, down=((0.0, 999.0),))
+    with pytest.raises(CameraUnavailableError):
+        monitor.run()
+
+
+def test_pause_and_resume_through_the_control_handler() -> None:
+    monitor, camera, _, clock = make(lambda t: GOOD, duration=60.0)
+    original_sleep = clock.sleep
+
+    def sleep(s: float) -> None:
+        before = clock.t
+        original_sleep(s)
+        if before < 10.0 <= clock.t:
+            assert monitor.handle_command({"cmd": "pause", "until_s": EPOCH + 30.0})["ok"]
+        if before < 20.0 <= clock.t:
+            status = monitor.handle_command({"cmd": "status"})
+            assert status["state"] == "paused"
+            assert status["paused_until_s"] == EPOCH + 30.0
+
+    monitor._sleep = sleep
+    totals = monitor.run()
+    assert totals.paused_s == pytest.approx(20.0, abs=1.0)
+    assert 35 <= camera.reads <= 45  # nothing read while paused
+    assert camera.closes >= 2  # released while paused
+    assert monitor.handle_command({"cmd": "nope"})["ok"] is False
+
+
+def test_resume_ends_an_indefinite_pause() -> None:
+    monitor, _, _, clock = make(lambda t: GOOD, duration=30.0)
+    original_sleep = clock.sleep
+
+    def sleep(s: float) -> None:
+        before = clock.t
+        original_sleep(s)
+        if before < 5.0 <= clock.t:
+            monitor.handle_command({"cmd": "pause", "until_s": None})
+        if before < 15.0 <= clock.t:
+            monitor.handle_command({"cmd": "resume"})
+
+    monitor._sleep = sleep
+    totals = monitor.run()
+    assert totals.paused_s == pytest.approx(10.0, abs=1.0)
+
+
+def test_screen_lock_pauses() -> None:
+    class Context:
+        def poll(self, now):
+            from types import SimpleNamespace
+
+            return SimpleNamespace(locked=20.0 <= now < 40.0, meeting=None)
+
+    monitor, *_ = make(lambda t: GOOD, duration=60.0, context=Context())
+    totals = monitor.run()
+    assert totals.paused_s == pytest.approx(20.0, abs=1.0)
+
+
+def test_history_is_flushed_every_few_seconds_and_finished() -> None:
+    history = FakeHistory()
+    monitor, *_ = make(lambda t: GOOD if t < 30 else SLOUCH, duration=60.0, history=history)
+    monitor.run()
+    assert 10 <= len(history.updates) <= 13  # every 5 s
+    assert history.finished is not None
+    assert history.finished.duration_s == pytest.approx(60.0, abs=1.0)
+    assert history.finished.poor_s > 20.0
+
+
+def test_stop_ends_the_loop() -> None:
+    monitor, _, _, clock = make(lambda t: GOOD, duration=None)
+    original_sleep = clock.sleep
+
+    def sleep(s: float) -> None:
+        original_sleep(s)
+        if clock.t > 12.0:
+            monitor.stop()
+
+    monitor._sleep = sleep
+    monitor.run()
+    assert 11.0 < clock.t < 14.0
+
+
+def test_sampler_rates() -> None:
+    from posture.detector import DetectorState
+    from posture.reading import Reading, Verdict
+
+    sampler = AdaptiveSampler(SamplingConfig())
+
+    def reading(t, posture, sev=0.0):
+        return Reading(t, posture is not Verdict.AWAY, "side", {}, {"forward_head": sev}, posture)
+
+    assert sampler.interval_s(reading(0, Verdict.GOOD), DetectorState()) == pytest.approx(1.0)
+    assert sampler.interval_s(reading(1, Verdict.GOOD, 0.8), DetectorState()) == pytest.approx(0.5)
+    assert sampler.interval_s(
+        reading(2, Verdict.POOR, 1.5), DetectorState(alert_active=True)
+    ) == pytest.approx(1.0)
+    assert sampler.interval_s(reading(3, Verdict.AWAY), DetectorState()) == pytest.approx(1.0)
+    assert sampler.interval_s(reading(14, Verdict.AWAY), DetectorState()) == pytest.approx(4.0)
+    assert sampler.interval_s(reading(15, Verdict.GOOD), DetectorState()) == pytest.approx(1.0)
+
+
+def test_change_gate_skips_the_model_only_while_the_picture_is_still() -> None:
+    rng = np.random.default_rng(0)
+    scene = rng.integers(0, 255, (36, 64)).astype(np.uint8)
+    gate = ChangeGate(GateConfig(max_reuse_s=5.0))
+    assert not gate.unchanged(scene, 0.0)  # nothing analysed yet
+    gate.analysed(scene, 0.0)
+    noisy = np.clip(scene.astype(int) + rng.integers(-3, 4, scene.shape), 0, 255).astype(np.uint8)
+    assert gate.unchanged(noisy, 1.0)  # sensor noise is not a change
+    moved = scene.copy()
+    moved[5:15, 20:30] = 255 - moved[5:15, 20:30]  # a head-sized patch changes
+    assert not gate.unchanged(moved, 1.0)
+    assert not gate.unchanged(noisy, 5.5)  # a proper look at least every 5 s
+    assert not ChangeGate(GateConfig(enabled=False)).unchanged(scene, 0.1)
+
+
+def test_monitor_reuses_the_measurement_while_nothing_moves() -> None:
+    clock = Clock()
+    camera = FakeCamera(clock)
+    estimator = ScriptedEstimator(lambda t: GOOD)
+    monitor = Monitor(
+        Config(),
+        camera,
+        estimator,
+        options=MonitorOptions(duration_s=30.0),
+        clock=clock,
+        wall=clock.wall,
+        sleep=clock.sleep,
+    )
+    monitor.run()
+    assert monitor.readings >= 28
+    assert estimator.calls <= 8  # one look every 5 s of a still picture
+    assert monitor.reused == monitor.readings - estimator.calls
+
+
+def test_closing_summary_counts_alerts_as_the_session_record() -> None:
+    from posture._cli.commands import _closing_summary
+
+    # Two slouches: two alerts, the second held back by the policy's cooldown (one notification).
+    history = FakeHistory()
+    monitor, _camera, sink, _clock = make(
+        lambda t: SLOUCH if 10 < t < 60 or t > 80 else GOOD, duration=120.0, history=history
+    )
+    totals = monitor.run()
+    assert monitor.final_totals is history.finished  # one object: what is printed is what is stored
+    assert (history.finished.alerts, history.finished.episodes) == (2, 2)
+    sent = [n for n in sink.sent if n.kind == "posture"]
+    assert len(sent) == 1
+    line = _closing_summary(monitor, totals.paused_s)
+    assert "2 sustained episode(s), 2 alert(s) (1 posture notification(s) sent)" in line
+    assert f"poor posture {history.finished.poor_share:.0%}" in line
+
+
+def test_monitor_without_history_still_has_final_totals() -> None:
+    monitor, *_ = make(lambda t: SLOUCH if t > 10 else GOOD, duration=60.0)
+    monitor.run()
+    assert monitor.final_totals is not None
+    assert (monitor.final_totals.alerts, monitor.final_totals.episodes) == (1, 1)
+
+
+def test_verbose_logs_the_model_and_each_sampling_decision(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="posture")
+    monitor, *_ = make(lambda t: None if t > 40 else (SLOUCH if t > 10 else GOOD), duration=80.0)
+    monitor.run()
+    lines = [r.getMessage() for r in caplog.records if r.name == "posture.live.monitor"]
+    assert any(m.startswith("watching fake camera with pose model") for m in lines)
+    rates = [m for m in lines if m.startswith("sampling ")]
+    assert any("a finding nears its threshold" in m for m in rates), rates
+    assert any("posture steady" in m for m in rates), rates
+    assert any("nobody there" in m for m in rates), rates
+    # only changes are logged, not every sample
+    assert len(rates) < 10

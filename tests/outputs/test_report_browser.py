@@ -1,0 +1,123 @@
+"""report.html in a real browser: headless Chromium renders it, screenshots it and dumps its DOM.
+
+Skipped when Chromium is not installed, unless POSTURE_REQUIRE_BROWSER=1 (then it fails).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from posture.outputs.files import analysis_summary
+from posture.outputs.report import COLOURS, write_report
+from tests.outputs.test_report import make_result, side_session
+
+pytestmark = pytest.mark.browser
+
+REQUIRE_BROWSER = os.environ.get("POSTURE_REQUIRE_BROWSER") == "1"
+WINDOW = (1200, 2400)
+
+
+def _chromium() -> str:
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    reason = "Chromium not found (/usr/bin/chromium or chromium on PATH); install it to run the browser test"
+    if REQUIRE_BROWSER:
+        pytest.fail(f"POSTURE_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+def _run(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """One headless Chromium run with a fresh profile, nothing networked, runnable as root."""
+    cmd = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    readings, episodes = side_session()
+    result = make_result(readings, episodes, source=Path("desk_session.mp4"))
+    folder = tmp_path_factory.mktemp("report")
+    path = write_report(result, analysis_summary(result), folder / "report.html", key_frames=False)
+    assert path is not None
+    return path
+
+
+def _hex_rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def test_chromium_renders_the_charts(report: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    browser = _chromium()
+    png = tmp_path / "report.png"
+    shot = _run(
+        browser,
+        tmp_path / "profile-shot",
+        f"--screenshot={png}",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        report.as_uri(),
+    )
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    assert png.is_file() and png.stat().st_size > 10_000
+
+    with Image.open(png) as im:
+        rgb = im.convert("RGB")
+    assert rgb.size == WINDOW
+    everything = rgb.getcolors(maxcolors=1 << 24)
+    assert everything is not None and len(everything) > 50, "the screenshot is (nearly) blank"
+
+    # The chart region: the rows where the chart's line colour appears (links use another blue).
+    line = _hex_rgb(COLOURS["line"])
+    px = rgb.load()
+    rows = [
+        y
+        for y in range(0, rgb.height, 2)
+        if sum(
+            1
+            for x in range(0, rgb.width, 2)
+            if all(abs(c - ref) <= 40 for c, ref in zip(px[x, y], line, strict=False))
+        )
+        >= 3
+    ]
+    assert rows, "no chart line found in the screenshot"
+    top, bottom = min(rows), max(rows)
+    assert bottom - top >= 200, (top, bottom)
+    region = rgb.crop((0, top, rgb.width, bottom + 1))
+    colours = region.getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 30, "the chart region has only a few colours"
+    # The poor/alert shading and the threshold line tint the region as well.
+    reds = sum(n for n, (r, g, b) in colours if r > 180 and g < 200 and b < 200 and r - b > 40)
+    assert reds > 500
+
+
+def test_chromium_dom_contains_the_svg_charts(report: Path, tmp_path: Path) -> None:
+    browser = _chromium()
+    dump = _run(browser, tmp_path / "profile-dom", "--dump-dom", report.as_uri())
+    assert dump.returncode == 0, dump.stderr[-2000:]
+    dom = dump.stdout
+    assert dom.count("<svg") == 3
+    assert 'class="chart"' in dom
+    assert "<path" in dom and "<text" in dom
+    for title in ("Neck and upper back over time", "Time per verdict", "Time over threshold"):
+        assert title in dom
+    assert 'id="advice-forward_head"' in dom and 'id="advice-warning_signs"' in dom
