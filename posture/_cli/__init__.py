@@ -1,1 +1,41 @@
-"""The private command line: the parser and every command's terminal output."""
+"""The private command line: the parser (``main``) and one module per command group.
+
+All terminal output lives here; the library underneath returns typed results and logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+from typing import IO, Any
+
+Handler = Callable[[Any, IO[str]], int]
+
+# command -> module of this package holding ``cmd_<command>``; imported only when it runs, so
+# ``posture --help`` never loads OpenCV or MediaPipe.
+_MODULES = {
+    "measure": "analysis",
+    "analyze": "analysis",
+    "batch": "analysis",
+    "demo": "analysis",
+    "monitor": "live",
+    "status": "live",
+    "pause": "live",
+    "resume": "live",
+    "calibrate": "live",
+    "record": "live",
+    "advice": "info",
+    "check": "info",
+    "history": "info",
+}
+
+
+def _loader(command: str) -> Callable[[], Handler]:
+    def load() -> Handler:
+        module = import_module(f"posture._cli.{_MODULES[command]}")
+        return getattr(module, f"cmd_{command}")  # type: ignore[no-any-return]
+
+    return load
+
+
+COMMANDS: dict[str, Callable[[], Handler]] = {name: _loader(name) for name in _MODULES}

@@ -346,7 +346,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
         parser.print_help(out)
         return ExitCode.OK
     debug = os.environ.get("POSTURE_DEBUG") == "1"
-    from posture._cli import commands
+    from posture._cli import COMMANDS
 
     if args.command in NATIVE_COMMANDS:
         # Before any progress bar or handler picks up stderr: MediaPipe's C++ notes go nowhere.
@@ -357,7 +357,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     from posture.lifecycle import Terminated, signals_raise
     from posture.untrusted import printable
 
-    handler = getattr(commands, f"cmd_{args.command}")
+    handler = COMMANDS[args.command]()
     try:
         if args.command == "monitor":  # stops on its own signal handlers, with exit 0
             return int(handler(args, out))

@@ -80,10 +80,10 @@ AnalyseFn = Callable[..., dict[str, Any]]  # run_analysis's signature
 def analyse_recording(task: RecordingTask, analyse: AnalyseFn | None = None) -> TaskOutcome:
     """Analyse one recording into ``task.partial_dir``; never raises for a bad recording.
 
-    ``analyse`` is :func:`posture._cli.commands.run_analysis` (what ``posture analyze`` runs); tests
+    ``analyse`` is :func:`posture.analysis.run_analysis` (what ``posture analyze`` runs); tests
     pass a stand-in with the same signature."""
     if analyse is None:
-        from posture._cli.commands import run_analysis as analyse
+        from posture.analysis import run_analysis as analyse
 
     started = time.monotonic()
     notes = _Notes()
@@ -101,7 +101,6 @@ def analyse_recording(task: RecordingTask, analyse: AnalyseFn | None = None) -> 
             report=task.report,
             key_frames=task.key_frames,
             history=False,  # an archive is not the user's own sitting
-            quiet=True,
             kind="batch",
         )
         stamp = {

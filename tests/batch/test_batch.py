@@ -322,7 +322,7 @@ def test_ray_engine_without_ray_is_one_line_and_exit_2(
 
 def test_nothing_but_the_ray_engine_imports_ray() -> None:
     code = (
-        "import sys, posture._cli.main, posture._cli.commands, posture.pipeline, posture.batch, posture.batch.cohort\n"
+        "import sys, posture._cli.main, posture._cli.analysis, posture.analysis, posture.pipeline, posture.batch, posture.batch.cohort\n"
         "assert 'ray' not in sys.modules, 'ray was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from posture._cli import commands
+from posture._cli import analysis as commands
 from posture._cli.main import main
 from posture.detector import DetectorConfig
 from posture.outputs.history import DB_NAME

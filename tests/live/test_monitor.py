@@ -302,7 +302,7 @@ def test_monitor_reuses_the_measurement_while_nothing_moves() -> None:
 
 
 def test_closing_summary_counts_alerts_as_the_session_record() -> None:
-    from posture._cli.commands import _closing_summary
+    from posture._cli.live import _closing_summary
 
     # Two slouches: two alerts, the second held back by the policy's cooldown (one notification).
     history = FakeHistory()

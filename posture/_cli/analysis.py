@@ -1,0 +1,263 @@
+"""Recorded media: ``measure``, ``analyze``, ``batch`` and ``demo``, with their progress bars and summaries."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from posture._cli.common import config_from_args, fmt, open_in_browser
+from posture.analysis import run_analysis
+from posture.config import load_config
+from posture.errors import ExitCode, InputError
+from posture.reading import Reading
+from posture.untrusted import printable
+
+log = logging.getLogger("posture")
+
+
+def _reading_lines(name: str, reading: Reading) -> list[str]:
+    m = reading.metrics
+    lines = [f"{name}: {reading.posture.value} (view: {reading.view})"]
+    if not reading.person:
+        lines.append("  no person found")
+        return lines
+    shown = [
+        ("neck", "neck_inclination_deg", "°"),
+        ("trunk", "trunk_inclination_deg", "°"),
+        ("neck flexion", "neck_flexion_deg", "°"),
+        ("CVA", "cva_deg", "°"),
+        ("head forward", "head_forward_deg", "°"),
+        ("shoulder tilt", "shoulder_tilt_deg", "°"),
+        ("head roll", "head_roll_deg", "°"),
+        ("face scale", "face_scale_pct", "%"),
+        ("head drop", "head_drop_pct", "%"),
+    ]
+    parts = [
+        f"{label} {fmt(m.get(key), unit)}{'~' if key in reading.estimated else ''}"
+        for label, key, unit in shown
+        if m.get(key) is not None
+    ]
+    if parts:
+        lines.append("  " + ", ".join(parts))
+    active = [(c, s) for c, s in reading.findings.items() if s > 0]
+    if active:
+        flagged = ", ".join(
+            f"{c} {s:.2f}{' (poor)' if s >= 1 else ''}" for c, s in sorted(active, key=lambda x: -x[1])
+        )
+        lines.append(f"  findings: {flagged}")
+    if reading.estimated:
+        lines.append("  ~ estimate (front or oblique view)")
+    return lines
+
+
+def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
+    from posture.pipeline import load_baseline, measure_images
+    from posture.sources.media import check_media_path, is_image_file
+
+    for path in args.images:
+        check_media_path(path)
+        if not is_image_file(path):
+            raise InputError(f"{path} is not an image (use 'posture analyze' for videos)")
+    config = config_from_args(args)
+    baseline = load_baseline(args.baseline, config) if args.baseline else None
+    results = []
+    for res in measure_images(args.images, config, baseline):
+        if args.json:
+            d = res.reading.to_dict()
+            results.append(
+                {
+                    "source": str(res.source),
+                    "person": d["person"],
+                    "view": d["view"],
+                    "metrics": d["metrics"],
+                    "estimated": d["estimated"],
+                    "findings": d["findings"],
+                    "posture": d["posture"],
+                }
+            )
+        else:
+            print("\n".join(_reading_lines(printable(str(res.source)), res.reading)), file=out)
+    if args.json:
+        json.dump(results, out, indent=2)
+        out.write("\n")
+    return ExitCode.OK
+
+
+class _Progress:
+    """A tqdm bar over seconds of video on a terminal; silent otherwise.
+
+    Called with the video's length it starts the bar and returns the callback for the seconds reached.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled and sys.stderr.isatty()
+        self._bar: Any = None
+
+    def __call__(self, total_s: float) -> Callable[[float], None]:
+        if self._enabled and self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=round(total_s, 1) or None,
+                unit="s",
+                desc="analysing",
+                dynamic_ncols=True,
+                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s video [{elapsed}<{remaining}, {rate_fmt}]",
+            )
+
+        return self._update
+
+    def _update(self, t_s: float) -> None:
+        if self._bar is not None:
+            self._bar.update(max(0.0, round(t_s, 1) - self._bar.n))
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _print_summary(summary: dict[str, Any], out: IO[str]) -> None:
+    share = summary["share"]
+    print(
+        f"analysed {summary['duration_s']:.1f} s ({summary['frames_analysed']} frames, view: {summary['view']}): "
+        f"good {share['good']:.0%}, poor {share['poor']:.0%}, away {share['away']:.0%}, uncertain {share['uncertain']:.0%}; "
+        f"{summary['episodes']} sustained episode(s)",
+        file=out,
+    )
+    if summary.get("top_finding"):
+        print(
+            f"most frequent problem: {summary['top_finding']} (see: posture advice {summary['top_finding']})",
+            file=out,
+        )
+    for name, path in summary.get("files", {}).items():
+        print(f"  {name:9s} {printable(path)}", file=out)
+
+
+def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
+    config = config_from_args(args)
+    out_dir = args.out or Path("posture-out") / args.video.stem
+    bar = _Progress(not args.quiet)
+    try:
+        summary = run_analysis(
+            args.video,
+            out_dir,
+            config,
+            baseline_spec=args.baseline,
+            calibrate_first_s=args.calibrate_first,
+            workers=args.workers,
+            annotate=args.annotate,
+            report=not args.no_report,
+            key_frames=not args.no_key_frames,
+            history=not args.no_history,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    _print_summary(summary, out)
+    return ExitCode.OK
+
+
+class _BatchBar:
+    """One tqdm bar for the archive on a terminal (recordings, video-hours, throughput); silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled and sys.stderr.isatty()
+        self._bar: Any = None
+
+    def __call__(self, p: Any) -> None:
+        if not self._enabled or p.total == 0:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=p.total, unit="rec", desc="recordings", dynamic_ncols=True)
+        self._bar.update(p.done + p.failed - self._bar.n)
+        speed = p.video_s / p.wall_s if p.wall_s > 0 else 0.0
+        self._bar.set_postfix_str(
+            f"{p.failed} failed, video {p.video_s / 3600:.2f} h, {speed:.1f} video-s/s", refresh=True
+        )
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def cmd_batch(args: argparse.Namespace, out: IO[str]) -> int:
+    from posture.batch import BatchOptions, run_batch
+
+    options = BatchOptions(
+        inputs=tuple(args.inputs),
+        out=args.out,
+        config=config_from_args(args),
+        engine=args.engine,
+        workers=args.workers,
+        ray_address=args.ray_address,
+        cpus_per_task=args.cpus_per_task,
+        people_csv=args.people,
+        baseline=args.baseline,
+        calibrate_first_s=args.calibrate_first,
+        annotate=args.annotate,
+        report=not args.no_report,
+        key_frames=not args.no_key_frames,
+        max_attempts=args.max_attempts,
+        retry_failed=args.retry_failed,
+    )
+    bar = _BatchBar(not args.quiet)
+    try:
+        result = run_batch(options, progress=bar)
+    finally:
+        bar.close()
+    how = ""
+    if result.workers:
+        how = f" ({result.engine}, {result.workers} worker(s)"
+        if result.analysed:
+            how += f", {result.video_s / result.wall_s:.1f} video-s per wall-s"
+        how += ")"
+    print(
+        f"{result.recordings} recording(s): {result.analysed} analysed now{how}, "
+        f"{result.skipped + result.recovered} done before, {len(result.failed)} failed",
+        file=out,
+    )
+    for rel, error in result.failed:
+        print(f"  failed: {rel}: {error}", file=out)
+    print(f"  cohort    {result.cohort_csv}", file=out)
+    print(f"  report    {result.cohort_html}", file=out)
+    return ExitCode.FAILURE if result.failed else ExitCode.OK
+
+
+def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
+    from posture.sources import demo
+
+    out_dir = args.out or demo.default_out_dir()
+    config = load_config(None).replace("detector", hold_s=demo.HOLD_S)
+    print(
+        f"posture demo: analysing {demo.CLIP_NAME}, a time-lapse of real photos of one person at a desk, "
+        f"calibrating on its first {demo.CALIBRATE_S:g} s, alerting after {demo.HOLD_S:g} s of poor posture",
+        file=out,
+    )
+    print(demo.ATTRIBUTION, file=out)
+    print(f"writing into {out_dir}", file=out)
+    bar = _Progress(not args.quiet)
+    with demo.clip_path() as clip, contextlib.closing(bar):
+        summary = run_analysis(
+            clip,
+            out_dir,
+            config,
+            calibrate_first_s=demo.CALIBRATE_S,
+            annotate=True,
+            history=False,  # the history is the user's own: a demo never goes into it
+            progress=bar,
+            footage_credit=demo.ATTRIBUTION,
+        )
+    _print_summary(summary, out)
+    report = summary["files"].get("report")
+    print(f"open the report: {Path(report).resolve().as_uri() if report else out_dir}", file=out)
+    if args.open and report:
+        open_in_browser(Path(report), out)
+    return ExitCode.OK

@@ -1,0 +1,79 @@
+"""Information: ``advice``, ``check`` and ``history``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from typing import IO
+
+from posture.errors import ExitCode, InputError
+
+log = logging.getLogger("posture")
+
+
+def cmd_advice(args: argparse.Namespace, out: IO[str]) -> int:
+    from posture.advice import UnknownTopicError, load_catalogue, render_html, render_list, render_text
+
+    catalogue = load_catalogue()
+    if args.html is not None:
+        from posture.outputs.timeline import open_text
+
+        try:
+            with open_text(args.html) as fh:
+                fh.write(render_html(catalogue))
+        except OSError as exc:
+            raise InputError(f"cannot write {args.html}: {exc.strerror or exc}") from None
+        print(f"wrote {args.html}", file=out)
+        return ExitCode.OK
+    if args.list:
+        out.write(render_list(catalogue))
+        return ExitCode.OK
+    try:
+        out.write(render_text(catalogue, args.topic))
+    except UnknownTopicError as exc:
+        raise InputError(str(exc).strip("'\"")) from None
+    return ExitCode.OK
+
+
+def cmd_check(args: argparse.Namespace, out: IO[str]) -> int:
+    """Paths, versions, the pose model, cameras and alert back-ends; exit 1 only when something
+    that breaks a command the user can run is wrong."""
+    from posture._cli.environment import check_environment
+
+    items = check_environment()
+    width = max(len(item.label) for item in items) + 2
+    for item in items:
+        mark = {"fail": "PROBLEM: ", "note": "note: "}.get(item.status, "")
+        print(f"{item.label:<{width}}{mark}{item.value}", file=out)
+    failed = [item.label for item in items if item.status == "fail"]
+    if failed:
+        print(f"{'status':<{width}}not ready: fix {', '.join(failed)}", file=out)
+        return ExitCode.FAILURE
+    cameras = next(item for item in items if item.label == "cameras")
+    verdict = "ready" if cameras.status == "ok" else "ready for analyze, measure and demo (no camera)"
+    print(f"{'status':<{width}}{verdict}", file=out)
+    return ExitCode.OK
+
+
+def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
+    from posture.outputs.history import (
+        OWN_KINDS,
+        count_sessions,
+        daily_trend,
+        history_json,
+        list_sessions,
+        render_history,
+    )
+
+    if args.limit < 1:
+        raise InputError("--limit must be at least 1")
+    kinds = None if args.all else OWN_KINDS
+    sessions, trend = list_sessions(args.limit, kinds=kinds), daily_trend(kinds=kinds)
+    hidden = {} if kinds is None else {k: n for k, n in count_sessions().items() if k not in kinds}
+    if args.json:
+        json.dump(history_json(sessions, trend, hidden), out, indent=2)
+        out.write("\n")
+    else:
+        out.write(render_history(sessions, trend, hidden, own_only=kinds is not None))
+    return ExitCode.OK

@@ -1,0 +1,273 @@
+"""At the desk: ``monitor`` (with its preview window), ``status``, ``pause``, ``resume``, ``calibrate``, ``record``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from typing import IO, Any
+
+from posture._cli.common import config_from_args, positive
+from posture.config import Config
+from posture.errors import ExitCode, InputError
+
+log = logging.getLogger("posture")
+
+
+def _preview_window(config: Config) -> Any:
+    """A window with the skeleton, the live angles and the thresholds (the boundaries) drawn."""
+    import os
+
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        raise InputError("--preview needs a display (no DISPLAY or WAYLAND_DISPLAY is set)")
+    import cv2
+
+    from posture.outputs.annotate import OverlayState, annotate_frame, put_text
+
+    rules = config.metrics.rules
+    limits = {
+        "head_forward_deg": ("head forward", rules.forward_head_deg.limit),
+        "trunk_inclination_deg": ("trunk", rules.hunched_back_deg.limit),
+        "neck_flexion_deg": ("neck flexion", rules.neck_flexion_deg.limit),
+        "shoulder_tilt_deg": ("shoulder tilt", rules.side_lean_deg.limit),
+        "face_scale_pct": ("face scale", rules.leaning_in_pct.limit),
+        "head_drop_pct": ("head drop", rules.head_drop_pct.limit),
+    }
+
+    def show(frame, pose, reading, state) -> bool:
+        image = frame.image.copy()
+        worst = reading.worst_finding()
+        label = reading.posture.value.upper() + (
+            f": {worst[0].replace('_', ' ')}" if worst and worst[1] >= 1 else ""
+        )
+        alert = (
+            f"ALERT: {', '.join(c.replace('_', ' ') for c in state.findings)}" if state.alert_active else None
+        )
+        annotate_frame(image, reading, pose, OverlayState(reading.posture, label, alert, None))
+        y = image.shape[0] - 12
+        for key, (name, limit) in limits.items():
+            value = reading.metrics.get(key)
+            if value is None:
+                continue
+            unit = "%" if key.endswith("_pct") else "°"
+            put_text(
+                image, f"{name} {value:.0f}{unit} / limit {limit:.0f}{unit}", (10, y), 0.5, (255, 255, 255), 1
+            )
+            y -= 20
+        cv2.imshow("posture", image)
+        return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)
+
+    return show
+
+
+def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
+    import signal
+    from contextlib import ExitStack
+
+    from posture.baseline import Baseline
+    from posture.calibrate import default_profile_path
+    from posture.live.alerts import make_sinks
+    from posture.live.context import ContextWatcher
+    from posture.live.control import ControlServer
+    from posture.live.monitor import CameraFrames, FileFrames, Monitor, MonitorOptions
+    from posture.pose.estimator import open_estimator
+
+    config = config_from_args(args)
+    if args.duration is not None:
+        positive("--duration", args.duration)
+    profile = args.profile or default_profile_path()
+    baseline = Baseline.load(profile) if (args.profile or profile.is_file()) else None
+    frames = FileFrames(args.source, loop=args.loop) if args.source else CameraFrames(args.camera)
+    preview = _preview_window(config) if args.preview else None
+    try:
+        sinks = make_sinks([s for s in args.alerts.split(",") if s], out)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    where = "a file played at real speed" if args.source else f"camera {args.camera}"
+    calib = f"profile {profile}" if baseline else "no calibration (run posture calibrate)"
+    monitor_ref: list[Monitor] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if monitor_ref:
+            monitor_ref[0].stop()
+        else:  # still starting up: stop right here
+            raise KeyboardInterrupt
+
+    # Closing the terminal (SIGHUP) ends the session as cleanly as Ctrl-C and SIGTERM.
+    stop_on = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    previous = {sig: signal.signal(sig, on_signal) for sig in stop_on}
+    try:
+        with ExitStack() as stack:
+            history = None
+            if not args.no_history:
+                from posture.outputs.history import LiveSession
+
+                # A file played as a stand-in for a camera is not the user's own sitting.
+                history = stack.enter_context(LiveSession(kind="replay" if args.source else "live"))
+            estimator = stack.enter_context(
+                open_estimator(
+                    config.analysis.model,
+                    video=True,
+                    model_complexity=config.analysis.model_complexity,
+                    sampled=True,
+                )
+            )
+            monitor = Monitor(
+                config,
+                frames,
+                estimator,
+                baseline=baseline,
+                sinks=sinks,
+                options=MonitorOptions(duration_s=args.duration),
+                history=history,
+                context=None if args.no_context else ContextWatcher(config.context),
+                preview=preview,
+                on_start=lambda: print(
+                    f"posture monitor: watching {where}; {calib}; Ctrl-C to stop", file=out
+                ),
+            )
+            monitor_ref.append(monitor)
+            stack.callback(monitor.release_source)
+            monitor.open_source()  # a missing camera is reported before the control channel starts
+            stack.enter_context(ControlServer(monitor.handle_command))  # started on entry
+            totals = monitor.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sink in sinks:
+            sink.close()
+    print(_closing_summary(monitor, totals.paused_s), file=out)
+    return ExitCode.OK
+
+
+def _closing_summary(monitor: Any, paused_s: float) -> str:
+    """The monitor's last line, from the very totals the session record stored (so the alerts and
+    episodes it counts are the history's), plus how many notifications actually went out."""
+    final = monitor.final_totals
+    sent = sum(1 for n in monitor.notifications if n.kind == "posture")
+    return (
+        f"session over: present {final.present_s:.0f} s, poor posture {final.poor_share:.0%}, "
+        f"{final.episodes} sustained episode(s), {final.alerts} alert(s) "
+        f"({sent} posture notification(s) sent), paused {paused_s:.0f} s; "
+        f"{monitor.readings} samples, "
+        f"the pose model ran on {monitor.readings - monitor.reused} (the others showed no change)"
+    )
+
+
+def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
+    from posture.live.control import format_status, send_command
+
+    out.write(format_status(send_command({"cmd": "status"})).rstrip("\n") + "\n")
+    return ExitCode.OK
+
+
+def cmd_pause(args: argparse.Namespace, out: IO[str]) -> int:
+    from datetime import datetime
+
+    from posture.live.control import parse_duration, send_command
+
+    try:
+        until = parse_duration(args.duration, datetime.now())
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    send_command({"cmd": "pause", "until_s": until})
+    when = "until you resume" if until is None else f"until {datetime.fromtimestamp(until):%a %H:%M}"
+    print(f"posture monitor paused {when}", file=out)
+    return ExitCode.OK
+
+
+def cmd_resume(args: argparse.Namespace, out: IO[str]) -> int:
+    from posture.live.control import send_command
+
+    send_command({"cmd": "resume"})
+    print("posture monitor resumed", file=out)
+    return ExitCode.OK
+
+
+def _live_frames(args: argparse.Namespace) -> Any:
+    from posture.live.monitor import CameraFrames, FileFrames
+
+    return FileFrames(args.source) if getattr(args, "source", None) else CameraFrames(args.camera)
+
+
+def _frames_from(live: Any, seconds: float) -> Any:
+    """Frames from a live source for ``seconds`` of its own time, about 15 a second."""
+
+    first: float | None = None
+    while True:
+        frame = live.read()
+        if frame is None:
+            if live.ended:
+                return
+            time.sleep(0.05)
+            continue
+        first = frame.t_s if first is None else first
+        if frame.t_s - first > seconds:
+            return
+        yield frame
+        time.sleep(1.0 / 15.0)
+
+
+def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
+    from itertools import islice
+
+    from posture.calibrate import CalibrationConfig, default_profile_path, run_calibration, validate
+    from posture.metrics import measure
+    from posture.pose.estimator import open_estimator
+
+    config = config_from_args(args)
+    positive("--seconds", args.seconds, most=600.0)
+    cal = CalibrationConfig(seconds=args.seconds)
+    profile = args.profile or default_profile_path()
+    live = _live_frames(args)
+    shown: dict[str, str] = {}  # the last line printed per check
+
+    def on_check(report: Any) -> None:
+        # One line per check whose state changed, not the whole block again.
+        for c in report.checks:
+            line = f"  {'ok ' if c.ok else '...'} {c.message}"
+            if shown.get(c.name) != line:
+                shown[c.name] = line
+                print(line, file=out)
+        out.flush()
+
+    print(
+        f"posture calibrate: sit the way you mean to sit, look at your screen and hold still for {args.seconds:g} s",
+        file=out,
+    )
+    live.open()
+    try:
+        with open_estimator(
+            config.analysis.model, video=True, model_complexity=config.analysis.model_complexity, sampled=True
+        ) as est:
+            baseline, report = run_calibration(
+                _frames_from(live, args.seconds + 30.0), est, config, cal, on_check=on_check
+            )
+            if baseline is None:
+                failed = "; ".join(c.message for c in report.failed) or "no usable frames"
+                raise InputError(f"calibration not saved: {failed}")
+            print("checking it: keep sitting the same way for 3 s ...", file=out)
+            raws = [
+                measure(est.estimate(f), config.metrics) for f in islice(_frames_from(live, 3.0), 0, None, 3)
+            ]
+    finally:
+        live.close()
+    check = validate(baseline, raws, config)
+    if not check.ok:  # only a profile that passed its check is ever saved
+        raise InputError(f"calibration not saved: {check.message}")
+    baseline.save(profile)
+    print(f"ok: {check.message}", file=out)
+    print(f"saved your baseline ({baseline.view} view, {baseline.frames} frames) to {profile}", file=out)
+    return ExitCode.OK
+
+
+def cmd_record(args: argparse.Namespace, out: IO[str]) -> int:
+    from posture.live.record import record_camera
+
+    positive("--seconds", args.seconds)
+    result = record_camera(args.out, camera=args.camera, seconds=args.seconds)
+    print(f"recorded {result.frames} frames ({result.duration_s:.1f} s) to {result.path}", file=out)
+    return ExitCode.OK

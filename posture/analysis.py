@@ -1,0 +1,122 @@
+"""One recorded video analysed into a folder of outputs: what ``analyze``, ``demo`` and ``batch`` run.
+
+The pipeline (:func:`posture.pipeline.analyze_video`) produces an :class:`AnalysisResult`; the
+sinks in :mod:`posture.outputs` write it into a staging folder that appears whole or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from posture.config import Config
+from posture.errors import InputError
+from posture.pipeline import ProgressFn
+
+log = logging.getLogger(__name__)
+
+
+def run_analysis(
+    video: Path,
+    out_dir: Path,
+    config: Config,
+    *,
+    baseline_spec: Path | None = None,
+    calibrate_first_s: float | None = None,
+    workers: int | None = None,
+    annotate: bool = False,
+    report: bool = True,
+    key_frames: bool = True,
+    history: bool = True,
+    progress: Callable[[float], ProgressFn] | None = None,
+    kind: str = "analyze",
+    footage_credit: str = "",
+) -> dict[str, Any]:
+    """Analyse a video and write its outputs; returns the summary (shared by analyze, demo and batch).
+
+    ``progress``, given the video's length in seconds, returns the callback for the seconds reached.
+
+    ``footage_credit`` (who made the video, its licence) goes into the report's footer.
+    """
+    from posture.outputs.files import analysis_summary, write_outputs
+    from posture.outputs.staging import staged_output
+    from posture.pipeline import analyze_video, load_baseline
+    from posture.pose.parallel import auto_workers, available_cores
+    from posture.sources.media import VideoFileSource
+
+    if baseline_spec is not None and calibrate_first_s is not None:
+        raise InputError("use either --baseline or --calibrate-first, not both")
+    if calibrate_first_s is not None and not (math.isfinite(calibrate_first_s) and calibrate_first_s > 0):
+        raise InputError(f"--calibrate-first must be a number above 0, not {calibrate_first_s!r}")
+    from posture.sources.media import check_media_path, is_image_file
+
+    check_media_path(video)
+    if is_image_file(video):
+        raise InputError(f"{video} is a still image; use posture measure for photos")
+    with VideoFileSource(video) as probe:
+        info = probe.info
+    baseline = load_baseline(baseline_spec, config) if baseline_spec else None
+    n_workers = workers if workers is not None else auto_workers(info)
+    if n_workers < 1:
+        raise InputError("--workers must be at least 1")
+    cores = available_cores()
+    if n_workers > cores:
+        log.warning("--workers %d: this machine has %d core(s); using %d", n_workers, cores, cores)
+        n_workers = cores
+    with staged_output(out_dir) as staging:  # all files appear at the end, or none
+        started = time.monotonic()
+        result = analyze_video(
+            video,
+            config,
+            baseline=baseline,
+            calibrate_first_s=calibrate_first_s,
+            progress=progress(info.duration_s) if progress is not None else None,
+            workers=n_workers,
+            info=info,
+        )
+        if not result.readings:
+            raise InputError(f"{video} has no frames to analyse")
+        if result.truncated:
+            log.warning(
+                "%s ends at %.1f s of a stated %.1f s: analysed what could be read",
+                video,
+                result.readings[-1].t_s,
+                info.duration_s,
+            )
+        log.info("analysis: %.1f s", time.monotonic() - started)
+        started = time.monotonic()
+        files = write_outputs(result, staging)
+        summary = analysis_summary(result)
+        log.info("timeline, summary and events written in %.2f s", time.monotonic() - started)
+        if annotate:
+            from posture.outputs.annotate import write_annotated_video
+
+            started = time.monotonic()
+            files.files["video"] = write_annotated_video(result, staging / "annotated")
+            log.info("annotated video written in %.1f s", time.monotonic() - started)
+        if report:
+            from posture.outputs.report import write_report
+
+            started = time.monotonic()
+            files.files["report"] = write_report(
+                result,
+                summary,
+                staging / "report.html",
+                files.files,
+                key_frames=key_frames,
+                config=config,
+                footage_credit=footage_credit,
+            )
+            log.info("report written in %.1f s", time.monotonic() - started)
+    files.files = {k: out_dir / Path(v).name for k, v in files.files.items()}
+    if history:
+        from posture.outputs.history import record_analysis
+
+        # The history keeps the file's name only, not where it lives.
+        record_analysis(result, {**summary, "source": video.name}, kind=kind)
+    summary["files"] = {k: str(v) for k, v in files.files.items()}
+    return summary
