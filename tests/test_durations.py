@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from posture.durations import clock, format_duration
+
+
+@pytest.mark.parametrize(
+    ("seconds", "short", "words"),
+    [
+        (0, "0 s", "0 seconds"),
+        (1, "1.0 s", "1 second"),
+        (4.44, "4.4 s", "4 seconds"),
+        (42, "42 s", "42 seconds"),
+        (180, "3 min", "3 minutes"),
+        (200, "3 min 20 s", "3 minutes"),
+        (3900, "1 h 05 min", "1 hour 5 minutes"),
+        (7200, "2 h 00 min", "2 hours"),
+        (-5, "0 s", "0 seconds"),
+        (math.nan, "0 s", "0 seconds"),
+    ],
+)
+def test_both_styles(seconds: float, short: str, words: str) -> None:
+    assert format_duration(seconds) == short
+    assert format_duration(seconds, "words") == words
+
+
+def test_clock() -> None:
+    assert clock(65.25) == "1:05.2"
+    assert clock(65.25, decimals=False) == "1:05"
+    assert clock(3725) == "1:02:05"

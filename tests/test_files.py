@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from posture.files import atomic_path, atomic_write
+
+
+def test_the_file_appears_whole(tmp_path: Path) -> None:
+    target = tmp_path / "a.json"
+    with atomic_write(target) as fh:
+        fh.write("{}")
+        assert not target.exists()
+    assert target.read_text() == "{}"
+    assert os.listdir(tmp_path) == ["a.json"]
+
+
+def test_a_failure_keeps_the_old_file_and_leaves_no_part(tmp_path: Path) -> None:
+    target = tmp_path / "a.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_write(target, binary=True) as fh:
+        fh.write(b"new")
+        raise RuntimeError
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["a.bin"]
+
+
+def test_a_path_keeps_its_suffix_and_gets_the_usual_mode(tmp_path: Path) -> None:
+    target = tmp_path / "v.webm"
+    with atomic_path(target, suffix=".webm") as tmp:
+        assert tmp.name.endswith(".webm") and ".part-" in tmp.name and tmp.parent == tmp_path
+        tmp.write_bytes(b"x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
