@@ -37,7 +37,7 @@ from fit_rules import balanced_accuracy, leave_one_source_out, load_items, rules
 from posture.config import Config  # noqa: E402
 from posture.evaluation import agreement, learnopencv_is_good, load_frame_labels  # noqa: E402
 from posture.metrics import assess  # noqa: E402
-from posture.pipeline import PostureAnalyzer, analyze_video, measure_images  # noqa: E402
+from posture.pipeline import Pipeline  # noqa: E402
 from posture.pose.estimator import estimate_still, open_estimator  # noqa: E402
 from posture.sources.media import Frame, load_image  # noqa: E402
 
@@ -95,7 +95,7 @@ def clip_verdicts(footage: Path, config: Config, sel: list[Any]) -> list[str]:
     """The clip through the whole pipeline (tracking, smoothing, the habitual reference), every
     frame, uncalibrated: the verdict at each labelled frame."""
     clip = footage / "side_video" / "chair_good_bad.mp4"
-    result = analyze_video(clip, config.replace("analysis", sample_fps=None))
+    result = Pipeline(config.replace("analysis", sample_fps=None)).analyze_video(clip)
     by_t = {round(r.t_s, 2): r.posture.value for r in result.readings}
     return [by_t.get(round(it.sample.t_s or 0.0, 2), "away") for it in sel]
 
@@ -104,8 +104,10 @@ def chair_clip(footage: Path, config: Config) -> dict[str, Any]:
     """Frame agreement on the clip, every frame and at the default sampling."""
     clip = footage / "side_video" / "chair_good_bad.mp4"
     labels = load_frame_labels(footage / "side_video" / "chair_good_bad.labels.csv")
-    every = agreement(analyze_video(clip, config.replace("analysis", sample_fps=None)).readings, labels)
-    sampled = agreement(analyze_video(clip, config).readings, labels, hold=True)
+    every = agreement(
+        Pipeline(config.replace("analysis", sample_fps=None)).analyze_video(clip).readings, labels
+    )
+    sampled = agreement(Pipeline(config).analyze_video(clip).readings, labels, hold=True)
     return {
         "every_frame_rate": every.rate,
         "every_frame_n": every.matched,
@@ -135,8 +137,7 @@ def camera_roll(footage: Path, config: Config) -> dict[str, Any]:
         "hunchback_right.jpg",
         "bench_feet_dangling.jpg",
     )
-    cfg = replace(config, smoothing=replace(config.smoothing, enabled=False))
-    analyzer = PostureAnalyzer(cfg)
+    analyzer = Pipeline(config).analyzer(smoothing=False)
     deltas: list[float] = []
     rows = []
     with open_estimator(None, video=False) as est:
@@ -173,14 +174,14 @@ def robustness(footage: Path, config: Config) -> dict[str, Any]:
     clip_rows = []
     for clip in clips:
         try:
-            res = analyze_video(clip, config)
+            res = Pipeline(config).analyze_video(clip)
             away = sum(1 for r in res.readings if r.posture.value == "away")
             clip_rows.append(f"{clip.name}: {len(res.readings)} frames, {away} away")
         except Exception as exc:
             errors.append(f"{clip.name}: {type(exc).__name__}: {exc}")
     nobody = 0
     try:
-        for res in measure_images(photos, config):
+        for res in Pipeline(config).measure_images(photos):
             nobody += int(not res.reading.person)
             if not res.reading.person and res.reading.posture.value != "away":
                 errors.append(f"{res.source.name}: nobody found but verdict {res.reading.posture.value}")

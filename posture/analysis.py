@@ -1,6 +1,6 @@
 """One recorded video analysed into a folder of outputs: what ``analyze``, ``demo`` and ``batch`` run.
 
-The pipeline (:func:`posture.pipeline.analyze_video`) produces an :class:`AnalysisResult`; the
+The pipeline (:meth:`posture.pipeline.Pipeline.analyze_video`) produces an :class:`AnalysisResult`; the
 sinks in :mod:`posture.outputs` write it into a staging folder that appears whole or not at all.
 """
 
@@ -44,7 +44,7 @@ def run_analysis(
     """
     from posture.outputs.files import analysis_summary, write_outputs
     from posture.outputs.staging import staged_output
-    from posture.pipeline import analyze_video, load_baseline
+    from posture.pipeline import Pipeline
     from posture.pose.parallel import auto_workers, available_cores
     from posture.sources.media import VideoFileSource
 
@@ -59,7 +59,8 @@ def run_analysis(
         raise InputError(f"{video} is a still image; use posture measure for photos")
     with VideoFileSource(video) as probe:
         info = probe.info
-    baseline = load_baseline(baseline_spec, config) if baseline_spec else None
+    pipeline = Pipeline(config)
+    baseline = pipeline.load_baseline(baseline_spec) if baseline_spec else None
     n_workers = workers if workers is not None else auto_workers(info)
     if n_workers < 1:
         raise InputError("--workers must be at least 1")
@@ -69,9 +70,8 @@ def run_analysis(
         n_workers = cores
     with staged_output(out_dir) as staging:  # all files appear at the end, or none
         started = time.monotonic()
-        result = analyze_video(
+        result = pipeline.analyze_video(
             video,
-            config,
             baseline=baseline,
             calibrate_first_s=calibrate_first_s,
             progress=progress(info.duration_s) if progress is not None else None,

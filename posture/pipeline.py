@@ -1,8 +1,15 @@
-"""The chain source → estimator → metrics → detector, shared by ``measure``, ``analyze`` and ``monitor``.
+"""The chain source → pose → metrics → smoothing → detector → sinks, composed in one place.
 
-``PostureAnalyzer`` turns (time, pose) into a :class:`Reading` (measure, smooth, assess);
-``Session`` adds the sustained-posture detector; ``analyze_video`` and ``measure_images`` drive
-them over recorded media. Sinks (timeline, report, video) consume the result as plain data.
+:class:`Pipeline` is built once from the whole :class:`Config` and hands every stage only its own
+section: the pose estimator gets ``analysis``, the metrics ``metrics``, the smoother ``smoothing``,
+the detector ``detector``. ``analyze``, ``measure``, ``demo`` and ``batch`` run it over recorded
+media (:meth:`Pipeline.analyze_video`, :meth:`Pipeline.measure_images`); ``monitor`` and
+``calibrate`` take their stages from it (:meth:`Pipeline.session`, :meth:`Pipeline.open_estimator`)
+and differ only in the source (a camera), the sampling policy and the sinks they plug in.
+
+:class:`PostureAnalyzer` turns (time, pose) into a :class:`Reading` (measure, smooth, assess);
+:class:`Session` adds the sustained-posture detector. Sinks (timeline, report, video, history,
+alerts) consume the typed results as plain data.
 """
 
 from __future__ import annotations
@@ -13,11 +20,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from posture import setup_check
 from posture.baseline import Baseline, HabitualReference, baseline_from_measurements
-from posture.config import Config
-from posture.detector import Detector, Episode, Event
+from posture.config import Config, MetricsConfig, SmoothingConfig
+from posture.detector import Detector, DetectorConfig, Episode, Event
 from posture.errors import BaselineError
 from posture.geometry import View
 from posture.landmarks import Pose
@@ -26,13 +34,15 @@ from posture.reading import Reading, Verdict
 from posture.smoothing import MetricSmoother, StickyLabel
 from posture.sources.media import ImageSource, VideoFileSource, VideoInfo
 
+if TYPE_CHECKING:
+    from posture.pose.estimator import EstimatorFactory, PoseEstimator
+
 __all__ = [
     "AnalysisResult",
     "ImageResult",
+    "Pipeline",
     "PostureAnalyzer",
     "Session",
-    "analyze_video",
-    "measure_images",
 ]
 
 log = logging.getLogger(__name__)
@@ -41,10 +51,12 @@ log = logging.getLogger(__name__)
 class PostureAnalyzer:
     """Per-frame metrics: measure the pose, smooth the raw values over time, assess them."""
 
-    def __init__(self, config: Config, baseline: Baseline | None = None) -> None:
-        self.config = config
+    def __init__(
+        self, metrics: MetricsConfig, smoothing: SmoothingConfig, baseline: Baseline | None = None
+    ) -> None:
+        self.metrics = metrics
         self.baseline = baseline
-        s = config.smoothing
+        s = smoothing
         self._smoother = MetricSmoother(s.min_cutoff_hz, s.beta) if s.enabled else None
         self._view = StickyLabel(s.view_hold_s) if s.enabled else None
         # Without a calibration, the person's own usual upright posture, learnt from the
@@ -52,7 +64,7 @@ class PostureAnalyzer:
         self._habit = HabitualReference() if baseline is None and s.enabled else None
 
     def raw(self, pose: Pose | None) -> RawMeasurement:
-        return measure(pose, self.config.metrics)
+        return measure(pose, self.metrics)
 
     def reading(self, t_s: float, raw: RawMeasurement) -> Reading:
         if self._smoother is not None and self._view is not None:
@@ -63,11 +75,11 @@ class PostureAnalyzer:
                 self._smoother.reset()
                 self._view.reset()
         ref = self.baseline.values if self.baseline is not None else None
-        a = assess(raw, self.config.metrics, ref)
+        a = assess(raw, self.metrics, ref)
         if self._habit is not None and raw.view is View.SIDE and a.posture is not Verdict.UNCERTAIN:
             habitual = self._habit.values
             if habitual is not None:
-                a = assess(raw, self.config.metrics, None, habitual=habitual)
+                a = assess(raw, self.metrics, None, habitual=habitual)
             # Only what is good by both rules teaches it: a slouch it already flags never does.
             if a.posture is Verdict.GOOD:
                 self._habit.add(t_s, raw.values)
@@ -85,9 +97,9 @@ class PostureAnalyzer:
 class Session:
     """Readings plus the sustained-posture detector: what every use of the pipeline runs."""
 
-    def __init__(self, config: Config, baseline: Baseline | None = None) -> None:
-        self.analyzer = PostureAnalyzer(config, baseline)
-        self.detector = Detector(config.detector)
+    def __init__(self, analyzer: PostureAnalyzer, detector: DetectorConfig) -> None:
+        self.analyzer = analyzer
+        self.detector = Detector(detector)
 
     def step(self, t_s: float, raw: RawMeasurement) -> tuple[Reading, list[Event]]:
         reading = self.analyzer.reading(t_s, raw)
@@ -129,111 +141,209 @@ class AnalysisResult:
 ProgressFn = Callable[[float], None]  # called with the source time reached
 
 
-def analyze_video(
-    path: Path,
-    config: Config,
-    *,
-    baseline: Baseline | None = None,
-    calibrate_first_s: float | None = None,
-    progress: ProgressFn | None = None,
-    workers: int = 1,
-    info: VideoInfo | None = None,
-) -> AnalysisResult:
-    """Run the whole pipeline over a recorded video as fast as the machine allows.
+@dataclass(frozen=True)
+class ImageResult:
+    source: Path
+    reading: Reading
+    pose: Pose | None
 
-    ``calibrate_first_s`` takes the baseline from the clip's first seconds (the readings of those
-    frames are then assessed against it too). ``workers`` > 1 splits the video into that many time
-    chunks estimated in parallel processes; the sequential stages then run over the merged poses,
-    so the result means the same as a single pass.
+
+class Pipeline:
+    """source → pose → metrics → smoothing → detector → sinks, composed from one :class:`Config`.
+
+    The only object that sees the whole configuration: each stage it builds gets its own section.
     """
-    from posture.pose.parallel import estimate_video
 
-    started = time.monotonic()
-    cfg = config.analysis
-    if info is None:  # the caller may have read the header already
-        with VideoFileSource(path, cfg.sample_fps) as probe:
-            info = probe.info
-    log.info(
-        "analysing %s: %dx%d, %.3g fps, %.1f s; sampling %s; %d worker(s)",
-        path.name,
-        info.width,
-        info.height,
-        info.fps,
-        info.duration_s,
-        "every frame"
-        if cfg.sample_fps is None
-        else f"{cfg.sample_fps:g} frames per second of video"
-        + (", every frame around a change of verdict" if cfg.refine else ""),
-        workers,
-    )
-    run = estimate_video(path, cfg, config.metrics, info, workers=workers, progress=progress)
-    estimated_s = time.monotonic() - started
-    log.info(
-        "pose model %s: %d frames estimated of %d decoded in %.1f s (%.0f ms a frame)",
-        run.model,
-        len(run.poses),
-        run.frames_decoded,
-        estimated_s,
-        1000.0 * estimated_s / max(len(run.poses), 1),
-    )
-    result = AnalysisResult(
-        source=path,
-        info=info,
-        model=run.model,
-        sample_fps=cfg.sample_fps,
-        truncated=run.truncated,
-        frames_decoded=run.frames_decoded,
-        workers=run.workers,
-    )
-    raws = [measure(pose, config.metrics) for pose in run.poses]
-    result.warnings = _setup_warnings(raws, run.times, info, config, baseline, calibrate_first_s)
-    if calibrate_first_s is not None:
-        first = [r for t, r in zip(run.times, raws, strict=False) if t < calibrate_first_s]
-        baseline = baseline_from_measurements(first, source=f"{path.name}, first {calibrate_first_s:g} s")
-        result.calibrated_from = f"first {calibrate_first_s:g} s"
+    def __init__(self, config: Config, *, estimators: EstimatorFactory | None = None) -> None:
+        if estimators is None:
+            from posture.pose.estimator import open_estimator as estimators
+        self.config = config
+        self.estimators: EstimatorFactory = estimators
+
+    # -- the stages ------------------------------------------------------------------------------
+
+    def open_estimator(self, *, video: bool, sampled: bool = False) -> PoseEstimator:
+        """The pose stage, a context manager (the model is released when it ends)."""
+        a = self.config.analysis
+        return self.estimators(a.model, video=video, model_complexity=a.model_complexity, sampled=sampled)
+
+    def measure(self, pose: Pose | None) -> RawMeasurement:
+        """The metrics stage's raw values of one pose (before smoothing and judgement)."""
+        return measure(pose, self.config.metrics)
+
+    def analyzer(self, baseline: Baseline | None = None, *, smoothing: bool = True) -> PostureAnalyzer:
+        """Metrics and smoothing; ``smoothing=False`` for still photos, each judged on its own."""
+        s = self.config.smoothing if smoothing else dataclasses.replace(self.config.smoothing, enabled=False)
+        return PostureAnalyzer(self.config.metrics, s, baseline)
+
+    def session(self, baseline: Baseline | None = None) -> Session:
+        """Metrics, smoothing and the sustained-posture detector: what every use over time runs."""
+        return Session(self.analyzer(baseline), self.config.detector)
+
+    # -- recorded media --------------------------------------------------------------------------
+
+    def analyze_video(
+        self,
+        path: Path,
+        *,
+        baseline: Baseline | None = None,
+        calibrate_first_s: float | None = None,
+        progress: ProgressFn | None = None,
+        workers: int = 1,
+        info: VideoInfo | None = None,
+    ) -> AnalysisResult:
+        """Run the whole pipeline over a recorded video as fast as the machine allows.
+
+        ``calibrate_first_s`` takes the baseline from the clip's first seconds (the readings of
+        those frames are then assessed against it too). ``workers`` > 1 splits the video into that
+        many time chunks estimated in parallel processes; the sequential stages then run over the
+        merged poses, so the result means the same as a single pass.
+        """
+        from posture.pose.parallel import estimate_video
+
+        started = time.monotonic()
+        cfg = self.config.analysis
+        if info is None:  # the caller may have read the header already
+            with VideoFileSource(path, cfg.sample_fps) as probe:
+                info = probe.info
         log.info(
-            "baseline from the first %g s: %s view, %d frames",
-            calibrate_first_s,
-            baseline.view,
-            baseline.frames,
+            "analysing %s: %dx%d, %.3g fps, %.1f s; sampling %s; %d worker(s)",
+            path.name,
+            info.width,
+            info.height,
+            info.fps,
+            info.duration_s,
+            "every frame"
+            if cfg.sample_fps is None
+            else f"{cfg.sample_fps:g} frames per second of video"
+            + (", every frame around a change of verdict" if cfg.refine else ""),
+            workers,
         )
-        result.warnings += setup_check.baseline_warnings(baseline, config.metrics)
-    elif baseline is not None:
-        result.calibrated_from = baseline.source or "profile"
-        if setup_check.view_mismatch_warning(baseline, raws) is not None:
-            baseline = None  # its references cannot apply to this view (the warning says so)
-            result.calibrated_from = None
-    if baseline is None and calibrate_first_s is None:
-        front = setup_check.front_without_baseline_warning(raws)
-        if front is not None:
-            result.warnings.append(front)
-    for line in result.warnings:
-        log.warning("%s", line)
-    result.baseline = baseline
-    session = Session(config, baseline)
-    for t_s, pose, raw in zip(run.times, run.poses, raws, strict=False):
-        reading, events = session.step(t_s, raw)
-        result.readings.append(reading)
-        result.poses.append(pose)
-        result.events.extend(events)
-    end_t = result.readings[-1].t_s if result.readings else 0.0
-    result.events.extend(session.finish(end_t))
-    result.episodes = list(session.detector.episodes)
-    result.wall_s = time.monotonic() - started
-    log.info(
-        "metrics and detector: %d readings, %d episode(s) with an alert in %.2f s",
-        len(result.readings),
-        len(result.episodes),
-        result.wall_s - estimated_s,
-    )
-    return result
+        run = estimate_video(
+            path,
+            cfg,
+            self.config.metrics,
+            info,
+            workers=workers,
+            progress=progress,
+            estimators=self.estimators,
+        )
+        estimated_s = time.monotonic() - started
+        log.info(
+            "pose model %s: %d frames estimated of %d decoded in %.1f s (%.0f ms a frame)",
+            run.model,
+            len(run.poses),
+            run.frames_decoded,
+            estimated_s,
+            1000.0 * estimated_s / max(len(run.poses), 1),
+        )
+        result = AnalysisResult(
+            source=path,
+            info=info,
+            model=run.model,
+            sample_fps=cfg.sample_fps,
+            truncated=run.truncated,
+            frames_decoded=run.frames_decoded,
+            workers=run.workers,
+        )
+        raws = [self.measure(pose) for pose in run.poses]
+        baseline = self._calibration(result, raws, run.times, baseline, calibrate_first_s)
+        session = self.session(baseline)
+        for t_s, pose, raw in zip(run.times, run.poses, raws, strict=False):
+            reading, events = session.step(t_s, raw)
+            result.readings.append(reading)
+            result.poses.append(pose)
+            result.events.extend(events)
+        end_t = result.readings[-1].t_s if result.readings else 0.0
+        result.events.extend(session.finish(end_t))
+        result.episodes = list(session.detector.episodes)
+        result.wall_s = time.monotonic() - started
+        log.info(
+            "metrics and detector: %d readings, %d episode(s) with an alert in %.2f s",
+            len(result.readings),
+            len(result.episodes),
+            result.wall_s - estimated_s,
+        )
+        return result
+
+    def _calibration(
+        self,
+        result: AnalysisResult,
+        raws: Sequence[RawMeasurement],
+        times: Sequence[float],
+        baseline: Baseline | None,
+        calibrate_first_s: float | None,
+    ) -> Baseline | None:
+        """The baseline the session will use, with the set-up warnings in ``result.warnings``."""
+        metrics = self.config.metrics
+        result.warnings = _setup_warnings(raws, times, result.info, metrics, baseline, calibrate_first_s)
+        if calibrate_first_s is not None:
+            first = [r for t, r in zip(times, raws, strict=False) if t < calibrate_first_s]
+            source = f"{result.source.name}, first {calibrate_first_s:g} s"
+            baseline = baseline_from_measurements(first, source=source)
+            result.calibrated_from = f"first {calibrate_first_s:g} s"
+            log.info(
+                "baseline from the first %g s: %s view, %d frames",
+                calibrate_first_s,
+                baseline.view,
+                baseline.frames,
+            )
+            result.warnings += setup_check.baseline_warnings(baseline, metrics)
+        elif baseline is not None:
+            result.calibrated_from = baseline.source or "profile"
+            if setup_check.view_mismatch_warning(baseline, raws) is not None:
+                baseline = None  # its references cannot apply to this view (the warning says so)
+                result.calibrated_from = None
+        if baseline is None and calibrate_first_s is None:
+            front = setup_check.front_without_baseline_warning(raws)
+            if front is not None:
+                result.warnings.append(front)
+        for line in result.warnings:
+            log.warning("%s", line)
+        result.baseline = baseline
+        return baseline
+
+    def measure_images(
+        self, paths: Sequence[Path], baseline: Baseline | None = None
+    ) -> Iterator[ImageResult]:
+        """One reading per still image, each detected afresh (no tracking, no smoothing)."""
+        from posture.pose.estimator import estimate_still
+
+        analyzer = self.analyzer(baseline, smoothing=False)
+        with self.open_estimator(video=False) as est:
+            for path in paths:
+                with ImageSource(path) as src:
+                    frame = next(iter(src))
+                pose = estimate_still(est, frame)
+                yield ImageResult(path, analyzer.reading(0.0, analyzer.raw(pose)), pose)
+
+    def baseline_from_image(self, path: Path) -> Baseline:
+        """A baseline from one photo of the user's good posture."""
+        from posture.pose.estimator import estimate_still
+
+        with ImageSource(path) as src, self.open_estimator(video=False) as est:
+            pose = estimate_still(est, next(iter(src)))
+        return baseline_from_measurements([self.measure(pose)], source=str(path))
+
+    def load_baseline(self, spec: Path) -> Baseline:
+        """``--baseline``: a saved JSON profile, or an image of good posture."""
+        from posture.sources.media import check_media_path, is_image_file
+
+        check_media_path(spec)
+        if spec.suffix.lower() != ".json" and is_image_file(spec):
+            return self.baseline_from_image(spec)
+        try:
+            spec.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise BaselineError(f"{spec} is neither an image nor a baseline profile (.json)") from None
+        return Baseline.load(spec)
 
 
 def _setup_warnings(
     raws: Sequence[RawMeasurement],
     times: Sequence[float],
     info: VideoInfo,
-    config: Config,
+    metrics: MetricsConfig,
     baseline: Baseline | None,
     calibrate_first_s: float | None,
 ) -> list[str]:
@@ -249,61 +359,8 @@ def _setup_warnings(
         if line:
             out.append(line)
         else:
-            out += setup_check.baseline_warnings(baseline, config.metrics)
+            out += setup_check.baseline_warnings(baseline, metrics)
     face = setup_check.only_face_warning(raws)
     if face:
         out.append(face)
     return out
-
-
-@dataclass(frozen=True)
-class ImageResult:
-    source: Path
-    reading: Reading
-    pose: Pose | None
-
-
-def measure_images(
-    paths: Sequence[Path], config: Config, baseline: Baseline | None = None
-) -> Iterator[ImageResult]:
-    """One reading per still image, each detected afresh (no tracking, no smoothing)."""
-    from posture.pose.estimator import estimate_still, open_estimator
-
-    cfg = dataclasses.replace(config, smoothing=dataclasses.replace(config.smoothing, enabled=False))
-    analyzer = PostureAnalyzer(cfg, baseline)
-    with open_estimator(
-        config.analysis.model, video=False, model_complexity=config.analysis.model_complexity
-    ) as est:
-        for path in paths:
-            with ImageSource(path) as src:
-                frame = next(iter(src))
-            pose = estimate_still(est, frame)
-            yield ImageResult(path, analyzer.reading(0.0, analyzer.raw(pose)), pose)
-
-
-def baseline_from_image(path: Path, config: Config) -> Baseline:
-    """A baseline from one photo of the user's good posture."""
-    from posture.pose.estimator import estimate_still, open_estimator
-
-    with (
-        ImageSource(path) as src,
-        open_estimator(
-            config.analysis.model, video=False, model_complexity=config.analysis.model_complexity
-        ) as est,
-    ):
-        pose = estimate_still(est, next(iter(src)))
-    return baseline_from_measurements([measure(pose, config.metrics)], source=str(path))
-
-
-def load_baseline(spec: Path, config: Config) -> Baseline:
-    """``--baseline``: a saved JSON profile, or an image of good posture."""
-    from posture.sources.media import check_media_path, is_image_file
-
-    check_media_path(spec)
-    if spec.suffix.lower() != ".json" and is_image_file(spec):
-        return baseline_from_image(spec, config)
-    try:
-        spec.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise BaselineError(f"{spec} is neither an image nor a baseline profile (.json)") from None
-    return Baseline.load(spec)

@@ -199,7 +199,7 @@ def write_clip(folder: Path, ffmpeg: str) -> None:
 def check_clip() -> bool:
     """Analyse the clip as ``posture demo`` does (and uncalibrated) and hold it to the stretches."""
     from posture.config import load_config
-    from posture.pipeline import analyze_video
+    from posture.pipeline import Pipeline
     from posture.sources import demo
 
     stretches = demo.load_timeline()
@@ -210,7 +210,7 @@ def check_clip() -> bool:
         ("uncalibrated", None),
     ):
         with demo.clip_path() as path:
-            result = analyze_video(path, config, calibrate_first_s=calibrate)
+            result = Pipeline(config).analyze_video(path, calibrate_first_s=calibrate)
         alerts = [e.t_s for e in result.events if e.kind == "alert"]
         print(f"\n{label}: {len(alerts)} alert(s) at {', '.join(f'{t:.1f} s' for t in alerts) or '-'}")
         for ep in result.episodes:

@@ -61,3 +61,14 @@ def _no_logged_errors(caplog: pytest.LogCaptureFixture):
         r for r in caplog.get_records("call") if r.levelno >= logging.ERROR and r.name.startswith("posture")
     ]
     assert not errors, f"errors were logged: {[r.getMessage() for r in errors]}"
+
+
+@pytest.fixture()
+def scripted():
+    """``scripted(segments)``: the estimator factory that plays those (seconds, pose) segments."""
+    from tests.fakes import Script, ScriptedEstimators
+
+    def make(*segments):
+        return ScriptedEstimators(Script(tuple(segments)))
+
+    return make

@@ -11,7 +11,7 @@ import pytest
 from bench import accuracy
 from posture.config import Config
 from posture.geometry import View
-from posture.pipeline import analyze_video, measure_images
+from posture.pipeline import Pipeline
 
 pytestmark = [pytest.mark.footage, pytest.mark.mediapipe]
 
@@ -65,7 +65,7 @@ def test_leave_one_source_out_beats_the_tutorial_rule(sources) -> None:
 
 
 def test_exif_orientation_is_applied(footage, config) -> None:
-    [res] = measure_images([footage / "side_photos" / "fixtures" / "desk_lean_exif.jpeg"], config)
+    [res] = Pipeline(config).measure_images([footage / "side_photos" / "fixtures" / "desk_lean_exif.jpeg"])
     assert res.reading.person
     assert res.reading.view == View.SIDE.value
     # Upright means the shoulders are above the hips in the image we measured.
@@ -97,8 +97,8 @@ def test_every_motion_clip_and_scene_runs(footage, config) -> None:
 
 
 def test_chair_clip_both_slouches_produce_events_with_short_hold(footage, config) -> None:
-    result = analyze_video(
-        footage / "side_video" / "chair_good_bad.mp4", config.replace("detector", hold_s=0.4)
+    result = Pipeline(config.replace("detector", hold_s=0.4)).analyze_video(
+        footage / "side_video" / "chair_good_bad.mp4"
     )
     eps = result.episodes
     assert len(eps) == 2, [e.to_dict() for e in eps]
@@ -116,8 +116,8 @@ def test_parallel_chunks_mean_the_same_as_one_pass(footage, config) -> None:
     # Without the closer looks around verdict changes both runs analyse the same sampled frames.
     cfg = config.replace("analysis", refine=False).replace("detector", hold_s=2.0)
     clip = footage / "side_video" / "home_office_cuts.mp4"
-    one = analyze_video(clip, cfg, workers=1)
-    two = analyze_video(clip, cfg, workers=2)
+    one = Pipeline(cfg).analyze_video(clip, workers=1)
+    two = Pipeline(cfg).analyze_video(clip, workers=2)
     assert two.workers == 2
     assert [round(r.t_s, 3) for r in one.readings] == [round(r.t_s, 3) for r in two.readings]
     same = sum(1 for a, b in zip(one.readings, two.readings, strict=False) if a.posture == b.posture)
@@ -135,7 +135,7 @@ def test_long_side_clip_one_event_per_hunched_stretch(footage, config, tmp_path)
     clip = tmp_path / "stretches.avi"
     build_clip(clip)
     hold = 3.0
-    result = analyze_video(clip, config.replace("detector", hold_s=hold))
+    result = Pipeline(config.replace("detector", hold_s=hold)).analyze_video(clip)
     starts = [i * STRETCH_S for i, kind in enumerate(PLAN) if kind == "bad"]
     alerts = [e.alert_s for e in result.episodes if e.alert_s is not None]
     for start in starts:

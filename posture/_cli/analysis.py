@@ -57,7 +57,7 @@ def _reading_lines(name: str, reading: Reading) -> list[str]:
 
 
 def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
-    from posture.pipeline import load_baseline, measure_images
+    from posture.pipeline import Pipeline
     from posture.sources.media import check_media_path, is_image_file
 
     for path in args.images:
@@ -65,9 +65,10 @@ def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
         if not is_image_file(path):
             raise InputError(f"{path} is not an image (use 'posture analyze' for videos)")
     config = config_from_args(args)
-    baseline = load_baseline(args.baseline, config) if args.baseline else None
+    pipeline = Pipeline(config)
+    baseline = pipeline.load_baseline(args.baseline) if args.baseline else None
     results = []
-    for res in measure_images(args.images, config, baseline):
+    for res in pipeline.measure_images(args.images, baseline):
         if args.json:
             d = res.reading.to_dict()
             results.append(

@@ -27,7 +27,7 @@ from posture.errors import CameraUnavailableError, NotAMediaError, UnreadableSou
 from posture.landmarks import Pose
 from posture.live.control import USER_PAUSE_REASON
 from posture.metrics import measure
-from posture.pipeline import Session
+from posture.pipeline import Pipeline
 from posture.policy import AlertPolicy, Notification
 from posture.reading import FINDING_CODES, Reading, Verdict
 from posture.sampling import AdaptiveSampler, ChangeGate, GateConfig, SamplingConfig
@@ -354,7 +354,7 @@ class Monitor:
         self.estimator = estimator
         self.options = options or MonitorOptions()
         self.sinks = list(sinks)
-        self.session = Session(config, baseline)
+        self.session = Pipeline(config).session(baseline)
         self.policy = AlertPolicy(config.policy, advice_links)
         self.sampler = AdaptiveSampler(self.options.sampling)
         self.gate = ChangeGate(self.options.gate)

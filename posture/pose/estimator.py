@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BUNDLED_MODEL",
     "BUNDLED_MODEL_ORIGIN",
+    "EstimatorFactory",
     "MODELS_DIR_ENV",
     "PoseEstimator",
     "TaskPoseEstimator",
@@ -64,6 +65,16 @@ class PoseEstimator(Protocol):
     def __enter__(self) -> PoseEstimator: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+class EstimatorFactory(Protocol):
+    """Opens a pose estimator: :func:`open_estimator`, or a scripted one in tests. Must pickle
+    (a module-level function or an instance of a module-level class), since each parallel worker
+    opens its own."""
+
+    def __call__(
+        self, model: Path | None, *, video: bool, model_complexity: int = 1, sampled: bool = False
+    ) -> PoseEstimator: ...
 
 
 def divert_native_stderr() -> None:

@@ -17,13 +17,16 @@ import queue as queue_mod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from posture.config import AnalysisConfig, MetricsConfig
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, assess, measure
 from posture.reading import Verdict
 from posture.sources.media import Frame, VideoFileSource, VideoInfo
+
+if TYPE_CHECKING:
+    from posture.pose.estimator import EstimatorFactory
 
 __all__ = ["EstimationRun", "auto_workers", "available_cores", "estimate_video"]
 
@@ -85,18 +88,17 @@ def _estimate_chunk(
     metrics: MetricsConfig,
     start_s: float,
     end_s: float | None,
+    estimators: EstimatorFactory,
     progress: Any = None,
 ) -> EstimationRun:
     """Poses of one time range. Samples at ``cfg.sample_fps``; with ``cfg.refine`` the frames
     between two samples with different verdicts are estimated too, so a change of posture is
     placed to the frame rather than to the sample."""
-    from posture.pose.estimator import open_estimator
-
     run = EstimationRun()
     sampled = cfg.sample_fps is not None
     refine = sampled and cfg.refine
     source = VideoFileSource(path, cfg.sample_fps, start_s=start_s, end_s=end_s, keep_between=refine)
-    estimator = open_estimator(cfg.model, video=True, model_complexity=cfg.model_complexity, sampled=sampled)
+    estimator = estimators(cfg.model, video=True, model_complexity=cfg.model_complexity, sampled=sampled)
     with source as src, estimator as est:
         run.model = est.name
         last_report = -math.inf
@@ -128,9 +130,10 @@ def _estimate_chunk(
     return run
 
 
-def _worker_main(
-    job: tuple[Path, AnalysisConfig, MetricsConfig, float, float | None, int], progress_q: Any, result_q: Any
-) -> None:
+Job = tuple[Path, AnalysisConfig, MetricsConfig, float, "float | None", int, "EstimatorFactory"]
+
+
+def _worker_main(job: Job, progress_q: Any, result_q: Any) -> None:
     """A worker process: dies with its parent, estimates its chunk, sends back the run or the error."""
     from posture.lifecycle import die_with_parent
 
@@ -139,13 +142,13 @@ def _worker_main(
     from posture.pose.estimator import divert_native_stderr
 
     divert_native_stderr()
-    path, cfg, metrics, start_s, end_s, chunk = job
+    path, cfg, metrics, start_s, end_s, chunk, estimators = job
 
     def report(t_s: float) -> None:
         progress_q.put((chunk, t_s - start_s))
 
     try:
-        result: Any = _estimate_chunk(path, cfg, metrics, start_s, end_s, report)
+        result: Any = _estimate_chunk(path, cfg, metrics, start_s, end_s, estimators, report)
     except BaseException as exc:  # sent to the parent, which raises it
         result = exc if _picklable(exc) else RuntimeError(f"{type(exc).__name__}: {exc}")
     result_q.put((chunk, result))
@@ -184,19 +187,24 @@ def estimate_video(
     *,
     workers: int = 1,
     progress: Callable[[float], None] | None = None,
+    estimators: EstimatorFactory | None = None,
 ) -> EstimationRun:
     """Poses for the sampled frames of a video, in time order. ``progress`` gets seconds done.
+
+    ``estimators`` opens the pose estimator (MediaPipe's by default); each worker opens its own.
 
     With several workers, each is a process that dies with this one (:mod:`posture.lifecycle`);
     whatever ends this function early (an error, Ctrl-C, SIGTERM) stops them before it returns.
     """
+    if estimators is None:
+        from posture.pose.estimator import open_estimator as estimators
     duration = info.duration_s
     if workers <= 1 or duration <= 0:
-        return _estimate_chunk(path, cfg, metrics, 0.0, None, progress)
+        return _estimate_chunk(path, cfg, metrics, 0.0, None, estimators, progress)
     step = 1.0 / cfg.sample_fps if cfg.sample_fps else info.frame_step_s
     # Chunk bounds on the sampling grid, so the split keeps exactly the frames one pass would.
     bounds = [round(duration * k / workers / step) * step for k in range(workers)] + [None]
-    jobs = [(path, cfg, metrics, bounds[k], bounds[k + 1], k) for k in range(workers)]
+    jobs: list[Job] = [(path, cfg, metrics, bounds[k], bounds[k + 1], k, estimators) for k in range(workers)]
     ctx = mp.get_context("spawn")
     progress_q, result_q = ctx.Queue(), ctx.Queue()
     done = [0.0] * workers

@@ -128,13 +128,13 @@ def test_workers_beyond_the_cores_are_capped_with_one_line(tmp_path: Path, capsy
     from posture import pipeline
 
     seen: list[int] = []
-    real = pipeline.analyze_video
+    real = pipeline.Pipeline.analyze_video
 
     def spy(*args, **kwargs):
         seen.append(kwargs["workers"])
         return real(*args, **{**kwargs, "workers": 1})
 
-    monkeypatch.setattr(pipeline, "analyze_video", spy)
+    monkeypatch.setattr(pipeline.Pipeline, "analyze_video", spy)
     clip = write_video(tmp_path / "clip.avi")
     code, _, err = run_cli(
         ["analyze", str(clip), "--out", str(tmp_path / "o"), "--workers", "1000", "--quiet", "--no-report"],

@@ -436,10 +436,10 @@ def test_a_failure_midway_leaves_no_file(tmp_path: Path) -> None:
 @pytest.mark.mediapipe
 def test_annotates_real_footage(footage: Path, tmp_path: Path) -> None:
     from posture.config import Config
-    from posture.pipeline import analyze_video
+    from posture.pipeline import Pipeline
 
     clip = footage / "side_video" / "chair_good_bad.mp4"
-    result = analyze_video(clip, Config().replace("detector", hold_s=0.4))
+    result = Pipeline(Config().replace("detector", hold_s=0.4)).analyze_video(clip)
     path = ann.write_annotated_video(result, tmp_path / "annotated")
     count, size, _, _ = _decode(path)
     assert size == (result.info.width, result.info.height)  # 630x360: even, so never padded

@@ -428,10 +428,10 @@ def test_report_data_is_plain_and_deterministic() -> None:
 @pytest.mark.footage
 @pytest.mark.mediapipe
 def test_report_of_real_footage_embeds_key_frames(footage: Path, tmp_path: Path) -> None:
-    from posture.pipeline import analyze_video
+    from posture.pipeline import Pipeline
 
-    result = analyze_video(
-        footage / "side_video" / "chair_good_bad.mp4", Config().replace("detector", hold_s=0.4)
+    result = Pipeline(Config().replace("detector", hold_s=0.4)).analyze_video(
+        footage / "side_video" / "chair_good_bad.mp4"
     )
     assert result.episodes
     target = tmp_path / "report.html"
