@@ -9,9 +9,10 @@ import pytest
 from posture.baseline import Baseline, baseline_from_measurements
 from posture.config import Band, MetricsConfig
 from posture.errors import BaselineError
+from posture.findings import FINDING_CODES
 from posture.geometry import View
 from posture.metrics import assess, measure
-from posture.reading import FINDING_CODES, METRIC_NAMES, Verdict
+from posture.reading import METRIC_NAMES, Verdict
 from tests.builders import front_pose, side_pose
 
 CFG = MetricsConfig()

@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from posture.reading import FINDING_CODES, METRIC_NAMES, Reading
+from posture.findings import FINDING_CODES
+from posture.reading import METRIC_NAMES, Reading
 
 __all__ = ["TIMELINE_COLUMNS", "TimelineWriter", "open_text", "write_json", "write_timeline"]
 
