@@ -262,6 +262,17 @@ def test_baseline_profile_round_trip(tmp_path) -> None:
     assert loaded.values["trunk_inclination_deg"] == pytest.approx(-5.0, abs=0.01)
 
 
+def test_baseline_save_that_fails_leaves_nothing_behind(tmp_path) -> None:
+    base = baseline_from_measurements([measure(side_pose(trunk_deg=-5.0), CFG)] * 3, source="test")
+    taken = tmp_path / "profile.json"
+    taken.mkdir()  # a folder where the profile should go: the final rename fails
+    with pytest.raises(BaselineError, match="cannot save the profile"):
+        base.save(taken)
+    assert [p.name for p in tmp_path.iterdir()] == ["profile.json"] and taken.is_dir()
+    base.save(tmp_path / "new" / "profile.json")  # a missing folder is made
+    assert Baseline.load(tmp_path / "new" / "profile.json").frames == 3
+
+
 def test_baseline_rejects_bad_profiles(tmp_path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
