@@ -129,3 +129,21 @@ def test_habitual_reference_does_not_learn_a_slouch_it_flags() -> None:
     readings, _, _ = _run([(60.0, GOOD), (120.0, slouch)], fps=2.0)
     late = [r for r in readings if r.t_s >= 65.0]
     assert late and all(r.posture is Verdict.POOR for r in late)
+
+
+def test_the_sample_step_has_one_home() -> None:
+    from pathlib import Path
+
+    from posture.pipeline import AnalysisResult
+    from posture.reading import Reading
+    from posture.sources.media import VideoInfo
+
+    info = VideoInfo(640, 480, 25.0, 250)
+    assert info.sample_step_s(None) == info.sample_step_s(0) == pytest.approx(0.04)  # every frame
+    assert info.sample_step_s(4.0) == 0.25
+    assert VideoInfo(640, 480, 0.0, 0).sample_step_s(None) == pytest.approx(1 / 30)  # fps unknown
+    readings = [Reading(t, True, "side", {}, {}, Verdict.GOOD) for t in (1.0, 1.5, 2.0)]
+    result = AnalysisResult(Path("v.mp4"), info, "m", 2.0, readings=readings)
+    assert result.step_s == 0.5
+    assert result.duration_s == pytest.approx(1.5)  # the last reading stands for one step too
+    assert AnalysisResult(Path("v.mp4"), info, "m", None, readings=readings).duration_s == pytest.approx(1.04)
