@@ -36,10 +36,12 @@ __all__ = [
 MAX_LEVEL = 3
 _HOUR_S = 3600.0
 
-# Finding code (and "sitting_bout") → advice topic ids; the advice module owns the topics.
+_SITTING_BOUT = "sitting_bout"  # the event kind break reminders link advice from (advice.EVENT_KINDS)
+
+# Finding code (and the sitting bout) → advice topic ids; the advice module owns the topics.
 DEFAULT_ADVICE_LINKS: Mapping[str, tuple[str, ...]] = {
     **{code.value: (finding.advice_topic,) for code, finding in FINDINGS.items()},
-    "sitting_bout": ("breaks",),
+    _SITTING_BOUT: ("breaks",),
 }
 
 
@@ -274,6 +276,6 @@ class AlertPolicy:
                 title="Time for a break",
                 message=message,
                 level=1,
-                advice=self._advice_for(("sitting_bout",)),
+                advice=self._advice_for((_SITTING_BOUT,)),
             )
         ]
