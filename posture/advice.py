@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from posture.errors import InputError, PostureError
-from posture.reading import FINDING_CODES
+from posture.findings import FINDING_CODES, FINDINGS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -141,7 +141,7 @@ def _validate(cat: Catalogue) -> None:
                 raise CatalogueError(f"advice catalogue: topic {t.id!r} needs a non-empty {name}")
         if "\n" in t.title or "\n" in t.summary:
             raise CatalogueError(f"advice catalogue: topic {t.id!r} title and summary must be one line")
-    required = (*FINDING_CODES, WARNING_TOPIC, ABOUT_TOPIC)
+    required = (*(f.advice_topic for f in FINDINGS.values()), WARNING_TOPIC, ABOUT_TOPIC)
     missing = [tid for tid in required if tid not in seen]
     if missing:
         raise CatalogueError(f"advice catalogue: missing topics {', '.join(missing)}")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from posture.errors import BaselineError
+from posture.files import atomic_write
 from posture.metrics import REFERENCE_KEYS, SIDE_METRICS, RawMeasurement
 
 __all__ = ["PROFILE_VERSION", "Baseline", "HabitualReference", "baseline_from_measurements"]
@@ -51,13 +52,11 @@ class Baseline:
 
     def save(self, path: Path) -> None:
         """Write the profile atomically (a failure leaves the previous one, and no temporary file)."""
-        tmp = path.with_suffix(path.suffix + ".tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-            tmp.replace(path)
+            with atomic_write(path) as fh:
+                fh.write(json.dumps(self.to_dict(), indent=2) + "\n")
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise BaselineError(f"cannot save the profile to {path}: {exc.strerror or exc}") from None
 
     @classmethod

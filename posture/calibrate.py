@@ -27,11 +27,12 @@ import numpy as np
 from posture.baseline import Baseline, baseline_from_measurements
 from posture.config import Config
 from posture.errors import ConfigError
+from posture.findings import FINDING_CODES, FINDING_WORDS
 from posture.geometry import View
 from posture.landmarks import Landmark as L
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, assess, measure
-from posture.reading import FINDING_CODES, FINDING_WORDS, Verdict
+from posture.reading import Verdict
 from posture.sources.media import Frame
 
 if TYPE_CHECKING:

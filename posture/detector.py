@@ -24,7 +24,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from posture.reading import FINDING_CODES, Reading, Verdict
+from posture.findings import FINDING_CODES, BodyPart, info
+from posture.reading import Reading, Verdict
 
 __all__ = [
     "ALERT",
@@ -33,8 +34,6 @@ __all__ = [
     "EPISODE_END",
     "EPISODE_START",
     "EVENT_KINDS",
-    "HEAD_FINDINGS",
-    "TRUNK_FINDINGS",
     "Detector",
     "DetectorConfig",
     "DetectorState",
@@ -42,11 +41,6 @@ __all__ = [
     "Event",
     "FindingStats",
 ]
-
-# Finding groups for the ISO 11226 holding times: the head/neck curve or the trunk curve.
-# A finding code in neither group gets the trunk's (shorter, so more cautious) holding times.
-HEAD_FINDINGS: frozenset[str] = frozenset({"forward_head", "neck_flexion", "leaning_in"})
-TRUNK_FINDINGS: frozenset[str] = frozenset({"hunched_back", "slumped", "side_lean"})
 
 EPISODE_START = "episode_start"
 ALERT = "alert"
@@ -134,7 +128,10 @@ class DetectorConfig:
         """How long ``code`` may be held at ``severity`` (>= 1) before it calls for an alert."""
         if self.hold_s is not None:
             return self.hold_s
-        if code in HEAD_FINDINGS:
+        # A finding's body part (posture.findings) picks the ISO 11226 curve; a code this version
+        # does not know gets the trunk's (shorter, so more cautious) holding times.
+        finding = info(code)
+        if finding is not None and finding.body_part is BodyPart.HEAD_NECK:
             longest, shortest = self.head_hold_s, self.head_min_hold_s
         else:
             longest, shortest = self.trunk_hold_s, self.trunk_min_hold_s

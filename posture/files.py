@@ -12,6 +12,21 @@ from typing import IO, Any
 __all__ = ["atomic_path", "atomic_write"]
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux): setting it
+    to read it back would, for that moment, let another thread create files anyone can write."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)  # elsewhere: set and restore, with a private mask in between
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: Path, *, suffix: str = "", mode: int | None = None) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; renamed onto ``path`` when the block ends.
@@ -27,9 +42,7 @@ def atomic_path(path: Path, *, suffix: str = "", mode: int | None = None) -> Ite
     try:
         yield tmp
         if mode is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
+            mode = 0o666 & ~_umask()
         os.chmod(tmp, mode)  # mkstemp made it private
         os.replace(tmp, path)
     except BaseException:

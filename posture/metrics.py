@@ -14,16 +14,10 @@ from dataclasses import dataclass
 
 from posture import geometry as geo
 from posture.config import Band, FindingRules, MetricsConfig
+from posture.findings import FINDING_CODES, Finding
 from posture.geometry import View
 from posture.landmarks import Pose
-from posture.reading import (
-    ESTIMATE_METRICS,
-    FINDING_CODES,
-    FRONT_METRICS,
-    METRIC_NAMES,
-    SIDE_METRICS,
-    Verdict,
-)
+from posture.reading import ESTIMATE_METRICS, FRONT_METRICS, METRIC_NAMES, SIDE_METRICS, Verdict
 
 __all__ = [
     "REFERENCE_KEYS",
@@ -275,13 +269,13 @@ def _side_findings(
     if m["neck_flexion_deg"] is not None and flex_ref is not None:
         flexion = r.neck_flexion_delta_deg.severity(m["neck_flexion_deg"] - flex_ref)
     for code, sev in (
-        ("forward_head", head),
-        ("hunched_back", hunched),
-        ("neck_flexion", flexion),
-        ("slumped", slumped),
+        (Finding.FORWARD_HEAD, head),
+        (Finding.HUNCHED_BACK, hunched),
+        (Finding.NECK_FLEXION, flexion),
+        (Finding.SLUMPED, slumped),
     ):
         if sev is not None:
-            out[code] = sev
+            out[code.value] = sev
     return head is not None
 
 
@@ -305,6 +299,7 @@ def _front_findings(
     Forward head, slumping and leaning in show from the front only as changes from the user's
     baseline; a sideways lean is judged on its own."""
     judged = False
+    side_lean = Finding.SIDE_LEAN.value
     tilt = m["shoulder_tilt_deg"]
     lean = m["trunk_side_lean_deg"]
     if tilt is not None or lean is not None:
@@ -313,15 +308,16 @@ def _front_findings(
                 _delta(tilt, ref.get("shoulder_tilt_deg")),
                 _delta(lean, ref.get("trunk_side_lean_deg")),
             )
-            out["side_lean"] = r.side_lean_delta_deg.severity(dev)
+            out[side_lean] = r.side_lean_delta_deg.severity(dev)
         else:
-            out["side_lean"] = r.side_lean_deg.severity(_max_abs(tilt, lean))
+            out[side_lean] = r.side_lean_deg.severity(_max_abs(tilt, lean))
         judged = True
     if m["face_scale_pct"] is not None:
-        out["leaning_in"] = r.leaning_in_pct.severity(m["face_scale_pct"])
+        out[Finding.LEANING_IN.value] = r.leaning_in_pct.severity(m["face_scale_pct"])
         judged = True
     forward = m["head_drop_pct"] is not None
     if forward:
-        out["forward_head"] = max(out["forward_head"], r.head_drop_pct.severity(m["head_drop_pct"]))
+        head = Finding.FORWARD_HEAD.value
+        out[head] = max(out[head], r.head_drop_pct.severity(m["head_drop_pct"]))
         judged = True
     return judged, calibrated and forward

@@ -131,11 +131,15 @@ class AnalysisResult:
     warnings: list[str] = field(default_factory=list)  # what the set-up did not allow, one line each
 
     @property
+    def step_s(self) -> float:
+        """How long each analysed frame stands for (the last one included)."""
+        return self.info.sample_step_s(self.sample_fps)
+
+    @property
     def duration_s(self) -> float:
         if not self.readings:
             return 0.0
-        step = 1.0 / self.sample_fps if self.sample_fps else self.info.frame_step_s
-        return self.readings[-1].t_s - self.readings[0].t_s + step
+        return self.readings[-1].t_s - self.readings[0].t_s + self.step_s
 
 
 ProgressFn = Callable[[float], None]  # called with the source time reached

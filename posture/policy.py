@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from posture.detector import ALERT, BREAK_DUE, BREAK_TAKEN, EPISODE_END, DetectorState, Event
-from posture.reading import FINDING_CODES, FINDING_WORDS
+from posture.durations import format_duration
+from posture.findings import FINDINGS, info
 
 __all__ = [
     "DEFAULT_ADVICE_LINKS",
@@ -30,26 +31,17 @@ __all__ = [
     "Notification",
     "PolicyConfig",
     "describe",
-    "format_duration",
 ]
 
 MAX_LEVEL = 3
 _HOUR_S = 3600.0
 
-# Finding code (and "sitting_bout") → advice topic ids; the advice module owns the topics.
-DEFAULT_ADVICE_LINKS: Mapping[str, tuple[str, ...]] = {
-    **{code: (code,) for code in FINDING_CODES},
-    "sitting_bout": ("breaks",),
-}
+_SITTING_BOUT = "sitting_bout"  # the event kind break reminders link advice from (advice.EVENT_KINDS)
 
-# "<subject> has been/have been <state> for <duration>."
-_PHRASES: Mapping[str, str] = {
-    "forward_head": "Your head has been forward of your shoulders",
-    "hunched_back": "Your upper back has been hunched forward",
-    "neck_flexion": "Your neck has been bent forward",
-    "leaning_in": "You have been leaning in towards the screen",
-    "side_lean": "You have been leaning to one side",
-    "slumped": "You have been slumped back with your head pushed forward",
+# Finding code (and the sitting bout) → advice topic ids; the advice module owns the topics.
+DEFAULT_ADVICE_LINKS: Mapping[str, tuple[str, ...]] = {
+    **{code.value: (finding.advice_topic,) for code, finding in FINDINGS.items()},
+    _SITTING_BOUT: ("breaks",),
 }
 
 
@@ -58,28 +50,20 @@ _TITLES = {1: "Check your posture", 2: "Still the same posture", 3: "Time to cha
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
-def _plural(n: int, unit: str) -> str:
-    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+def _words(seconds: float) -> str:
+    return format_duration(seconds, style="words")
 
 
-def format_duration(duration_s: float) -> str:
-    """A humane duration: "40 seconds", "4 minutes", "1 hour 5 minutes" (rounded down past 1 min)."""
-    total = round(max(duration_s, 0.0)) if math.isfinite(duration_s) else 0
-    if total < 60:
-        return _plural(total, "second")
-    minutes = total // 60
-    if minutes < 60:
-        return _plural(minutes, "minute")
-    hours, minutes = divmod(minutes, 60)
-    return _plural(hours, "hour") + (f" {_plural(minutes, 'minute')}" if minutes else "")
+def _finding_words(code: str) -> str:
+    finding = info(code)
+    return code.replace("_", " ") if finding is None else finding.words
 
 
 def describe(finding_code: str, duration_s: float) -> str:
     """One plain sentence naming the problem and how long it has lasted."""
-    phrase = _PHRASES.get(finding_code)
-    if phrase is None:
-        phrase = f"Your posture has shown {finding_code.replace('_', ' ')}"
-    return f"{phrase} for {format_duration(duration_s)}."
+    finding = info(finding_code)
+    phrase = finding.notice if finding else f"Your posture has shown {finding_code.replace('_', ' ')}"
+    return f"{phrase} for {_words(duration_s)}."
 
 
 def _minutes_of_day(text: str) -> int:
@@ -259,11 +243,11 @@ class AlertPolicy:
         findings = self._findings
         if findings:
             message = describe(findings[0], duration_s)
-            others = [FINDING_WORDS.get(c, c.replace("_", " ")) for c in findings[1:]]
+            others = [_finding_words(c) for c in findings[1:]]
             if others:
                 message += f" Also: {', '.join(others)}."
         else:
-            message = f"Your posture has been poor for {format_duration(duration_s)}."
+            message = f"Your posture has been poor for {_words(duration_s)}."
         self._record(now_s)
         self._episode_sent += 1
         self._episode_last_s = now_s
@@ -284,7 +268,7 @@ class AlertPolicy:
             return []
         self._record(now_s)
         self._break_pending = False
-        message = f"You have been sitting for {format_duration(bout_s)}. Stand up and move for a few minutes."
+        message = f"You have been sitting for {_words(bout_s)}. Stand up and move for a few minutes."
         return [
             Notification(
                 t_s=now_s,
@@ -292,6 +276,6 @@ class AlertPolicy:
                 title="Time for a break",
                 message=message,
                 level=1,
-                advice=self._advice_for(("sitting_bout",)),
+                advice=self._advice_for((_SITTING_BOUT,)),
             )
         ]

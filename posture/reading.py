@@ -1,6 +1,7 @@
 """The public record of one analysed frame (see docs: "The reading").
 
-Its field names are a public contract: the timeline CSV columns and the JSON keys use them.
+Its field names are a public contract: the timeline CSV columns and the JSON keys use them. The
+finding codes a reading's ``findings`` are keyed by are :class:`posture.findings.Finding`'s values.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from typing import Any
 
 __all__ = [
     "ESTIMATE_METRICS",
-    "FINDING_CODES",
-    "FINDING_WORDS",
     "METRIC_NAMES",
     "SIDE_METRICS",
     "FRONT_METRICS",
@@ -27,26 +26,6 @@ class Verdict(str, Enum):
     AWAY = "away"  # nobody there
     UNCERTAIN = "uncertain"  # somebody there, but the landmarks are too poor to judge
 
-
-# Posture problems, in the order they are reported.
-FINDING_CODES: tuple[str, ...] = (
-    "forward_head",  # head carried forward of the shoulders and/or tipped down
-    "hunched_back",  # upper back bent forward (trunk inclined forward)
-    "neck_flexion",  # neck bent forward relative to the trunk
-    "leaning_in",  # face nearer the screen than in the user's good posture (front view)
-    "side_lean",  # shoulders or trunk tilted sideways
-    "slumped",  # reclined trunk with the head pulled forward
-)
-
-# A few plain words for each finding, for status bars, messages and notifications.
-FINDING_WORDS: dict[str, str] = {
-    "forward_head": "head forward",
-    "hunched_back": "upper back hunched",
-    "neck_flexion": "neck bent forward",
-    "leaning_in": "leaning in",
-    "side_lean": "leaning sideways",
-    "slumped": "slumped back",
-}
 
 # Every metric a reading can carry, with its unit in the suffix. None where the view or the
 # landmarks' visibility does not allow it.

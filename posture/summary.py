@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from posture.detector import Episode
-from posture.reading import ESTIMATE_METRICS, FINDING_CODES, METRIC_NAMES, Reading, Verdict
+from posture.findings import FINDING_CODES
+from posture.reading import ESTIMATE_METRICS, METRIC_NAMES, Reading, Verdict
 
 __all__ = ["SUMMARY_VERSION", "durations_s", "events_document", "metric_stats", "session_summary"]
 

@@ -25,7 +25,7 @@ from posture.advice import (
     render_text,
 )
 from posture.errors import ExitCode, InputError
-from posture.reading import FINDING_CODES
+from posture.findings import FINDING_CODES
 
 ARTICLE = Path(__file__).resolve().parents[1].parent / "shared" / "article" / "upper-back-pain-2025.md"
 

@@ -14,6 +14,7 @@ from posture.detector import (
     DetectorConfig,
     Event,
 )
+from posture.findings import FINDINGS, BodyPart
 from posture.reading import Reading, Verdict
 
 FPS = 10.0
@@ -175,6 +176,14 @@ def test_iso_holding_time_mapping() -> None:
     assert cfg.hold_time_s("side_lean", 2.0) == pytest.approx(150.0)  # 4 → 1 min, halfway
     assert cfg.hold_time_s("slumped", 3.0) == pytest.approx(60.0)
     assert DetectorConfig(hold_s=30.0).hold_time_s("forward_head", 3.0) == 30.0
+
+
+def test_holding_time_curve_follows_the_registry_body_part() -> None:
+    cfg = DetectorConfig()
+    for code, finding in FINDINGS.items():
+        longest = cfg.head_hold_s if finding.body_part is BodyPart.HEAD_NECK else cfg.trunk_hold_s
+        assert cfg.hold_time_s(code.value, 1.0) == longest
+    assert cfg.hold_time_s("chin_poke", 1.0) == cfg.trunk_hold_s  # unknown: the more cautious curve
 
 
 def test_dose_adds_up_across_severities() -> None:

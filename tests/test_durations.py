@@ -27,6 +27,24 @@ def test_both_styles(seconds: float, short: str, words: str) -> None:
     assert format_duration(seconds, "words") == words
 
 
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (1.0, "1 second"),
+        (40.2, "40 seconds"),
+        (60.0, "1 minute"),
+        (245.0, "4 minutes"),
+        (3600.0, "1 hour"),
+        (3900.0, "1 hour 5 minutes"),
+        (7260.0, "2 hours 1 minute"),
+        (math.inf, "0 seconds"),
+    ],
+)
+def test_words_as_notifications_say_them(seconds: float, text: str) -> None:
+    """The cases the alert policy's own formatter was tested with before it moved here."""
+    assert format_duration(seconds, style="words") == text
+
+
 def test_clock() -> None:
     assert clock(65.25) == "1:05.2"
     assert clock(65.25, decimals=False) == "1:05"

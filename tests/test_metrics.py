@@ -9,9 +9,10 @@ import pytest
 from posture.baseline import Baseline, baseline_from_measurements
 from posture.config import Band, MetricsConfig
 from posture.errors import BaselineError
+from posture.findings import FINDING_CODES
 from posture.geometry import View
 from posture.metrics import assess, measure
-from posture.reading import FINDING_CODES, METRIC_NAMES, Verdict
+from posture.reading import METRIC_NAMES, Verdict
 from tests.builders import front_pose, side_pose
 
 CFG = MetricsConfig()
@@ -259,6 +260,17 @@ def test_baseline_profile_round_trip(tmp_path) -> None:
     assert loaded.view == "side"
     assert loaded.frames == 3
     assert loaded.values["trunk_inclination_deg"] == pytest.approx(-5.0, abs=0.01)
+
+
+def test_baseline_save_that_fails_leaves_nothing_behind(tmp_path) -> None:
+    base = baseline_from_measurements([measure(side_pose(trunk_deg=-5.0), CFG)] * 3, source="test")
+    taken = tmp_path / "profile.json"
+    taken.mkdir()  # a folder where the profile should go: the final rename fails
+    with pytest.raises(BaselineError, match="cannot save the profile"):
+        base.save(taken)
+    assert [p.name for p in tmp_path.iterdir()] == ["profile.json"] and taken.is_dir()
+    base.save(tmp_path / "new" / "profile.json")  # a missing folder is made
+    assert Baseline.load(tmp_path / "new" / "profile.json").frames == 3
 
 
 def test_baseline_rejects_bad_profiles(tmp_path) -> None:

@@ -183,3 +183,21 @@ def test_each_stage_gets_its_own_section() -> None:
     assert session.detector.config is config.detector
     assert session.analyzer.metrics is config.metrics
     assert not hasattr(session.analyzer, "config")
+
+
+def test_the_sample_step_has_one_home() -> None:
+    from pathlib import Path
+
+    from posture.pipeline import AnalysisResult
+    from posture.reading import Reading
+    from posture.sources.media import VideoInfo
+
+    info = VideoInfo(640, 480, 25.0, 250)
+    assert info.sample_step_s(None) == info.sample_step_s(0) == pytest.approx(0.04)  # every frame
+    assert info.sample_step_s(4.0) == 0.25
+    assert VideoInfo(640, 480, 0.0, 0).sample_step_s(None) == pytest.approx(1 / 30)  # fps unknown
+    readings = [Reading(t, True, "side", {}, {}, Verdict.GOOD) for t in (1.0, 1.5, 2.0)]
+    result = AnalysisResult(Path("v.mp4"), info, "m", 2.0, readings=readings)
+    assert result.step_s == 0.5
+    assert result.duration_s == pytest.approx(1.5)  # the last reading stands for one step too
+    assert AnalysisResult(Path("v.mp4"), info, "m", None, readings=readings).duration_s == pytest.approx(1.04)

@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 
 from posture.detector import ALERT, BREAK_DUE, BREAK_TAKEN, EPISODE_END, DetectorState, Event
-from posture.policy import AlertPolicy, Notification, PolicyConfig, describe, format_duration
+from posture.findings import FINDINGS, Finding
+from posture.policy import DEFAULT_ADVICE_LINKS, AlertPolicy, Notification, PolicyConfig, describe
 
 NOON = datetime(2024, 5, 6, 12, 0)
 
@@ -212,22 +213,22 @@ def test_describe_an_unknown_code() -> None:
     assert describe("chin_poke", 40.0) == "Your posture has shown chin poke for 40 seconds."
 
 
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [
-        (0.0, "0 seconds"),
-        (1.0, "1 second"),
-        (40.2, "40 seconds"),
-        (60.0, "1 minute"),
-        (245.0, "4 minutes"),
-        (3600.0, "1 hour"),
-        (3900.0, "1 hour 5 minutes"),
-        (7260.0, "2 hours 1 minute"),
-        (-5.0, "0 seconds"),
-    ],
-)
-def test_format_duration(seconds: float, text: str) -> None:
-    assert format_duration(seconds) == text
+def test_every_finding_notifies_with_its_registry_notice_and_topic() -> None:
+    for code, finding in FINDINGS.items():
+        assert describe(code.value, 65.0) == f"{finding.notice} for 1 minute."
+        assert DEFAULT_ADVICE_LINKS[code.value] == (finding.advice_topic,)
+    assert DEFAULT_ADVICE_LINKS["sitting_bout"] == ("breaks",)
+
+
+def test_notification_lists_the_other_findings_in_their_registry_words() -> None:
+    policy = AlertPolicy(PolicyConfig(cooldown_s=0.0))
+    findings = (Finding.SLUMPED.value, Finding.SIDE_LEAN.value, "chin_poke")
+    (n,) = policy.on_event(alert(findings=findings, duration_s=3900.0), 0.0, NOON)
+    assert n.message == (
+        "You have been slumped back with your head pushed forward for 1 hour 5 minutes."
+        " Also: leaning sideways, chin poke."
+    )
+    assert n.advice == ("slumped", "side_lean")  # an unknown code links to nothing
 
 
 @pytest.mark.parametrize(

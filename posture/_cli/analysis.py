@@ -233,9 +233,10 @@ def cmd_batch(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
+    from posture.paths import demo_out_dir
     from posture.sources import demo
 
-    out_dir = args.out or demo.default_out_dir()
+    out_dir = args.out or demo_out_dir()
     config = load_config(None).replace("detector", hold_s=demo.HOLD_S)
     print(
         f"posture demo: analysing {demo.CLIP_NAME}, a time-lapse of real photos of one person at a desk, "

@@ -98,12 +98,12 @@ def _config_items() -> list[Item]:
 
 def _model_items() -> list[Item]:
     from posture.errors import ModelUnavailableError
+    from posture.paths import models_dir
     from posture.pose.estimator import (
         BUNDLED_MODEL,
         BUNDLED_MODEL_ORIGIN,
         bundled_model,
         find_task_models,
-        user_models_dir,
     )
 
     items: list[Item] = []
@@ -131,7 +131,7 @@ def _model_items() -> list[Item]:
     value += ", loads)" if loads else ", does NOT load: reinstall posture)"
     items.append(Item("pose model", value, "ok" if loads else "fail"))
     items.append(Item("pose model path", str(model)))
-    folder = user_models_dir()
+    folder = models_dir()
     tasks = find_task_models(folder)
     found = ", ".join(p.name for p in tasks) if tasks else "none"
     items.append(Item("models folder", f"{folder} (.task files: {found}; use one with --model PATH.task)"))

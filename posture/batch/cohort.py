@@ -24,9 +24,9 @@ import numpy as np
 
 from posture import __version__
 from posture.batch.manifest import RecordState, Status
+from posture.findings import FINDING_CODES
 from posture.outputs.report import COLOURS, FINDING_TEXT, Chart, bar_charts, clock, span_text
 from posture.outputs.timeline import open_text
-from posture.reading import FINDING_CODES
 
 __all__ = [
     "COHORT_COLUMNS",

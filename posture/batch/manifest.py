@@ -247,11 +247,7 @@ class Manifest:
                 "UPDATE recordings SET status='done', error=NULL, note=?, duration_s=?, updated=? WHERE path=?",
                 (note, duration_s, time.time(), path),
             )
-            if attempt is not None:
-                self._db.execute(
-                    "UPDATE attempts SET finished=?, outcome='done', wall_s=?, pid=? WHERE id=?",
-                    (time.time(), wall_s, pid, attempt),
-                )
+            self._close_attempt(attempt, "done", None, wall_s, pid)
 
     def mark_failed(
         self,
@@ -269,8 +265,14 @@ class Manifest:
                 "updated=? WHERE path=?",
                 (int(retryable), error, time.time(), path),
             )
-            if attempt is not None:
-                self._db.execute(
-                    "UPDATE attempts SET finished=?, outcome='failed', error=?, wall_s=?, pid=? WHERE id=?",
-                    (time.time(), error, wall_s, pid, attempt),
-                )
+            self._close_attempt(attempt, "failed", error, wall_s, pid)
+
+    def _close_attempt(
+        self, attempt: int | None, outcome: str, error: str | None, wall_s: float, pid: int | None
+    ) -> None:
+        """Inside the caller's transaction: the attempt (if one was recorded) ended with ``outcome``."""
+        if attempt is not None:
+            self._db.execute(
+                "UPDATE attempts SET finished=?, outcome=?, error=?, wall_s=?, pid=? WHERE id=?",
+                (time.time(), outcome, error, wall_s, pid, attempt),
+            )

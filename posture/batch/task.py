@@ -21,6 +21,7 @@ from typing import Any
 
 from posture.config import Config
 from posture.errors import InputError, PostureError
+from posture.files import atomic_write
 
 __all__ = [
     "STAMP_NAME",
@@ -112,7 +113,8 @@ def analyse_recording(task: RecordingTask, analyse: AnalyseFn | None = None) -> 
             "duration_s": summary["duration_s"],
             "notes": notes.lines,
         }
-        (task.partial_dir / STAMP_NAME).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+        with atomic_write(task.partial_dir / STAMP_NAME) as fh:
+            fh.write(json.dumps(stamp, indent=2) + "\n")
         return TaskOutcome(
             task.video,
             True,

@@ -751,8 +751,8 @@ def format_status(status: Mapping[str, Any], now: datetime | None = None) -> str
     ``present_s``, ``source``, ``sample_fps``. ``now`` (default: the local time) sets the day and
     zone in which a pause's end is shown.
     """
-    from posture.policy import format_duration
-    from posture.reading import FINDING_WORDS as finding_words
+    from posture.durations import format_duration
+    from posture.findings import FINDING_WORDS as finding_words
 
     now = now or datetime.now()
     state = printable(status.get("state") or "running")
@@ -772,7 +772,9 @@ def format_status(status: Mapping[str, Any], now: datetime | None = None) -> str
             lines.append("Paused until you resume (posture resume).")
         else:
             left = max(until - now.timestamp(), 0.0)
-            lines.append(f"Paused until {_clock_time(until, now)} ({format_duration(left)} from now).")
+            lines.append(
+                f"Paused until {_clock_time(until, now)} ({format_duration(left, 'words')} from now)."
+            )
     elif state == "away":
         lines.append(f"Monitoring{where}: nobody at the desk.")
     elif state == "camera-lost":
@@ -808,9 +810,9 @@ def format_status(status: Mapping[str, Any], now: datetime | None = None) -> str
     if session_s is not None:
         if present_s > 0:
             lines.append(
-                f"This session: {format_duration(session_s)}; poor posture {format_duration(poor_s)}"
-                f" ({poor_s / present_s:.0%} of {format_duration(present_s)} at the desk)."
+                f"This session: {format_duration(session_s, 'words')}; poor posture {format_duration(poor_s, 'words')}"
+                f" ({poor_s / present_s:.0%} of {format_duration(present_s, 'words')} at the desk)."
             )
         else:
-            lines.append(f"This session: {format_duration(session_s)}; nobody at the desk yet.")
+            lines.append(f"This session: {format_duration(session_s, 'words')}; nobody at the desk yet.")
     return "\n".join(lines) + "\n"

@@ -24,12 +24,13 @@ from posture.baseline import Baseline
 from posture.config import Config
 from posture.detector import DetectorState, Event
 from posture.errors import CameraUnavailableError, NotAMediaError, UnreadableSourceError
+from posture.findings import FINDING_CODES
 from posture.landmarks import Pose
 from posture.live.control import USER_PAUSE_REASON
 from posture.metrics import measure
 from posture.pipeline import Pipeline
 from posture.policy import AlertPolicy, Notification
-from posture.reading import FINDING_CODES, Reading, Verdict
+from posture.reading import Reading, Verdict
 from posture.sampling import AdaptiveSampler, ChangeGate, GateConfig, SamplingConfig
 from posture.sources.media import Frame
 from posture.untrusted import printable

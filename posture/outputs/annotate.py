@@ -36,10 +36,11 @@ import numpy as np
 from posture.advice import load_catalogue
 from posture.detector import Episode
 from posture.errors import PostureError
+from posture.findings import FINDING_WORDS
 from posture.geometry import facing_sign
 from posture.landmarks import SKELETON, Landmark, Pose
 from posture.pipeline import AnalysisResult
-from posture.reading import FINDING_WORDS, Reading, Verdict
+from posture.reading import Reading, Verdict
 from posture.sources.media import VideoFileSource
 
 __all__ = [

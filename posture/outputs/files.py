@@ -23,10 +23,6 @@ class OutputFiles:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def _step_s(result: AnalysisResult) -> float:
-    return 1.0 / result.sample_fps if result.sample_fps else result.info.frame_step_s
-
-
 def analysis_summary(result: AnalysisResult) -> dict[str, Any]:
     """summary.json's content: the session summary plus how it was measured."""
     baseline = result.baseline
@@ -49,7 +45,7 @@ def analysis_summary(result: AnalysisResult) -> dict[str, Any]:
         "workers": result.workers,
         "warnings": list(result.warnings),
     }
-    return session_summary(result.readings, result.episodes, step_s=_step_s(result), extra=extra)
+    return session_summary(result.readings, result.episodes, step_s=result.step_s, extra=extra)
 
 
 def write_outputs(result: AnalysisResult, folder: Path) -> OutputFiles:

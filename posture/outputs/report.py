@@ -31,10 +31,11 @@ import numpy as np
 from posture import __version__
 from posture.advice import ABOUT_TOPIC, WARNING_TOPIC, Catalogue, attribution, load_catalogue
 from posture.config import Band, Config, FindingRules
+from posture.findings import FINDING_CODES
 from posture.landmarks import SKELETON, Pose
 from posture.outputs.timeline import open_text
 from posture.pipeline import AnalysisResult
-from posture.reading import ESTIMATE_METRICS, FINDING_CODES, Reading, Verdict
+from posture.reading import ESTIMATE_METRICS, Reading, Verdict
 from posture.summary import durations_s
 
 __all__ = [

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from posture.reading import FINDING_CODES, METRIC_NAMES, Reading
+from posture.files import atomic_write
+from posture.findings import FINDING_CODES
+from posture.reading import METRIC_NAMES, Reading
 
 __all__ = ["TIMELINE_COLUMNS", "TimelineWriter", "open_text", "write_json", "write_timeline"]
 
@@ -38,15 +39,8 @@ def open_text(target: PathOrFile) -> Iterator[IO[str]]:
     if not isinstance(target, (str, Path)):
         yield target
         return
-    path = Path(target)
-    tmp = path.with_name(path.name + ".part")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            yield fh
-        os.replace(tmp, path)
-    except BaseException:  # a failure (a full disk, Ctrl-C) leaves no .part file behind
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_write(Path(target)) as fh:
+        yield fh
 
 
 def _row(reading: Reading) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import numpy as np
 
 from posture.errors import ModelUnavailableError
 from posture.landmarks import N_LANDMARKS, Pose
+from posture.paths import models_dir
 from posture.pose.selection import PersonSelector, desk_score
 from posture.sources.media import Frame
 
@@ -34,21 +35,18 @@ __all__ = [
     "BUNDLED_MODEL",
     "BUNDLED_MODEL_ORIGIN",
     "EstimatorFactory",
-    "MODELS_DIR_ENV",
     "PoseEstimator",
     "TaskPoseEstimator",
     "bundled_model",
     "estimate_still",
     "find_task_models",
     "open_estimator",
-    "user_models_dir",
 ]
 
 log = logging.getLogger(__name__)
 
 BUNDLED_MODEL = "pose_landmarker_full.task"
 BUNDLED_MODEL_ORIGIN = "BlazePose GHUM 3D full, the files of mediapipe 0.10.21, Apache-2.0"
-MODELS_DIR_ENV = "POSTURE_MODELS_DIR"
 _VARIANTS = {0: "lite", 1: "full", 2: "heavy"}  # analysis.model_complexity -> model name
 # VIDEO-mode clock step between unsmoothed frames: after 1000 s MediaPipe's landmark filter (a
 # one-euro filter, 0.05 Hz minimum cut-off) keeps about 0.3 % of the previous value.
@@ -126,20 +124,9 @@ def bundled_model() -> Traversable:
     return resources.files("posture") / "models" / BUNDLED_MODEL
 
 
-def user_models_dir() -> Path:
-    """Where a user's own ``.task`` models go: ``$POSTURE_MODELS_DIR``, else ``models`` in the
-    platform's user data folder for posture."""
-    override = os.environ.get(MODELS_DIR_ENV)
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return platformdirs.user_data_path("posture", appauthor=False) / "models"
-
-
 def find_task_models(folder: Path | None = None) -> list[Path]:
-    """The ``.task`` files in ``folder`` (default: :func:`user_models_dir`)."""
-    folder = user_models_dir() if folder is None else folder
+    """The ``.task`` files in ``folder`` (default: :func:`posture.paths.models_dir`)."""
+    folder = models_dir() if folder is None else folder
     return sorted(folder.glob("*.task")) if folder.is_dir() else []
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,20 +22,17 @@ from posture.errors import InputError
 
 __all__ = [
     "ATTRIBUTION",
-    "CACHE_DIR_ENV",
     "CALIBRATE_S",
     "CLIP_NAME",
     "HOLD_S",
     "LICENCE_NOTE",
     "Stretch",
     "clip_path",
-    "default_out_dir",
     "load_timeline",
 ]
 
 log = logging.getLogger(__name__)
 
-CACHE_DIR_ENV = "POSTURE_CACHE_DIR"  # a folder that replaces the platform's user cache folder
 CLIP_NAME = "demo_desk.mp4"
 TIMELINE_NAME = "demo_desk.json"
 CALIBRATE_S = 6.0  # the clip's first stretch is upright; its first photo is held for 6 s
@@ -64,17 +60,6 @@ class Stretch:
     @property
     def poor(self) -> bool:
         return self.posture != "upright"
-
-
-def default_out_dir() -> Path:
-    """Where ``posture demo`` writes without ``--out``: ``demo/`` in the user's cache folder
-    (``$POSTURE_CACHE_DIR`` if set). One folder, reused by every run, so nothing piles up."""
-    override = os.environ.get(CACHE_DIR_ENV)
-    if override:
-        return Path(override).expanduser() / "demo"
-    import platformdirs
-
-    return platformdirs.user_cache_path("posture", appauthor=False) / "demo"
 
 
 def _resource(name: str) -> Any:

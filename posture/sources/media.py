@@ -66,6 +66,11 @@ class VideoInfo:
         """Seconds between two frames; 1/30 s when the container does not say."""
         return 1.0 / self.fps if self.fps > 0 else 1.0 / 30.0
 
+    def sample_step_s(self, sample_fps: float | None) -> float:
+        """Seconds between two analysed frames, so how long each stands for: ``1/sample_fps``, or
+        the frame step when every frame is analysed (``sample_fps`` None or 0)."""
+        return 1.0 / sample_fps if sample_fps else self.frame_step_s
+
 
 def check_media_path(path: Path) -> None:
     """Raise a typed error for paths that cannot be media at all, before any decoder sees them.

@@ -17,6 +17,7 @@ from posture._cli import analysis as commands
 from posture._cli.main import main
 from posture.detector import DetectorConfig
 from posture.outputs.history import DB_NAME
+from posture.paths import CACHE_DIR_ENV, demo_out_dir
 from posture.sources import demo
 
 
@@ -71,10 +72,10 @@ def test_clip_decodes_with_opencv_to_its_timeline_length() -> None:
 
 
 def test_default_out_dir_is_in_the_cache_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(demo.CACHE_DIR_ENV, str(tmp_path))
-    assert demo.default_out_dir() == tmp_path / "demo"
-    monkeypatch.delenv(demo.CACHE_DIR_ENV)
-    path = demo.default_out_dir()
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path))
+    assert demo_out_dir() == tmp_path / "demo"
+    monkeypatch.delenv(CACHE_DIR_ENV)
+    path = demo_out_dir()
     assert "posture" in path.parts and path.name == "demo"
     assert not str(path).startswith("/tmp/posture-demo-")
 
@@ -112,7 +113,7 @@ def test_demo_writes_into_the_cache_folder_says_where_and_credits_the_photos(
 ) -> None:
     code, out, err = run(["demo", "--quiet"], capsys)
     assert code == 0, err
-    cache = Path(os.environ[demo.CACHE_DIR_ENV]) / "demo"
+    cache = Path(os.environ[CACHE_DIR_ENV]) / "demo"
     (call,) = fake_analysis
     assert call["out_dir"] == cache
     assert call["history"] is False

@@ -15,6 +15,7 @@ from posture.advice import WARNING_TOPIC, load_catalogue
 from posture.baseline import Baseline
 from posture.config import Config, FindingRules
 from posture.detector import Episode, FindingStats
+from posture.findings import FINDING_CODES
 from posture.outputs.files import analysis_summary
 from posture.outputs.report import (
     MAX_CHART_POINTS,
@@ -26,7 +27,7 @@ from posture.outputs.report import (
     write_report,
 )
 from posture.pipeline import AnalysisResult
-from posture.reading import FINDING_CODES, METRIC_NAMES, Reading, Verdict
+from posture.reading import METRIC_NAMES, Reading, Verdict
 from posture.sources.media import VideoInfo
 
 FPS = 10.0
