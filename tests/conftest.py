@@ -72,3 +72,13 @@ def scripted():
         return ScriptedEstimators(Script(tuple(segments)))
 
     return make
+
+
+_SLOW_BY_NATURE = frozenset({"footage", "mediapipe", "browser"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The real model, real footage and a browser are slow by nature: ``-m "not slow"`` skips them."""
+    for item in items:
+        if any(item.get_closest_marker(name) for name in _SLOW_BY_NATURE):
+            item.add_marker(pytest.mark.slow)

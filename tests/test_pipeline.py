@@ -41,6 +41,7 @@ def test_nobody_frames_are_away_and_never_alert() -> None:
     assert not [e for e in events if e.kind == "alert"]
 
 
+@pytest.mark.slow
 def test_sustained_slouch_alerts_after_the_hold_and_glance_does_not() -> None:
     config = Config().replace("detector", hold_s=3.0)
     readings, events, session = _run(
@@ -162,6 +163,7 @@ def test_nobody_in_the_video_is_away_and_calibration_from_it_is_refused(tmp_path
         pipeline.analyze_video(clip, calibrate_first_s=1.0)
 
 
+@pytest.mark.slow
 def test_two_workers_mean_the_same_as_one(tmp_path, scripted) -> None:
     from tests.fakes import write_clip
 

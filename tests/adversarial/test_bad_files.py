@@ -157,6 +157,7 @@ USES = ("measure", "analyze", "monitor", "calibrate", "baseline", "config")
 _NOT_BAD = {("empty", "config"), ("bomb-png", "analyze"), ("bomb-png", "monitor"), ("bomb-png", "calibrate")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kind", "use"), [(k, u) for k in sorted(BAD_FILES) for u in USES if (k, u) not in _NOT_BAD]
 )

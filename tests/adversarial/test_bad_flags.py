@@ -124,6 +124,7 @@ def test_measure_a_16_bit_png_through_the_cli(tmp_path: Path, capsys) -> None:
     assert '"posture"' in out
 
 
+@pytest.mark.slow
 def test_workers_beyond_the_cores_are_capped_with_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
     from posture import pipeline
 

@@ -150,6 +150,7 @@ def test_workers_at_most_one_per_core_and_as_memory_allows() -> None:
 # --- runs, re-runs and the manifest ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_rerun_skips_done_and_bad_retries_flaky_and_gives_up_on_crashes(tmp_path: Path) -> None:
     a = _archive(
         tmp_path / "a",
@@ -195,6 +196,7 @@ def test_rerun_skips_done_and_bad_retries_flaky_and_gives_up_on_crashes(tmp_path
     assert fourth.analysed == 3
 
 
+@pytest.mark.slow
 def test_kill_between_publishing_and_recording_loses_and_repeats_nothing(tmp_path: Path) -> None:
     a = _archive(tmp_path / "a", {"one.mp4": "ok", "two.mp4": "ok", "three.mp4": "ok"})
     out = tmp_path / "results"
@@ -226,6 +228,7 @@ def test_a_second_batch_on_the_same_results_is_refused(tmp_path: Path) -> None:
         _run(a, out)
 
 
+@pytest.mark.slow
 def test_workers_die_with_the_driver(tmp_path: Path) -> None:
     a = _archive(tmp_path / "a", {"slow.mp4": "slow 120"})
     script = (
@@ -267,6 +270,7 @@ def _alive(pid: int) -> bool:
 # --- cohort ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cohort_csv_repeats_each_summary(tmp_path: Path) -> None:
     a = _archive(tmp_path / "a", {"alice/one.mp4": "ok", "bob/two.mp4": "ok", "bob/bad.mp4": "bad"})
     out = tmp_path / "results"
@@ -320,6 +324,7 @@ def test_ray_engine_without_ray_is_one_line_and_exit_2(
     assert err.count("\n") == 1 and 'pip install "posture[ray]"' in err
 
 
+@pytest.mark.slow
 def test_nothing_but_the_ray_engine_imports_ray() -> None:
     code = (
         "import sys, posture._cli.main, posture._cli.analysis, posture.analysis, posture.pipeline, posture.batch, posture.batch.cohort\n"
@@ -328,6 +333,7 @@ def test_nothing_but_the_ray_engine_imports_ray() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_workers_and_the_next_run_finishes(tmp_path: Path) -> None:
     a = _archive(tmp_path / "a", {"slow.mp4": "slow 120", "quick.mp4": "ok"})
     out = tmp_path / "out"
@@ -362,6 +368,7 @@ def test_ctrl_c_stops_the_workers_and_the_next_run_finishes(tmp_path: Path) -> N
     assert result.failed == () and all(s.status is Status.DONE for s in _states(out).values())
 
 
+@pytest.mark.slow
 def test_ray_engine_reports_a_dead_worker_and_retries(tmp_path: Path) -> None:
     if importlib.util.find_spec("ray") is None:
         reason = 'Ray is not installed (pip install -e ".[dev,ray]")'
@@ -386,6 +393,7 @@ def test_ray_engine_reports_a_dead_worker_and_retries(tmp_path: Path) -> None:
     assert calls(a).count("crash.mp4") == 2 and calls(a).count("ok.mp4") == 1
 
 
+@pytest.mark.slow
 def test_people_csv_naming_files_not_found_is_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -404,6 +412,7 @@ class _Terminal(io.StringIO):
         return True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("terminal", "quiet", "bar"), [(True, False, True), (True, True, False), (False, False, False)]
 )

@@ -91,6 +91,7 @@ def test_debug_env_reraises(tmp_path: Path, monkeypatch) -> None:
         main(["measure", str(tmp_path / "nope.jpg")])
 
 
+@pytest.mark.slow
 def test_measure_json_on_an_image_without_a_person(tmp_path: Path, capsys) -> None:
     from PIL import Image
 
@@ -121,6 +122,7 @@ def test_measure_json_on_an_image_without_a_person(tmp_path: Path, capsys) -> No
     assert all(v is None for v in data[0]["metrics"].values())
 
 
+@pytest.mark.slow
 def test_analyze_writes_timeline_summary_events(tmp_path: Path, capsys, no_history) -> None:
     video = _write_video(tmp_path / "clip.avi", seconds=2.0, fps=10.0)
     out_dir = tmp_path / "out"
@@ -141,6 +143,7 @@ def test_analyze_writes_timeline_summary_events(tmp_path: Path, capsys, no_histo
     assert "analysed 2.0 s" in out
 
 
+@pytest.mark.slow
 def test_verbose_turns_on_the_library_log(tmp_path: Path, capsys, no_history) -> None:
     video = _write_video(tmp_path / "clip.avi", seconds=2.0, fps=10.0)
     argv = ["analyze", str(video), "--out", str(tmp_path / "o"), "--quiet"]
@@ -157,6 +160,7 @@ def test_verbose_turns_on_the_library_log(tmp_path: Path, capsys, no_history) ->
     assert any("metrics and detector: 10 readings" in x for x in lines), lines
 
 
+@pytest.mark.slow
 def test_a_reused_out_keeps_nothing_of_the_earlier_run(tmp_path: Path, capsys, no_history) -> None:
     video = _write_video(tmp_path / "clip.avi", seconds=2.0, fps=10.0)
     out_dir = tmp_path / "out"
@@ -175,6 +179,7 @@ def test_a_reused_out_keeps_nothing_of_the_earlier_run(tmp_path: Path, capsys, n
     ]
 
 
+@pytest.mark.slow
 def test_analyze_sample_rate_and_every_frame(tmp_path: Path, capsys, no_history) -> None:
     video = _write_video(tmp_path / "clip.avi", seconds=2.0, fps=20.0)
     code, _, _ = run(
@@ -190,6 +195,7 @@ def test_analyze_sample_rate_and_every_frame(tmp_path: Path, capsys, no_history)
     assert json.loads((tmp_path / "b" / "summary.json").read_text())["frames_analysed"] == 40
 
 
+@pytest.mark.slow
 def test_truncated_video_analyses_what_it_can_and_says_so(tmp_path: Path, capsys, no_history) -> None:
     video = _write_video(tmp_path / "full.avi", seconds=6.0, fps=10.0)
     data = video.read_bytes()
@@ -203,6 +209,7 @@ def test_truncated_video_analyses_what_it_can_and_says_so(tmp_path: Path, capsys
     assert "analysed what could be read" in err
 
 
+@pytest.mark.slow
 def test_truncated_video_split_over_two_workers(tmp_path: Path, capsys) -> None:
     video = _write_video(tmp_path / "full.avi", seconds=30.0, fps=10.0)
     data = video.read_bytes()
@@ -249,6 +256,7 @@ def test_calibrate_first_and_baseline_are_exclusive(tmp_path: Path, capsys, no_h
     assert "either" in err
 
 
+@pytest.mark.slow
 def test_calibrate_first_without_a_person_is_a_clear_error(tmp_path: Path, capsys, no_history) -> None:
     video = _write_video(tmp_path / "clip.avi")
     code, _, err = run(
@@ -308,6 +316,7 @@ def test_advice_command(capsys, tmp_path: Path) -> None:
     assert 'id="warning_signs"' in html.read_text()
 
 
+@pytest.mark.slow
 def test_history_lists_analysed_sessions(tmp_path: Path, capsys) -> None:
     video = _write_video(tmp_path / "clip.avi")
     assert main(["analyze", str(video), "--out", str(tmp_path / "o"), "--no-report", "--quiet"]) == 0
@@ -333,6 +342,7 @@ def test_history_lists_analysed_sessions(tmp_path: Path, capsys) -> None:
     assert code == 0 and "clip.avi" in out and "Not shown" not in out
 
 
+@pytest.mark.slow
 def test_python_dash_m_entry_point() -> None:
     import subprocess
     import sys
@@ -348,6 +358,7 @@ def test_python_dash_m_entry_point() -> None:
     assert proc.stdout.startswith("posture ")
 
 
+@pytest.mark.slow
 def test_monitor_with_a_missing_camera_is_one_line_exit_2(capsys) -> None:
     code, _, err = run(
         ["monitor", "--camera", "9", "--no-history", "--no-context", "--alerts", "console"], capsys
@@ -399,6 +410,7 @@ def _spawn_monitor(tmp_path: Path, *, seconds: float, stdout: int):
     return subprocess.Popen(cmd, env=env, stdout=stdout, stderr=err, text=True), env
 
 
+@pytest.mark.slow
 def test_monitor_on_a_file_stand_in_then_status_pause_resume_and_history(tmp_path: Path) -> None:
     """A real run: the monitor in a subprocess on a short synthetic clip, driven from here."""
     import subprocess
@@ -453,6 +465,7 @@ def test_monitor_on_a_file_stand_in_then_status_pause_resume_and_history(tmp_pat
     assert sessions[0]["kind"] == "replay" and sessions[0]["status"] == "done"
 
 
+@pytest.mark.slow
 def test_monitor_killed_with_sigkill_keeps_all_but_the_last_seconds(tmp_path: Path) -> None:
     import signal
     import subprocess

@@ -55,6 +55,7 @@ def test_timeline_stretches_are_long_enough_for_the_sustained_rule() -> None:
     assert stretches[0].end_s > demo.CALIBRATE_S  # calibration sees upright posture only
 
 
+@pytest.mark.slow
 def test_clip_decodes_with_opencv_to_its_timeline_length() -> None:
     import cv2
 
@@ -182,6 +183,7 @@ def test_demo_open_with_a_browser_prints_no_complaint(
 # -- the real thing -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.mediapipe
 def test_demo_alerts_on_each_poor_stretch_and_never_while_upright(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
