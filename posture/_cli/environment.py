@@ -142,7 +142,7 @@ def check_environment(cameras: Callable[[], list[int]] = cameras_found) -> list[
     """Everything ``posture check`` reports, in the order it prints it."""
     from posture.live.alerts import desktop_program, sound_command
     from posture.live.control import default_runtime_dir
-    from posture.outputs.history import default_db_path
+    from posture.paths import history_db_path
 
     items = [Item("python", sys.version.split()[0]), Item("posture", _version("posture") or "not installed")]
 
@@ -177,7 +177,7 @@ def check_environment(cameras: Callable[[], list[int]] = cameras_found) -> list[
         items += _model_items()
     items += _config_items()
 
-    db = default_db_path()
+    db = history_db_path()
     items.append(
         Item("history database", f"{db}" + ("" if db.is_file() else " (created by the first session)"))
     )

@@ -57,14 +57,8 @@ def cmd_check(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
-    from posture.outputs.history import (
-        OWN_KINDS,
-        count_sessions,
-        daily_trend,
-        history_json,
-        list_sessions,
-        render_history,
-    )
+    from posture._cli.history_view import history_json, render_history
+    from posture.outputs.history import OWN_KINDS, count_sessions, daily_trend, list_sessions
 
     if args.limit < 1:
         raise InputError("--limit must be at least 1")

@@ -10,23 +10,24 @@ recordings' reports say. The charts reuse the report's matplotlib style and its 
 from __future__ import annotations
 
 import csv
-import functools
+import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
 
 from posture import __version__
 from posture.batch.manifest import RecordState, Status
+from posture.durations import clock, format_duration
 from posture.findings import FINDING_CODES
-from posture.outputs.report import COLOURS, FINDING_TEXT, Chart, bar_charts, clock, span_text
-from posture.outputs.timeline import open_text
+from posture.outputs.report.charts import COLOURS, Chart, bar_charts, chart_style, svg_element
+from posture.outputs.report.page import Target, render, write_page
+from posture.outputs.report.words import finding_title
 
 __all__ = [
     "COHORT_COLUMNS",
@@ -40,8 +41,6 @@ __all__ = [
     "write_cohort",
     "write_cohort_csv",
 ]
-
-Target = str | Path | IO[str]
 
 MAX_WORST_EPISODES = 10
 TOP_FINDINGS = 3
@@ -240,10 +239,6 @@ def _people(rows: Sequence[CohortRow]) -> tuple[PersonRow, ...]:
     return tuple(out)
 
 
-def _label(code: str) -> str:
-    return FINDING_TEXT.get(code, (code.replace("_", " "), ""))[0]
-
-
 def _worst(rows: Sequence[CohortRow], limit: int = MAX_WORST_EPISODES) -> tuple[WorstEpisode, ...]:
     """The longest sustained episodes across the cohort (the highest peak breaks ties)."""
     found = []
@@ -257,10 +252,12 @@ def _worst(rows: Sequence[CohortRow], limit: int = MAX_WORST_EPISODES) -> tuple[
                     recording=row.recording,
                     person=row.person,
                     start=clock(float(ep["start_s"])),
-                    duration=span_text(float(ep["duration_s"])),
+                    duration=format_duration(float(ep["duration_s"])),
                     duration_s=float(ep["duration_s"]),
                     alert=ep.get("alert_s") is not None,
-                    findings=", ".join(f"{_label(c)} (peak {float(f['peak']):.1f})" for c, f in ranked),
+                    findings=", ".join(
+                        f"{finding_title(c)} (peak {float(f['peak']):.1f})" for c, f in ranked
+                    ),
                     peak=peak,
                     href=f"{row.report}#episodes" if row.report else None,
                 )
@@ -274,13 +271,10 @@ def person_chart(people: Sequence[PersonRow]) -> Chart | None:
     people = [p for p in people if p.duration_s > 0]
     if not people:
         return None
-    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from posture.outputs.report import _RC, _svg  # the single report's chart style, shared on purpose
-
-    with matplotlib.rc_context(_RC):
+    with chart_style():  # the single report's chart style, shared on purpose
         fig = Figure(figsize=(9.5, 1.3 + 0.38 * len(people)), layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.subplots()
@@ -294,7 +288,7 @@ def person_chart(people: Sequence[PersonRow]) -> Chart | None:
             ax.text(
                 101,
                 yi,
-                f"poor {p.poor_share_of_present:.0%} of time present, {span_text(p.duration_s)}",
+                f"poor {p.poor_share_of_present:.0%} of time present, {format_duration(p.duration_s)}",
                 va="center",
                 fontsize=8,
             )
@@ -306,9 +300,9 @@ def person_chart(people: Sequence[PersonRow]) -> Chart | None:
         ax.tick_params(axis="y", length=0)
         fig.legend(loc="outside lower center", ncol=4, frameon=False)
         fig.suptitle("Time per verdict, per person", x=0.02, ha="left", fontweight="bold", fontsize=10)
-        svg = _svg(fig, "people")
+        svg = svg_element(fig, "people")
     text = "; ".join(
-        f"{p.person}: poor {p.poor_share_of_present:.0%} of the time present over {span_text(p.duration_s)}"
+        f"{p.person}: poor {p.poor_share_of_present:.0%} of the time present over {format_duration(p.duration_s)}"
         for p in people
     )
     return Chart("Time per verdict, per person", f"Stacked bar chart per person. {text}", svg)
@@ -340,29 +334,17 @@ def build_cohort_data(rows: Sequence[CohortRow], title: str = "Cohort report") -
 
 
 def write_cohort_csv(rows: Sequence[CohortRow], target: Target) -> None:
-    with open_text(target) as fh:
-        writer = csv.DictWriter(fh, fieldnames=COHORT_COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row.csv_row())
-
-
-@functools.lru_cache(maxsize=1)
-def _template() -> Any:
-    import jinja2
-
-    text = (resources.files("posture") / "data" / "cohort.html.j2").read_text(encoding="utf-8")
-    env = jinja2.Environment(
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
-    )
-    env.filters["span"] = span_text
-    return env.from_string(text)
+    """cohort.csv to a path (atomically) or an open text file."""
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=COHORT_COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row.csv_row())
+    write_page(buf.getvalue(), target)
 
 
 def render_cohort(data: CohortData) -> str:
-    from markupsafe import Markup
-
-    return _template().render(d=data, colours=COLOURS, safe_svg=Markup, label=_label)
+    return render("cohort.html.j2", data, label=finding_title)
 
 
 def write_cohort(states: Sequence[RecordState], out: Path, recordings_dir: str) -> tuple[Path, Path]:
@@ -370,6 +352,5 @@ def write_cohort(states: Sequence[RecordState], out: Path, recordings_dir: str) 
     rows = cohort_rows(states, out, recordings_dir)
     csv_path, html_path = out / "cohort.csv", out / "cohort.html"
     write_cohort_csv(rows, csv_path)
-    with open_text(html_path) as fh:
-        fh.write(render_cohort(build_cohort_data(rows)))
+    write_page(render_cohort(build_cohort_data(rows)), html_path)
     return csv_path, html_path

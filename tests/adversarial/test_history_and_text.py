@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from posture.outputs.history import HistoryStore, LiveSession, SessionTotals, list_sessions, render_history
+from posture._cli.history_view import render_history
+from posture.outputs.history import (
+    HistoryStore,
+    LiveSession,
+    SessionRow,
+    SessionStatus,
+    SessionTotals,
+    list_sessions,
+)
 from posture.untrusted import UntrustedJSONError, json_depth, load_json, printable
 from tests.adversarial.helpers import run_cli
 
@@ -60,10 +68,10 @@ def test_concurrent_writers_lose_nothing_and_never_see_a_lock(writers: int, tmp_
                 p.join(5)
     assert outcomes == {f"w{k}": "ok" for k in range(writers)}
     sessions = list_sessions(10_000, db_path=db)
-    analyses = [s for s in sessions if s["kind"] == "analyze"]
-    monitors = [s for s in sessions if s["kind"] == "live"]
+    analyses = [s for s in sessions if s.kind == "analyze"]
+    monitors = [s for s in sessions if s.kind == "live"]
     assert len(analyses) == writers * ROUNDS
-    assert len(monitors) == writers and all(s["duration_s"] == ROUNDS for s in monitors)
+    assert len(monitors) == writers and all(s.duration_s == ROUNDS for s in monitors)
 
 
 HOSTILE_NAMES = [
@@ -104,18 +112,25 @@ def test_history_prints_stored_names_without_control_characters(name: str, capsy
 
 
 def test_render_history_sanitises_every_cell() -> None:
-    session = {
-        "started": "2026-01-01T10:00:00+00:00",
-        "kind": "analyze\x1b[31m",
-        "source": "/x/\x1b[2Jclip.mp4",
-        "duration_s": 5.0,
-        "poor_share": 0.1,
-        "episodes": 1,
-        "top_finding": "forward_head\x07",
-        "status": "done\x1b",
-    }
+    """Every text cell that comes from the database (the status is computed, an enum)."""
+    from datetime import datetime, timezone
+
+    session = SessionRow(
+        id=1,
+        started=datetime(2026, 1, 1, 10, 0, tzinfo=timezone.utc),
+        ended=None,
+        kind="analyze\x1b[31m",
+        source="/x/\x1b[2Jclip.mp4",
+        duration_s=5.0,
+        poor_share=0.1,
+        episodes=1,
+        alerts=0,
+        top_finding="forward_head\x07",
+        status=SessionStatus.DONE,
+    )
     text = render_history([session], [])
     assert "\x1b" not in text and "\x07" not in text
+    assert "analyze?[31m" in text and "forward_head?" in text
 
 
 @pytest.mark.parametrize("field", ["source", "state", "verdict", "reason"])

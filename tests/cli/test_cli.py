@@ -480,6 +480,6 @@ def test_monitor_killed_with_sigkill_keeps_all_but_the_last_seconds(tmp_path: Pa
     from posture.outputs.history import list_sessions
 
     [session] = list_sessions(db_path=tmp_path / "d" / "history.sqlite3", stale_after_s=0.0)
-    assert session["status"] == "interrupted"
+    assert session.status == "interrupted"
     # Flushed every 5 s: at most that (plus start-up) is lost.
-    assert session["duration_s"] >= ran - 5.0 - 3.0
+    assert session.duration_s >= ran - 5.0 - 3.0

@@ -16,8 +16,7 @@ import pytest
 from posture._cli import analysis as commands
 from posture._cli.main import main
 from posture.detector import DetectorConfig
-from posture.outputs.history import DB_NAME
-from posture.paths import CACHE_DIR_ENV, demo_out_dir
+from posture.paths import CACHE_DIR_ENV, DB_NAME, demo_out_dir
 from posture.sources import demo
 
 

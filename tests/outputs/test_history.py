@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,17 +18,17 @@ import pytest
 
 from posture.outputs import history
 from posture.outputs.history import (
+    DayTrend,
     HistoryError,
     HistoryStore,
     LiveSession,
+    SessionStatus,
     SessionTotals,
     daily_trend,
-    default_db_path,
-    history_json,
     list_sessions,
     record_analysis,
-    render_history,
 )
+from posture.paths import history_db_path
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 10, 9, 0, tzinfo=timezone.utc)
@@ -78,19 +78,21 @@ def _result(alerts: int = 1) -> SimpleNamespace:
 
 
 def test_db_path_follows_the_environment(data_dir: Path) -> None:
-    assert default_db_path() == data_dir / "history.sqlite3"
+    assert history_db_path() == data_dir / "history.sqlite3"
+    with HistoryStore(create=False) as store:
+        assert store.path == data_dir / "history.sqlite3"
 
 
 def test_record_analysis_stores_the_aggregates(data_dir: Path) -> None:
     sid = record_analysis(_result(alerts=2), _summary())
     [s] = list_sessions()
-    assert s["id"] == sid
-    assert s["kind"] == "analyze"
-    assert s["source"] == "/videos/desk/clip.mp4"
-    assert s["duration_s"] == 100.0
-    assert s["poor_share"] == pytest.approx(30 / 90, abs=1e-4)
-    assert (s["episodes"], s["alerts"], s["top_finding"], s["status"]) == (2, 2, "forward_head", "done")
-    started, ended = datetime.fromisoformat(s["started"]), datetime.fromisoformat(s["ended"])
+    assert s.id == sid
+    assert s.kind == "analyze"
+    assert s.source == "/videos/desk/clip.mp4"
+    assert s.duration_s == 100.0
+    assert s.poor_share == pytest.approx(30 / 90, abs=1e-4)
+    assert (s.episodes, s.alerts, s.top_finding, s.status) == (2, 2, "forward_head", SessionStatus.DONE)
+    started, ended = s.started, s.ended
     assert ended - started == timedelta(seconds=4.0)
     assert started.utcoffset() == timedelta(0)
     with sqlite3.connect(data_dir / "history.sqlite3") as conn:
@@ -104,7 +106,7 @@ def test_record_from_a_summary_with_shares_only(data_dir: Path) -> None:
     summary = _summary()
     del summary["time_s"]
     record_analysis(_result(), summary)
-    assert list_sessions()[0]["poor_share"] == pytest.approx(30 / 90, abs=1e-4)
+    assert list_sessions()[0].poor_share == pytest.approx(30 / 90, abs=1e-4)
 
 
 def test_schema_is_versioned_and_in_wal_mode(data_dir: Path) -> None:
@@ -136,7 +138,7 @@ def test_list_is_newest_first_and_limited(data_dir: Path) -> None:
             )
             clock.advance(minutes=5)
         sessions = store.list_sessions(limit=3)
-    assert [s["source"] for s in sessions] == ["clip4.mp4", "clip3.mp4", "clip2.mp4"]
+    assert [s.source for s in sessions] == ["clip4.mp4", "clip3.mp4", "clip2.mp4"]
     assert len(list_sessions(limit=20)) == 5
 
 
@@ -161,11 +163,11 @@ def test_daily_trend_weights_by_present_time(data_dir: Path) -> None:
         add(datetime(2025, 3, 8, 11, 0, tzinfo=utc), present=0.0, poor=0.0, episodes=0)  # nobody there
         add(datetime(2025, 2, 1, 10, 0, tzinfo=utc), present=100.0, poor=100.0, episodes=9)  # too old
         trend = store.daily_trend(days=14, tz=utc)
-        assert [d["day"] for d in store.daily_trend(days=1, tz=utc)] == ["2025-03-10"]
+        assert [d.day for d in store.daily_trend(days=1, tz=utc)] == [date(2025, 3, 10)]
     assert trend == [
-        {"day": "2025-03-08", "sessions": 2, "present_s": 200.0, "poor_share": 0.0, "episodes": 0},
+        DayTrend(date(2025, 3, 8), sessions=2, present_s=200.0, poor_share=0.0, episodes=0),
         # (50 + 30) / (100 + 300), not the mean of 50 % and 10 %
-        {"day": "2025-03-10", "sessions": 2, "present_s": 400.0, "poor_share": 0.2, "episodes": 3},
+        DayTrend(date(2025, 3, 10), sessions=2, present_s=400.0, poor_share=0.2, episodes=3),
     ]
 
 
@@ -177,8 +179,8 @@ def test_daily_trend_uses_the_local_calendar_day(data_dir: Path) -> None:
         store.insert(
             "analyze", "x.mp4", SessionTotals(present_s=10.0), started=started, ended=None, live=False
         )
-        assert [d["day"] for d in store.daily_trend(tz=timezone.utc)] == ["2025-03-09"]
-        assert [d["day"] for d in store.daily_trend(tz=tokyo)] == ["2025-03-10"]
+        assert [d.day for d in store.daily_trend(tz=timezone.utc)] == [date(2025, 3, 9)]
+        assert [d.day for d in store.daily_trend(tz=tokyo)] == [date(2025, 3, 10)]
 
 
 def test_live_session_status_and_finish(data_dir: Path) -> None:
@@ -189,17 +191,17 @@ def test_live_session_status_and_finish(data_dir: Path) -> None:
         clock.advance(seconds=30)
         with HistoryStore(clock=clock) as store:
             [s] = store.list_sessions()
-            assert (s["id"], s["status"], s["ended"], s["duration_s"]) == (sid, "live", None, 5.0)
+            assert (s.id, s.status, s.ended, s.duration_s) == (sid, SessionStatus.LIVE, None, 5.0)
             clock.advance(seconds=61)
             [s] = store.list_sessions()
-            assert s["status"] == "interrupted"
-            assert datetime.fromisoformat(s["ended"]) == T0  # its last update
+            assert s.status is SessionStatus.INTERRUPTED
+            assert s.ended == T0  # its last update
         live.finish(SessionTotals(duration_s=95.0, present_s=95.0, poor_s=19.0, alerts=1))
         with pytest.raises(RuntimeError):
             live.update(SessionTotals())
     [s] = list_sessions()
-    assert (s["status"], s["duration_s"], s["poor_share"], s["alerts"]) == ("done", 95.0, 0.2, 1)
-    assert s["ended"] is not None
+    assert (s.status, s.duration_s, s.poor_share, s.alerts) == (SessionStatus.DONE, 95.0, 0.2, 1)
+    assert s.ended is not None
 
 
 _LIVE_CHILD = textwrap.dedent(
@@ -235,7 +237,7 @@ def test_live_session_survives_kill_9(data_dir: Path) -> None:
         assert line.strip(), child.stderr.read()
         sid = int(line)
         [running] = list_sessions()
-        assert (running["id"], running["status"]) == (sid, "live")
+        assert (running.id, running.status) == (sid, SessionStatus.LIVE)
         os.kill(child.pid, signal.SIGKILL)
     finally:
         if child.poll() is None:
@@ -245,13 +247,13 @@ def test_live_session_survives_kill_9(data_dir: Path) -> None:
         child.stderr.close()
     assert child.returncode == -signal.SIGKILL
     [s] = list_sessions(stale_after_s=0.0)
-    assert s["id"] == sid
-    assert s["status"] == "interrupted"
-    assert s["ended"] is not None
-    assert (s["duration_s"], s["poor_share"], s["episodes"], s["alerts"]) == (15.0, 0.2, 3, 2)
-    assert s["top_finding"] == "forward_head"
+    assert s.id == sid
+    assert s.status is SessionStatus.INTERRUPTED
+    assert s.ended is not None
+    assert (s.duration_s, s.poor_share, s.episodes, s.alerts) == (15.0, 0.2, 3, 2)
+    assert s.top_finding == "forward_head"
     # with the default threshold it is still within its last minute
-    assert list_sessions()[0]["status"] == "live"
+    assert list_sessions()[0].status is SessionStatus.LIVE
     # and the database is still writable
     record_analysis(_result(), _summary())
     assert len(list_sessions()) == 2
@@ -292,77 +294,6 @@ def test_the_folder_is_private(data_dir: Path) -> None:
     assert (data_dir / "history.sqlite3").stat().st_mode & 0o777 == 0o600
 
 
-def test_json_shape(data_dir: Path) -> None:
-    record_analysis(_result(), _summary())
-    doc = history_json(list_sessions(), daily_trend())
-    json.dumps(doc)  # serialisable as is
-    assert set(doc) == {"sessions", "trend", "hidden"}
-    [s] = doc["sessions"]
-    assert set(s) == {
-        "id",
-        "started",
-        "ended",
-        "kind",
-        "source",
-        "duration_s",
-        "poor_share",
-        "episodes",
-        "alerts",
-        "top_finding",
-        "status",
-    }
-    assert (s["source"], s["duration_s"]) == ("/videos/desk/clip.mp4", 100.0)
-    [d] = doc["trend"]
-    assert set(d) == {"day", "sessions", "present_s", "poor_share", "episodes"}
-
-
-def test_render_history(data_dir: Path) -> None:
-    record_analysis(_result(), _summary())
-    record_analysis(_result(), _summary(duration=4000.0, poor=0.0, away=0.0, source="/a/long.mp4"))
-    text = render_history(list_sessions(), daily_trend())
-    lines = text.splitlines()
-    assert lines[0].split() == [
-        "when",
-        "kind",
-        "source",
-        "duration",
-        "poor",
-        "episodes",
-        "top",
-        "finding",
-        "status",
-    ]
-    assert "clip.mp4" in text and "/videos/desk" not in text
-    assert "1m 40s" in text and "1h 06m" in text and "33%" in text
-    trend_line = lines[-1]  # (30 s poor of 4090 s present)
-    assert trend_line.endswith("1%  2 sessions, 1h 08m present, 4 episodes")
-    assert "No sessions" in render_history([], [])
-
-
-def test_trend_bar_is_proportional() -> None:
-    def bar_len(share: float) -> int:
-        text = render_history(
-            [
-                {
-                    "started": "2025-03-10T09:00:00.000+00:00",
-                    "kind": "analyze",
-                    "source": "a.mp4",
-                    "duration_s": 10.0,
-                    "poor_share": share,
-                    "episodes": 0,
-                    "top_finding": None,
-                    "status": "done",
-                }
-            ],
-            [{"day": "2025-03-10", "sessions": 1, "present_s": 10.0, "poor_share": share, "episodes": 0}],
-        )
-        return text.splitlines()[-1].count("█")
-
-    assert bar_len(0.0) == 0
-    assert bar_len(0.5) == 10
-    assert bar_len(1.0) == 20
-
-
 # -- the history belongs to the user: kinds, the default view, the migration ----------------------------
 
 
@@ -398,22 +329,15 @@ def test_listing_and_trend_filter_by_kind(data_dir: Path) -> None:
     clock = FakeClock(datetime.now(timezone.utc) - timedelta(hours=1))
     _store_sessions(clock)
     own = list_sessions(kinds=history.OWN_KINDS)
-    assert [s["source"] for s in own] == ["camera 1", "camera 0"]
+    assert [s.source for s in own] == ["camera 1", "camera 0"]
     assert len(list_sessions()) == 4  # every kind
     [day] = daily_trend(kinds=history.OWN_KINDS)
-    assert (day["sessions"], day["poor_share"]) == (2, pytest.approx(0.2))  # 40 s of 200 s
+    assert (day.sessions, day.poor_share) == (2, pytest.approx(0.2))  # 40 s of 200 s
     [day] = daily_trend()
-    assert (day["sessions"], day["poor_share"]) == (4, pytest.approx(0.45))
+    assert (day.sessions, day.poor_share) == (4, pytest.approx(0.45))
     assert history.count_sessions() == {"live": 2, "analyze": 1, "replay": 1}
     with pytest.raises(ValueError):
         list_sessions(kinds=())
-
-
-def test_render_says_what_is_not_shown() -> None:
-    text = render_history([], [], {"analyze": 3, "replay": 0}, own_only=True)
-    assert "No live sessions recorded yet" in text
-    assert "3 analyze" in text and "replay" not in text and "--all" in text
-    assert "No sessions recorded yet" in render_history([], [])
 
 
 _V1_SCHEMA = """
@@ -481,8 +405,39 @@ def test_a_schema_1_database_is_migrated_without_losing_a_row(data_dir: Path) ->
     assert all(r[3:10] == (60.0, 50.0, 20.0, 1, 2, "forward_head", '{"forward_head": 20.0}') for r in stored)
     assert [r[10] for r in stored] == [0, 0, 0, 0, 1]
     assert len(sessions) == 5
-    assert [s["source"] for s in list_sessions(kinds=history.OWN_KINDS)] == ["camera 2", "camera 0"]
+    assert [s.source for s in list_sessions(kinds=history.OWN_KINDS)] == ["camera 2", "camera 0"]
     # and it takes new sessions, with new ids
     with HistoryStore() as store:
         new = store.insert("live", "camera 0", SessionTotals(), started=T0, ended=T0, live=False)
     assert new == 14
+
+
+# -- the lock retry on its own ---------------------------------------------------------------------------
+
+
+def test_retry_when_locked_waits_out_a_lock_and_nothing_else() -> None:
+    from posture.outputs.history.schema import retry_when_locked
+
+    calls = []
+
+    def locked_twice() -> None:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise sqlite3.OperationalError("database is locked")
+
+    retry_when_locked(locked_twice)
+    assert len(calls) == 3
+
+    def broken() -> None:
+        calls.append(2)
+        raise sqlite3.OperationalError("no such table: sessions")
+
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        retry_when_locked(broken)
+    assert calls.count(2) == 1  # not retried
+
+    def always_busy() -> None:
+        raise sqlite3.OperationalError("database is busy")
+
+    with pytest.raises(sqlite3.OperationalError, match="busy"):
+        retry_when_locked(always_busy, patience_s=0.05)  # gives up after its patience

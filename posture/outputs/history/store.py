@@ -1,0 +1,413 @@
+"""The history store: one connection to the SQLite database, its writes and its typed queries.
+
+Only aggregates are kept (durations, shares, counts, the top finding): never frames or landmarks.
+A write is one committed transaction; a read never creates the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from posture.outputs.history.schema import (
+    HistoryError,
+    ensure_folder,
+    iso,
+    kind_filter,
+    migrate,
+    parse_time,
+    retry_when_locked,
+    transaction,
+    utc_now,
+)
+from posture.paths import DATA_DIR_ENV, history_db_path
+
+__all__ = [
+    "KINDS",
+    "OWN_KINDS",
+    "STALE_AFTER_S",
+    "Clock",
+    "DayTrend",
+    "HistoryStore",
+    "SessionRow",
+    "SessionStatus",
+    "SessionTotals",
+]
+
+# What a session was: "live" the monitor on a camera (the user's own sitting), "replay" the monitor
+# playing a video file at real speed, "analyze" a recorded video. Older databases may also hold
+# "demo" sessions (the demo is no longer recorded); they are listed with --all.
+KINDS = ("live", "replay", "analyze")
+OWN_KINDS = ("live",)  # what `posture history` and its trend show by default
+STALE_AFTER_S = 60.0  # a live session not updated for this long was interrupted (crash, kill -9)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class SessionTotals:
+    """A session's running or final aggregates (seconds of source time, counts)."""
+
+    duration_s: float = 0.0
+    present_s: float = 0.0  # duration minus time away
+    poor_s: float = 0.0
+    good_s: float = 0.0
+    away_s: float = 0.0
+    uncertain_s: float = 0.0
+    episodes: int = 0  # sustained-poor-posture episodes
+    alerts: int = 0
+    top_finding: str | None = None
+    finding_poor_s: Mapping[str, float] = field(default_factory=dict)  # seconds poor per finding code
+
+    def __post_init__(self) -> None:
+        for name in ("duration_s", "present_s", "poor_s", "good_s", "away_s", "uncertain_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"SessionTotals.{name} must not be negative")
+        if self.episodes < 0 or self.alerts < 0:
+            raise ValueError("SessionTotals counts must not be negative")
+
+    @property
+    def poor_share(self) -> float:
+        """Share of the present time spent in poor posture (0 when nobody was there)."""
+        return self.poor_s / self.present_s if self.present_s > 0 else 0.0
+
+    @classmethod
+    def from_summary(cls, summary: Mapping[str, Any], *, alerts: int = 0) -> SessionTotals:
+        """Totals from a session summary dict (``summary.session_summary``/``outputs.analysis_summary``)."""
+        duration = float(summary.get("duration_s", 0.0))
+        time_s = summary.get("time_s")
+        if not time_s:  # an older or hand-made summary: only the shares
+            time_s = {k: float(v) * duration for k, v in summary.get("share", {}).items()}
+        away = float(time_s.get("away", 0.0))
+        return cls(
+            duration_s=duration,
+            present_s=max(duration - away, 0.0),
+            poor_s=float(time_s.get("poor", 0.0)),
+            good_s=float(time_s.get("good", 0.0)),
+            away_s=away,
+            uncertain_s=float(time_s.get("uncertain", 0.0)),
+            episodes=int(summary.get("episodes", 0)),
+            alerts=alerts,
+            top_finding=summary.get("top_finding"),
+            finding_poor_s={k: float(v) for k, v in (summary.get("finding_poor_s") or {}).items()},
+        )
+
+
+class SessionStatus(str, Enum):
+    DONE = "done"  # finished (every analyze; a monitor that stopped normally)
+    LIVE = "live"  # a monitor still running: updated within the last STALE_AFTER_S
+    INTERRUPTED = "interrupted"  # a monitor that stopped updating without finishing (crash, kill -9)
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One session as listed: its times, kind, source and main figures."""
+
+    id: int
+    started: datetime
+    ended: datetime | None  # for an interrupted session: its last update
+    kind: str  # one of KINDS (older databases may hold "demo")
+    source: str  # a file's name or a camera's label, as stored (may hold any character)
+    duration_s: float
+    poor_share: float  # of the present time
+    episodes: int
+    alerts: int
+    top_finding: str | None
+    status: SessionStatus
+
+    def to_json(self) -> dict[str, Any]:
+        """The session as ``posture history --json`` prints it (times as stored: ISO 8601)."""
+        return {
+            "id": self.id,
+            "started": _stored(self.started),
+            "ended": None if self.ended is None else _stored(self.ended),
+            "kind": self.kind,
+            "source": self.source,
+            "duration_s": self.duration_s,
+            "poor_share": self.poor_share,
+            "episodes": self.episodes,
+            "alerts": self.alerts,
+            "top_finding": self.top_finding,
+            "status": self.status.value,
+        }
+
+
+@dataclass(frozen=True)
+class DayTrend:
+    """One local calendar day's sessions, added up."""
+
+    day: date
+    sessions: int
+    present_s: float
+    poor_share: float  # weighted by present time: poor seconds over present seconds
+    episodes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "day": self.day.isoformat(),
+            "sessions": self.sessions,
+            "present_s": self.present_s,
+            "poor_share": self.poor_share,
+            "episodes": self.episodes,
+        }
+
+
+def _stored(t: datetime) -> str:
+    """A time as the database holds it (UTC, milliseconds): the round trip gives the same text."""
+    return t.isoformat(timespec="milliseconds")
+
+
+# -- the store -----------------------------------------------------------------------------------------
+
+_LIST_COLUMNS = (
+    "id, started, ended, kind, source, duration_s, poor_share, episodes, alerts, top_finding, live, updated"
+)
+
+
+class HistoryStore:
+    """A connection to the history database; use as a context manager.
+
+    ``create=False`` opens an existing database only (``connection`` is then ``None`` when there is
+    none yet), so reading the history never creates files. ``clock`` returns the current UTC time.
+    """
+
+    def __init__(
+        self, db_path: Path | None = None, *, create: bool = True, clock: Clock | None = None
+    ) -> None:
+        own_default = db_path is None and not os.environ.get(DATA_DIR_ENV)
+        self.path = Path(db_path) if db_path is not None else history_db_path()
+        self.clock: Clock = clock or utc_now
+        self.connection: sqlite3.Connection | None = None
+        with self._errors("open"):
+            if not create and not self.path.exists():
+                return
+            try:
+                ensure_folder(self.path.parent, tighten_existing=own_default)
+            except OSError as exc:
+                raise HistoryError(
+                    f"cannot create the history folder {self.path.parent}: {exc.strerror or exc}"
+                ) from None
+            new = not self.path.exists()
+            conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
+            try:
+                if new and os.name == "posix":
+                    self.path.chmod(0o600)  # SQLite gives its -wal and -shm files the same mode
+                retry_when_locked(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+                conn.execute("PRAGMA synchronous = FULL")  # a committed update survives a power cut too
+                retry_when_locked(lambda: migrate(conn, self.path))
+            except BaseException:
+                conn.close()
+                raise
+            self.connection = conn
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Turn SQLite's errors into a one-line HistoryError naming the file (never touching it)."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            hint = (
+                "; move it aside to start a new history"
+                if "not a database" in str(exc) or "malformed" in str(exc)
+                else ""
+            )
+            raise HistoryError(f"cannot {doing} the history database {self.path}: {exc}{hint}") from None
+        except sqlite3.Error as exc:
+            raise HistoryError(f"cannot {doing} the history database {self.path}: {exc}") from None
+        except OSError as exc:
+            raise HistoryError(
+                f"cannot {doing} the history database {self.path}: {exc.strerror or exc}"
+            ) from None
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _conn(self) -> sqlite3.Connection:
+        if self.connection is None:
+            raise RuntimeError("the history store is closed")
+        return self.connection
+
+    # -- writes --
+
+    def insert(
+        self,
+        kind: str,
+        source: str,
+        totals: SessionTotals,
+        *,
+        started: datetime,
+        ended: datetime | None,
+        live: bool,
+    ) -> int:
+        """One new session row, committed; returns its id."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        with self._errors("write"), transaction(self._conn()):
+            cur = self._conn().execute(
+                "INSERT INTO sessions (started, ended, kind, source, duration_s, present_s, poor_s, good_s,"
+                " away_s, uncertain_s, poor_share, episodes, alerts, top_finding, finding_poor_s, live, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    iso(started),
+                    None if ended is None else iso(ended),
+                    kind,
+                    source,
+                    *self._values(totals),
+                    int(live),
+                    iso(self.clock()),
+                ),
+            )
+            return int(cur.lastrowid)
+
+    def update(self, session_id: int, totals: SessionTotals, *, finished: bool = False) -> None:
+        """Rewrite a session's totals in one committed transaction; ``finished`` ends it."""
+        now = iso(self.clock())
+        with self._errors("write"), transaction(self._conn()):
+            cur = self._conn().execute(
+                "UPDATE sessions SET duration_s = ?, present_s = ?, poor_s = ?, good_s = ?, away_s = ?,"
+                " uncertain_s = ?, poor_share = ?, episodes = ?, alerts = ?, top_finding = ?,"
+                " finding_poor_s = ?, updated = ?, live = ?, ended = ? WHERE id = ?",
+                (*self._values(totals), now, 0 if finished else 1, now if finished else None, session_id),
+            )
+            if cur.rowcount != 1:
+                raise HistoryError(f"session {session_id} is not in the history")
+
+    @staticmethod
+    def _values(t: SessionTotals) -> tuple[Any, ...]:
+        return (
+            t.duration_s,
+            t.present_s,
+            t.poor_s,
+            t.good_s,
+            t.away_s,
+            t.uncertain_s,
+            t.poor_share,
+            t.episodes,
+            t.alerts,
+            t.top_finding,
+            json.dumps(dict(t.finding_poor_s), sort_keys=True),
+        )
+
+    # -- reads --
+
+    def list_sessions(
+        self,
+        limit: int = 20,
+        *,
+        stale_after_s: float = STALE_AFTER_S,
+        kinds: Sequence[str] | None = None,
+    ) -> list[SessionRow]:
+        """The newest ``limit`` sessions of the given ``kinds`` (None: every kind), newest first,
+        each with its status."""
+        if self.connection is None:
+            return []
+        now = self.clock()
+        where, params = kind_filter(kinds)
+        with self._errors("read"):
+            rows = self.connection.execute(
+                f"SELECT {_LIST_COLUMNS} FROM sessions{where} ORDER BY started DESC, id DESC LIMIT ?",
+                (*params, max(int(limit), 0)),
+            ).fetchall()
+        out = []
+        for (
+            id_,
+            started,
+            ended,
+            kind,
+            source,
+            duration,
+            poor_share,
+            episodes,
+            alerts,
+            top,
+            live,
+            updated,
+        ) in rows:
+            status = SessionStatus.DONE
+            if live:
+                age_s = (now - parse_time(updated)).total_seconds()
+                status = SessionStatus.INTERRUPTED if age_s > stale_after_s else SessionStatus.LIVE
+                if status is SessionStatus.INTERRUPTED:
+                    ended = updated  # the last sign of life is the best end we know
+            out.append(
+                SessionRow(
+                    id=int(id_),
+                    started=parse_time(started),
+                    ended=None if ended is None else parse_time(ended),
+                    kind=kind,
+                    source=source,
+                    duration_s=round(duration, 2),
+                    poor_share=round(poor_share, 4),
+                    episodes=int(episodes),
+                    alerts=int(alerts),
+                    top_finding=top,
+                    status=status,
+                )
+            )
+        return out
+
+    def count_sessions(self) -> dict[str, int]:
+        """How many sessions of each kind the history holds."""
+        if self.connection is None:
+            return {}
+        with self._errors("read"):
+            rows = self.connection.execute("SELECT kind, COUNT(*) FROM sessions GROUP BY kind").fetchall()
+        return {kind: int(n) for kind, n in rows}
+
+    def daily_trend(
+        self, days: int = 14, *, tz: tzinfo | None = None, kinds: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Per local calendar day with sessions of the given ``kinds`` (None: every kind) in the last
+        ``days`` days (today included), oldest first: sessions, present time, time-weighted share of
+        poor posture, episodes."""
+        if days < 1:
+            raise ValueError("days must be at least 1")
+        if self.connection is None:
+            return []
+        today = self.clock().astimezone(tz).date()
+        first = today - timedelta(days=days - 1)
+        since = iso(self.clock() - timedelta(days=days + 1))  # generous: a day boundary is local
+        where, params = kind_filter(kinds)
+        with self._errors("read"):
+            rows = self.connection.execute(
+                "SELECT started, present_s, poor_s, episodes FROM sessions"
+                + (where + " AND" if where else " WHERE")
+                + " started >= ?",
+                (*params, since),
+            ).fetchall()
+        by_day: dict[date, dict[str, float]] = {}
+        for started, present, poor, episodes in rows:
+            day = parse_time(started).astimezone(tz).date()
+            if not first <= day <= today:
+                continue
+            acc = by_day.setdefault(day, {"sessions": 0, "present_s": 0.0, "poor_s": 0.0, "episodes": 0})
+            acc["sessions"] += 1
+            acc["present_s"] += present
+            acc["poor_s"] += poor
+            acc["episodes"] += episodes
+        return [
+            DayTrend(
+                day=day,
+                sessions=int(acc["sessions"]),
+                present_s=round(acc["present_s"], 2),
+                poor_share=round(acc["poor_s"] / acc["present_s"], 4) if acc["present_s"] > 0 else 0.0,
+                episodes=int(acc["episodes"]),
+            )
+            for day, acc in sorted(by_day.items())
+        ]

@@ -1,0 +1,294 @@
+"""The report's sections as plain data: headlines, episodes, findings with their advice, thresholds.
+
+Each builder takes the analysis result, its summary and the advice catalogue and returns frozen
+dataclasses of numbers and ready-made strings; :mod:`posture.outputs.report.data` assembles them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from posture.advice import ABOUT_TOPIC, Catalogue
+from posture.config import Band, FindingRules
+from posture.durations import clock, format_duration
+from posture.findings import FINDING_CODES
+from posture.outputs.report.words import finding_meaning, finding_title, pct
+from posture.pipeline import AnalysisResult
+
+__all__ = [
+    "AdviceBlock",
+    "AdviceSection",
+    "EpisodeFinding",
+    "EpisodeRow",
+    "Fact",
+    "FindingSection",
+    "Headline",
+    "ThresholdRow",
+    "advice_section",
+    "episode_rows",
+    "finding_sections",
+    "headlines",
+    "primary_topic",
+    "threshold_rows",
+]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A label and its value, for the header and the "How it was measured" list."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline number; ``tone`` picks its colour (good, poor, away, uncertain, neutral)."""
+
+    label: str
+    value: str
+    detail: str
+    tone: str = "neutral"
+
+
+@dataclass(frozen=True)
+class EpisodeFinding:
+    code: str
+    label: str
+    peak: float
+    mean: float
+    poor_s: float
+    anchor: str  # "advice-<topic>" on the same page
+
+
+@dataclass(frozen=True)
+class EpisodeRow:
+    number: int
+    start_s: float
+    end_s: float
+    duration_s: float
+    alert_s: float | None
+    start: str
+    end: str
+    duration: str
+    alert: str
+    findings: tuple[EpisodeFinding, ...]
+
+
+@dataclass(frozen=True)
+class AdviceBlock:
+    """A paragraph (``kind="p"``, one item) or a bullet list (``kind="ul"``)."""
+
+    kind: str
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AdviceSection:
+    anchor: str
+    topic_id: str
+    title: str
+    summary: str
+    body: tuple[AdviceBlock, ...]
+
+
+@dataclass(frozen=True)
+class FindingSection:
+    """A finding that reached its threshold at some time, with its advice."""
+
+    code: str
+    label: str
+    meaning: str
+    measured_by: str
+    poor_s: float
+    poor: str  # "2.1 s (32 % of the time present)"
+    episodes: int  # sustained episodes it took part in
+    advice: AdviceSection | None  # None when an earlier finding already shows the same topic
+    related: tuple[Fact, ...]  # other topics: (title, `posture advice <id>`)
+
+
+@dataclass(frozen=True)
+class ThresholdRow:
+    finding: str
+    measured_by: str
+    start: str  # where the severity starts rising (dead zone)
+    limit: str  # the threshold: poor from here
+    applies: bool  # whether this session's view and calibration use it
+
+
+# --- advice -------------------------------------------------------------------------------------
+
+
+def _body_blocks(body: str) -> tuple[AdviceBlock, ...]:
+    """A catalogue body (one line per paragraph or ``- `` bullet) as paragraphs and lists."""
+    blocks: list[AdviceBlock] = []
+    bullets: list[str] = []
+    for line in body.splitlines():
+        text = line.strip()
+        if text.startswith("- "):
+            bullets.append(text[2:].strip())
+            continue
+        if bullets:
+            blocks.append(AdviceBlock("ul", tuple(bullets)))
+            bullets = []
+        if text:
+            blocks.append(AdviceBlock("p", (text,)))
+    if bullets:
+        blocks.append(AdviceBlock("ul", tuple(bullets)))
+    return tuple(blocks)
+
+
+def advice_section(catalogue: Catalogue, topic_id: str) -> AdviceSection:
+    t = catalogue.topic(topic_id)
+    return AdviceSection(f"advice-{t.id}", t.id, t.title, t.summary, _body_blocks(t.body))
+
+
+def primary_topic(catalogue: Catalogue, code: str) -> str:
+    topics = catalogue.topics_for(code)
+    return topics[0] if topics else ABOUT_TOPIC
+
+
+# --- thresholds ---------------------------------------------------------------------------------
+
+
+def _band_text(band: Band, unit: str, prefix: str = "") -> tuple[str, str]:
+    return f"{prefix}{band.start:g}{unit}", f"{prefix}{band.limit:g}{unit}"
+
+
+def threshold_rows(rules: FindingRules, calibrated: bool, views: Sequence[str]) -> tuple[ThresholdRow, ...]:
+    """The finding rules as a table, marking those this session's view and calibration used."""
+    side = any(v in ("side", "oblique") for v in views) if calibrated else "side" in views
+    front = any(v in ("front", "oblique") for v in views)
+    rows: list[ThresholdRow] = []
+
+    def add(code: str, measured_by: str, band: Band, unit: str, applies: bool, prefix: str = "") -> None:
+        start, limit = _band_text(band, unit, prefix)
+        rows.append(ThresholdRow(finding_title(code), measured_by, start, limit, applies))
+
+    if calibrated:
+        d = "change from your baseline: "
+        add("forward_head", d + "head forward", rules.forward_head_delta_deg, "°", side, "+")
+        add("forward_head", d + "head drop (front, estimate)", rules.head_drop_pct, " %", front, "+")
+        add("hunched_back", d + "trunk inclination", rules.hunched_back_delta_deg, "°", side, "+")
+        add("neck_flexion", d + "neck flexion", rules.neck_flexion_delta_deg, "°", side, "+")
+        add("slumped", d + "trunk reclined", rules.slumped_recline_delta_deg, "°", side, "+")
+        add("side_lean", d + "shoulder tilt or trunk side lean", rules.side_lean_delta_deg, "°", front, "±")
+        add("leaning_in", d + "face size (front, estimate)", rules.leaning_in_pct, " %", front, "+")
+    else:
+        add("forward_head", "neck inclination (forward)", rules.forward_head_deg, "°", side)
+        add("hunched_back", "trunk inclination (forward)", rules.hunched_back_deg, "°", side)
+        add("slumped", "trunk reclined", rules.slumped_recline_deg, "°", side)
+        add("side_lean", "shoulder tilt or trunk side lean (front)", rules.side_lean_deg, "°", front, "±")
+    return tuple(rows)
+
+
+# --- episodes, findings, headlines --------------------------------------------------------------
+
+
+def episode_rows(result: AnalysisResult, catalogue: Catalogue) -> tuple[EpisodeRow, ...]:
+    rows = []
+    for number, ep in enumerate(result.episodes, start=1):
+        cells = tuple(
+            EpisodeFinding(
+                code=code,
+                label=finding_title(code),
+                peak=stats.peak,
+                mean=stats.mean,
+                poor_s=stats.poor_s,
+                anchor=f"advice-{primary_topic(catalogue, code)}",
+            )
+            for code, stats in ep.findings.items()
+        )
+        rows.append(
+            EpisodeRow(
+                number=number,
+                start_s=ep.start_s,
+                end_s=ep.end_s,
+                duration_s=ep.duration_s,
+                alert_s=ep.alert_s,
+                start=clock(ep.start_s),
+                end=clock(ep.end_s),
+                duration=format_duration(ep.duration_s),
+                alert="–"
+                if ep.alert_s is None
+                else f"{clock(ep.alert_s)} (after {format_duration(ep.alert_s - ep.start_s)})",
+                findings=cells,
+            )
+        )
+    return tuple(rows)
+
+
+def _measured_by(code: str, views: Sequence[str]) -> str:
+    front = any(v in ("front", "oblique") for v in views)
+    side = any(v in ("side", "oblique") for v in views)
+    by = {
+        "forward_head": [("head forward (°)", side), ("head drop vs baseline (%, estimate)", front)],
+        "hunched_back": [("trunk inclination (°)", True)],
+        "neck_flexion": [("neck flexion (°)", True)],
+        "leaning_in": [("face size vs baseline (%, estimate)", True)],
+        "side_lean": [("shoulder tilt or trunk side lean (°)", True)],
+        "slumped": [("trunk recline (°)", True)],
+    }.get(code, [])
+    chosen = [name for name, ok in by if ok] or [name for name, _ in by]
+    return " and ".join(chosen)
+
+
+def finding_sections(
+    result: AnalysisResult, summary: Mapping[str, Any], catalogue: Catalogue, views: Sequence[str]
+) -> tuple[FindingSection, ...]:
+    poor_s = summary.get("finding_poor_s", {})
+    time_s = summary.get("time_s", {})
+    present = float(summary.get("duration_s") or 0.0) - float(time_s.get("away", 0.0))
+    occurred = [c for c in FINDING_CODES if any(r.findings.get(c, 0.0) >= 1.0 for r in result.readings)]
+    extra = sorted(
+        {c for r in result.readings for c, s in r.findings.items() if s >= 1.0 and c not in FINDING_CODES}
+    )
+    sections = []
+    shown: set[str] = set()
+    for code in occurred + extra:
+        topic = primary_topic(catalogue, code)
+        seconds = float(poor_s.get(code, 0.0))
+        related = tuple(
+            Fact(catalogue.topic(tid).title, f"posture advice {tid}")
+            for tid in catalogue.topics_for(code)
+            if tid != topic
+        )
+        sections.append(
+            FindingSection(
+                code=code,
+                label=finding_title(code),
+                meaning=finding_meaning(code),
+                measured_by=_measured_by(code, views),
+                poor_s=seconds,
+                poor=f"{format_duration(seconds)} ({pct(seconds, present)} of the time present)",
+                episodes=sum(1 for ep in result.episodes if code in ep.findings),
+                advice=None if topic in shown else advice_section(catalogue, topic),
+                related=related,
+            )
+        )
+        shown.add(topic)
+    order = {c: i for i, c in enumerate(FINDING_CODES)}
+    return tuple(sorted(sections, key=lambda s: (-s.poor_s, order.get(s.code, 99))))
+
+
+def headlines(summary: Mapping[str, Any]) -> tuple[Headline, ...]:
+    time_s = {k: float(v) for k, v in summary.get("time_s", {}).items()}
+    total = float(summary.get("duration_s") or 0.0)
+    present = total - time_s.get("away", 0.0)
+    top = summary.get("top_finding")
+    n_ep = int(summary.get("episodes") or 0)
+    return (
+        Headline("Good posture", pct(time_s.get("good", 0.0), present), f"{format_duration(time_s.get('good', 0.0))} of the time present", "good"),
+        Headline("Poor posture", pct(time_s.get("poor", 0.0), present), f"{format_duration(time_s.get('poor', 0.0))} of the time present", "poor"),
+        Headline("Uncertain", pct(time_s.get("uncertain", 0.0), present), f"{format_duration(time_s.get('uncertain', 0.0))}: landmarks too unclear to judge", "uncertain"),
+        Headline("Away", pct(time_s.get("away", 0.0), total), f"{format_duration(time_s.get('away', 0.0))} of the whole session", "away"),
+        Headline("Sustained episodes", str(n_ep), f"{format_duration(float(summary.get('alert_s') or 0.0))} with an alert active", "poor" if n_ep else "good"),
+        Headline(
+            "Top finding",
+            finding_title(top) if top else "None",
+            f"{format_duration(float(summary.get('finding_poor_s', {}).get(top, 0.0)))} over its threshold" if top else "no finding reached its threshold",
+            "poor" if top else "good",
+        ),
+    )  # fmt: skip
