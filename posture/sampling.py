@@ -8,6 +8,7 @@ costs about 23 ms of CPU here, so the rate is the CPU budget.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,10 +29,14 @@ class SamplingConfig:
     away_after_s: float = 10.0  # away this long before slowing down (people come back quickly)
 
     def __post_init__(self) -> None:
-        if not 0 < self.away_fps <= self.steady_fps <= self.watch_fps:
-            raise ConfigError("sampling: need 0 < away_fps <= steady_fps <= watch_fps")
+        if not 0 < self.away_fps <= self.steady_fps <= self.watch_fps < math.inf:
+            raise ConfigError(
+                "sampling.away_fps, steady_fps and watch_fps must satisfy 0 < away_fps <= steady_fps <= watch_fps"
+            )
         if not 0 < self.near_severity <= 1.0:
             raise ConfigError("sampling.near_severity must be in (0, 1]")
+        if not 0 <= self.away_after_s < math.inf:
+            raise ConfigError("sampling.away_after_s must be >= 0")
 
 
 class AdaptiveSampler:
@@ -57,10 +62,20 @@ class AdaptiveSampler:
 
 @dataclass(frozen=True)
 class GateConfig:
+    """The change gate (``[change_gate]`` in the config file): skip the pose model while nothing moves."""
+
     enabled: bool = True
     pixel_change: float = 10.0  # grey levels (0-255) a thumbnail pixel must move to count as changed
     changed_share: float = 0.01  # share of changed thumbnail pixels that counts as a change in the picture
     max_reuse_s: float = 5.0  # look properly at least this often, even in a still picture
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.pixel_change < 255:
+            raise ConfigError("change_gate.pixel_change must be a grey level in [0, 255)")
+        if not 0 < self.changed_share <= 1.0:
+            raise ConfigError("change_gate.changed_share must be a share in (0, 1]")
+        if not 0 < self.max_reuse_s < math.inf:
+            raise ConfigError("change_gate.max_reuse_s must be positive")
 
 
 class ChangeGate:
