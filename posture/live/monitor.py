@@ -523,7 +523,7 @@ class Monitor:
     def _check_profile(self, t_s: float, raw: Any) -> None:
         """Over the first seconds, see whether the calibration still fits the set-up, and say so
         once (before blaming the user for a posture that is really a moved camera)."""
-        from posture.calibrate import PROFILE_CHECK_S, profile_fit
+        from posture.profile import PROFILE_CHECK_S, profile_fit
 
         baseline = self.session.analyzer.baseline
         if self._fit_checked:
