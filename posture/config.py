@@ -3,8 +3,10 @@
 Precedence: these defaults < a TOML file (``--config``, or ``posture.toml`` in the user's config
 folder) < command-line flags (``Config.replace``). ``samples/posture.toml`` is a commented example
 of every key. Each section is built from its own table and handed to the stage that uses it; the
-stages' own section types (detector, policy, context, sampling) are defined beside them and only
-imported here, so imports point one way: ``config`` knows the stages, a stage never sees ``Config``.
+stages' own section types (detector, policy, context) are defined beside them and only imported
+here, so imports point one way: ``config`` knows those stages, a stage never sees ``Config``. The
+rest are defined here (the monitor and calibration import ``Config``; the metrics and the
+sampler import their section from here, which keeps ``import posture.config`` free of numpy).
 
 Loading is strict: the type of every key comes from the dataclasses' annotations
 (``typing.get_type_hints``) and a TOML value of another type, an unknown key or an unknown section
@@ -30,7 +32,6 @@ from posture.errors import ConfigError
 from posture.live.context import ContextConfig
 from posture.paths import config_path
 from posture.policy import PolicyConfig
-from posture.sampling import GateConfig, SamplingConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,7 +45,9 @@ __all__ = [
     "Config",
     "FindingRules",
     "MetricsConfig",
+    "GateConfig",
     "MonitorConfig",
+    "SamplingConfig",
     "SmoothingConfig",
     "load_config",
 ]
@@ -150,6 +153,45 @@ class AnalysisConfig:
     def __post_init__(self) -> None:
         _require(self.sample_fps is None or self.sample_fps > 0, "analysis.sample_fps must be positive")
         _require(self.model_complexity in (0, 1, 2), "analysis.model_complexity must be 0, 1 or 2")
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How often the live monitor looks (:class:`posture.sampling.AdaptiveSampler`)."""
+
+    steady_fps: float = 1.0  # posture steady, or an alert already raised
+    watch_fps: float = 2.0  # a finding near its threshold, or poor and building toward an alert
+    away_fps: float = 0.25  # nobody there for a while
+    near_severity: float = 0.7  # from here a finding counts as near its threshold
+    away_after_s: float = 10.0  # away this long before slowing down (people come back quickly)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.away_fps <= self.steady_fps <= self.watch_fps < math.inf:
+            raise ConfigError(
+                "sampling.away_fps, steady_fps and watch_fps must satisfy 0 < away_fps <= steady_fps <= watch_fps"
+            )
+        if not 0 < self.near_severity <= 1.0:
+            raise ConfigError("sampling.near_severity must be in (0, 1]")
+        if not 0 <= self.away_after_s < math.inf:
+            raise ConfigError("sampling.away_after_s must be >= 0")
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """The change gate (:class:`posture.sampling.ChangeGate`): skip the pose model while nothing moves."""
+
+    enabled: bool = True
+    pixel_change: float = 10.0  # grey levels (0-255) a thumbnail pixel must move to count as changed
+    changed_share: float = 0.01  # share of changed thumbnail pixels that counts as a change in the picture
+    max_reuse_s: float = 5.0  # look properly at least this often, even in a still picture
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.pixel_change < 255:
+            raise ConfigError("change_gate.pixel_change must be a grey level in [0, 255)")
+        if not 0 < self.changed_share <= 1.0:
+            raise ConfigError("change_gate.changed_share must be a share in (0, 1]")
+        if not 0 < self.max_reuse_s < math.inf:
+            raise ConfigError("change_gate.max_reuse_s must be positive")
 
 
 @dataclass(frozen=True)

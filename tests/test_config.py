@@ -9,9 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from posture.config import Band, CalibrationConfig, Config, MonitorConfig, load_config
+from posture.config import (
+    Band,
+    CalibrationConfig,
+    Config,
+    GateConfig,
+    MonitorConfig,
+    SamplingConfig,
+    load_config,
+)
 from posture.errors import ConfigError
-from posture.sampling import GateConfig, SamplingConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -190,6 +197,15 @@ def test_the_user_config_is_found_through_the_config_dir(
 def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "missing.toml")
+
+
+def test_importing_the_config_stays_light() -> None:
+    """``posture status``, ``pause`` and ``resume`` build a Config: no numpy (~0.2 s) for that."""
+    import subprocess
+
+    code = "import sys, posture.config; print('numpy' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert res.stdout.strip() == "False"
 
 
 def test_config_is_frozen() -> None:

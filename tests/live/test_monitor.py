@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from posture.config import Config
+from posture.config import Config, GateConfig, SamplingConfig
 from posture.errors import CameraUnavailableError
 from posture.live.monitor import Monitor
-from posture.sampling import AdaptiveSampler, ChangeGate, GateConfig, SamplingConfig
+from posture.sampling import AdaptiveSampler, ChangeGate
 from posture.sources.media import Frame
 from tests.builders import side_pose
 
