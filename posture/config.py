@@ -262,8 +262,10 @@ class Config:
             raise ConfigError(f"unknown section [{section}]{_suggest(section, _hints(Config), '[{}]')}")
         try:
             updated = dataclasses.replace(getattr(self, section), **changes)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{section}: {exc}") from None
+        except TypeError as exc:  # a key the section does not have
+            raise ConfigError(f"[{section}]: {exc}") from None
+        except ValueError as exc:  # a value check of a section defined beside its stage (names its key)
+            raise ConfigError(str(exc)) from None
         return dataclasses.replace(self, **{section: updated})
 
 

@@ -180,8 +180,10 @@ def test_replace_is_checked_too() -> None:
         ConfigError, match=r"unknown section \[calibrate\] \(did you mean \[calibration\]\?\)"
     ):
         Config().replace("calibrate", seconds=1.0)
-    with pytest.raises(ConfigError, match=r"policy\.escalation"):
+    with pytest.raises(ConfigError, match=r"^policy\.escalation must be >= 1"):
         Config().replace("policy", escalation=0.1)
+    with pytest.raises(ConfigError, match=r"^\[monitor\]: .*retry_max"):
+        Config().replace("monitor", retry_max=1.0)
 
 
 def test_the_user_config_is_found_through_the_config_dir(
