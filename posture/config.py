@@ -1,14 +1,27 @@
-"""Configuration: frozen dataclasses with one set of defaults, validated once.
+"""Configuration: one typed :class:`Config`, frozen dataclasses with one set of defaults, validated once.
 
 Precedence: these defaults < a TOML file (``--config``, or ``posture.toml`` in the user's config
-folder) < command-line flags. ``samples/posture.toml`` is a commented example of every key.
+folder) < command-line flags (``Config.replace``). ``samples/posture.toml`` is a commented example
+of every key. Each section is built from its own table and handed to the stage that uses it; the
+stages' own section types (detector, policy, context) are defined beside them and only imported
+here, so imports point one way: ``config`` knows those stages, a stage never sees ``Config``. The
+rest are defined here (the monitor and calibration import ``Config``; the metrics and the
+sampler import their section from here, which keeps ``import posture.config`` free of numpy).
+
+Loading is strict: the type of every key comes from the dataclasses' annotations
+(``typing.get_type_hints``) and a TOML value of another type, an unknown key or an unknown section
+is a :class:`ConfigError` naming the file, the section and the key; nothing is coerced.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
 import math
 import sys
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +30,7 @@ from typing import Any
 from posture.detector import DetectorConfig
 from posture.errors import ConfigError
 from posture.live.context import ContextConfig
+from posture.paths import config_path
 from posture.policy import PolicyConfig
 
 if sys.version_info >= (3, 11):
@@ -27,13 +41,22 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 __all__ = [
     "AnalysisConfig",
     "Band",
+    "CalibrationConfig",
     "Config",
     "FindingRules",
     "MetricsConfig",
+    "GateConfig",
+    "MonitorConfig",
+    "SamplingConfig",
     "SmoothingConfig",
-    "default_config_path",
     "load_config",
 ]
+
+
+def _require(ok: bool, message: str) -> None:
+    """A section's value check: ``message`` names the key (``section.key``)."""
+    if not ok:
+        raise ConfigError(message)
 
 
 @dataclass(frozen=True)
@@ -99,8 +122,7 @@ class MetricsConfig:
     rules: FindingRules = field(default_factory=FindingRules)
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.min_visibility < 1.0:
-            raise ConfigError("metrics.min_visibility must be between 0 and 1")
+        _require(0.0 < self.min_visibility < 1.0, "metrics.min_visibility must be between 0 and 1")
 
 
 @dataclass(frozen=True)
@@ -116,8 +138,9 @@ class SmoothingConfig:
     view_hold_s: float = 1.0  # a change of view counts once it has held this long
 
     def __post_init__(self) -> None:
-        if self.min_cutoff_hz <= 0 or self.beta < 0 or self.view_hold_s < 0:
-            raise ConfigError("smoothing: min_cutoff_hz must be > 0, beta and view_hold_s >= 0")
+        _require(self.min_cutoff_hz > 0, "smoothing.min_cutoff_hz must be positive")
+        _require(self.beta >= 0, "smoothing.beta must be >= 0")
+        _require(self.view_hold_s >= 0, "smoothing.view_hold_s must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -128,113 +151,129 @@ class AnalysisConfig:
     model_complexity: int = 1  # 1 = the shipped full model; 0 (lite) and 2 (heavy) need a .task file
 
     def __post_init__(self) -> None:
-        if self.sample_fps is not None and self.sample_fps <= 0:
-            raise ConfigError("analysis.sample_fps must be positive")
+        _require(self.sample_fps is None or self.sample_fps > 0, "analysis.sample_fps must be positive")
+        _require(self.model_complexity in (0, 1, 2), "analysis.model_complexity must be 0, 1 or 2")
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How often the live monitor looks (:class:`posture.sampling.AdaptiveSampler`)."""
+
+    steady_fps: float = 1.0  # posture steady, or an alert already raised
+    watch_fps: float = 2.0  # a finding near its threshold, or poor and building toward an alert
+    away_fps: float = 0.25  # nobody there for a while
+    near_severity: float = 0.7  # from here a finding counts as near its threshold
+    away_after_s: float = 10.0  # away this long before slowing down (people come back quickly)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.away_fps <= self.steady_fps <= self.watch_fps < math.inf:
+            raise ConfigError(
+                "sampling.away_fps, steady_fps and watch_fps must satisfy 0 < away_fps <= steady_fps <= watch_fps"
+            )
+        if not 0 < self.near_severity <= 1.0:
+            raise ConfigError("sampling.near_severity must be in (0, 1]")
+        if not 0 <= self.away_after_s < math.inf:
+            raise ConfigError("sampling.away_after_s must be >= 0")
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """The change gate (:class:`posture.sampling.ChangeGate`): skip the pose model while nothing moves."""
+
+    enabled: bool = True
+    pixel_change: float = 10.0  # grey levels (0-255) a thumbnail pixel must move to count as changed
+    changed_share: float = 0.01  # share of changed thumbnail pixels that counts as a change in the picture
+    max_reuse_s: float = 5.0  # look properly at least this often, even in a still picture
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.pixel_change < 255:
+            raise ConfigError("change_gate.pixel_change must be a grey level in [0, 255)")
+        if not 0 < self.changed_share <= 1.0:
+            raise ConfigError("change_gate.changed_share must be a share in (0, 1]")
+        if not 0 < self.max_reuse_s < math.inf:
+            raise ConfigError("change_gate.max_reuse_s must be positive")
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """The live monitor's housekeeping (its sampling and change gate have sections of their own)."""
+
+    history_flush_s: float = 5.0  # the history is never more than this far behind
+    retry_first_s: float = 1.0  # first wait before reopening a lost camera; doubles up to retry_max_s
+    retry_max_s: float = 30.0
+    release_after_away_s: float = 60.0  # after this long away, open the camera only to look
+    max_credit_s: float = 10.0  # longest gap credited to one reading
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            _require(getattr(self, f.name) > 0, f"monitor.{f.name} must be positive")
+        _require(
+            self.retry_max_s >= self.retry_first_s, "monitor.retry_max_s must be >= monitor.retry_first_s"
+        )
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """How a calibration capture is taken and what it must satisfy."""
+
+    seconds: float = 8.0  # length of the capture, in seconds of source time
+    sample_fps: float = 5.0  # frames analysed per second
+    min_visibility: float = 0.6  # shoulders and ears must be seen at least this well
+    max_spread_deg: float = 3.0  # steadiness: interquartile range of each key angle
+    min_brightness: float = 45.0  # mean grey level, 0-255
+    max_brightness: float = 215.0
+    # Share of the sampled frames that must show the person, and of those, the share that must
+    # show the shoulders and ears.
+    min_frames_with_person: float = 0.8
+
+    def __post_init__(self) -> None:
+        _require(self.seconds > 0, "calibration.seconds must be positive")
+        _require(self.sample_fps > 0, "calibration.sample_fps must be positive")
+        _require(0.0 < self.min_visibility < 1.0, "calibration.min_visibility must be between 0 and 1")
+        _require(self.max_spread_deg > 0, "calibration.max_spread_deg must be positive")
+        _require(
+            0.0 <= self.min_brightness < self.max_brightness <= 255.0,
+            "calibration.min_brightness and max_brightness must satisfy 0 <= min < max <= 255",
+        )
+        _require(
+            0.0 < self.min_frames_with_person <= 1.0,
+            "calibration.min_frames_with_person must be a share in (0, 1]",
+        )
 
 
 @dataclass(frozen=True)
 class Config:
+    """Every setting, one section per table of the TOML file (the field names are the table names)."""
+
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     context: ContextConfig = field(default_factory=ContextConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    change_gate: GateConfig = field(default_factory=GateConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
 
     def replace(self, section: str, **changes: Any) -> Config:
         """A copy with some fields of one section changed (used for command-line flags)."""
+        if section not in _hints(Config):
+            raise ConfigError(f"unknown section [{section}]{_suggest(section, _hints(Config), '[{}]')}")
         try:
             updated = dataclasses.replace(getattr(self, section), **changes)
-        except ValueError as exc:
+        except TypeError as exc:  # a key the section does not have
+            raise ConfigError(f"[{section}]: {exc}") from None
+        except ValueError as exc:  # a value check of a section defined beside its stage (names its key)
             raise ConfigError(str(exc)) from None
         return dataclasses.replace(self, **{section: updated})
-
-
-def default_config_path() -> Path:
-    """``posture.toml`` in the user config folder (``POSTURE_CONFIG_DIR`` overrides the folder)."""
-    import os
-
-    override = os.environ.get("POSTURE_CONFIG_DIR")
-    if override:
-        return Path(override).expanduser() / "posture.toml"
-    from platformdirs import user_config_path
-
-    return user_config_path("posture") / "posture.toml"
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _coerce(section: str, name: str, ftype: Any, value: Any) -> Any:
-    """``value`` from the TOML file as the field's type; a wrong-typed value is a ConfigError."""
-    kind = str(ftype)
-    key = f"{section}.{name}"
-    if "Band" in kind and not isinstance(value, Band):
-        if not (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)):
-            raise ConfigError(f"{key} must be a [start, limit] pair of numbers, got {_shown(value)}")
-        return Band(float(value[0]), float(value[1]))
-    if "Path" in kind:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key} must be a file path in quotes, got {_shown(value)}")
-        return Path(value).expanduser()
-    if "tuple" in kind:
-        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            raise ConfigError(f"{key} must be a list of strings, got {_shown(value)}")
-        return tuple(value)
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key} must be true or false, got {_shown(value)}")
-        return value
-    if kind.startswith("float"):
-        if not _is_number(value):
-            raise ConfigError(f"{key} must be a number, got {_shown(value)}")
-        return float(value)
-    if kind == "int":
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ConfigError(f"{key} must be a whole number, got {_shown(value)}")
-        return value
-    return value
-
-
-def _is_section(f: dataclasses.Field) -> bool:  # type: ignore[type-arg]
-    factory = f.default_factory
-    return factory is not dataclasses.MISSING and dataclasses.is_dataclass(factory())
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
-
-
-def _build(cls: type, table: Mapping[str, Any], section: str) -> Any:
-    fields = {f.name: f for f in dataclasses.fields(cls) if not f.name.startswith("_")}
-    unknown = sorted(set(table) - set(fields))
-    if unknown:
-        raise ConfigError(f"unknown key(s) in [{section}]: {', '.join(unknown)}")
-    kwargs: dict[str, Any] = {}
-    for name, value in table.items():
-        ftype = fields[name].type
-        if isinstance(value, dict):
-            nested = fields[name].default_factory  # type: ignore[misc]
-            if nested is dataclasses.MISSING:
-                raise ConfigError(f"{section}.{name} must not be a table")
-            kwargs[name] = _build(type(nested()), value, f"{section}.{name}")
-        elif _is_section(fields[name]):
-            raise ConfigError(f"{section}.{name} must be a table ([{name}]), got {_shown(value)}")
-        else:
-            kwargs[name] = _coerce(section, name, ftype, value)
-    try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"[{section}]: {exc}") from None
 
 
 def load_config(path: Path | None = None) -> Config:
     """Defaults, overlaid with ``path`` (or the user's config file when it exists)."""
     explicit = path is not None
     if path is None:
-        path = default_config_path()
+        path = config_path()
         if not path.is_file():
             return Config()
     if not path.is_file():
@@ -247,7 +286,121 @@ def load_config(path: Path | None = None) -> Config:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from None
     try:
-        return _build(Config, data, "config")
+        return config_from_mapping(data)
     except ConfigError as exc:
         where = path if explicit else f"{path} (user config)"
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def config_from_mapping(data: Mapping[str, Any]) -> Config:
+    """A :class:`Config` from parsed TOML tables, strictly (see the module's docstring)."""
+    _reject_unknown(data, _hints(Config), "section", "[{}]", "the sections are", "[{}]")
+    return _build(Config, data, "")
+
+
+# -- the strict loader: dispatch on the annotated types ------------------------------------------------
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The fields of a config dataclass and their real types (annotations resolved)."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_")}
+
+
+def _reject_unknown(
+    table: Mapping[str, Any], known: Mapping[str, Any], what: str, form: str, listed: str, hint: str = "{}"
+) -> None:
+    """A ConfigError for the names in ``table`` that are not ``known``: each with a close match when
+    there is one, and the list of known names when a name has none."""
+    unknown = [name for name in table if name not in known]
+    if not unknown:
+        return
+    named = ", ".join(form.format(n) + _suggest(n, known, hint) for n in unknown)
+    message = f"unknown {what}{'s' if len(unknown) > 1 else ''} {named}"
+    if any(not _suggest(n, known) for n in unknown):
+        message += f"; {listed}: {', '.join(known)}"
+    raise ConfigError(message)
+
+
+def _suggest(name: str, choices: typing.Iterable[str], form: str = "{}") -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {form.format(close[0])}?)" if close else ""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _is_table_type(tp: Any) -> bool:
+    return dataclasses.is_dataclass(tp) and tp is not Band
+
+
+def _build(cls: type, table: Mapping[str, Any], section: str) -> Any:
+    """``cls`` from a TOML table; ``section`` is its dotted name ("" for the whole file)."""
+    hints = _hints(cls)
+    _reject_unknown(table, hints, "key", f"{section}.{{}}", f"the keys of [{section}] are")
+    kwargs = {
+        name: _convert(value, hints[name], f"{section}.{name}" if section else name)
+        for name, value in table.items()
+    }
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:  # the value checks of sections defined beside their stage
+        raise ConfigError(str(exc)) from None
+
+
+def _convert(value: Any, tp: Any, key: str) -> Any:
+    """``value`` as read from TOML checked against the field's type ``tp``; never coerced."""
+    if _is_table_type(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a table ([{key}]), got {_shown(value)}")
+        return _build(tp, value, key)
+    if isinstance(value, dict):
+        raise ConfigError(f"{key} must be a value, not a table")
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        # TOML has no null: an optional key (default None) is unset by leaving it out.
+        (inner,) = (a for a in args if a is not type(None))
+        return _convert(value, inner, key)
+    if tp is Band:
+        if not (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)):
+            raise ConfigError(f"{key} must be a [start, limit] pair of numbers, got {_shown(value)}")
+        try:
+            return Band(float(value[0]), float(value[1]))
+        except ConfigError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
+    if tp is bool:
+        _expect(isinstance(value, bool), key, "true or false", value)
+    elif tp is int:
+        _expect(isinstance(value, int) and not isinstance(value, bool), key, "a whole number", value)
+    elif tp is float:
+        _expect(_is_number(value), key, "a number", value)
+        return float(value)
+    elif tp is str:
+        _expect(isinstance(value, str), key, "a string in quotes", value)
+    elif tp is Path:
+        _expect(isinstance(value, str) and value.strip() != "", key, "a file path in quotes", value)
+        return Path(value).expanduser()
+    elif origin is tuple:
+        _expect(isinstance(value, list), key, "a list", value)
+        items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
+        if len(value) != len(items):
+            raise ConfigError(f"{key} must be a list of {len(items)} values, got {_shown(value)}")
+        return tuple(_convert(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, items, strict=True)))
+    else:  # pragma: no cover - a field type this loader was not taught
+        raise TypeError(f"{key}: no loader for {tp!r}")
+    return value
+
+
+def _expect(ok: bool, key: str, what: str, value: Any) -> None:
+    if not ok:
+        raise ConfigError(f"{key} must be {what}, got {_shown(value)}")
+
+
+def _is_number(value: Any) -> bool:
+    """An int or a finite float (TOML's nan and inf are no setting), never a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

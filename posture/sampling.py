@@ -8,30 +8,13 @@ costs about 23 ms of CPU here, so the rate is the CPU budget.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from posture.config import GateConfig, SamplingConfig
 from posture.detector import DetectorState
-from posture.errors import ConfigError
 from posture.reading import Reading, Verdict
 
-__all__ = ["SamplingConfig", "AdaptiveSampler", "GateConfig", "ChangeGate"]
-
-
-@dataclass(frozen=True)
-class SamplingConfig:
-    steady_fps: float = 1.0  # posture steady, or an alert already raised
-    watch_fps: float = 2.0  # a finding near its threshold, or poor and building toward an alert
-    away_fps: float = 0.25  # nobody there for a while
-    near_severity: float = 0.7  # from here a finding counts as near its threshold
-    away_after_s: float = 10.0  # away this long before slowing down (people come back quickly)
-
-    def __post_init__(self) -> None:
-        if not 0 < self.away_fps <= self.steady_fps <= self.watch_fps:
-            raise ConfigError("sampling: need 0 < away_fps <= steady_fps <= watch_fps")
-        if not 0 < self.near_severity <= 1.0:
-            raise ConfigError("sampling.near_severity must be in (0, 1]")
+__all__ = ["AdaptiveSampler", "ChangeGate"]
 
 
 class AdaptiveSampler:
@@ -53,14 +36,6 @@ class AdaptiveSampler:
         if worst >= c.near_severity and not state.alert_active:
             return 1.0 / c.watch_fps
         return 1.0 / c.steady_fps
-
-
-@dataclass(frozen=True)
-class GateConfig:
-    enabled: bool = True
-    pixel_change: float = 10.0  # grey levels (0-255) a thumbnail pixel must move to count as changed
-    changed_share: float = 0.01  # share of changed thumbnail pixels that counts as a change in the picture
-    max_reuse_s: float = 5.0  # look properly at least this often, even in a still picture
 
 
 class ChangeGate:

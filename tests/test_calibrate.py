@@ -1,4 +1,5 @@
-"""Calibration: the live checks, validation and profile fit with hand-built poses; one real run."""
+"""Calibration (posture.calibrate) and the profile checks (posture.profile): the live checks, validation
+and profile fit with hand-built poses; one real run."""
 
 from __future__ import annotations
 
@@ -9,23 +10,15 @@ import numpy as np
 import pytest
 
 from posture.baseline import Baseline, baseline_from_measurements
-from posture.calibrate import (
-    CONFIG_DIR_ENV,
-    CalibrationCheck,
-    CalibrationConfig,
-    CalibrationReport,
-    brightness,
-    default_profile_path,
-    profile_fit,
-    run_calibration,
-    validate,
-)
-from posture.config import Config
+from posture.calibrate import CalibrationCheck, CalibrationReport, brightness, run_calibration
+from posture.config import CalibrationConfig, Config
 from posture.errors import ConfigError
 from posture.geometry import View
 from posture.landmarks import Landmark as L
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, measure
+from posture.paths import CONFIG_DIR_ENV, profile_path
+from posture.profile import profile_fit, validate
 from posture.sources.media import Frame, VideoFileSource
 from tests.builders import front_pose, side_pose
 
@@ -238,7 +231,7 @@ def test_calibration_config_is_validated() -> None:
 def test_validate_accepts_the_calibrated_posture() -> None:
     raws = [_raw(p) for p in _steady_front()]
     baseline = baseline_from_measurements(raws)
-    result = validate(baseline, raws, CONFIG)
+    result = validate(baseline, raws, CONFIG.metrics)
     assert result.ok, result.message
     assert result.good_share == 1.0
     assert result.frames == 40
@@ -248,7 +241,7 @@ def test_validate_accepts_the_calibrated_posture() -> None:
 def test_validate_rejects_a_different_posture() -> None:
     baseline = baseline_from_measurements([_raw(p) for p in _steady_front()])
     dropped = [_raw(p) for p in _steady_front(head_height=60.0)]  # head sunk 45 %
-    result = validate(baseline, dropped, CONFIG)
+    result = validate(baseline, dropped, CONFIG.metrics)
     assert not result.ok
     assert result.severities["forward_head"] > 0.5
     assert "sit as you did during calibration" in result.message
@@ -257,8 +250,8 @@ def test_validate_rejects_a_different_posture() -> None:
 
 def test_validate_rejects_an_empty_or_absent_check() -> None:
     baseline = baseline_from_measurements([_raw(p) for p in _steady_front()])
-    assert not validate(baseline, [], CONFIG).ok
-    away = validate(baseline, [RawMeasurement.nobody()] * 20, CONFIG)
+    assert not validate(baseline, [], CONFIG.metrics).ok
+    away = validate(baseline, [RawMeasurement.nobody()] * 20, CONFIG.metrics)
     assert not away.ok
     assert "out of the picture" in away.message
 
@@ -358,7 +351,7 @@ def test_run_calibration_samples_checks_live_and_returns_a_baseline() -> None:
     est = ScriptedEstimator(lambda t: side_pose(trunk_deg=-2.0 + 0.3 * math.sin(t), neck_deg=10.0))
     reports: list[CalibrationReport] = []
     frames = _frames(12.0)  # 30 fps from t = 3 s; the capture takes 8 s of it
-    baseline, report = run_calibration(frames, est, CONFIG, CalibrationConfig(), on_check=reports.append)
+    baseline, report = run_calibration(frames, est, CONFIG, on_check=reports.append)
     assert report.ok
     assert baseline is not None
     assert baseline.view == "side"
@@ -375,7 +368,7 @@ def test_run_calibration_samples_checks_live_and_returns_a_baseline() -> None:
 
 def test_run_calibration_without_a_person_returns_no_baseline() -> None:
     est = ScriptedEstimator(lambda t: None)
-    baseline, report = run_calibration(_frames(9.0), est, CONFIG, CalibrationConfig(seconds=4.0))
+    baseline, report = run_calibration(_frames(9.0), est, CONFIG.replace("calibration", seconds=4.0))
     assert baseline is None
     assert not report.ok
     assert not report.check("person").ok
@@ -384,24 +377,24 @@ def test_run_calibration_without_a_person_returns_no_baseline() -> None:
 
 def test_run_calibration_in_the_dark_returns_no_baseline() -> None:
     est = ScriptedEstimator(lambda t: side_pose())
-    baseline, report = run_calibration(_frames(9.0, level=10), est, CONFIG, CalibrationConfig())
+    baseline, report = run_calibration(_frames(9.0, level=10), est, CONFIG)
     assert baseline is None
     assert report.check("lighting").message == "Too dark: turn on a light in front of you"
 
 
 def test_run_calibration_on_a_short_source_reports_what_it_saw() -> None:
     est = ScriptedEstimator(lambda t: side_pose())
-    baseline, report = run_calibration(_frames(0.5), est, CONFIG, CalibrationConfig())
+    baseline, report = run_calibration(_frames(0.5), est, CONFIG)
     assert baseline is None
     assert report.frames == 3
     assert report.check("steady").message == "Hold still for a few seconds"
 
 
-def test_default_profile_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_profile_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv(CONFIG_DIR_ENV, str(tmp_path))
-    assert default_profile_path() == tmp_path / "profile.json"
+    assert profile_path() == tmp_path / "profile.json"
     monkeypatch.delenv(CONFIG_DIR_ENV)
-    path = default_profile_path()
+    path = profile_path()
     assert path.name == "profile.json"
     assert "posture" in path.parts
 
@@ -411,10 +404,9 @@ def test_run_calibration_on_the_demo_clip_with_mediapipe() -> None:
     from posture.pose.estimator import open_estimator
     from posture.sources import demo
 
-    cal = CalibrationConfig()
     estimator = open_estimator(None, video=True, sampled=True)
     with demo.clip_path() as clip, VideoFileSource(clip) as src, estimator as est:
-        baseline, report = run_calibration(iter(src), est, CONFIG, cal)
+        baseline, report = run_calibration(iter(src), est, CONFIG)
     assert report.ok, [c.message for c in report.failed]
     assert all(c.ok for c in report.checks)
     assert baseline is not None

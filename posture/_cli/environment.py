@@ -76,10 +76,11 @@ def video_encoder() -> str | None:
 
 
 def _config_items() -> list[Item]:
-    from posture.config import default_config_path, load_config
+    from posture.config import load_config
     from posture.errors import ConfigError
+    from posture.paths import config_path
 
-    path = default_config_path()
+    path = config_path()
     if not path.is_file():
         return [Item("config file", f"none, defaults in use (one would go at {path})")]
     try:

@@ -14,6 +14,8 @@ from posture.errors import ExitCode, InputError
 
 log = logging.getLogger("posture")
 
+MAX_CALIBRATION_S = 600.0  # --seconds: a capture longer than ten minutes is a mistake
+
 
 def _preview_window(config: Config) -> Any:
     """A window with the skeleton, the live angles and the thresholds (the boundaries) drawn."""
@@ -68,17 +70,17 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
     from contextlib import ExitStack
 
     from posture.baseline import Baseline
-    from posture.calibrate import default_profile_path
     from posture.live.alerts import make_sinks
     from posture.live.context import ContextWatcher
     from posture.live.control import ControlServer
-    from posture.live.monitor import CameraFrames, FileFrames, Monitor, MonitorOptions
+    from posture.live.monitor import CameraFrames, FileFrames, Monitor
+    from posture.paths import profile_path
     from posture.pose.estimator import open_estimator
 
     config = config_from_args(args)
     if args.duration is not None:
         positive("--duration", args.duration)
-    profile = args.profile or default_profile_path()
+    profile = args.profile or profile_path()
     baseline = Baseline.load(profile) if (args.profile or profile.is_file()) else None
     frames = FileFrames(args.source, loop=args.loop) if args.source else CameraFrames(args.camera)
     preview = _preview_window(config) if args.preview else None
@@ -121,7 +123,7 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
                 estimator,
                 baseline=baseline,
                 sinks=sinks,
-                options=MonitorOptions(duration_s=args.duration),
+                duration_s=args.duration,
                 history=history,
                 context=None if args.no_context else ContextWatcher(config.context),
                 preview=preview,
@@ -214,14 +216,18 @@ def _frames_from(live: Any, seconds: float) -> Any:
 def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
     from itertools import islice
 
-    from posture.calibrate import CalibrationConfig, default_profile_path, run_calibration, validate
+    from posture.calibrate import run_calibration
     from posture.metrics import measure
+    from posture.paths import profile_path
     from posture.pose.estimator import open_estimator
+    from posture.profile import validate
 
     config = config_from_args(args)
-    positive("--seconds", args.seconds, most=600.0)
-    cal = CalibrationConfig(seconds=args.seconds)
-    profile = args.profile or default_profile_path()
+    if args.seconds is not None:
+        positive("--seconds", args.seconds, most=MAX_CALIBRATION_S)
+        config = config.replace("calibration", seconds=args.seconds)
+    seconds = config.calibration.seconds
+    profile = args.profile or profile_path()
     live = _live_frames(args)
     shown: dict[str, str] = {}  # the last line printed per check
 
@@ -235,7 +241,7 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
         out.flush()
 
     print(
-        f"posture calibrate: sit the way you mean to sit, look at your screen and hold still for {args.seconds:g} s",
+        f"posture calibrate: sit the way you mean to sit, look at your screen and hold still for {seconds:g} s",
         file=out,
     )
     live.open()
@@ -244,7 +250,7 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
             config.analysis.model, video=True, model_complexity=config.analysis.model_complexity, sampled=True
         ) as est:
             baseline, report = run_calibration(
-                _frames_from(live, args.seconds + 30.0), est, config, cal, on_check=on_check
+                _frames_from(live, seconds + 30.0), est, config, on_check=on_check
             )
             if baseline is None:
                 failed = "; ".join(c.message for c in report.failed) or "no usable frames"
@@ -255,7 +261,7 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
             ]
     finally:
         live.close()
-    check = validate(baseline, raws, config)
+    check = validate(baseline, raws, config.metrics)
     if not check.ok:  # only a profile that passed its check is ever saved
         raise InputError(f"calibration not saved: {check.message}")
     baseline.save(profile)

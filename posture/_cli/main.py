@@ -254,7 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
         "visible, steady, lighting, view), saved as a profile, then a short validation pass.",
     )
     _add_live_source(p)
-    p.add_argument("--seconds", type=float, default=8.0, help="length of the capture (default 8)")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        help="length of the capture (default 8, or calibration.seconds in the config)",
+    )
     p.add_argument(
         "--profile",
         type=Path,

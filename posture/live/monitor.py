@@ -31,14 +31,14 @@ from posture.metrics import measure
 from posture.pipeline import Pipeline
 from posture.policy import AlertPolicy, Notification
 from posture.reading import Reading, Verdict
-from posture.sampling import AdaptiveSampler, ChangeGate, GateConfig, SamplingConfig
+from posture.sampling import AdaptiveSampler, ChangeGate
 from posture.sources.media import Frame
 from posture.untrusted import printable
 
 if TYPE_CHECKING:
     from posture.outputs.history import SessionTotals
 
-__all__ = ["LiveFrames", "CameraFrames", "FileFrames", "Monitor", "MonitorOptions", "Totals"]
+__all__ = ["LiveFrames", "CameraFrames", "FileFrames", "Monitor", "Totals"]
 
 log = logging.getLogger(__name__)
 
@@ -312,18 +312,6 @@ class Totals:
         )
 
 
-@dataclass(frozen=True)
-class MonitorOptions:
-    duration_s: float | None = None
-    history_flush_s: float = 5.0  # the history is never more than this far behind
-    retry_first_s: float = 1.0  # first wait before reopening a lost camera; doubles up to retry_max_s
-    retry_max_s: float = 30.0
-    release_after_away_s: float = 60.0  # after this long away, open the camera only to look
-    max_credit_s: float = 10.0  # longest gap credited to one reading
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    gate: GateConfig = field(default_factory=GateConfig)
-
-
 class Monitor:
     """Runs the live loop until stopped, the duration is over, or the stand-in file ends.
 
@@ -340,7 +328,7 @@ class Monitor:
         *,
         baseline: Baseline | None = None,
         sinks: Sequence[Any] = (),
-        options: MonitorOptions | None = None,
+        duration_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = datetime.now,
         sleep: Callable[[float], None] | None = None,
@@ -353,12 +341,13 @@ class Monitor:
         self.config = config
         self.frames = frames
         self.estimator = estimator
-        self.options = options or MonitorOptions()
+        self.options = config.monitor
+        self.duration_s = duration_s  # stop after this long (a flag, not configuration)
         self.sinks = list(sinks)
         self.session = Pipeline(config).session(baseline)
         self.policy = AlertPolicy(config.policy, advice_links)
-        self.sampler = AdaptiveSampler(self.options.sampling)
-        self.gate = ChangeGate(self.options.gate)
+        self.sampler = AdaptiveSampler(config.sampling)
+        self.gate = ChangeGate(config.change_gate)
         self._last_raw: Any = None  # the last measurement made by the pose model
         self.reused = 0  # samples where the picture had not changed and the model was not run
         self.history = history
@@ -453,7 +442,7 @@ class Monitor:
             prev_t: float | None = None
             while not self._stop.is_set():
                 now = self._clock()
-                if self.options.duration_s is not None and now - start >= self.options.duration_s:
+                if self.duration_s is not None and now - start >= self.duration_s:
                     break
                 self._apply_commands()
                 paused_reason = self._paused_reason(now)
@@ -535,7 +524,7 @@ class Monitor:
     def _check_profile(self, t_s: float, raw: Any) -> None:
         """Over the first seconds, see whether the calibration still fits the set-up, and say so
         once (before blaming the user for a posture that is really a moved camera)."""
-        from posture.calibrate import PROFILE_CHECK_S, profile_fit
+        from posture.profile import PROFILE_CHECK_S, profile_fit
 
         baseline = self.session.analyzer.baseline
         if self._fit_checked:

@@ -40,6 +40,15 @@ BAD_CONFIGS = {
     "list-of-ints": "[context]\nmeeting_apps = [1, 2]\n",
     "list-as-string": '[context]\nmeeting_apps = "zoom"\n',
     "quiet-hours-ints": "[policy]\nquiet_hours = [22, 7]\n",
+    "bool-as-no": '[change_gate]\nenabled = "no"\n',
+    "bool-as-float": "[context]\npause_on_lock = 0.0\n",
+    "monitor-float-as-string": '[monitor]\nretry_max_s = "30"\n',
+    "sampling-float-inf": "[sampling]\nwatch_fps = inf\n",
+    "calibration-float-as-list": "[calibration]\nseconds = [8]\n",
+    "calibration-out-of-range": "[calibration]\nmin_visibility = 1.5\n",
+    "gate-out-of-range": "[change_gate]\npixel_change = 300\n",
+    "unknown-nested-section": "[metrics.rulez]\na = 1\n",
+    "key-as-table": "[analysis]\nrefine = { a = 1 }\n",
     "unknown-section": "[nonsense]\na = 1\n",
     "unknown-key": "[analysis]\nspeed = 3\n",
     "section-as-value": "analysis = 3\n",
@@ -73,6 +82,28 @@ def test_bad_config_through_the_cli(kind: str, tmp_path: Path, capsys) -> None:
     cfg = _write_config(kind, tmp_path / "posture.toml")
     code, _, err = run_cli(["measure", str(write_png(tmp_path / "ok.png")), "--config", str(cfg)], capsys)
     assert_one_line_error(code, err)
+
+
+# (the file, the dotted key) that each one-line error must name
+NAMED_IN_THE_ERROR = {
+    "float-as-string": "analysis.sample_fps",
+    "bool-as-int": "analysis.refine",
+    "bool-as-no": "change_gate.enabled",
+    "monitor-float-as-string": "monitor.retry_max_s",
+    "calibration-out-of-range": "calibration.min_visibility",
+    "band-of-strings": "metrics.rules.forward_head_deg",
+    "unknown-key": "analysis.speed",
+    "unknown-section": "[nonsense]",
+    "unknown-nested-section": "metrics.rulez",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NAMED_IN_THE_ERROR))
+def test_a_config_error_names_the_file_and_the_key(kind: str, tmp_path: Path, capsys) -> None:
+    cfg = _write_config(kind, tmp_path / "posture.toml")
+    code, _, err = run_cli(["measure", str(write_png(tmp_path / "ok.png")), "--config", str(cfg)], capsys)
+    line = assert_one_line_error(code, err)
+    assert str(cfg) in line and NAMED_IN_THE_ERROR[kind] in line, line
 
 
 def test_the_sample_config_still_loads() -> None:

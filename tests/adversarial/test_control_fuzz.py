@@ -22,7 +22,7 @@ import pytest
 
 from posture.config import Config
 from posture.live.control import ControlServer, send_command, validate_request
-from posture.live.monitor import Monitor, MonitorOptions
+from posture.live.monitor import Monitor
 from posture.sources.media import Frame
 from tests.builders import side_pose
 
@@ -61,7 +61,7 @@ class GoodPose:
 def live_monitor() -> Iterator[tuple[Monitor, Path, threading.Thread]]:
     folder = Path(tempfile.mkdtemp(prefix="pfz", dir="/tmp"))
     sock = folder / "control.sock"
-    monitor = Monitor(Config(), LiveFakeCamera(), GoodPose(), options=MonitorOptions())
+    monitor = Monitor(Config(), LiveFakeCamera(), GoodPose())
     errors: list[BaseException] = []
 
     def run() -> None:

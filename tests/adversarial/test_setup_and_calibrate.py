@@ -121,6 +121,7 @@ def test_calibrate_on_nobody_saves_nothing_and_says_so_once(tmp_path: Path, caps
 def test_calibrate_that_fails_its_validation_saves_nothing(tmp_path: Path, capsys, monkeypatch) -> None:
     import posture.calibrate
     import posture.pose.estimator
+    import posture.profile
     from posture.baseline import Baseline
 
     baseline = Baseline(view="side", values={"neck_inclination_deg": 10.0}, frames=20)
@@ -131,9 +132,9 @@ def test_calibrate_that_fails_its_validation_saves_nothing(tmp_path: Path, capsy
         lambda *a, **k: (baseline, posture.calibrate.CalibrationReport(True, ())),
     )
     monkeypatch.setattr(
-        posture.calibrate,
+        posture.profile,
         "validate",
-        lambda *a, **k: posture.calibrate.Validation(False, "Your posture reads poor: calibrate again"),
+        lambda *a, **k: posture.profile.Validation(False, "Your posture reads poor: calibrate again"),
     )
     clip = write_video(tmp_path / "clip.avi", seconds=6.0, fps=10.0)
     profile = tmp_path / "profile.json"
@@ -149,6 +150,7 @@ def test_calibrate_that_fails_its_validation_saves_nothing(tmp_path: Path, capsy
 def test_calibrate_that_passes_saves_the_profile(tmp_path: Path, capsys, monkeypatch) -> None:
     import posture.calibrate
     import posture.pose.estimator
+    import posture.profile
     from posture.baseline import Baseline
 
     baseline = Baseline(view="side", values={"neck_inclination_deg": 10.0}, frames=20)
@@ -158,9 +160,7 @@ def test_calibrate_that_passes_saves_the_profile(tmp_path: Path, capsys, monkeyp
         "run_calibration",
         lambda *a, **k: (baseline, posture.calibrate.CalibrationReport(True, ())),
     )
-    monkeypatch.setattr(
-        posture.calibrate, "validate", lambda *a, **k: posture.calibrate.Validation(True, "good")
-    )
+    monkeypatch.setattr(posture.profile, "validate", lambda *a, **k: posture.profile.Validation(True, "good"))
     clip = write_video(tmp_path / "clip.avi", seconds=6.0, fps=10.0)
     profile = tmp_path / "profile.json"
     code, _out, err = run_cli(
@@ -168,6 +168,38 @@ def test_calibrate_that_passes_saves_the_profile(tmp_path: Path, capsys, monkeyp
     )
     assert code == 0, err
     assert Baseline.load(profile).values["neck_inclination_deg"] == 10.0
+
+
+@pytest.mark.parametrize("flag,expected", [([], 2.5), (["--seconds", "1"], 1.0)])
+def test_calibrate_takes_its_settings_from_the_config_and_flags_win(
+    flag: list[str], expected: float, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    import posture.calibrate
+    import posture.pose.estimator
+    import posture.profile
+    from posture.baseline import Baseline
+
+    seen = []
+
+    def fake_run(frames, est, config, **kwargs):
+        seen.append(config)
+        return Baseline(view="side", values={"neck_inclination_deg": 10.0}, frames=20), (
+            posture.calibrate.CalibrationReport(True, ())
+        )
+
+    monkeypatch.setattr(posture.pose.estimator, "open_estimator", lambda *a, **k: _NoModel())
+    monkeypatch.setattr(posture.calibrate, "run_calibration", fake_run)
+    monkeypatch.setattr(posture.profile, "validate", lambda *a, **k: posture.profile.Validation(True, "good"))
+    cfg = tmp_path / "posture.toml"
+    cfg.write_text("[calibration]\nseconds = 2.5\nmin_brightness = 30.0\n")
+    clip = write_video(tmp_path / "clip.avi", seconds=6.0, fps=10.0)
+    argv = ["calibrate", "--source", str(clip), "--config", str(cfg), "--profile", str(tmp_path / "p.json")]
+    code, out, err = run_cli(argv + flag, capsys)
+    assert code == 0, err
+    (config,) = seen
+    assert config.calibration.seconds == expected
+    assert config.calibration.min_brightness == 30.0
+    assert f"hold still for {expected:g} s" in out
 
 
 # -- start-up runs no program ----------------------------------------------------------------------

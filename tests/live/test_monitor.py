@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from posture.config import Config
+from posture.config import Config, GateConfig, SamplingConfig
 from posture.errors import CameraUnavailableError
-from posture.live.monitor import Monitor, MonitorOptions
-from posture.sampling import AdaptiveSampler, ChangeGate, GateConfig, SamplingConfig
+from posture.live.monitor import Monitor
+from posture.sampling import AdaptiveSampler, ChangeGate
 from posture.sources.media import Frame
 from tests.builders import side_pose
 
@@ -111,15 +111,15 @@ class FakeHistory:
 def make(script, *, duration=120.0, hold=20.0, down=(), history=None, context=None, config=None):
     clock = Clock()
     camera = FakeCamera(clock, down)
-    config = (config or Config()).replace("detector", hold_s=hold)
+    # The fake camera's frames are all alike; these tests script the poses, so look every time.
+    config = (config or Config()).replace("detector", hold_s=hold).replace("change_gate", enabled=False)
     sink = Collect()
     monitor = Monitor(
         config,
         camera,
         ScriptedEstimator(script),
         sinks=[sink],
-        # The fake camera's frames are all alike; these tests script the poses, so look every time.
-        options=MonitorOptions(duration_s=duration, gate=GateConfig(enabled=False)),
+        duration_s=duration,
         clock=clock,
         wall=clock.wall,
         sleep=clock.sleep,
@@ -290,7 +290,7 @@ def test_monitor_reuses_the_measurement_while_nothing_moves() -> None:
         Config(),
         camera,
         estimator,
-        options=MonitorOptions(duration_s=30.0),
+        duration_s=30.0,
         clock=clock,
         wall=clock.wall,
         sleep=clock.sleep,
