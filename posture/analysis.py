@@ -10,14 +10,28 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from posture.config import Config
 from posture.errors import InputError
 from posture.pipeline import ProgressFn
 
+if TYPE_CHECKING:
+    from posture.outputs.files import AnalysisSummary
+
+__all__ = ["AnalysisOutput", "run_analysis"]
+
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AnalysisOutput:
+    """What ``run_analysis`` leaves: the summary (``summary.json``) and the files, by name."""
+
+    summary: AnalysisSummary
+    files: dict[str, Path]
 
 
 def run_analysis(
@@ -35,8 +49,8 @@ def run_analysis(
     progress: Callable[[float], ProgressFn] | None = None,
     kind: str = "analyze",
     footage_credit: str = "",
-) -> dict[str, Any]:
-    """Analyse a video and write its outputs; returns the summary (shared by analyze, demo and batch).
+) -> AnalysisOutput:
+    """Analyse a video and write its outputs into ``out_dir`` (shared by analyze, demo and batch).
 
     ``progress``, given the video's length in seconds, returns the callback for the seconds reached.
 
@@ -89,8 +103,8 @@ def run_analysis(
             )
         log.info("analysis: %.1f s", time.monotonic() - started)
         started = time.monotonic()
-        files = write_outputs(result, staging)
         summary = analysis_summary(result)
+        files = write_outputs(result, summary, staging)
         log.info("timeline, summary and events written in %.2f s", time.monotonic() - started)
         if annotate:
             from posture.outputs.annotate import write_annotated_video
@@ -117,6 +131,5 @@ def run_analysis(
         from posture.outputs.history import record_analysis
 
         # The history keeps the file's name only, not where it lives.
-        record_analysis(result, {**summary, "source": video.name}, kind=kind)
-    summary["files"] = {k: str(v) for k, v in files.files.items()}
-    return summary
+        record_analysis(result, summary, source=video.name, kind=kind)
+    return AnalysisOutput(summary, files.files)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,14 @@ from posture.detector import Episode
 from posture.findings import FINDING_CODES
 from posture.reading import ESTIMATE_METRICS, METRIC_NAMES, Reading, Verdict
 
-__all__ = ["SUMMARY_VERSION", "durations_s", "events_document", "metric_stats", "session_summary"]
+__all__ = [
+    "SUMMARY_VERSION",
+    "SessionSummary",
+    "durations_s",
+    "events_document",
+    "metric_stats",
+    "session_summary",
+]
 
 SUMMARY_VERSION = 1
 
@@ -52,13 +60,36 @@ def metric_stats(readings: Sequence[Reading]) -> dict[str, dict[str, float | int
     return out
 
 
+@dataclass(frozen=True, kw_only=True)
+class SessionSummary:
+    """What a session came to: ``summary.json``'s fields (see the README), typed.
+
+    Times are seconds of source time; ``share`` is of the whole session, ``poor_share_of_present``
+    of the time someone was there.
+    """
+
+    version: int = SUMMARY_VERSION
+    duration_s: float
+    frames_analysed: int
+    view: str  # the view seen most
+    views: dict[str, int]  # readings with a person, per view
+    time_s: dict[str, float]  # per verdict
+    share: dict[str, float]  # per verdict
+    poor_share_of_present: float
+    alert_s: float
+    finding_poor_s: dict[str, float]  # time over each finding's threshold
+    top_finding: str | None
+    episodes: int
+    metrics: dict[str, dict[str, float | int | bool]]  # per metric: n, mean, median, p10, p90, min, max
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object, keys in the order of the fields."""
+        return {f.name: getattr(self, f.name) for f in fields(SessionSummary)}
+
+
 def session_summary(
-    readings: Sequence[Reading],
-    episodes: Sequence[Episode],
-    *,
-    step_s: float,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    readings: Sequence[Reading], episodes: Sequence[Episode], *, step_s: float
+) -> SessionSummary:
     """Duration, frames, share of time per verdict and per finding, metric statistics, episodes."""
     dur = durations_s(readings, step_s)
     total = float(dur.sum())
@@ -74,24 +105,20 @@ def session_summary(
     alert_s = float(sum(d for r, d in zip(readings, dur, strict=False) if r.alert))
     views = Counter(r.view for r in readings if r.person)
     top = max(poor_by_finding.items(), key=lambda kv: kv[1]) if readings else ("", 0.0)
-    summary: dict[str, Any] = {
-        "version": SUMMARY_VERSION,
-        "duration_s": round(total, 2),
-        "frames_analysed": len(readings),
-        "view": views.most_common(1)[0][0] if views else "unknown",
-        "views": dict(views),
-        "time_s": {k: round(v, 2) for k, v in by_verdict.items()},
-        "share": {k: (round(v / total, 4) if total else 0.0) for k, v in by_verdict.items()},
-        "poor_share_of_present": round(by_verdict["poor"] / present, 4) if present > 0 else 0.0,
-        "alert_s": round(alert_s, 2),
-        "finding_poor_s": {k: round(v, 2) for k, v in poor_by_finding.items()},
-        "top_finding": top[0] if top[1] > 0 else None,
-        "episodes": len(episodes),
-        "metrics": metric_stats(readings),
-    }
-    if extra:
-        summary.update(extra)
-    return summary
+    return SessionSummary(
+        duration_s=round(total, 2),
+        frames_analysed=len(readings),
+        view=views.most_common(1)[0][0] if views else "unknown",
+        views=dict(views),
+        time_s={k: round(v, 2) for k, v in by_verdict.items()},
+        share={k: (round(v / total, 4) if total else 0.0) for k, v in by_verdict.items()},
+        poor_share_of_present=round(by_verdict["poor"] / present, 4) if present > 0 else 0.0,
+        alert_s=round(alert_s, 2),
+        finding_poor_s={k: round(v, 2) for k, v in poor_by_finding.items()},
+        top_finding=top[0] if top[1] > 0 else None,
+        episodes=len(episodes),
+        metrics=metric_stats(readings),
+    )
 
 
 def events_document(

@@ -123,7 +123,7 @@ def test_parallel_chunks_mean_the_same_as_one_pass(footage, config) -> None:
     same = sum(1 for a, b in zip(one.readings, two.readings, strict=False) if a.posture == b.posture)
     assert same / len(one.readings) >= 0.9
     s1, s2 = (session_summary(r.readings, r.episodes, step_s=0.2) for r in (one, two))
-    assert abs(s1["share"]["poor"] - s2["share"]["poor"]) <= 0.05
+    assert abs(s1.share["poor"] - s2.share["poor"]) <= 0.05
     assert len(one.episodes) == len(two.episodes)
 
 

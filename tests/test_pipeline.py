@@ -71,12 +71,12 @@ def test_summary_shares_and_episodes() -> None:
     config = Config().replace("detector", hold_s=2.0)
     readings, _, session = _run([(6.0, GOOD), (6.0, SLOUCH), (4.0, None)], config)
     summary = session_summary(readings, session.detector.episodes, step_s=0.1)
-    assert summary["duration_s"] == pytest.approx(16.0, abs=0.2)
-    assert summary["share"]["away"] == pytest.approx(0.25, abs=0.02)
-    assert summary["time_s"]["poor"] == pytest.approx(6.0, abs=0.5)
-    assert summary["top_finding"] == "forward_head"
-    assert summary["episodes"] == 1
-    assert summary["metrics"]["neck_inclination_deg"]["n"] == 120
+    assert summary.duration_s == pytest.approx(16.0, abs=0.2)
+    assert summary.share["away"] == pytest.approx(0.25, abs=0.02)
+    assert summary.time_s["poor"] == pytest.approx(6.0, abs=0.5)
+    assert summary.top_finding == "forward_head"
+    assert summary.episodes == 1
+    assert summary.metrics["neck_inclination_deg"]["n"] == 120
     doc = events_document(session.detector.episodes, lambda code: (code, "breaks"))
     assert doc["episodes"][0]["advice"][0] == "forward_head"
     assert "breaks" in doc["episodes"][0]["advice"]

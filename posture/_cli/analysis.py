@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from posture._cli.common import config_from_args, fmt, open_in_browser
-from posture.analysis import run_analysis
+from posture.analysis import AnalysisOutput, run_analysis
 from posture.config import load_config
 from posture.errors import ExitCode, InputError
 from posture.reading import Reading
@@ -123,21 +123,19 @@ class _Progress:
             self._bar.close()
 
 
-def _print_summary(summary: dict[str, Any], out: IO[str]) -> None:
-    share = summary["share"]
+def _print_summary(output: AnalysisOutput, out: IO[str]) -> None:
+    s = output.summary
+    share = s.share
     print(
-        f"analysed {summary['duration_s']:.1f} s ({summary['frames_analysed']} frames, view: {summary['view']}): "
+        f"analysed {s.duration_s:.1f} s ({s.frames_analysed} frames, view: {s.view}): "
         f"good {share['good']:.0%}, poor {share['poor']:.0%}, away {share['away']:.0%}, uncertain {share['uncertain']:.0%}; "
-        f"{summary['episodes']} sustained episode(s)",
+        f"{s.episodes} sustained episode(s)",
         file=out,
     )
-    if summary.get("top_finding"):
-        print(
-            f"most frequent problem: {summary['top_finding']} (see: posture advice {summary['top_finding']})",
-            file=out,
-        )
-    for name, path in summary.get("files", {}).items():
-        print(f"  {name:9s} {printable(path)}", file=out)
+    if s.top_finding:
+        print(f"most frequent problem: {s.top_finding} (see: posture advice {s.top_finding})", file=out)
+    for name, path in output.files.items():
+        print(f"  {name:9s} {printable(str(path))}", file=out)
 
 
 def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
@@ -145,7 +143,7 @@ def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
     out_dir = args.out or Path("posture-out") / args.video.stem
     bar = _Progress(not args.quiet)
     try:
-        summary = run_analysis(
+        output = run_analysis(
             args.video,
             out_dir,
             config,
@@ -160,7 +158,7 @@ def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
         )
     finally:
         bar.close()
-    _print_summary(summary, out)
+    _print_summary(output, out)
     return ExitCode.OK
 
 
@@ -247,7 +245,7 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
     print(f"writing into {out_dir}", file=out)
     bar = _Progress(not args.quiet)
     with demo.clip_path() as clip, contextlib.closing(bar):
-        summary = run_analysis(
+        output = run_analysis(
             clip,
             out_dir,
             config,
@@ -257,9 +255,9 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
             progress=bar,
             footage_credit=demo.ATTRIBUTION,
         )
-    _print_summary(summary, out)
-    report = summary["files"].get("report")
-    print(f"open the report: {Path(report).resolve().as_uri() if report else out_dir}", file=out)
+    _print_summary(output, out)
+    report = output.files.get("report")
+    print(f"open the report: {report.resolve().as_uri() if report else out_dir}", file=out)
     if args.open and report:
-        open_in_browser(Path(report), out)
+        open_in_browser(report, out)
     return ExitCode.OK

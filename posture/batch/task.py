@@ -17,11 +17,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from posture.config import Config
 from posture.errors import InputError, PostureError
 from posture.files import atomic_write
+
+if TYPE_CHECKING:
+    from posture.analysis import AnalysisOutput
 
 __all__ = [
     "STAMP_NAME",
@@ -75,7 +78,7 @@ class _Notes(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-AnalyseFn = Callable[..., dict[str, Any]]  # run_analysis's signature
+AnalyseFn = Callable[..., "AnalysisOutput"]  # run_analysis's signature
 
 
 def analyse_recording(task: RecordingTask, analyse: AnalyseFn | None = None) -> TaskOutcome:
@@ -91,7 +94,7 @@ def analyse_recording(task: RecordingTask, analyse: AnalyseFn | None = None) -> 
     logger = logging.getLogger("posture")
     logger.addHandler(notes)
     try:
-        summary = analyse(
+        output = analyse(
             task.video,
             task.partial_dir,
             task.config,
@@ -110,7 +113,7 @@ def analyse_recording(task: RecordingTask, analyse: AnalyseFn | None = None) -> 
             "person": task.person,
             "sha256": task.sha256,
             "options_hash": task.options_hash,
-            "duration_s": summary["duration_s"],
+            "duration_s": output.summary.duration_s,
             "notes": notes.lines,
         }
         with atomic_write(task.partial_dir / STAMP_NAME) as fh:
@@ -119,7 +122,7 @@ def analyse_recording(task: RecordingTask, analyse: AnalyseFn | None = None) -> 
             task.video,
             True,
             task.partial_dir,
-            duration_s=float(summary["duration_s"]),
+            duration_s=output.summary.duration_s,
             notes=tuple(notes.lines),
             wall_s=time.monotonic() - started,
             pid=os.getpid(),

@@ -4,15 +4,22 @@ asked, the report and the annotated video)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from posture.outputs.timeline import write_json, write_timeline
 from posture.pipeline import AnalysisResult
-from posture.summary import events_document, session_summary
+from posture.summary import SessionSummary, events_document, session_summary
 
-__all__ = ["OutputFiles", "analysis_summary", "write_outputs"]
+__all__ = [
+    "AnalysisSummary",
+    "CalibrationFacts",
+    "OutputFiles",
+    "VideoFacts",
+    "analysis_summary",
+    "write_outputs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -23,32 +30,78 @@ class OutputFiles:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def analysis_summary(result: AnalysisResult) -> dict[str, Any]:
-    """summary.json's content: the session summary plus how it was measured."""
-    baseline = result.baseline
-    extra = {
-        "source": str(result.source),
-        "video": {
-            "width": result.info.width,
-            "height": result.info.height,
-            "fps": round(result.info.fps, 3),
-            "stated_duration_s": round(result.info.duration_s, 2),
-            "frames_decoded": result.frames_decoded,
-            "truncated": result.truncated,
-        },
-        "sample_fps": result.sample_fps,
-        "model": result.model,
-        "calibration": None
+@dataclass(frozen=True)
+class VideoFacts:
+    width: int
+    height: int
+    fps: float
+    stated_duration_s: float
+    frames_decoded: int
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class CalibrationFacts:
+    origin: str | None  # "profile", "image", "first N s" (``from`` in the JSON)
+    view: str
+    frames: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisSummary(SessionSummary):
+    """``summary.json``: the session summary plus how it was measured."""
+
+    source: str
+    video: VideoFacts
+    sample_fps: float | None
+    model: str
+    calibration: CalibrationFacts | None
+    analysis_wall_s: float
+    workers: int
+    warnings: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.calibration
+        return {
+            **super().to_json(),
+            "source": self.source,
+            "video": asdict(self.video),
+            "sample_fps": self.sample_fps,
+            "model": self.model,
+            "calibration": None if c is None else {"from": c.origin, "view": c.view, "frames": c.frames},
+            "analysis_wall_s": self.analysis_wall_s,
+            "workers": self.workers,
+            "warnings": list(self.warnings),
+        }
+
+
+def analysis_summary(result: AnalysisResult) -> AnalysisSummary:
+    """The session summary of an analysed video, with how it was measured."""
+    session = session_summary(result.readings, result.episodes, step_s=result.step_s)
+    info, baseline = result.info, result.baseline
+    return AnalysisSummary(
+        **{f.name: getattr(session, f.name) for f in fields(SessionSummary)},
+        source=str(result.source),
+        video=VideoFacts(
+            width=info.width,
+            height=info.height,
+            fps=round(info.fps, 3),
+            stated_duration_s=round(info.duration_s, 2),
+            frames_decoded=result.frames_decoded,
+            truncated=result.truncated,
+        ),
+        sample_fps=result.sample_fps,
+        model=result.model,
+        calibration=None
         if baseline is None
-        else {"from": result.calibrated_from, "view": baseline.view, "frames": baseline.frames},
-        "analysis_wall_s": round(result.wall_s, 2),
-        "workers": result.workers,
-        "warnings": list(result.warnings),
-    }
-    return session_summary(result.readings, result.episodes, step_s=result.step_s, extra=extra)
+        else CalibrationFacts(result.calibrated_from, baseline.view, baseline.frames),
+        analysis_wall_s=round(result.wall_s, 2),
+        workers=result.workers,
+        warnings=tuple(result.warnings),
+    )
 
 
-def write_outputs(result: AnalysisResult, folder: Path) -> OutputFiles:
+def write_outputs(result: AnalysisResult, summary: AnalysisSummary, folder: Path) -> OutputFiles:
     """timeline.csv, summary.json and events.json into ``folder`` (created if needed)."""
     from posture.advice import load_catalogue
 
@@ -58,7 +111,7 @@ def write_outputs(result: AnalysisResult, folder: Path) -> OutputFiles:
     out.files["timeline"] = folder / "timeline.csv"
     write_timeline(result.readings, out.files["timeline"])
     out.files["summary"] = folder / "summary.json"
-    write_json(analysis_summary(result), out.files["summary"])
+    write_json(summary.to_json(), out.files["summary"])
     breaks = [e.t_s for e in result.events if e.kind == "break_due"]
     out.files["events"] = folder / "events.json"
     write_json(events_document(result.episodes, catalogue.topics_for, breaks=breaks), out.files["events"])

@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from posture.analysis import AnalysisOutput
 from posture.batch.task import analyse_recording
 from posture.errors import NotAMediaError
 
 
-def fake_run_analysis(video: Path, out_dir: Path, config: Any, **options: Any) -> dict[str, Any]:
+def fake_run_analysis(video: Path, out_dir: Path, config: Any, **options: Any) -> AnalysisOutput:
     from posture.outputs.files import analysis_summary, write_outputs
     from tests.outputs.test_report import make_result, side_session
 
@@ -41,13 +42,13 @@ def fake_run_analysis(video: Path, out_dir: Path, config: Any, **options: Any) -
     readings, episodes = side_session()
     result = make_result(readings, episodes, source=video)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = write_outputs(result, out_dir)
     summary = analysis_summary(result)
+    files = write_outputs(result, summary, out_dir)
     if options.get("report", True):
         from posture.outputs.report import write_report
 
         write_report(result, summary, out_dir / "report.html", files.files, key_frames=False)
-    return summary
+    return AnalysisOutput(summary, files.files)
 
 
 fake_task = functools.partial(analyse_recording, analyse=fake_run_analysis)

@@ -15,9 +15,11 @@ import pytest
 
 from posture._cli import analysis as commands
 from posture._cli.main import main
+from posture.analysis import AnalysisOutput
 from posture.detector import DetectorConfig
 from posture.paths import CACHE_DIR_ENV, DB_NAME, demo_out_dir
 from posture.sources import demo
+from tests.outputs.test_history import _summary
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -88,21 +90,13 @@ def fake_analysis(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """run_analysis replaced by one that writes a report file and records how it was called."""
     calls: list[dict[str, Any]] = []
 
-    def fake(video: Path, out_dir: Path, config: Any, **kw: Any) -> dict[str, Any]:
+    def fake(video: Path, out_dir: Path, config: Any, **kw: Any) -> AnalysisOutput:
         assert video.is_file()
         out_dir.mkdir(parents=True, exist_ok=True)
         report = out_dir / "report.html"
         report.write_text("<html></html>")
         calls.append({"video": video, "out_dir": out_dir, "hold_s": config.detector.hold_s, **kw})
-        share = {"good": 1.0, "poor": 0.0, "away": 0.0, "uncertain": 0.0}
-        return {
-            "duration_s": 64.0,
-            "frames_analysed": 10,
-            "view": "side",
-            "share": share,
-            "episodes": 0,
-            "files": {"report": str(report)},
-        }
+        return AnalysisOutput(_summary(duration=64.0, poor=0.0, away=0.0), {"report": report})
 
     monkeypatch.setattr(commands, "run_analysis", fake)
     return calls

@@ -391,7 +391,8 @@ def test_unreadable_source_means_no_key_frames(tmp_path: Path) -> None:
         make_result(readings, episodes, source=fake), analysis_summary(make_result(readings))
     )
     assert data.key_frames == ()
-    missing = build_report_data(make_result(readings, episodes, source=tmp_path / "gone.mp4"), {})
+    gone = make_result(readings, episodes, source=tmp_path / "gone.mp4")
+    missing = build_report_data(gone, analysis_summary(gone))
     assert missing.key_frames == ()
 
 

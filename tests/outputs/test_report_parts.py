@@ -113,12 +113,8 @@ def test_templates_share_the_duration_filters(name: str) -> None:
 def test_every_finding_has_a_title_in_the_bar_chart_order() -> None:
     from posture.outputs.report.charts import bar_charts
 
-    summary = {
-        "duration_s": 100.0,
-        "time_s": {"good": 50.0, "poor": 40.0, "uncertain": 0.0, "away": 10.0},
-        "finding_poor_s": dict.fromkeys(FINDING_CODES, 5.0),
-    }
-    verdicts, findings = bar_charts(summary)
+    time_s = {"good": 50.0, "poor": 40.0, "uncertain": 0.0, "away": 10.0}
+    verdicts, findings = bar_charts(time_s, dict.fromkeys(FINDING_CODES, 5.0), 100.0)
     assert "good: 50 s" in verdicts.description and "away: 10 s" in verdicts.description
     titles = [FINDINGS[f].title for f in FINDINGS]
     positions = [findings.description.index(f"{t}: 5.0 s") for t in titles]

@@ -7,10 +7,10 @@ history without ever creating it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from posture.outputs.history.store import (
     KINDS,
@@ -24,14 +24,22 @@ from posture.outputs.history.store import (
 
 if TYPE_CHECKING:
     from posture.pipeline import AnalysisResult
+    from posture.summary import SessionSummary
 
 __all__ = ["LiveSession", "count_sessions", "daily_trend", "list_sessions", "record_analysis"]
 
 
 def record_analysis(
-    result: AnalysisResult, summary: Mapping[str, Any], *, kind: str = "analyze", db_path: Path | None = None
+    result: AnalysisResult,
+    summary: SessionSummary,
+    *,
+    source: str,
+    kind: str = "analyze",
+    db_path: Path | None = None,
 ) -> int:
-    """Record a finished ``analyze`` run from its summary dict; returns the session id.
+    """Record a finished ``analyze`` run from its summary; returns the session id.
+
+    ``source`` is what the history shows: the video file's name, not where it lives.
 
     The session's times are those of the analysis (a recorded video has no trustworthy date).
     """
@@ -39,7 +47,6 @@ def record_analysis(
 
     alerts = sum(1 for e in getattr(result, "events", ()) if e.kind == ALERT)
     totals = SessionTotals.from_summary(summary, alerts=alerts)
-    source = str(summary.get("source") or result.source)
     with HistoryStore(db_path) as store:
         ended = store.clock()
         started = ended - timedelta(seconds=max(float(getattr(result, "wall_s", 0.0) or 0.0), 0.0))

@@ -29,6 +29,7 @@ from posture.outputs.history.schema import (
     utc_now,
 )
 from posture.paths import DATA_DIR_ENV, history_db_path
+from posture.summary import SessionSummary
 
 __all__ = [
     "KINDS",
@@ -80,12 +81,10 @@ class SessionTotals:
         return self.poor_s / self.present_s if self.present_s > 0 else 0.0
 
     @classmethod
-    def from_summary(cls, summary: Mapping[str, Any], *, alerts: int = 0) -> SessionTotals:
-        """Totals from a session summary dict (``summary.session_summary``/``outputs.analysis_summary``)."""
-        duration = float(summary.get("duration_s", 0.0))
-        time_s = summary.get("time_s")
-        if not time_s:  # an older or hand-made summary: only the shares
-            time_s = {k: float(v) * duration for k, v in summary.get("share", {}).items()}
+    def from_summary(cls, summary: SessionSummary, *, alerts: int = 0) -> SessionTotals:
+        """Totals from a session's summary (:func:`posture.summary.session_summary`)."""
+        duration = summary.duration_s
+        time_s = summary.time_s
         away = float(time_s.get("away", 0.0))
         return cls(
             duration_s=duration,
@@ -94,10 +93,10 @@ class SessionTotals:
             good_s=float(time_s.get("good", 0.0)),
             away_s=away,
             uncertain_s=float(time_s.get("uncertain", 0.0)),
-            episodes=int(summary.get("episodes", 0)),
+            episodes=summary.episodes,
             alerts=alerts,
-            top_finding=summary.get("top_finding"),
-            finding_poor_s={k: float(v) for k, v in (summary.get("finding_poor_s") or {}).items()},
+            top_finding=summary.top_finding,
+            finding_poor_s={k: float(v) for k, v in summary.finding_poor_s.items()},
         )
 
 

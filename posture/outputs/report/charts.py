@@ -355,10 +355,8 @@ def _bar_chart(
         return svg_element(fig, salt)
 
 
-def bar_charts(summary: Mapping[str, Any]) -> tuple[Chart, ...]:
-    """Time per verdict and time over threshold per finding."""
-    time_s = summary.get("time_s", {})
-    total = float(summary.get("duration_s") or 0.0)
+def bar_charts(time_s: Mapping[str, float], poor_s: Mapping[str, float], total: float) -> tuple[Chart, ...]:
+    """Time per verdict and time over threshold per finding (seconds), of a session ``total`` s long."""
     if total <= 0:
         return ()
     order = ("good", "poor", "uncertain", "away")
@@ -375,7 +373,6 @@ def bar_charts(summary: Mapping[str, Any]) -> tuple[Chart, ...]:
             "verdicts",
         ),
     )
-    poor_s = summary.get("finding_poor_s", {})
     present = total - float(time_s.get("away", 0.0))
     codes = [c for c in FINDING_CODES if c in poor_s]
     if not any(float(poor_s[c]) > 0 for c in codes):

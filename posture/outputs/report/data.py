@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from posture import __version__
 from posture.advice import ABOUT_TOPIC, WARNING_TOPIC, Catalogue, attribution, load_catalogue
 from posture.config import Config
 from posture.durations import format_duration
+from posture.outputs.files import AnalysisSummary
 from posture.outputs.report.charts import Chart, bar_charts, timeline_chart
 from posture.outputs.report.frames import KeyFrame, key_moments, read_key_frames
 from posture.outputs.report.sections import (
@@ -127,7 +127,7 @@ def _video_link(files: Mapping[str, Path] | None, report_dir: Path | None) -> Vi
 
 def build_report_data(
     result: AnalysisResult,
-    summary: Mapping[str, Any],
+    summary: AnalysisSummary,
     files: Mapping[str, Path] | None = None,
     *,
     key_frames: bool = True,
@@ -150,21 +150,18 @@ def build_report_data(
     rules = config.metrics.rules
     readings = result.readings
     generated = generated or datetime.now().astimezone()
-    views = [str(v) for v in summary.get("views", {})] or [str(summary.get("view", "unknown"))]
-    view = str(summary.get("view", "unknown"))
-    step = (
-        1.0 / result.sample_fps if result.sample_fps else (1.0 / result.info.fps if result.info.fps else 0.1)
-    )
-    dur = durations_s(readings, step)
+    views = list(summary.views) or [summary.view]
+    view = summary.view
+    dur = durations_s(readings, result.step_s)
     baseline = result.baseline.values if result.baseline is not None else None
     measured_anything = any(r.person for r in readings)
 
-    source = str(summary.get("source", result.source))
+    source = summary.source
     source_name = Path(source).name or source
-    duration = float(summary.get("duration_s") or 0.0)
+    duration = summary.duration_s
     views_text = view
-    if len(summary.get("views", {})) > 1:
-        counts = summary["views"]
+    if len(summary.views) > 1:
+        counts = summary.views
         n = sum(counts.values())
         views_text = (
             f"{view} ("
@@ -184,7 +181,7 @@ def build_report_data(
     timeline = None
     if readings and measured_anything:
         timeline = timeline_chart(readings, dur, _chart_metrics(view), rules, baseline)
-    charts = bar_charts(summary) if readings else ()
+    charts = bar_charts(summary.time_s, summary.finding_poor_s, summary.duration_s) if readings else ()
 
     estimates = sorted({name for r in readings for name in r.estimated})
     estimate_facts = tuple(

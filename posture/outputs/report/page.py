@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from posture.durations import clock, format_duration
 from posture.files import atomic_write
+from posture.outputs.files import AnalysisSummary
 from posture.outputs.report.charts import COLOURS
 from posture.outputs.report.data import ReportData, build_report_data
 from posture.pipeline import AnalysisResult
@@ -65,7 +66,7 @@ def render_report(data: ReportData) -> str:
 
 def write_report(
     result: AnalysisResult,
-    summary: Mapping[str, Any],
+    summary: AnalysisSummary,
     target: Target,
     files: Mapping[str, Path] | None = None,
     **options: Any,

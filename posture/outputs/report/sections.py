@@ -6,9 +6,8 @@ dataclasses of numbers and ready-made strings; :mod:`posture.outputs.report.data
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from posture.advice import ABOUT_TOPIC, Catalogue
 from posture.config import Band, FindingRules
@@ -16,6 +15,7 @@ from posture.durations import clock, format_duration
 from posture.findings import FINDING_CODES
 from posture.outputs.report.words import finding_meaning, finding_title, pct
 from posture.pipeline import AnalysisResult
+from posture.summary import SessionSummary
 
 __all__ = [
     "AdviceBlock",
@@ -236,11 +236,10 @@ def _measured_by(code: str, views: Sequence[str]) -> str:
 
 
 def finding_sections(
-    result: AnalysisResult, summary: Mapping[str, Any], catalogue: Catalogue, views: Sequence[str]
+    result: AnalysisResult, summary: SessionSummary, catalogue: Catalogue, views: Sequence[str]
 ) -> tuple[FindingSection, ...]:
-    poor_s = summary.get("finding_poor_s", {})
-    time_s = summary.get("time_s", {})
-    present = float(summary.get("duration_s") or 0.0) - float(time_s.get("away", 0.0))
+    poor_s = summary.finding_poor_s
+    present = summary.duration_s - summary.time_s.get("away", 0.0)
     occurred = [c for c in FINDING_CODES if any(r.findings.get(c, 0.0) >= 1.0 for r in result.readings)]
     extra = sorted(
         {c for r in result.readings for c, s in r.findings.items() if s >= 1.0 and c not in FINDING_CODES}
@@ -273,22 +272,22 @@ def finding_sections(
     return tuple(sorted(sections, key=lambda s: (-s.poor_s, order.get(s.code, 99))))
 
 
-def headlines(summary: Mapping[str, Any]) -> tuple[Headline, ...]:
-    time_s = {k: float(v) for k, v in summary.get("time_s", {}).items()}
-    total = float(summary.get("duration_s") or 0.0)
+def headlines(summary: SessionSummary) -> tuple[Headline, ...]:
+    time_s = summary.time_s
+    total = summary.duration_s
     present = total - time_s.get("away", 0.0)
-    top = summary.get("top_finding")
-    n_ep = int(summary.get("episodes") or 0)
+    top = summary.top_finding
+    n_ep = summary.episodes
     return (
         Headline("Good posture", pct(time_s.get("good", 0.0), present), f"{format_duration(time_s.get('good', 0.0))} of the time present", "good"),
         Headline("Poor posture", pct(time_s.get("poor", 0.0), present), f"{format_duration(time_s.get('poor', 0.0))} of the time present", "poor"),
         Headline("Uncertain", pct(time_s.get("uncertain", 0.0), present), f"{format_duration(time_s.get('uncertain', 0.0))}: landmarks too unclear to judge", "uncertain"),
         Headline("Away", pct(time_s.get("away", 0.0), total), f"{format_duration(time_s.get('away', 0.0))} of the whole session", "away"),
-        Headline("Sustained episodes", str(n_ep), f"{format_duration(float(summary.get('alert_s') or 0.0))} with an alert active", "poor" if n_ep else "good"),
+        Headline("Sustained episodes", str(n_ep), f"{format_duration(summary.alert_s)} with an alert active", "poor" if n_ep else "good"),
         Headline(
             "Top finding",
             finding_title(top) if top else "None",
-            f"{format_duration(float(summary.get('finding_poor_s', {}).get(top, 0.0)))} over its threshold" if top else "no finding reached its threshold",
+            f"{format_duration(summary.finding_poor_s.get(top, 0.0))} over its threshold" if top else "no finding reached its threshold",
             "poor" if top else "good",
         ),
     )  # fmt: skip
