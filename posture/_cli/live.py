@@ -72,8 +72,9 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
     from posture.live.alerts import make_sinks
     from posture.live.context import ContextWatcher
     from posture.live.control import ControlServer
-    from posture.live.monitor import CameraFrames, FileFrames, Monitor, MonitorOptions
+    from posture.live.monitor import Monitor, MonitorOptions
     from posture.pose.estimator import open_estimator
+    from posture.sources.camera import CameraFrames, FileFrames
 
     config = config_from_args(args)
     if args.duration is not None:
@@ -188,7 +189,7 @@ def cmd_resume(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def _live_frames(args: argparse.Namespace) -> Any:
-    from posture.live.monitor import CameraFrames, FileFrames
+    from posture.sources.camera import CameraFrames, FileFrames
 
     return FileFrames(args.source) if getattr(args, "source", None) else CameraFrames(args.camera)
 
