@@ -141,8 +141,8 @@ def _model_items() -> list[Item]:
 def check_environment(cameras: Callable[[], list[int]] = cameras_found) -> list[Item]:
     """Everything ``posture check`` reports, in the order it prints it."""
     from posture.live.alerts import desktop_program, sound_command
-    from posture.live.control import default_runtime_dir
     from posture.outputs.history import default_db_path
+    from posture.paths import runtime_dir as default_runtime_dir
 
     items = [Item("python", sys.version.split()[0]), Item("posture", _version("posture") or "not installed")]
 

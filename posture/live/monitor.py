@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,16 +25,15 @@ from posture.config import Config
 from posture.detector import DetectorState, Event
 from posture.errors import CameraUnavailableError
 from posture.landmarks import Pose
-from posture.live.control import USER_PAUSE_REASON
+from posture.live.control import USER_PAUSE_REASON, RequestError, Status, finite_number
 from posture.live.totals import Totals
 from posture.metrics import measure
 from posture.pipeline import Session
 from posture.policy import AlertPolicy, Notification
 from posture.reading import Reading, Verdict
 from posture.sampling import AdaptiveSampler, ChangeGate, GateConfig, SamplingConfig
-from posture.sources.camera import LiveFrames
+from posture.sources.camera import LiveFrames, thumbnail
 from posture.sources.media import Frame
-from posture.untrusted import printable
 
 if TYPE_CHECKING:
     from posture.outputs.history import SessionTotals
@@ -42,23 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["Monitor", "MonitorOptions", "Totals"]
 
 log = logging.getLogger(__name__)
-
-
-def _finite(value: float) -> bool:
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int with thousands of digits
-        return False
-
-
-def _thumbnail(image: Any, width: int = 64) -> Any:
-    """A tiny greyscale copy for the change gate (area-averaged, which also averages out noise)."""
-    import cv2
-
-    h, w = image.shape[:2]
-    size = (width, max(1, round(h * width / max(w, 1))))
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
 
 
 @dataclass(frozen=True)
@@ -77,8 +59,8 @@ class Monitor:
     """Runs the live loop until stopped, the duration is over, or the stand-in file ends.
 
     Everything with a side effect is injected (frames, estimator, sinks, clocks, history, context,
-    preview), so the loop is tested with fakes. ``handle_command`` is the control channel's handler;
-    it is thread-safe (commands are queued for the loop, status is a snapshot under a lock).
+    preview), so the loop is tested with fakes. It is what the control channel controls
+    (:meth:`status`, :meth:`pause`, :meth:`resume`): thread-safe, the status a snapshot under a lock.
     """
 
     def __init__(
@@ -120,7 +102,7 @@ class Monitor:
         self._sleep = sleep or (lambda s: self._stop.wait(s))
         self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._lock = threading.Lock()
-        self._status: dict[str, Any] = {"state": "starting"}
+        self._status = Status(state="starting")  # what the control channel reports; under _lock
         self.totals = Totals()
         self.notifications: list[Notification] = []
         # The session's final totals, set when run() ends: exactly what the history stored, so a
@@ -142,36 +124,38 @@ class Monitor:
     def stop(self) -> None:
         self._stop.set()
 
-    def handle_command(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Answer a control request. ``pause`` and ``resume`` take effect before the answer is sent,
-        so a ``status`` right after shows them; a malformed request gets an error answer."""
-        cmd = request.get("cmd")
-        if cmd == "status":
-            with self._lock:
-                return {"ok": True, **self._status}
-        if cmd == "pause":
-            until = request.get("until_s")
-            if until is not None and (
-                isinstance(until, bool) or not isinstance(until, (int, float)) or not _finite(until)
-            ):
-                return {"ok": False, "error": "pause needs until_s: a unix time, or null"}
-            until_s = None if until is None else float(until)
-            with self._lock:
-                self._user_paused = True
-                self._paused_until = math.inf if until_s is None else until_s
-                self._status.update(state="paused", reason=USER_PAUSE_REASON, paused_until_s=until_s)
-            self._commands.put(("pause", until_s))  # the loop logs it and releases the camera
-            return {"ok": True, "paused_until_s": until_s}
-        if cmd == "resume":
-            with self._lock:
-                self._user_paused = False
-                self._paused_until = None
-                if self._status.get("reason") == USER_PAUSE_REASON:
-                    self._status.update(state="running", paused_until_s=None)
-                    self._status.pop("reason", None)
-            self._commands.put(("resume", None))
-            return {"ok": True}
-        return {"ok": False, "error": f"unknown command {printable(repr(cmd))[:40]}"}
+    # The control channel's three commands (a posture.live.control.Controlled). Each takes effect
+    # before it returns, so a status right after shows it; the loop then logs it and releases or
+    # reopens the camera.
+    def status(self) -> Status:
+        with self._lock:
+            return self._status
+
+    def pause(self, until_s: float | None) -> Status:
+        """Pause until ``until_s`` (a unix time), or until resumed when None."""
+        if until_s is not None and finite_number(until_s) is None:
+            # The server has checked it already; a bad time must never reach the loop.
+            raise RequestError("pause needs until_s: a unix time, or null")
+        until_s = None if until_s is None else float(until_s)
+        with self._lock:
+            self._user_paused = True
+            self._paused_until = math.inf if until_s is None else until_s
+            self._status = replace(
+                self._status, state="paused", reason=USER_PAUSE_REASON, paused_until_s=until_s
+            )
+            status = self._status
+        self._commands.put(("pause", until_s))
+        return status
+
+    def resume(self) -> Status:
+        with self._lock:
+            self._user_paused = False
+            self._paused_until = None
+            if self._status.reason == USER_PAUSE_REASON:
+                self._status = replace(self._status, state="running", reason=None, paused_until_s=None)
+            status = self._status
+        self._commands.put(("resume", None))
+        return status
 
     def open_source(self) -> None:
         """Open the camera or file now (before the control channel starts, so a missing camera
@@ -267,7 +251,7 @@ class Monitor:
         return max(self._clock() - now, 0.0)
 
     def _analyse(self, frame: Frame) -> tuple[Reading, list[Event]]:
-        thumb = _thumbnail(frame.image)
+        thumb = thumbnail(frame.image)
         if self._last_raw is not None and self.gate.unchanged(thumb, frame.t_s):
             raw = self._last_raw  # nothing moved: the last measurement still holds
             self.reused += 1
@@ -307,7 +291,7 @@ class Monitor:
                 if line:
                     log.warning("%s", line)
                     with self._lock:
-                        self._status["profile"] = line
+                        self._status = replace(self._status, profile=line)
             return
         fit = profile_fit(baseline, raws)
         if not fit.fits:
@@ -315,7 +299,7 @@ class Monitor:
             self.session.analyzer.baseline = None
             log.warning("%s; until then posture is judged without it", fit.message)
             with self._lock:
-                self._status["profile"] = fit.message
+                self._status = replace(self._status, profile=fit.message)
 
     _rate_fps: float | None = None  # the sampling rate last logged
 
@@ -430,23 +414,25 @@ class Monitor:
             self._release_camera()
 
     def _set_status(self, *, state: str, reading: Reading | None = None, **extra: Any) -> None:
-        with self._lock:
-            self._status.update(state=state, **extra)
-            if state != "paused":
-                self._status.pop("reason", None)
-            self._status["paused_until_s"] = (
-                None
-                if not self._user_paused or self._paused_until in (None, float("inf"))
-                else self._paused_until
+        changes: dict[str, Any] = {"state": state, "reason": None, **extra}  # a reason only while paused
+        if reading is not None:
+            changes.update(
+                verdict=reading.posture.value,
+                findings={k: round(v, 2) for k, v in reading.findings.items() if v > 0},
+                alert=reading.alert,
+                view=reading.view,
             )
-            if reading is not None:
-                self._status.update(
-                    verdict=reading.posture.value,
-                    findings={k: round(v, 2) for k, v in reading.findings.items() if v > 0},
-                    alert=reading.alert,
-                    view=reading.view,
-                )
-            self._status.update(
+        with self._lock:
+            # A pause or resume from the control thread since this turn of the loop began stands.
+            if self._user_paused and state not in ("paused", "stopped"):
+                changes.update(state="paused", reason=USER_PAUSE_REASON)
+            elif not self._user_paused and changes["reason"] == USER_PAUSE_REASON:
+                changes.update(state=self._status.state, reason=self._status.reason)
+            paused_until = self._paused_until if self._user_paused else None
+            self._status = replace(
+                self._status,
+                **changes,
+                paused_until_s=None if paused_until in (None, math.inf) else paused_until,
                 source=self.frames.name,
                 session_s=round(self._clock() - self.totals.started_s, 1),
                 poor_s=round(self.totals.poor_s, 1),

@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 from posture.errors import CameraUnavailableError, NotAMediaError, UnreadableSourceError
 from posture.sources.media import Frame
 
-__all__ = ["WARM_UP_FRAMES", "CameraFrames", "FileFrames", "LiveFrames"]
+__all__ = ["WARM_UP_FRAMES", "CameraFrames", "FileFrames", "LiveFrames", "thumbnail"]
 
 
 class LiveFrames(Protocol):
@@ -239,3 +239,14 @@ class FileFrames(_Reopenable):
         if image is None:
             return None
         return Frame(image, self._index, self._offset_s + self._pos_s)
+
+
+def thumbnail(image: Any, width: int = 64) -> Any:
+    """A tiny greyscale copy of a frame for the monitor's change gate (area-averaged, which also
+    averages out the sensor's noise)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    size = (width, max(1, round(h * width / max(w, 1))))
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)

@@ -185,3 +185,14 @@ def test_what_is_not_a_video_is_refused(tmp_path: Path) -> None:
     fake.write_text("not a video at all\n" * 50)
     with pytest.raises((NotAMediaError, UnreadableSourceError)):
         FileFrames(fake).open()
+
+
+def test_thumbnail_is_small_grey_and_keeps_the_aspect() -> None:
+    from posture.sources.camera import thumbnail
+
+    image = np.zeros((480, 640, 3), np.uint8)
+    image[:, 320:] = 200  # right half bright
+    small = thumbnail(image)
+    assert small.shape == (48, 64) and small.dtype == np.uint8
+    assert small[:, :31].max() == 0 and small[:, 33:].min() == 200  # area-averaged, edges kept
+    assert thumbnail(np.zeros((30, 40), np.uint8), width=20).shape == (15, 20)  # already grey
