@@ -362,13 +362,7 @@ class Monitor:
                 log.info("pause over")
             else:
                 return USER_PAUSE_REASON
-        if self.context is not None:
-            state = self.context.poll(now)
-            if state.locked:
-                return "screen locked"
-            if state.meeting:
-                return f"{state.meeting} is running"
-        return None
+        return self.context.poll(now).reason() if self.context is not None else None
 
     def _reopen(self, now: float) -> bool:
         if now < self._next_retry:

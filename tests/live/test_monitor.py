@@ -232,15 +232,25 @@ def test_a_pause_or_resume_between_two_turns_of_the_loop_stands() -> None:
 
 
 def test_screen_lock_pauses() -> None:
+    from posture.live.context import ContextState
+
     class Context:
         def poll(self, now):
-            from types import SimpleNamespace
+            return ContextState(locked=20.0 <= now < 40.0, meeting="zoom" if 45.0 <= now < 50.0 else None)
 
-            return SimpleNamespace(locked=20.0 <= now < 40.0, meeting=None)
+    reasons = []
+    monitor, _, _, clock = make(lambda t: GOOD, duration=60.0, context=Context())
+    original_sleep = clock.sleep
 
-    monitor, *_ = make(lambda t: GOOD, duration=60.0, context=Context())
+    def sleep(s: float) -> None:
+        original_sleep(s)
+        if monitor.status().state == "paused":
+            reasons.append(monitor.status().reason)
+
+    monitor._sleep = sleep
     totals = monitor.run()
-    assert totals.paused_s == pytest.approx(20.0, abs=1.0)
+    assert totals.paused_s == pytest.approx(25.0, abs=1.5)
+    assert set(reasons) == {"screen locked", "zoom is running"}
 
 
 def test_history_is_flushed_every_few_seconds_and_finished() -> None:
