@@ -68,18 +68,18 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
     from contextlib import ExitStack
 
     from posture.baseline import Baseline
-    from posture.calibrate import default_profile_path
     from posture.live.alerts import make_sinks
     from posture.live.context import ContextWatcher
     from posture.live.control import ControlServer
     from posture.live.monitor import Monitor, MonitorOptions
+    from posture.paths import profile_path
     from posture.pose.estimator import open_estimator
     from posture.sources.camera import CameraFrames, FileFrames
 
     config = config_from_args(args)
     if args.duration is not None:
         positive("--duration", args.duration)
-    profile = args.profile or default_profile_path()
+    profile = args.profile or profile_path()
     baseline = Baseline.load(profile) if (args.profile or profile.is_file()) else None
     frames = FileFrames(args.source, loop=args.loop) if args.source else CameraFrames(args.camera)
     preview = _preview_window(config) if args.preview else None
