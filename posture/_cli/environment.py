@@ -142,8 +142,7 @@ def _model_items() -> list[Item]:
 def check_environment(cameras: Callable[[], list[int]] = cameras_found) -> list[Item]:
     """Everything ``posture check`` reports, in the order it prints it."""
     from posture.live.alerts import desktop_program, sound_command
-    from posture.live.control import default_runtime_dir
-    from posture.paths import history_db_path
+    from posture.paths import history_db_path, runtime_dir
 
     items = [Item("python", sys.version.split()[0]), Item("posture", _version("posture") or "not installed")]
 
@@ -183,7 +182,7 @@ def check_environment(cameras: Callable[[], list[int]] = cameras_found) -> list[
         Item("history database", f"{db}" + ("" if db.is_file() else " (created by the first session)"))
     )
     items.append(
-        Item("runtime folder", f"{default_runtime_dir()} (status, pause and resume talk to the monitor here)")
+        Item("runtime folder", f"{runtime_dir()} (status, pause and resume talk to the monitor here)")
     )
 
     encoder = video_encoder()

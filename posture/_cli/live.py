@@ -73,9 +73,10 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
     from posture.live.alerts import make_sinks
     from posture.live.context import ContextWatcher
     from posture.live.control import ControlServer
-    from posture.live.monitor import CameraFrames, FileFrames, Monitor
+    from posture.live.monitor import Monitor
     from posture.paths import profile_path
     from posture.pose.estimator import open_estimator
+    from posture.sources.camera import CameraFrames, FileFrames
 
     config = config_from_args(args)
     if args.duration is not None:
@@ -134,7 +135,7 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
             monitor_ref.append(monitor)
             stack.callback(monitor.release_source)
             monitor.open_source()  # a missing camera is reported before the control channel starts
-            stack.enter_context(ControlServer(monitor.handle_command))  # started on entry
+            stack.enter_context(ControlServer(monitor))  # started on entry
             totals = monitor.run()
     finally:
         for sig, handler in previous.items():
@@ -160,37 +161,39 @@ def _closing_summary(monitor: Any, paused_s: float) -> str:
 
 
 def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
-    from posture.live.control import format_status, send_command
+    from posture._cli.live_text import format_status
+    from posture.live.control import Command, Request, send_command
 
-    out.write(format_status(send_command({"cmd": "status"})).rstrip("\n") + "\n")
+    out.write(format_status(send_command(Request(Command.STATUS))))
     return ExitCode.OK
 
 
 def cmd_pause(args: argparse.Namespace, out: IO[str]) -> int:
     from datetime import datetime
 
-    from posture.live.control import parse_duration, send_command
+    from posture._cli.live_text import parse_duration
+    from posture.live.control import Command, Request, send_command
 
     try:
         until = parse_duration(args.duration, datetime.now())
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    send_command({"cmd": "pause", "until_s": until})
+    send_command(Request(Command.PAUSE, until))
     when = "until you resume" if until is None else f"until {datetime.fromtimestamp(until):%a %H:%M}"
     print(f"posture monitor paused {when}", file=out)
     return ExitCode.OK
 
 
 def cmd_resume(args: argparse.Namespace, out: IO[str]) -> int:
-    from posture.live.control import send_command
+    from posture.live.control import Command, Request, send_command
 
-    send_command({"cmd": "resume"})
+    send_command(Request(Command.RESUME))
     print("posture monitor resumed", file=out)
     return ExitCode.OK
 
 
 def _live_frames(args: argparse.Namespace) -> Any:
-    from posture.live.monitor import CameraFrames, FileFrames
+    from posture.sources.camera import CameraFrames, FileFrames
 
     return FileFrames(args.source) if getattr(args, "source", None) else CameraFrames(args.camera)
 

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from posture.durations import clock
 from posture.policy import Notification
 
 __all__ = [
@@ -83,12 +84,6 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _clock(t_s: float) -> str:
-    total = int(max(t_s, 0.0))
-    hours, rest = divmod(total, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-
-
 class ConsoleSink(Sink):
     """One line per notification on a text stream (the stream stays open: it is not ours)."""
 
@@ -96,7 +91,7 @@ class ConsoleSink(Sink):
         self._stream = stream
 
     def send(self, notification: Notification) -> None:
-        line = f"[{_clock(notification.t_s)}] {notification.title}: {notification.message}"
+        line = f"[{clock(notification.t_s, decimals=False)}] {notification.title}: {notification.message}"
         if notification.advice:
             line += f" (advice: {', '.join(notification.advice)})"
         self._stream.write(_one_line(line) + "\n")

@@ -15,309 +15,40 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from posture.baseline import Baseline
 from posture.config import Config
 from posture.detector import DetectorState, Event
-from posture.errors import CameraUnavailableError, NotAMediaError, UnreadableSourceError
-from posture.findings import FINDING_CODES
+from posture.errors import CameraUnavailableError
 from posture.landmarks import Pose
-from posture.live.control import USER_PAUSE_REASON
+from posture.live.control import USER_PAUSE_REASON, RequestError, Status, finite_number
+from posture.live.totals import Totals
 from posture.metrics import measure
 from posture.pipeline import Pipeline
 from posture.policy import AlertPolicy, Notification
 from posture.reading import Reading, Verdict
 from posture.sampling import AdaptiveSampler, ChangeGate
+from posture.sources.camera import LiveFrames, thumbnail
 from posture.sources.media import Frame
-from posture.untrusted import printable
 
 if TYPE_CHECKING:
     from posture.outputs.history import SessionTotals
 
-__all__ = ["LiveFrames", "CameraFrames", "FileFrames", "Monitor", "Totals"]
+__all__ = ["Monitor", "Totals"]
 
 log = logging.getLogger(__name__)
-
-
-class LiveFrames(Protocol):
-    """A camera, or a stand-in for one: opened, read when a sample is due, released."""
-
-    name: str
-
-    def open(self) -> None: ...
-
-    def close(self) -> None: ...
-
-    def read(self) -> Frame | None:
-        """The freshest frame, or None when the device delivered nothing (lost, ended)."""
-        ...
-
-    @property
-    def ended(self) -> bool:
-        """True when no more frames will ever come (a file stand-in at its end)."""
-        ...
-
-
-WARM_UP_FRAMES = 3  # frames dropped after opening a camera, while its exposure settles
-
-
-class CameraFrames:
-    """A webcam at a modest resolution. Opening a camera that does not exist is an input error."""
-
-    def __init__(
-        self, index: int, width: int = 640, height: int = 480, opener: Callable[[int], Any] | None = None
-    ):
-        self.index = index
-        self.name = f"camera {index}"
-        self._size = (width, height)
-        self._opener = opener
-        self._cap: Any = None
-        self._t0 = 0.0
-        self._count = 0
-
-    def open(self) -> None:
-        import cv2
-
-        from posture.sources.media import quiet_opencv
-
-        quiet_opencv()
-        cap = self._opener(self.index) if self._opener else cv2.VideoCapture(self.index)
-        if not cap.isOpened():
-            cap.release()
-            raise CameraUnavailableError(f"camera {self.index} is not available")
-        cap.set(cv2.CAP_PROP_FRAME_WIDTH, self._size[0])
-        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self._size[1])
-        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # keep only the newest frame queued, where supported
-        for _ in range(WARM_UP_FRAMES):  # auto-exposure needs a few frames after opening
-            cap.grab()
-        self._cap = cap
-        if not self._t0:
-            self._t0 = time.monotonic()
-
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-
-    @property
-    def ended(self) -> bool:
-        return False
-
-    def read(self) -> Frame | None:
-        if self._cap is None:
-            return None
-        # grab() only dequeues the driver's buffer; retrieve() decodes and converts this one frame.
-        if not self._cap.grab():
-            return None
-        ok, image = self._cap.retrieve()
-        if not ok or image is None:
-            return None
-        self._count += 1
-        return Frame(image, self._count, time.monotonic() - self._t0)
-
-
-class FileFrames:
-    """A video file played at real speed as a stand-in for a camera (``--source``).
-
-    The file's clock runs from ``open()``; a read returns the frame due at that moment. Like a
-    webcam, which drops the frames nobody asks for, the stand-in avoids work on the frames between
-    samples: a Motion-JPEG file (the format most webcams deliver) is read as raw packets and only
-    the due frame is decoded; other codecs are grabbed forward (decoded, as inter-frame codecs
-    require, but never converted), and a gap longer than ``seek_after_s`` is skipped by seeking.
-    ``loop`` starts over at the end, like a camera that never stops; otherwise the stand-in ends
-    with the file.
-    """
-
-    seek_after_s = 3.0
-
-    def __init__(self, path: Path, *, loop: bool = False, clock: Callable[[], float] = time.monotonic):
-        from posture.sources.media import check_media_path, is_image_file
-
-        check_media_path(path)
-        if is_image_file(path):
-            raise NotAMediaError(f"{path} is a still image, not a video to play as a camera")
-        self.path = path
-        self.name = str(path)
-        self.loop = loop
-        self._clock = clock
-        self._cap: Any = None
-        self._t0: float | None = None  # clock time at which the file's time 0 played
-        self._offset_s = 0.0  # source time added per loop, so t_s keeps increasing
-        self._pos_s = -1.0  # time of the last grabbed frame
-        self._index = -1  # index of the last grabbed frame
-        self._fps = 0.0
-        self._raw_jpeg = False  # packets are JPEG images, decoded only when due
-        self._ended = False
-
-    def _open_capture(self) -> Any:
-        import cv2
-
-        # One decoding thread: the stand-in decodes about one frame in 25 that it uses, and frame
-        # threading costs more CPU than it saves at that pace (measured: 1.9 % against 2.4 % of a
-        # core per second of 630x360 H.264).
-        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
-        if not cap.isOpened():
-            cap.release()
-            cap = cv2.VideoCapture(str(self.path))
-        if not cap.isOpened():
-            cap.release()
-            raise NotAMediaError(f"{self.path} is not a video OpenCV can open")
-        return cap
-
-    def _capture(self) -> Any:
-        import cv2
-
-        cap = self._open_capture()
-        self._fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        fourcc = int(cap.get(cv2.CAP_PROP_FOURCC) or 0).to_bytes(4, "little").decode("latin-1").upper()
-        self._raw_jpeg = fourcc == "MJPG" and self._fps > 0 and bool(cap.set(cv2.CAP_PROP_FORMAT, -1))
-        self._pos_s, self._index = -1.0, -1
-        return cap
-
-    def open(self) -> None:
-        if self._t0 is None:  # first open: is there a frame at all?
-            self._check_first_frame()
-        self._cap = self._capture()
-        if self._t0 is None:
-            self._t0 = self._clock()
-
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-
-    def _check_first_frame(self) -> None:
-        """A file OpenCV opens but cannot decode (text named .jpg, a broken clip) is bad input."""
-        cap = self._open_capture()
-        try:
-            ok, image = cap.read()
-        finally:
-            cap.release()
-        if not ok or image is None or getattr(image, "ndim", 0) != 3:
-            raise UnreadableSourceError(f"{self.path} has no video frame OpenCV can read")
-
-    @property
-    def ended(self) -> bool:
-        return self._ended
-
-    def _grab(self) -> bool:
-        import cv2
-
-        if not self._cap.grab():
-            return False
-        self._index += 1
-        if self._raw_jpeg:
-            self._pos_s = self._index / self._fps
-        else:
-            self._pos_s = float(self._cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0) / 1000.0
-        return True
-
-    def read(self) -> Frame | None:
-        import cv2
-
-        if self._cap is None or self._ended or self._t0 is None:
-            return None
-        target = self._clock() - self._t0 - self._offset_s
-        if not self._raw_jpeg and target - self._pos_s > self.seek_after_s:
-            self._cap.set(cv2.CAP_PROP_POS_MSEC, target * 1000.0)
-            self._index = int(self._cap.get(cv2.CAP_PROP_POS_FRAMES) or 0) - 1
-        while True:
-            if not self._grab():
-                if self.loop and self._pos_s > 0:
-                    self._offset_s += self._pos_s + (1.0 / self._fps if self._fps else 0.04)
-                    self._cap.release()
-                    self._cap = self._capture()
-                    target = self._clock() - self._t0 - self._offset_s
-                    continue
-                self._ended = True
-                return None
-            if self._pos_s + 1e-3 >= target:
-                break
-        ok, data = self._cap.retrieve()
-        if not ok or data is None:
-            return None
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if self._raw_jpeg else data
-        if image is None:
-            return None
-        return Frame(image, self._index, self._offset_s + self._pos_s)
-
-
-def _finite(value: float) -> bool:
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int with thousands of digits
-        return False
-
-
-def _thumbnail(image: Any, width: int = 64) -> Any:
-    """A tiny greyscale copy for the change gate (area-averaged, which also averages out noise)."""
-    import cv2
-
-    h, w = image.shape[:2]
-    size = (width, max(1, round(h * width / max(w, 1))))
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-
-
-@dataclass
-class Totals:
-    """Running time per verdict (seconds), episodes and alerts of a live session."""
-
-    started_s: float = 0.0
-    good_s: float = 0.0
-    poor_s: float = 0.0
-    uncertain_s: float = 0.0
-    away_s: float = 0.0
-    paused_s: float = 0.0
-    episodes: int = 0
-    alerts: int = 0
-    finding_poor_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(FINDING_CODES, 0.0))
-
-    @property
-    def present_s(self) -> float:
-        return self.good_s + self.poor_s + self.uncertain_s
-
-    def credit(self, reading: Reading, dt_s: float) -> None:
-        if reading.posture is Verdict.GOOD:
-            self.good_s += dt_s
-        elif reading.posture is Verdict.POOR:
-            self.poor_s += dt_s
-        elif reading.posture is Verdict.UNCERTAIN:
-            self.uncertain_s += dt_s
-        else:
-            self.away_s += dt_s
-        for code, sev in reading.findings.items():
-            if sev >= 1.0:
-                self.finding_poor_s[code] = self.finding_poor_s.get(code, 0.0) + dt_s
-
-    def for_history(self, duration_s: float) -> Any:
-        from posture.outputs.history import SessionTotals
-
-        top = max(self.finding_poor_s.items(), key=lambda kv: kv[1], default=("", 0.0))
-        return SessionTotals(
-            duration_s=duration_s,
-            present_s=self.present_s,
-            poor_s=self.poor_s,
-            good_s=self.good_s,
-            away_s=self.away_s,
-            uncertain_s=self.uncertain_s,
-            episodes=self.episodes,
-            alerts=self.alerts,
-            top_finding=top[0] if top[1] > 0 else None,
-            finding_poor_s={k: round(v, 2) for k, v in self.finding_poor_s.items() if v > 0},
-        )
 
 
 class Monitor:
     """Runs the live loop until stopped, the duration is over, or the stand-in file ends.
 
     Everything with a side effect is injected (frames, estimator, sinks, clocks, history, context,
-    preview), so the loop is tested with fakes. ``handle_command`` is the control channel's handler;
-    it is thread-safe (commands are queued for the loop, status is a snapshot under a lock).
+    preview), so the loop is tested with fakes. It is what the control channel controls
+    (:meth:`status`, :meth:`pause`, :meth:`resume`): thread-safe, the status a snapshot under a lock.
     """
 
     def __init__(
@@ -360,7 +91,7 @@ class Monitor:
         self._sleep = sleep or (lambda s: self._stop.wait(s))
         self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._lock = threading.Lock()
-        self._status: dict[str, Any] = {"state": "starting"}
+        self._status = Status(state="starting")  # what the control channel reports; under _lock
         self.totals = Totals()
         self.notifications: list[Notification] = []
         # The session's final totals, set when run() ends: exactly what the history stored, so a
@@ -382,36 +113,38 @@ class Monitor:
     def stop(self) -> None:
         self._stop.set()
 
-    def handle_command(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Answer a control request. ``pause`` and ``resume`` take effect before the answer is sent,
-        so a ``status`` right after shows them; a malformed request gets an error answer."""
-        cmd = request.get("cmd")
-        if cmd == "status":
-            with self._lock:
-                return {"ok": True, **self._status}
-        if cmd == "pause":
-            until = request.get("until_s")
-            if until is not None and (
-                isinstance(until, bool) or not isinstance(until, (int, float)) or not _finite(until)
-            ):
-                return {"ok": False, "error": "pause needs until_s: a unix time, or null"}
-            until_s = None if until is None else float(until)
-            with self._lock:
-                self._user_paused = True
-                self._paused_until = math.inf if until_s is None else until_s
-                self._status.update(state="paused", reason=USER_PAUSE_REASON, paused_until_s=until_s)
-            self._commands.put(("pause", until_s))  # the loop logs it and releases the camera
-            return {"ok": True, "paused_until_s": until_s}
-        if cmd == "resume":
-            with self._lock:
-                self._user_paused = False
-                self._paused_until = None
-                if self._status.get("reason") == USER_PAUSE_REASON:
-                    self._status.update(state="running", paused_until_s=None)
-                    self._status.pop("reason", None)
-            self._commands.put(("resume", None))
-            return {"ok": True}
-        return {"ok": False, "error": f"unknown command {printable(repr(cmd))[:40]}"}
+    # The control channel's three commands (a posture.live.control.Controlled). Each takes effect
+    # before it returns, so a status right after shows it; the loop then logs it and releases or
+    # reopens the camera.
+    def status(self) -> Status:
+        with self._lock:
+            return self._status
+
+    def pause(self, until_s: float | None) -> Status:
+        """Pause until ``until_s`` (a unix time), or until resumed when None."""
+        if until_s is not None and finite_number(until_s) is None:
+            # The server has checked it already; a bad time must never reach the loop.
+            raise RequestError("pause needs until_s: a unix time, or null")
+        until_s = None if until_s is None else float(until_s)
+        with self._lock:
+            self._user_paused = True
+            self._paused_until = math.inf if until_s is None else until_s
+            self._status = replace(
+                self._status, state="paused", reason=USER_PAUSE_REASON, paused_until_s=until_s
+            )
+            status = self._status
+        self._commands.put(("pause", until_s))
+        return status
+
+    def resume(self) -> Status:
+        with self._lock:
+            self._user_paused = False
+            self._paused_until = None
+            if self._status.reason == USER_PAUSE_REASON:
+                self._status = replace(self._status, state="running", reason=None, paused_until_s=None)
+            status = self._status
+        self._commands.put(("resume", None))
+        return status
 
     def open_source(self) -> None:
         """Open the camera or file now (before the control channel starts, so a missing camera
@@ -507,7 +240,7 @@ class Monitor:
         return max(self._clock() - now, 0.0)
 
     def _analyse(self, frame: Frame) -> tuple[Reading, list[Event]]:
-        thumb = _thumbnail(frame.image)
+        thumb = thumbnail(frame.image)
         if self._last_raw is not None and self.gate.unchanged(thumb, frame.t_s):
             raw = self._last_raw  # nothing moved: the last measurement still holds
             self.reused += 1
@@ -547,7 +280,7 @@ class Monitor:
                 if line:
                     log.warning("%s", line)
                     with self._lock:
-                        self._status["profile"] = line
+                        self._status = replace(self._status, profile=line)
             return
         fit = profile_fit(baseline, raws)
         if not fit.fits:
@@ -555,7 +288,7 @@ class Monitor:
             self.session.analyzer.baseline = None
             log.warning("%s; until then posture is judged without it", fit.message)
             with self._lock:
-                self._status["profile"] = fit.message
+                self._status = replace(self._status, profile=fit.message)
 
     _rate_fps: float | None = None  # the sampling rate last logged
 
@@ -618,13 +351,7 @@ class Monitor:
                 log.info("pause over")
             else:
                 return USER_PAUSE_REASON
-        if self.context is not None:
-            state = self.context.poll(now)
-            if state.locked:
-                return "screen locked"
-            if state.meeting:
-                return f"{state.meeting} is running"
-        return None
+        return self.context.poll(now).reason() if self.context is not None else None
 
     def _reopen(self, now: float) -> bool:
         if now < self._next_retry:
@@ -670,23 +397,25 @@ class Monitor:
             self._release_camera()
 
     def _set_status(self, *, state: str, reading: Reading | None = None, **extra: Any) -> None:
-        with self._lock:
-            self._status.update(state=state, **extra)
-            if state != "paused":
-                self._status.pop("reason", None)
-            self._status["paused_until_s"] = (
-                None
-                if not self._user_paused or self._paused_until in (None, float("inf"))
-                else self._paused_until
+        changes: dict[str, Any] = {"state": state, "reason": None, **extra}  # a reason only while paused
+        if reading is not None:
+            changes.update(
+                verdict=reading.posture.value,
+                findings={k: round(v, 2) for k, v in reading.findings.items() if v > 0},
+                alert=reading.alert,
+                view=reading.view,
             )
-            if reading is not None:
-                self._status.update(
-                    verdict=reading.posture.value,
-                    findings={k: round(v, 2) for k, v in reading.findings.items() if v > 0},
-                    alert=reading.alert,
-                    view=reading.view,
-                )
-            self._status.update(
+        with self._lock:
+            # A pause or resume from the control thread since this turn of the loop began stands.
+            if self._user_paused and state not in ("paused", "stopped"):
+                changes.update(state="paused", reason=USER_PAUSE_REASON)
+            elif not self._user_paused and changes["reason"] == USER_PAUSE_REASON:
+                changes.update(state=self._status.state, reason=self._status.reason)
+            paused_until = self._paused_until if self._user_paused else None
+            self._status = replace(
+                self._status,
+                **changes,
+                paused_until_s=None if paused_until in (None, math.inf) else paused_until,
                 source=self.frames.name,
                 session_s=round(self._clock() - self.totals.started_s, 1),
                 poor_s=round(self.totals.poor_s, 1),

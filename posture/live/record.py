@@ -168,7 +168,7 @@ def record_camera(
     height: int = 480,
 ) -> RecordResult:
     """``posture record``: ``seconds`` of camera ``camera`` to ``out``, at real speed."""
-    from posture.live.monitor import CameraFrames
+    from posture.sources.camera import CameraFrames
 
     _check_out(Path(out))  # refuse a bad name before the camera light comes on
     cam = CameraFrames(camera, width, height)

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from posture.config import Config
-from posture.live.control import ControlServer, send_command, validate_request
+from posture.live.control import Command, ControlServer, Request, RequestError, send_command
 from posture.live.monitor import Monitor
 from posture.sources.media import Frame
 from tests.builders import side_pose
@@ -29,6 +29,7 @@ from tests.builders import side_pose
 pytestmark = pytest.mark.adversarial
 
 GOOD = side_pose(trunk_deg=-8.0, neck_deg=8.0, pitch_deg=10.0)
+STATUS, RESUME = Request(Command.STATUS), Request(Command.RESUME)
 
 
 class LiveFakeCamera:
@@ -71,10 +72,10 @@ def live_monitor() -> Iterator[tuple[Monitor, Path, threading.Thread]]:
             errors.append(exc)
 
     thread = threading.Thread(target=run, name="monitor-under-test", daemon=True)
-    with ControlServer(monitor.handle_command, sock):
+    with ControlServer(monitor, sock):
         thread.start()
         deadline = time.monotonic() + 10
-        while send_command({"cmd": "status"}, path=sock)["state"] == "starting":
+        while send_command(STATUS, path=sock).state == "starting":
             assert time.monotonic() < deadline, "the monitor never started"
             time.sleep(0.02)
         try:
@@ -158,8 +159,7 @@ def test_malformed_message_gets_an_error_and_the_monitor_runs_on(live_monitor, n
         assert isinstance(answer["error"], str) and "\n" not in answer["error"]
     time.sleep(0.3)  # the loop has had a turn
     assert thread.is_alive()
-    status = send_command({"cmd": "status"}, path=sock)
-    assert status["state"] in ("running", "away")
+    assert send_command(STATUS, path=sock).state in ("running", "away")
 
 
 def _fuzz_message(rng: random.Random) -> bytes:
@@ -203,9 +203,8 @@ def test_a_thousand_fuzzed_messages_leave_the_monitor_running(live_monitor) -> N
     assert answered == 1000
     time.sleep(0.3)
     assert thread.is_alive()
-    send_command({"cmd": "resume"}, path=sock)
-    status = send_command({"cmd": "status"}, path=sock)
-    assert status["state"] in ("running", "away")
+    send_command(RESUME, path=sock)
+    assert send_command(STATUS, path=sock).state in ("running", "away")
 
 
 def test_pause_is_applied_before_the_answer(live_monitor) -> None:
@@ -213,23 +212,24 @@ def test_pause_is_applied_before_the_answer(live_monitor) -> None:
     _monitor, sock, _thread = live_monitor
     for _ in range(20):
         until = time.time() + 300
-        assert send_command({"cmd": "pause", "until_s": until}, path=sock)["ok"]
-        status = send_command({"cmd": "status"}, path=sock)
-        assert status["state"] == "paused" and status["paused_until_s"] == pytest.approx(until)
-        send_command({"cmd": "resume"}, path=sock)
-        assert send_command({"cmd": "status"}, path=sock)["state"] != "paused"
-    assert send_command({"cmd": "pause", "until_s": None}, path=sock)["ok"]
-    status = send_command({"cmd": "status"}, path=sock)
-    assert status["state"] == "paused" and status["paused_until_s"] is None
+        reply = send_command(Request(Command.PAUSE, until), path=sock)
+        assert reply.state == "paused" and reply.paused_until_s == pytest.approx(until)  # the reply says so
+        status = send_command(STATUS, path=sock)
+        assert status.state == "paused" and status.paused_until_s == pytest.approx(until)
+        assert send_command(RESUME, path=sock).state != "paused"
+        assert send_command(STATUS, path=sock).state != "paused"
+    assert send_command(Request(Command.PAUSE, None), path=sock).state == "paused"
+    status = send_command(STATUS, path=sock)
+    assert status.state == "paused" and status.paused_until_s is None
 
 
 def test_the_loop_keeps_the_pause_it_was_given(live_monitor) -> None:
     monitor, sock, _thread = live_monitor
-    send_command({"cmd": "pause", "until_s": time.time() + 60}, path=sock)
+    send_command(Request(Command.PAUSE, time.time() + 60), path=sock)
     time.sleep(0.6)  # several loop turns
-    assert send_command({"cmd": "status"}, path=sock)["state"] == "paused"
+    assert send_command(STATUS, path=sock).state == "paused"
     assert not monitor.frames.is_open  # the camera is released while paused
-    send_command({"cmd": "resume"}, path=sock)
+    send_command(RESUME, path=sock)
 
 
 @pytest.mark.parametrize(
@@ -253,17 +253,25 @@ def test_the_loop_keeps_the_pause_it_was_given(live_monitor) -> None:
     ],
 )
 def test_validate_request(request_: dict, ok: bool) -> None:
-    assert (validate_request(request_, NOW) is None) is ok
+    if ok:
+        request = Request.from_json(request_, NOW)
+        assert request.cmd.value == request_["cmd"] and request.until_s == request_.get("until_s")
+        assert Request.from_json(request.to_json(), NOW) == request  # a round trip
+    else:
+        with pytest.raises(RequestError) as refused:
+            Request.from_json(request_, NOW)
+        assert "\n" not in str(refused.value)
 
 
 @pytest.mark.parametrize("until_s", [1e12, -1.0, math.nan, math.inf, "x", True])
 def test_the_monitor_itself_refuses_a_bad_pause(until_s) -> None:
-    """Defence in depth: handle_command never lets a bad time reach the loop."""
+    """Defence in depth: Monitor.pause never lets a bad time reach the loop."""
     monitor = Monitor(Config(), LiveFakeCamera(), GoodPose())
-    answer = monitor.handle_command({"cmd": "pause", "until_s": until_s})
     if until_s in (1e12, -1.0):  # numbers: accepted here (the server bounds them); the loop copes
-        assert answer["ok"] is True
+        assert monitor.pause(until_s).state == "paused"
         monitor._apply_commands()  # logs without datetime overflow
         monitor._paused_reason(0.0)
     else:
-        assert answer["ok"] is False
+        with pytest.raises(RequestError, match="pause needs until_s"):
+            monitor.pause(until_s)
+        assert monitor.status().state == "starting"

@@ -135,12 +135,13 @@ def test_render_history_sanitises_every_cell() -> None:
 
 @pytest.mark.parametrize("field", ["source", "state", "verdict", "reason"])
 def test_status_output_sanitises_what_the_monitor_sends(field: str) -> None:
-    from posture.live.control import format_status
+    from posture._cli.live_text import format_status
+    from posture.live.control import Status
 
     status = {"state": "running", "verdict": "good", "source": "cam", field: "x\x1b]0;t\x07\x1b[2Jy"}
     if field == "reason":
         status["state"] = "paused"
-    text = format_status(status)
+    text = format_status(Status.from_json(status))
     assert "\x1b" not in text and "\x07" not in text
 
 

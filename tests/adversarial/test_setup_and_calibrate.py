@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from posture.live.control import ControlError, _ensure_private_folder
+from posture.live.channel import ControlError
+from posture.live.channel import ensure_private_folder as _ensure_private_folder
 from tests.adversarial.helpers import assert_one_line_error, run_cli, write_video
 
 pytestmark = pytest.mark.adversarial

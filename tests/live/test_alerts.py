@@ -53,7 +53,7 @@ def test_console_sink_writes_one_line() -> None:
         sink.send(Notification(3725.0, "break", "Time for a break", "Line one\nline two.", 1))
     lines = out.getvalue().splitlines()
     assert lines == [
-        "[0:04:10] Check your posture: Your head has been forward of your shoulders for 4 minutes."
+        "[4:10] Check your posture: Your head has been forward of your shoulders for 4 minutes."
         " (advice: forward_head)",
         "[1:02:05] Time for a break: Line one line two.",
     ]

@@ -1,5 +1,6 @@
 """The control channel: a real server on a short temporary socket, its TCP fallback with a token,
-stale and live sockets, permissions, bad requests; pause durations and the status text."""
+stale and live sockets, permissions, bad requests. (The typed messages are tested in
+test_control_messages.py, the words of ``posture status`` and ``pause`` in tests/cli/test_live_text.py.)"""
 
 from __future__ import annotations
 
@@ -13,26 +14,32 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from posture import paths
 from posture.errors import PostureError
-from posture.live import control
+from posture.live import channel
+from posture.live.channel import MAX_REQUEST_BYTES
 from posture.live.control import (
-    MAX_REQUEST_BYTES,
     NOT_RUNNING,
+    Command,
     ControlError,
     ControlServer,
     MonitorNotRunningError,
-    default_runtime_dir,
-    default_socket_path,
-    format_status,
-    parse_duration,
+    Request,
+    Status,
     send_command,
 )
+
+STATUS, RESUME = Request(Command.STATUS), Request(Command.RESUME)
+
+
+def pause(until_s: float | None = None) -> Request:
+    return Request(Command.PAUSE, until_s)
+
 
 SOON = float(round(time.time()) + 3600)  # a pause end the server accepts (within 7 days from now)
 
@@ -47,27 +54,33 @@ def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """
     base = Path(tempfile.mkdtemp(dir="/tmp", prefix="pc"))
     folder = base / "rt"
-    monkeypatch.setenv(control.RUNTIME_DIR_ENV, str(folder))
+    monkeypatch.setenv(paths.RUNTIME_DIR_ENV, str(folder))
     yield folder
     shutil.rmtree(base, ignore_errors=True)
 
 
 class Recorder:
-    """A handler that records requests and answers like a small monitor."""
+    """A small monitor that records the commands it gets."""
 
     def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
+        self.requests: list[tuple[str, Any]] = []
         self.lock = threading.Lock()
 
-    def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _record(self, cmd: str, arg: Any = None) -> None:
         with self.lock:
-            self.requests.append(dict(request))
-        cmd = request["cmd"]
-        if cmd == "status":
-            return {"state": "running", "verdict": "good"}
-        if cmd == "pause":
-            return {"state": "paused", "paused_until_s": request["until_s"]}
-        return {"state": "running"}
+            self.requests.append((cmd, arg))
+
+    def status(self) -> Status:
+        self._record("status")
+        return Status(state="running", verdict="good")
+
+    def pause(self, until_s: float | None) -> Status:
+        self._record("pause", until_s)
+        return Status(state="paused", reason="paused by you", paused_until_s=until_s)
+
+    def resume(self) -> Status:
+        self._record("resume")
+        return Status(state="running")
 
 
 @pytest.fixture
@@ -75,10 +88,8 @@ def servers() -> Iterator[Callable[..., ControlServer]]:
     """Start servers that are always closed at the end of the test."""
     started: list[ControlServer] = []
 
-    def start(
-        handler: Callable[[dict[str, Any]], dict[str, Any]] | None = None, **kwargs: Any
-    ) -> ControlServer:
-        server = ControlServer(handler or Recorder(), **kwargs)
+    def start(target: Any = None, **kwargs: Any) -> ControlServer:
+        server = ControlServer(target or Recorder(), **kwargs)
         server.start()
         started.append(server)
         return server
@@ -114,12 +125,13 @@ def raw_request(server: ControlServer, data: bytes) -> dict[str, Any]:
 def test_runtime_dir_env_override_and_platform_default(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv(control.RUNTIME_DIR_ENV, str(tmp_path / "rt"))
-    assert default_runtime_dir() == tmp_path / "rt"
-    assert default_socket_path() == tmp_path / "rt" / "control.sock"
-    monkeypatch.delenv(control.RUNTIME_DIR_ENV)
+    monkeypatch.setenv(paths.RUNTIME_DIR_ENV, str(tmp_path / "rt"))
+    assert paths.runtime_dir() == tmp_path / "rt"
+    assert paths.socket_path() == tmp_path / "rt" / "control.sock"
+    assert ControlServer(Recorder()).path == tmp_path / "rt" / "control.sock"
+    monkeypatch.delenv(paths.RUNTIME_DIR_ENV)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "xdg"))
-    path = default_socket_path()
+    path = paths.socket_path()
     assert path.name == "control.sock" and path.parent.name == "posture"
 
 
@@ -134,51 +146,70 @@ def test_status_pause_resume_reach_the_handler(
     server = servers(handler)
     assert server.transport == "unix" and server.path == runtime_dir / "control.sock"
 
-    assert send_command({"cmd": "status"}) == {"ok": True, "state": "running", "verdict": "good"}
-    assert send_command({"cmd": "pause", "until_s": SOON}) == {
-        "ok": True,
-        "state": "paused",
-        "paused_until_s": SOON,
-    }
-    assert send_command({"cmd": "pause", "until_s": None})["paused_until_s"] is None
-    assert send_command({"cmd": "pause"})["paused_until_s"] is None  # no until_s: until resumed
-    assert send_command({"cmd": "resume"}) == {"ok": True, "state": "running"}
-    assert [r["cmd"] for r in handler.requests] == ["status", "pause", "pause", "pause", "resume"]
-    assert handler.requests[1]["until_s"] == SOON
+    assert send_command(STATUS) == Status(state="running", verdict="good")
+    assert send_command(pause(SOON)) == Status(state="paused", reason="paused by you", paused_until_s=SOON)
+    assert send_command(pause(None)).paused_until_s is None
+    assert send_command(RESUME) == Status(state="running")
+    assert raw_request(server, b'{"cmd": "pause"}\n')["paused_until_s"] is None  # no until_s: until resumed
+    assert handler.requests == [
+        ("status", None),
+        ("pause", SOON),
+        ("pause", None),
+        ("resume", None),
+        ("pause", None),
+    ]
+    # the reply carries every status field, under its public name
+    assert set(raw_request(server, b'{"cmd": "status"}\n')) == {"ok", *Status().to_json()}
 
 
 @needs_unix
 def test_handler_refusals_become_control_errors(
     runtime_dir: Path, servers: Callable[..., ControlServer]
 ) -> None:
-    def handler(request: dict[str, Any]) -> dict[str, Any]:
-        if request["cmd"] == "resume":
+    class Refuses:
+        def resume(self) -> Status:
             raise PostureError("the monitor is not paused")
-        if request["cmd"] == "pause":
-            return {"ok": False, "error": "cannot pause while\ncalibrating"}
-        raise RuntimeError("a bug")
 
-    servers(handler)
+        def pause(self, until_s: float | None) -> Status:
+            raise PostureError("cannot pause while\ncalibrating")
+
+        def status(self) -> Status:
+            raise RuntimeError("a bug")
+
+    server = servers(Refuses())
     with pytest.raises(ControlError, match=r"^the monitor is not paused$"):
-        send_command({"cmd": "resume"})
+        send_command(RESUME)
     with pytest.raises(ControlError, match=r"^cannot pause while calibrating$"):  # one line
-        send_command({"cmd": "pause", "until_s": None})
+        send_command(pause(None))
     with pytest.raises(ControlError, match="the monitor failed to status: RuntimeError"):
-        send_command({"cmd": "status"})
-    with pytest.raises(ControlError, match="unknown command 'stop'"):
-        send_command({"cmd": "stop"})
+        send_command(STATUS)
+    assert raw_request(server, b'{"cmd": "stop"}\n')["error"].startswith("unknown command 'stop'")
+
+
+@needs_unix
+def test_a_reply_that_is_not_a_status_is_refused(
+    runtime_dir: Path, servers: Callable[..., ControlServer]
+) -> None:
+    class Broken(Recorder):
+        def status(self) -> Any:
+            return {"state": "running"}
+
+    servers(Broken())
+    with pytest.raises(ControlError, match=r"^the monitor failed to status$"):
+        send_command(STATUS)
+    assert send_command(RESUME).state == "running"
 
 
 @needs_unix
 def test_no_server_means_not_running(runtime_dir: Path) -> None:
     with pytest.raises(MonitorNotRunningError, match=f"^{NOT_RUNNING}$"):
-        send_command({"cmd": "status"})
+        send_command(STATUS)
     runtime_dir.mkdir()
     dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     dead.bind(str(runtime_dir / "control.sock"))  # a socket file nobody listens on
     dead.close()
     with pytest.raises(ControlError, match=f"^{NOT_RUNNING}$"):
-        send_command({"cmd": "status"})
+        send_command(STATUS)
 
 
 @needs_unix
@@ -193,7 +224,7 @@ def test_stale_socket_from_a_crash_is_replaced(
     crashed.close()  # a crash leaves the file behind
     assert path.exists()
     servers()
-    assert send_command({"cmd": "status"})["ok"] is True
+    assert send_command(STATUS).state == "running"
 
 
 @needs_unix
@@ -203,12 +234,12 @@ def test_a_second_live_monitor_refuses_to_start(
     first = servers()
     with pytest.raises(ControlError, match=r"^another posture monitor is already running$"):
         ControlServer(Recorder()).start()
-    assert send_command({"cmd": "status"})["ok"] is True  # the first one still answers
+    assert send_command(STATUS).state == "running"  # the first one still answers
     first.close()
     assert not first.path.exists()
     first.close()  # idempotent
     with pytest.raises(ControlError, match=NOT_RUNNING):
-        send_command({"cmd": "status"})
+        send_command(STATUS)
 
 
 @needs_unix
@@ -223,7 +254,7 @@ def test_a_file_that_is_not_a_socket_is_left_alone(runtime_dir: Path) -> None:
 @needs_unix
 def test_context_manager_starts_and_removes_the_socket(runtime_dir: Path) -> None:
     with ControlServer(Recorder()) as server:
-        assert send_command({"cmd": "status"}, path=server.path)["state"] == "running"
+        assert send_command(STATUS, path=server.path).state == "running"
     assert not server.path.exists()
 
 
@@ -261,11 +292,11 @@ def test_other_users_are_refused_both_ways(
 ) -> None:
     handler = Recorder()
     server = servers(handler)
-    monkeypatch.setattr(control, "_peer_uid", lambda conn: os.getuid() + 1)
+    monkeypatch.setattr(channel, "peer_uid", lambda conn: os.getuid() + 1)
     answer = raw_request(server, b'{"cmd": "status"}\n')  # the server sees a stranger
     assert answer == {"ok": False, "error": "permission denied: the monitor belongs to another user"}
     with pytest.raises(ControlError, match="belongs to another user"):  # the client sees a stranger
-        send_command({"cmd": "status"})
+        send_command(STATUS)
     assert handler.requests == []
 
 
@@ -293,7 +324,7 @@ def test_malformed_requests_get_an_error(
     answer = raw_request(server, data)
     assert answer["ok"] is False and answer["error"].startswith(error)
     assert handler.requests == []
-    assert send_command({"cmd": "status"})["ok"] is True  # still serving
+    assert send_command(STATUS).state == "running"  # still serving
 
 
 @needs_unix
@@ -303,33 +334,34 @@ def test_oversized_requests_get_an_error(runtime_dir: Path, servers: Callable[..
     big = json.dumps({"cmd": "status", "pad": "x" * MAX_REQUEST_BYTES}).encode() + b"\n"
     assert raw_request(server, big) == {"ok": False, "error": "request too large (the limit is 64 KiB)"}
     assert handler.requests == []
-    assert send_command({"cmd": "status"})["ok"] is True
+    assert send_command(STATUS).state == "running"
 
 
 @needs_unix
 def test_idle_clients_time_out_without_blocking_others(
     runtime_dir: Path, servers: Callable[..., ControlServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(control, "IDLE_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(channel, "IDLE_TIMEOUT_S", 0.3)
     server = servers()
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as idle:
         idle.settimeout(5.0)
         idle.connect(server.address)
         idle.sendall(b'{"cmd": "sta')  # and then nothing
-        assert send_command({"cmd": "status"})["ok"] is True  # served meanwhile
+        assert send_command(STATUS).state == "running"  # served meanwhile
         answer = json.loads(idle.recv(4096))
     assert answer == {"ok": False, "error": "no complete request within 0.3 s"}
 
 
 @needs_unix
 def test_a_slow_monitor_is_a_timeout(runtime_dir: Path, servers: Callable[..., ControlServer]) -> None:
-    def slow(request: dict[str, Any]) -> dict[str, Any]:
-        time.sleep(0.6)
-        return {}
+    class Slow(Recorder):
+        def status(self) -> Status:
+            time.sleep(0.6)
+            return Status()
 
-    servers(slow)
+    servers(Slow())
     with pytest.raises(ControlError, match=r"did not answer within 0\.2 s"):
-        send_command({"cmd": "status"}, timeout_s=0.2)
+        send_command(STATUS, timeout_s=0.2)
 
 
 # -- the TCP fallback ----------------------------------------------------------------------------------
@@ -346,8 +378,8 @@ def test_tcp_fallback_with_its_token(runtime_dir: Path, servers: Callable[..., C
         assert stat.S_IMODE((runtime_dir / "control.json").stat().st_mode) == 0o600
         assert stat.S_IMODE(runtime_dir.stat().st_mode) == 0o700
 
-    assert send_command({"cmd": "pause", "until_s": SOON + 0.5})["paused_until_s"] == SOON + 0.5
-    assert handler.requests == [{"cmd": "pause", "until_s": SOON + 0.5}]  # the token stays in the server
+    assert send_command(pause(SOON + 0.5)).paused_until_s == SOON + 0.5
+    assert handler.requests == [("pause", SOON + 0.5)]  # the token stays in the server
 
     wrong = json.dumps({"cmd": "status", "token": "0" * 64}).encode() + b"\n"
     assert raw_request(server, wrong) == {"ok": False, "error": "permission denied: wrong token"}
@@ -362,7 +394,7 @@ def test_tcp_fallback_with_its_token(runtime_dir: Path, servers: Callable[..., C
     server.close()
     assert not (runtime_dir / "control.json").exists()
     with pytest.raises(ControlError, match=f"^{NOT_RUNNING}$"):
-        send_command({"cmd": "status"})
+        send_command(STATUS)
 
 
 def test_tcp_fallback_replaces_a_stale_port_file(
@@ -374,15 +406,15 @@ def test_tcp_fallback_replaces_a_stale_port_file(
     runtime_dir.mkdir(mode=0o700)
     (runtime_dir / "control.json").write_text(json.dumps({"port": dead_port, "token": "ab" * 32}))
     with pytest.raises(ControlError, match=f"^{NOT_RUNNING}$"):
-        send_command({"cmd": "status"})
+        send_command(STATUS)
     servers(force_tcp=True)
-    assert send_command({"cmd": "status"})["state"] == "running"
+    assert send_command(STATUS).state == "running"
 
 
 def test_tcp_fallback_a_busy_monitor_counts_as_live(
     runtime_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(control, "_PING_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(channel, "PING_TIMEOUT_S", 0.3)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)  # accepts connections but never answers
@@ -393,149 +425,11 @@ def test_tcp_fallback_a_busy_monitor_counts_as_live(
         with pytest.raises(ControlError, match="already running"):
             ControlServer(Recorder(), force_tcp=True).start()
         with pytest.raises(ControlError, match=r"did not answer within 0\.3 s"):
-            send_command({"cmd": "status"}, timeout_s=0.3)
+            send_command(STATUS, timeout_s=0.3)
 
 
 def test_a_broken_port_file_is_a_clear_error(runtime_dir: Path) -> None:
     runtime_dir.mkdir(mode=0o700)
     (runtime_dir / "control.json").write_text('{"port": "x"}')
     with pytest.raises(ControlError, match="is not a posture control file"):
-        send_command({"cmd": "status"})
-
-
-# -- durations -----------------------------------------------------------------------------------------
-
-NOW = datetime(2025, 3, 10, 14, 0, tzinfo=timezone.utc)
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("15m", 900),
-        ("1h", 3600),
-        ("90s", 90),
-        ("1h30m", 5400),
-        ("2h 15m", 8100),
-        (" 1H 30 min ", 5400),
-        ("1.5h", 5400),
-        ("45 minutes", 2700),
-        ("1d", 86400),
-    ],
-)
-def test_parse_duration(text: str, seconds: float) -> None:
-    assert parse_duration(text, NOW) == NOW.timestamp() + seconds
-
-
-def test_parse_duration_with_a_naive_local_now() -> None:
-    now = datetime(2025, 3, 10, 14, 0)
-    assert parse_duration("15m", now) == now.timestamp() + 900
-
-
-@pytest.mark.parametrize("text", ["indefinite", "forever", "Forever "])
-def test_parse_duration_indefinite(text: str) -> None:
-    assert parse_duration(text, NOW) is None
-
-
-@pytest.mark.parametrize(
-    ("now", "end"),
-    [
-        # the rule: the next 06:00 local time after now
-        (datetime(2025, 3, 10, 23, 30), datetime(2025, 3, 11, 6, 0)),  # late evening: next morning
-        (datetime(2025, 3, 11, 2, 0), datetime(2025, 3, 11, 6, 0)),  # after midnight: this morning
-        (datetime(2025, 3, 10, 6, 0), datetime(2025, 3, 11, 6, 0)),  # 06:00 itself: a day later
-        (datetime(2025, 3, 10, 14, 0), datetime(2025, 3, 11, 6, 0)),
-    ],
-)
-@pytest.mark.parametrize("tz", [timezone.utc, None])
-def test_parse_duration_until_tomorrow(now: datetime, end: datetime, tz: timezone | None) -> None:
-    now, end = now.replace(tzinfo=tz), end.replace(tzinfo=tz)
-    assert parse_duration("until-tomorrow", now) == end.timestamp()
-    assert parse_duration("tomorrow", now) == end.timestamp()
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("", "no pause duration"),
-        ("   ", "no pause duration"),
-        ("15", "has no unit"),
-        ("1h30", "has no unit"),
-        ("-15m", "must be positive"),
-        ("0m", "longer than zero"),
-        ("0h 0s", "longer than zero"),
-        ("15x", "unknown unit 'x'"),
-        ("2 weeks", "unknown unit 'weeks'"),
-        ("soon", "cannot read the pause duration"),
-        ("1h-30m", "cannot read the pause duration"),
-        ("8d", "longer than 7 days"),
-        ("9" * 400 + "h", "longer than zero"),  # not a finite number
-    ],
-)
-def test_parse_duration_rejects(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        parse_duration(text, NOW)
-
-
-# -- the status text -----------------------------------------------------------------------------------
-
-
-def test_format_status_running_with_findings_and_totals() -> None:
-    text = format_status(
-        {
-            "state": "running",
-            "paused_until_s": None,
-            "verdict": "poor",
-            "findings": {"forward_head": 1.3, "leaning_in": 0.4, "side_lean": 0.0},
-            "alert": True,
-            "session_s": 3900,
-            "poor_s": 750,
-            "present_s": 3750,
-            "source": "camera 0",
-            "sample_fps": 4,
-        },
-        NOW,
-    )
-    assert text == (
-        "Monitoring camera 0 (analysing 4.0 frames/s).\n"
-        "Posture now: poor: head forward (1.30, past the limit), leaning in (0.40).\n"
-        "An alert is active.\n"
-        "This session: 1 hour 5 minutes; poor posture 12 minutes (20% of 1 hour 2 minutes at the desk).\n"
-    )
-
-
-def test_format_status_paused() -> None:
-    until = datetime(2025, 3, 10, 14, 30, tzinfo=timezone.utc).timestamp()
-    text = format_status(
-        {"state": "paused", "paused_until_s": until, "verdict": "good", "session_s": 60}, NOW
-    )
-    assert text.splitlines() == [
-        "Paused until 14:30 (30 minutes from now).",
-        "This session: 1 minute; nobody at the desk yet.",
-    ]
-    tomorrow = datetime(2025, 3, 11, 6, 0, tzinfo=timezone.utc).timestamp()
-    assert format_status({"state": "paused", "paused_until_s": tomorrow}, NOW).startswith(
-        "Paused until tomorrow 06:00 (16 hours from now)."
-    )
-    later = datetime(2025, 3, 14, 6, 0, tzinfo=timezone.utc).timestamp()
-    assert "Paused until Fri 14 Mar 06:00" in format_status({"state": "paused", "paused_until_s": later}, NOW)
-    assert format_status({"state": "paused", "paused_until_s": None}, NOW) == (
-        "Paused until you resume (posture resume).\n"
-    )
-    by_you = {"state": "paused", "reason": "paused by you", "paused_until_s": None}
-    assert format_status(by_you, NOW) == "Paused until you resume (posture resume).\n"
-    locked = {"state": "paused", "reason": "screen locked", "paused_until_s": None, "verdict": "good"}
-    assert format_status(locked, NOW) == "Paused: screen locked (monitoring resumes by itself).\n"
-
-
-def test_format_status_away_camera_lost_and_sparse() -> None:
-    assert format_status({"state": "away", "verdict": "away", "source": "camera 0"}, NOW) == (
-        "Monitoring camera 0: nobody at the desk.\nPosture now: away.\n"
-    )
-    assert format_status({"state": "camera-lost"}, NOW).startswith(
-        "Monitoring: the camera stopped delivering frames"
-    )
-    assert format_status({}, NOW) == "Monitoring.\n"
-    assert format_status({"state": "stopped"}, NOW) == "The monitor is stopping.\n"
-    assert format_status({"state": "calibrating", "findings": None, "verdict": "uncertain"}, NOW) == (
-        "State: calibrating.\nPosture now: uncertain.\n"
-    )
+        send_command(STATUS)

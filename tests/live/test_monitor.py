@@ -181,18 +181,18 @@ def test_pause_and_resume_through_the_control_handler() -> None:
         before = clock.t
         original_sleep(s)
         if before < 10.0 <= clock.t:
-            assert monitor.handle_command({"cmd": "pause", "until_s": EPOCH + 30.0})["ok"]
+            assert monitor.pause(EPOCH + 30.0).state == "paused"  # in effect as it returns
         if before < 20.0 <= clock.t:
-            status = monitor.handle_command({"cmd": "status"})
-            assert status["state"] == "paused"
-            assert status["paused_until_s"] == EPOCH + 30.0
+            status = monitor.status()
+            assert status.state == "paused" and status.reason == "paused by you"
+            assert status.paused_until_s == EPOCH + 30.0
 
     monitor._sleep = sleep
     totals = monitor.run()
     assert totals.paused_s == pytest.approx(20.0, abs=1.0)
     assert 35 <= camera.reads <= 45  # nothing read while paused
     assert camera.closes >= 2  # released while paused
-    assert monitor.handle_command({"cmd": "nope"})["ok"] is False
+    assert monitor.status().state == "stopped"
 
 
 def test_resume_ends_an_indefinite_pause() -> None:
@@ -203,25 +203,54 @@ def test_resume_ends_an_indefinite_pause() -> None:
         before = clock.t
         original_sleep(s)
         if before < 5.0 <= clock.t:
-            monitor.handle_command({"cmd": "pause", "until_s": None})
+            assert monitor.pause(None).paused_until_s is None
         if before < 15.0 <= clock.t:
-            monitor.handle_command({"cmd": "resume"})
+            assert monitor.resume().state == "running"
 
     monitor._sleep = sleep
     totals = monitor.run()
     assert totals.paused_s == pytest.approx(10.0, abs=1.0)
 
 
+def test_a_pause_or_resume_between_two_turns_of_the_loop_stands() -> None:
+    """The loop sets its status after it looked at the pause; a command in between must win."""
+    from posture.reading import Reading, Verdict
+
+    monitor, *_ = make(lambda t: GOOD, duration=10.0)
+    monitor.run()
+    reading = Reading(1.0, True, "side", {}, {"forward_head": 0.2}, Verdict.GOOD)
+    monitor.pause(EPOCH + 600.0)
+    monitor._set_status(state="running", reading=reading)  # the turn that began before the pause
+    status = monitor.status()
+    assert (status.state, status.reason, status.paused_until_s) == ("paused", "paused by you", EPOCH + 600.0)
+    assert status.verdict == "good" and status.findings == {"forward_head": 0.2}  # still up to date
+    monitor.resume()
+    monitor._set_status(state="paused", reason="paused by you")  # the turn that began before the resume
+    assert monitor.status().state == "running" and monitor.status().reason is None
+    monitor._set_status(state="paused", reason="screen locked")  # a pause of its own still shows
+    assert (monitor.status().state, monitor.status().reason) == ("paused", "screen locked")
+
+
 def test_screen_lock_pauses() -> None:
+    from posture.live.context import ContextState
+
     class Context:
         def poll(self, now):
-            from types import SimpleNamespace
+            return ContextState(locked=20.0 <= now < 40.0, meeting="zoom" if 45.0 <= now < 50.0 else None)
 
-            return SimpleNamespace(locked=20.0 <= now < 40.0, meeting=None)
+    reasons = []
+    monitor, _, _, clock = make(lambda t: GOOD, duration=60.0, context=Context())
+    original_sleep = clock.sleep
 
-    monitor, *_ = make(lambda t: GOOD, duration=60.0, context=Context())
+    def sleep(s: float) -> None:
+        original_sleep(s)
+        if monitor.status().state == "paused":
+            reasons.append(monitor.status().reason)
+
+    monitor._sleep = sleep
     totals = monitor.run()
-    assert totals.paused_s == pytest.approx(20.0, abs=1.0)
+    assert totals.paused_s == pytest.approx(25.0, abs=1.5)
+    assert set(reasons) == {"screen locked", "zoom is running"}
 
 
 def test_history_is_flushed_every_few_seconds_and_finished() -> None:
