@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import math
 import os
 import plistlib
 import re
@@ -23,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from posture.config import ContextConfig
+
 __all__ = [
-    "DEFAULT_MEETING_APPS",
-    "ContextConfig",
     "ContextState",
     "ContextWatcher",
     "Runner",
@@ -40,26 +39,6 @@ log = logging.getLogger(__name__)
 Runner = Callable[[Sequence[str], float], tuple[int, str]]  # (argv, timeout_s) -> (exit code, stdout)
 
 COMMAND_TIMEOUT_S = 2.0
-
-# Process names of meeting apps, lowercase, without ".exe"; the user configures the list
-# (``context.meeting_apps``). Matching is on exact process names, so helpers and updaters do not
-# count. Note that most of these apps keep running in the background between meetings; remove
-# those you leave open all day.
-DEFAULT_MEETING_APPS: tuple[str, ...] = (
-    "zoom",  # Linux (zoom), Windows (Zoom.exe)
-    "zoom.us",  # macOS
-    "teams",  # classic Teams (Teams.exe, Linux teams)
-    "ms-teams",  # new Teams on Windows (ms-teams.exe)
-    "msteams",  # new Teams on macOS
-    "microsoft teams",  # classic Teams on macOS
-    "teams-for-linux",  # the community Linux client
-    "webex",  # macOS and Linux Webex app
-    "ciscocollabhost",  # Webex app on Windows
-    "webexmta",  # Webex Meetings on Windows
-    "skype",  # macOS, Windows (Skype.exe)
-    "skypeforlinux",
-    "facetime",  # macOS
-)
 
 
 # -- running commands ----------------------------------------------------------------------------------
@@ -336,26 +315,6 @@ def meeting_app(names: Iterable[str], apps: set[str] | None) -> str | None:
 
 
 # -- the watcher ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ContextConfig:
-    """When the monitor pauses by itself. ``meeting_apps`` empty: never for meetings."""
-
-    pause_on_lock: bool = True
-    meeting_apps: tuple[str, ...] = DEFAULT_MEETING_APPS
-    interval_s: float = 5.0  # seconds between two probes
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.pause_on_lock, bool):
-            raise ValueError(f"context.pause_on_lock must be true or false, got {self.pause_on_lock!r}")
-        apps = self.meeting_apps
-        if isinstance(apps, str) or not all(isinstance(a, str) and a.strip() for a in apps):
-            raise ValueError("context.meeting_apps must be a list of process names")
-        object.__setattr__(self, "meeting_apps", tuple(a.strip() for a in apps))
-        ok = isinstance(self.interval_s, (int, float)) and not isinstance(self.interval_s, bool)
-        if not (ok and math.isfinite(self.interval_s) and self.interval_s > 0):
-            raise ValueError(f"context.interval_s must be a positive number, got {self.interval_s!r}")
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
+from posture.config import DEFAULT_MEETING_APPS, ContextConfig
 from posture.live import context
 from posture.live.context import (
-    DEFAULT_MEETING_APPS,
-    ContextConfig,
     ContextState,
     ContextWatcher,
     meeting_app,
