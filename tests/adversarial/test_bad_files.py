@@ -171,6 +171,7 @@ def test_bad_file_is_one_line_exit_2(kind: str, use: str, tmp_path: Path, capsys
     assert not out.exists() or not any(out.iterdir())  # analyze left nothing behind
 
 
+@pytest.mark.slow
 def test_a_bomb_image_is_refused_not_decoded(tmp_path: Path, capsys) -> None:
     code, _, err = run_cli(["measure", str(_bomb_png(tmp_path))], capsys)
     assert "too large" in assert_one_line_error(code, err)

@@ -148,6 +148,7 @@ MALFORMED: dict[str, bytes] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MALFORMED))
 def test_malformed_message_gets_an_error_and_the_monitor_runs_on(live_monitor, name: str) -> None:
     _monitor, sock, thread = live_monitor
@@ -191,6 +192,7 @@ def _fuzz_message(rng: random.Random) -> bytes:
     return text.encode("utf-8", "surrogatepass") + (b"\n" if rng.random() < 0.9 else b"")
 
 
+@pytest.mark.slow
 def test_a_thousand_fuzzed_messages_leave_the_monitor_running(live_monitor) -> None:
     _monitor, sock, thread = live_monitor
     rng = random.Random(11)
@@ -223,6 +225,7 @@ def test_pause_is_applied_before_the_answer(live_monitor) -> None:
     assert status.state == "paused" and status.paused_until_s is None
 
 
+@pytest.mark.slow
 def test_the_loop_keeps_the_pause_it_was_given(live_monitor) -> None:
     monitor, sock, _thread = live_monitor
     send_command(Request(Command.PAUSE, time.time() + 60), path=sock)

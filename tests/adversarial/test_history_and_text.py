@@ -50,6 +50,7 @@ def _writer(db: str, kind: str, barrier, results) -> None:
         results.put((kind, f"{type(exc).__name__}: {exc}"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("writers", [2, 4])
 def test_concurrent_writers_lose_nothing_and_never_see_a_lock(writers: int, tmp_path: Path) -> None:
     db = tmp_path / "history.sqlite3"  # fresh: the writers also race to create it

@@ -103,6 +103,7 @@ class _NoModel:
         return None
 
 
+@pytest.mark.slow
 def test_calibrate_on_nobody_saves_nothing_and_says_so_once(tmp_path: Path, capsys, monkeypatch) -> None:
     import posture.pose.estimator
 
@@ -119,6 +120,7 @@ def test_calibrate_on_nobody_saves_nothing_and_says_so_once(tmp_path: Path, caps
     assert len(checks) == len(set(checks))  # each check line printed once, not the block again
 
 
+@pytest.mark.slow
 def test_calibrate_that_fails_its_validation_saves_nothing(tmp_path: Path, capsys, monkeypatch) -> None:
     import posture.calibrate
     import posture.pose.estimator
@@ -148,6 +150,7 @@ def test_calibrate_that_fails_its_validation_saves_nothing(tmp_path: Path, capsy
     assert not profile.exists()
 
 
+@pytest.mark.slow
 def test_calibrate_that_passes_saves_the_profile(tmp_path: Path, capsys, monkeypatch) -> None:
     import posture.calibrate
     import posture.pose.estimator
@@ -171,6 +174,7 @@ def test_calibrate_that_passes_saves_the_profile(tmp_path: Path, capsys, monkeyp
     assert Baseline.load(profile).values["neck_inclination_deg"] == 10.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag,expected", [([], 2.5), (["--seconds", "1"], 1.0)])
 def test_calibrate_takes_its_settings_from_the_config_and_flags_win(
     flag: list[str], expected: float, tmp_path: Path, capsys, monkeypatch

@@ -411,6 +411,7 @@ def test_tcp_fallback_replaces_a_stale_port_file(
     assert send_command(STATUS).state == "running"
 
 
+@pytest.mark.slow
 def test_tcp_fallback_a_busy_monitor_counts_as_live(
     runtime_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

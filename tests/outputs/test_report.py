@@ -175,6 +175,7 @@ def assert_self_contained(page: str) -> None:
     assert not re.search(r"url\(\s*['\"]?(?!#)", page)  # clip paths use url(#id) only
 
 
+@pytest.mark.slow
 def test_page_has_charts_header_and_headlines(side_page: str) -> None:
     assert side_page.startswith("<!DOCTYPE html>")
     assert side_page.count("<svg") == 3  # timeline, time per verdict, time over threshold
@@ -289,6 +290,7 @@ def test_session_without_readings_renders() -> None:
     assert_self_contained(page)
 
 
+@pytest.mark.slow
 def test_front_view_with_baseline_charts_estimates_against_the_baseline() -> None:
     baseline = Baseline(
         view="front",
@@ -347,6 +349,7 @@ def test_decimate_bounds_points_and_keeps_peaks() -> None:
     assert len(short_t) == 100
 
 
+@pytest.mark.slow
 def test_long_session_keeps_the_page_small() -> None:
     readings = []
     for i in range(36_000):  # one hour at 10 fps, poor for 20 s out of every 2 min
@@ -383,6 +386,7 @@ def test_key_moments_pick_episode_peaks_then_spaced_worst_readings() -> None:
     assert all(b - a >= 3.0 for a, b in itertools.pairwise(times))
 
 
+@pytest.mark.slow
 def test_unreadable_source_means_no_key_frames(tmp_path: Path) -> None:
     readings, episodes = side_session()
     fake = tmp_path / "not_a_video.mp4"
@@ -396,6 +400,7 @@ def test_unreadable_source_means_no_key_frames(tmp_path: Path) -> None:
     assert missing.key_frames == ()
 
 
+@pytest.mark.slow
 def test_write_to_path_links_the_annotated_video(tmp_path: Path) -> None:
     readings, episodes = side_session()
     result = make_result(readings, episodes)
@@ -412,6 +417,7 @@ def test_write_to_path_links_the_annotated_video(tmp_path: Path) -> None:
     assert_self_contained(page)
 
 
+@pytest.mark.slow
 def test_report_data_is_plain_and_deterministic() -> None:
     readings, episodes = side_session()
     result = make_result(readings, episodes)
