@@ -75,7 +75,7 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
     from posture.live.control import ControlServer
     from posture.live.monitor import Monitor
     from posture.paths import profile_path
-    from posture.pose.estimator import open_estimator
+    from posture.pipeline import Pipeline
     from posture.sources.camera import CameraFrames, FileFrames
 
     config = config_from_args(args)
@@ -110,14 +110,7 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
 
                 # A file played as a stand-in for a camera is not the user's own sitting.
                 history = stack.enter_context(LiveSession(kind="replay" if args.source else "live"))
-            estimator = stack.enter_context(
-                open_estimator(
-                    config.analysis.model,
-                    video=True,
-                    model_complexity=config.analysis.model_complexity,
-                    sampled=True,
-                )
-            )
+            estimator = stack.enter_context(Pipeline(config).open_estimator(video=True, sampled=True))
             monitor = Monitor(
                 config,
                 frames,
@@ -220,9 +213,8 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
     from itertools import islice
 
     from posture.calibrate import run_calibration
-    from posture.metrics import measure
     from posture.paths import profile_path
-    from posture.pose.estimator import open_estimator
+    from posture.pipeline import Pipeline
     from posture.profile import validate
 
     config = config_from_args(args)
@@ -247,11 +239,10 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
         f"posture calibrate: sit the way you mean to sit, look at your screen and hold still for {seconds:g} s",
         file=out,
     )
+    pipeline = Pipeline(config)
     live.open()
     try:
-        with open_estimator(
-            config.analysis.model, video=True, model_complexity=config.analysis.model_complexity, sampled=True
-        ) as est:
+        with pipeline.open_estimator(video=True, sampled=True) as est:
             baseline, report = run_calibration(
                 _frames_from(live, seconds + 30.0), est, config, on_check=on_check
             )
@@ -259,9 +250,7 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
                 failed = "; ".join(c.message for c in report.failed) or "no usable frames"
                 raise InputError(f"calibration not saved: {failed}")
             print("checking it: keep sitting the same way for 3 s ...", file=out)
-            raws = [
-                measure(est.estimate(f), config.metrics) for f in islice(_frames_from(live, 3.0), 0, None, 3)
-            ]
+            raws = [pipeline.measure(est.estimate(f)) for f in islice(_frames_from(live, 3.0), 0, None, 3)]
     finally:
         live.close()
     check = validate(baseline, raws, config.metrics)
