@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from posture.baseline import Baseline, baseline_from_measurements
-from posture.config import CalibrationConfig, Config
+from posture.config import CalibrationConfig, MetricsConfig
 from posture.geometry import View
 from posture.landmarks import Landmark as L
 from posture.landmarks import Pose
@@ -303,19 +303,19 @@ class CalibrationCheck:
 def run_calibration(
     frames: Iterable[Frame],
     estimator: PoseEstimator,
-    config: Config,
+    cal: CalibrationConfig,
+    metrics: MetricsConfig,
     *,
     on_check: Callable[[CalibrationReport], None] | None = None,
 ) -> tuple[Baseline | None, CalibrationReport]:
-    """Capture ``calibration.seconds`` of source time, checking it live; the baseline if every check passes.
+    """Capture ``cal.seconds`` of source time, checking it live; the baseline if every check passes.
 
-    ``config`` gives the calibration section (``config.calibration``) and the metrics section the
-    frames are measured with. Frames are sampled at ``calibration.sample_fps`` from their own timestamps; ``estimator`` is an opened
+    ``cal`` is the calibration section, ``metrics`` the section the frames are measured with.
+    Frames are sampled at ``cal.sample_fps`` from their own timestamps; ``estimator`` is an opened
     pose estimator (``estimate(frame) -> Pose | None``). ``on_check`` receives the running report
     about once a second. The iterator is not closed, so the caller may go on reading it (for
     :func:`posture.profile.validate`).
     """
-    cal = config.calibration
     check = CalibrationCheck(cal)
     step = 1.0 / cal.sample_fps
     t0: float | None = None
@@ -331,7 +331,7 @@ def run_calibration(
             continue
         next_t = next_t + step if t < next_t + step else t + step
         pose = estimator.estimate(frame)
-        check.add(brightness(frame.image), measure(pose, config.metrics), pose)
+        check.add(brightness(frame.image), measure(pose, metrics), pose)
         if on_check is not None and t >= next_report_t:
             on_check(check.report())
             next_report_t = math.floor(t) + 1.0

@@ -351,7 +351,9 @@ def test_run_calibration_samples_checks_live_and_returns_a_baseline() -> None:
     est = ScriptedEstimator(lambda t: side_pose(trunk_deg=-2.0 + 0.3 * math.sin(t), neck_deg=10.0))
     reports: list[CalibrationReport] = []
     frames = _frames(12.0)  # 30 fps from t = 3 s; the capture takes 8 s of it
-    baseline, report = run_calibration(frames, est, CONFIG, on_check=reports.append)
+    baseline, report = run_calibration(
+        frames, est, CONFIG.calibration, CONFIG.metrics, on_check=reports.append
+    )
     assert report.ok
     assert baseline is not None
     assert baseline.view == "side"
@@ -368,7 +370,9 @@ def test_run_calibration_samples_checks_live_and_returns_a_baseline() -> None:
 
 def test_run_calibration_without_a_person_returns_no_baseline() -> None:
     est = ScriptedEstimator(lambda t: None)
-    baseline, report = run_calibration(_frames(9.0), est, CONFIG.replace("calibration", seconds=4.0))
+    baseline, report = run_calibration(
+        _frames(9.0), est, CONFIG.replace("calibration", seconds=4.0).calibration, CONFIG.metrics
+    )
     assert baseline is None
     assert not report.ok
     assert not report.check("person").ok
@@ -377,14 +381,14 @@ def test_run_calibration_without_a_person_returns_no_baseline() -> None:
 
 def test_run_calibration_in_the_dark_returns_no_baseline() -> None:
     est = ScriptedEstimator(lambda t: side_pose())
-    baseline, report = run_calibration(_frames(9.0, level=10), est, CONFIG)
+    baseline, report = run_calibration(_frames(9.0, level=10), est, CONFIG.calibration, CONFIG.metrics)
     assert baseline is None
     assert report.check("lighting").message == "Too dark: turn on a light in front of you"
 
 
 def test_run_calibration_on_a_short_source_reports_what_it_saw() -> None:
     est = ScriptedEstimator(lambda t: side_pose())
-    baseline, report = run_calibration(_frames(0.5), est, CONFIG)
+    baseline, report = run_calibration(_frames(0.5), est, CONFIG.calibration, CONFIG.metrics)
     assert baseline is None
     assert report.frames == 3
     assert report.check("steady").message == "Hold still for a few seconds"
@@ -406,7 +410,7 @@ def test_run_calibration_on_the_demo_clip_with_mediapipe() -> None:
 
     estimator = open_estimator(None, video=True, sampled=True)
     with demo.clip_path() as clip, VideoFileSource(clip) as src, estimator as est:
-        baseline, report = run_calibration(iter(src), est, CONFIG)
+        baseline, report = run_calibration(iter(src), est, CONFIG.calibration, CONFIG.metrics)
     assert report.ok, [c.message for c in report.failed]
     assert all(c.ok for c in report.checks)
     assert baseline is not None

@@ -244,7 +244,7 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
     try:
         with pipeline.open_estimator(video=True, sampled=True) as est:
             baseline, report = run_calibration(
-                _frames_from(live, seconds + 30.0), est, config, on_check=on_check
+                _frames_from(live, seconds + 30.0), est, config.calibration, config.metrics, on_check=on_check
             )
             if baseline is None:
                 failed = "; ".join(c.message for c in report.failed) or "no usable frames"

@@ -186,8 +186,8 @@ def test_calibrate_takes_its_settings_from_the_config_and_flags_win(
 
     seen = []
 
-    def fake_run(frames, est, config, **kwargs):
-        seen.append(config)
+    def fake_run(frames, est, calibration, metrics, **kwargs):
+        seen.append(calibration)
         return Baseline(view="side", values={"neck_inclination_deg": 10.0}, frames=20), (
             posture.calibrate.CalibrationReport(True, ())
         )
@@ -201,9 +201,9 @@ def test_calibrate_takes_its_settings_from_the_config_and_flags_win(
     argv = ["calibrate", "--source", str(clip), "--config", str(cfg), "--profile", str(tmp_path / "p.json")]
     code, out, err = run_cli(argv + flag, capsys)
     assert code == 0, err
-    (config,) = seen
-    assert config.calibration.seconds == expected
-    assert config.calibration.min_brightness == 30.0
+    (calibration,) = seen
+    assert calibration.seconds == expected
+    assert calibration.min_brightness == 30.0
     assert f"hold still for {expected:g} s" in out
 
 
