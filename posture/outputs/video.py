@@ -136,7 +136,10 @@ class _Ffmpeg:
             ffmpeg_log_level="error" if log.isEnabledFor(logging.DEBUG) else "quiet",
             output_params=options,
         )
-        self._gen.send(None)  # starts ffmpeg
+        try:
+            self._gen.send(None)  # starts ffmpeg
+        except OSError as exc:  # a binary that does not run here
+            raise VideoEncodeError(f"cannot start ffmpeg: {exc}") from None
 
     def write(self, image: np.ndarray) -> None:
         try:
@@ -257,9 +260,8 @@ class VideoWriter:
             except BaseException as failure:
                 if sink is not None:
                     sink.abort()
-                if not self._stack.__exit__(type(failure), failure, failure.__traceback__):
-                    raise
-                return
+                self._stack.__exit__(type(failure), failure, failure.__traceback__)  # removes the file
+                raise
             self._stack.__exit__(None, None, None)  # renames the file into place
             return
         if sink is not None:

@@ -192,3 +192,23 @@ def test_the_probe_is_none_without_any_encoder(monkeypatch, no_h264) -> None:
 
     monkeypatch.setattr(cv2, "VideoWriter", ClosedWriter)
     assert vid.probe_encoder() is None
+
+
+def test_an_ffmpeg_that_does_not_run_is_an_encode_error_and_the_probe_falls_back(
+    tmp_path: Path, monkeypatch
+) -> None:
+    _h264()
+    import imageio_ffmpeg
+
+    not_a_program = tmp_path / "ffmpeg"
+    not_a_program.write_text("not a program")  # not executable
+    monkeypatch.setattr(imageio_ffmpeg._io, "get_ffmpeg_exe", lambda: str(not_a_program))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with (
+        pytest.raises(vid.VideoEncodeError, match="cannot start ffmpeg"),
+        vid.VideoWriter(out_dir / "a.mp4", 10.0) as writer,
+    ):
+        writer.write(next(_frames(1)))
+    assert list(out_dir.iterdir()) == []
+    assert vid.probe_encoder() is vid.VP8_WEBM
