@@ -13,7 +13,6 @@ import hashlib
 import importlib.metadata as md
 import logging
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,23 +55,12 @@ def cameras_found(indices: range = range(4)) -> list[int]:
 
 
 def video_encoder() -> str | None:
-    """The encoder an annotated video would be written with here (probed on a tiny file), or None."""
-    import numpy as np
+    """The encoder an annotated video would be written with here (the writer's own probe, on a
+    tiny file), as "name (container)", or None."""
+    from posture.outputs.video import probe_encoder
 
-    from posture.outputs.annotate import VideoEncodeError, VideoWriter
-
-    with tempfile.TemporaryDirectory(prefix="posture-check-") as tmp:
-        try:
-            writer = VideoWriter(Path(tmp) / "probe", (64, 48), 10.0)
-        except VideoEncodeError:
-            return None
-        try:
-            writer.write(np.zeros((48, 64, 3), np.uint8))
-            writer.close()
-        except VideoEncodeError as exc:
-            log.info("%s opened but failed: %s", writer.encoder.name, exc)
-            return None
-        return f"{writer.encoder.name} ({writer.path.suffix[1:]})"
+    encoder = probe_encoder()
+    return None if encoder is None else f"{encoder.name} ({encoder.suffix[1:]})"
 
 
 def _config_items() -> list[Item]:

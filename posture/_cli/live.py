@@ -27,13 +27,14 @@ def _preview_window(config: Config) -> Any:
         raise InputError("--preview needs a display (no DISPLAY or WAYLAND_DISPLAY is set)")
     import cv2
 
-    from posture.outputs.annotate import OverlayState, annotate_frame, put_text
+    from posture.findings import FINDING_WORDS
+    from posture.outputs.overlay import VERDICT_TEXT, OverlayState, annotate_frame, put_text
 
     rules = config.metrics.rules
+    # The absolute limits, each beside the measurement its band applies to (see FindingRules).
     limits = {
-        "head_forward_deg": ("head forward", rules.forward_head_deg.limit),
+        "neck_inclination_deg": ("neck", rules.forward_head_deg.limit),
         "trunk_inclination_deg": ("trunk", rules.hunched_back_deg.limit),
-        "neck_flexion_deg": ("neck flexion", rules.neck_flexion_deg.limit),
         "shoulder_tilt_deg": ("shoulder tilt", rules.side_lean_deg.limit),
         "face_scale_pct": ("face scale", rules.leaning_in_pct.limit),
         "head_drop_pct": ("head drop", rules.head_drop_pct.limit),
@@ -42,12 +43,11 @@ def _preview_window(config: Config) -> Any:
     def show(frame, pose, reading, state) -> bool:
         image = frame.image.copy()
         worst = reading.worst_finding()
-        label = reading.posture.value.upper() + (
-            f": {worst[0].replace('_', ' ')}" if worst and worst[1] >= 1 else ""
+        label = VERDICT_TEXT[reading.posture] + (
+            f": {FINDING_WORDS.get(worst[0], worst[0])}" if worst and worst[1] >= 1 else ""
         )
-        alert = (
-            f"ALERT: {', '.join(c.replace('_', ' ') for c in state.findings)}" if state.alert_active else None
-        )
+        words = ", ".join(FINDING_WORDS.get(c, c) for c in state.findings)
+        alert = f"ALERT: {words}" if state.alert_active else None
         annotate_frame(image, reading, pose, OverlayState(reading.posture, label, alert, None))
         y = image.shape[0] - 12
         for key, (name, limit) in limits.items():

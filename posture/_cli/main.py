@@ -21,8 +21,9 @@ __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("posture")
 
-# Commands that run MediaPipe (whose C++ side prints start-up notes on the terminal's stderr).
-NATIVE_COMMANDS = frozenset({"measure", "analyze", "batch", "demo", "monitor", "calibrate"})
+# Commands whose native libraries print on the terminal's stderr: MediaPipe's C++ start-up notes,
+# and OpenCV's WebM writer (record), which says a VP8 tag is "not supported" and then writes it.
+NATIVE_COMMANDS = frozenset({"measure", "analyze", "batch", "demo", "monitor", "calibrate", "record"})
 
 
 def _add_common_analysis(p: argparse.ArgumentParser) -> None:
@@ -273,7 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="record a clip from the webcam",
         description="Record a clip from the webcam for later analysis: the only way camera frames reach the disk.",
     )
-    p.add_argument("out", type=Path, metavar="OUT.mp4", help="output file (.mp4 or .avi)")
+    p.add_argument(
+        "out", type=Path, metavar="OUT.webm", help="output file (.webm, or .mp4 with the h264 extra)"
+    )
     p.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
     p.add_argument("--seconds", type=float, default=10.0, help="length (default 10)")
 

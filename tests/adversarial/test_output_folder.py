@@ -13,6 +13,7 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,24 +94,25 @@ def test_a_failure_while_writing_leaves_the_previous_results(
 def test_a_signal_during_annotate_leaves_no_partial_video(
     signum: int, clip: Path, tmp_path: Path, capsys, monkeypatch
 ) -> None:
-    from posture.outputs import annotate
+    from posture.outputs import video
 
-    real_write = annotate.VideoWriter.write
+    real_write = video.VideoWriter.write
     frames = {"n": 0}
 
-    def write_then_signal(self, image):
+    def write_then_signal(self, image, repeat=1):
         frames["n"] += 1
         if frames["n"] == 5:  # what the handler installed by the CLI raises on SIGTERM/SIGHUP
             raise Terminated(signum)
-        return real_write(self, image)
+        return real_write(self, image, repeat)
 
-    monkeypatch.setattr(annotate.VideoWriter, "write", write_then_signal)
+    monkeypatch.setattr(video.VideoWriter, "write", write_then_signal)
     out = tmp_path / "out"
     code, _, err = _analyze(clip, out, capsys, "--annotate")
     assert code == 128 + signum
     assert err.strip().splitlines() == [f"posture: stopped by {signal.Signals(signum).name}"]
     assert _names(out) == set()
-    assert not list(tmp_path.rglob("*.part*"))  # staging folders and atomic writes' temporary files
+    assert frames["n"] == 5  # the signal came while the video was being written
+    assert not list(tmp_path.rglob("*.part*")) and not list(tmp_path.rglob(".annotated*"))
 
 
 def test_a_staging_folder_of_a_killed_run_is_removed(tmp_path: Path) -> None:
@@ -190,6 +192,9 @@ def test_a_file_size_limit_in_a_subprocess(clip: Path, tmp_path: Path) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
 
     env = {**os.environ, "MPLBACKEND": "Agg"}
+    # matplotlib (imported by mediapipe) builds its font cache on first use; whether this test runs
+    # first must not matter, so the cache is built before the limit applies.
+    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, check=True, timeout=120)
     res = subprocess.run(
         posture_cmd("analyze", str(clip), "--out", str(out), "--quiet", "--no-history"),
         preexec_fn=limit,  # only sets a resource limit

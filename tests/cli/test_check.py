@@ -127,7 +127,21 @@ def test_back_ends_follow_the_platform_tools(monkeypatch) -> None:
 
 
 def test_the_video_encoder_probe_names_a_working_encoder() -> None:
+    from posture.outputs import video
+
     name = environment.video_encoder()
-    assert name is not None and name.split()[0] in {
-        e.name for e in __import__("posture.outputs.annotate").outputs.annotate.ENCODERS
-    }
+    assert name is not None
+    expected = video.default_encoder()
+    assert name == f"{expected.name} ({expected.suffix[1:]})"
+
+
+def test_without_the_h264_extra_check_reports_webm_and_names_the_extra(
+    capsys, no_camera, homes, monkeypatch
+) -> None:
+    from posture.outputs import video
+
+    monkeypatch.setattr(video, "h264_available", lambda: False)
+    monkeypatch.setattr(environment, "_model_items", lambda: [environment.Item("pose model", "stub")])
+    code, lines, _ = _check(capsys)
+    assert code == 0
+    assert lines["annotated video"] == "opencv-vp8 (webm); pip install 'posture[h264]' for H.264 MP4"

@@ -1,4 +1,4 @@
-"""``posture record``: synthetic frames written to .mp4 and .avi and read back with OpenCV."""
+"""``posture record``: synthetic frames written to .webm and .mp4 (files browsers play) and read back."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from posture.errors import InputError, UnreadableSourceError
-from posture.live.record import RecordError, VideoRecorder, record
+from posture.live.record import record
+from posture.outputs import video as vid
 from posture.sources.media import Frame
 
 
@@ -37,11 +38,18 @@ def _read_back(path: Path) -> tuple[int, int, int]:
 
 
 def _leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if ".part" in p.name)
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
 
-@pytest.mark.parametrize("suffix", [".mp4", ".avi", ".MP4"])
+def _h264() -> None:
+    if not vid.h264_available():
+        pytest.skip("the h264 extra (imageio-ffmpeg) is not installed here")
+
+
+@pytest.mark.parametrize("suffix", [".webm", ".mp4", ".MP4"])
 def test_record_writes_a_readable_video(tmp_path: Path, suffix: str) -> None:
+    if suffix.lower() == ".mp4":
+        _h264()
     out = tmp_path / f"clip{suffix}"
     result = record(_frames(5.0, 10.0), out, seconds=2.0, fps=10.0)
     assert result.path == out
@@ -54,47 +62,57 @@ def test_record_writes_a_readable_video(tmp_path: Path, suffix: str) -> None:
 
 def test_record_keeps_real_speed_from_timestamps(tmp_path: Path) -> None:
     # A camera that delivers 5 frames a second, recorded at 10 fps: each frame is written twice.
-    out = tmp_path / "slow.avi"
+    out = tmp_path / "slow.webm"
     result = record(_frames(3.0, 5.0), out, seconds=2.0, fps=10.0)
     assert result.frames == 20
     assert _read_back(out)[0] == 20
     # One that delivers 30, recorded at 10: two frames in three are dropped.
-    fast = record(_frames(3.0, 30.0), tmp_path / "fast.avi", seconds=2.0, fps=10.0)
+    fast = record(_frames(3.0, 30.0), tmp_path / "fast.webm", seconds=2.0, fps=10.0)
     assert fast.frames == 20
 
 
 def test_record_stops_when_the_source_ends(tmp_path: Path) -> None:
-    result = record(_frames(1.0, 10.0), tmp_path / "short.mp4", seconds=5.0, fps=10.0)
+    result = record(_frames(1.0, 10.0), tmp_path / "short.webm", seconds=5.0, fps=10.0)
     assert result.frames == 10
     assert result.duration_s == pytest.approx(1.0)
 
 
 def test_frames_of_another_size_and_grey_frames_are_fitted(tmp_path: Path) -> None:
-    out = tmp_path / "mixed.avi"
-    with VideoRecorder(out, 10.0) as rec:
-        rec.write(np.zeros((120, 160, 3), np.uint8))
-        rec.write(np.full((240, 320, 3), 200, np.uint8))
-        rec.write(np.full((120, 160), 90, np.uint8))
-    assert rec.frames == 3
-    assert _read_back(out) == (3, 160, 120)
+    def mixed():
+        yield Frame(np.zeros((120, 160, 3), np.uint8), 0, 0.0)
+        yield Frame(np.full((240, 320, 3), 200, np.uint8), 1, 0.1)
+        yield Frame(np.full((120, 160), 90, np.uint8), 2, 0.2)
+        yield Frame(np.full((120, 160, 4), 90, np.uint8), 3, 0.3)
+
+    out = tmp_path / "mixed.webm"
+    result = record(mixed(), out, seconds=0.4, fps=10.0)
+    assert result.frames == 4 and result.size == (160, 120)
+    assert _read_back(out) == (4, 160, 120)
 
 
-@pytest.mark.parametrize("name", ["clip.mov", "clip.mkv", "clip", "clip.gif"])
+@pytest.mark.parametrize("name", ["clip.avi", "clip.mov", "clip.mkv", "clip", "clip.gif"])
 def test_a_bad_suffix_is_refused(tmp_path: Path, name: str) -> None:
-    with pytest.raises(InputError, match=r"\.mp4 or \.avi"):
+    with pytest.raises(InputError, match=r"\.webm or \.mp4"):
         record(_frames(1.0, 10.0), tmp_path / name, seconds=1.0, fps=10.0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_mp4_without_the_h264_extra_is_refused_before_recording(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(vid, "h264_available", lambda: False)
+    with pytest.raises(InputError, match=r"posture\[h264\]"):
+        record(_frames(1.0, 10.0), tmp_path / "clip.mp4", seconds=1.0, fps=10.0)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_arguments_are_input_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
-        record(_frames(1.0, 10.0), tmp_path / "no" / "clip.mp4", seconds=1.0, fps=10.0)
+        record(_frames(1.0, 10.0), tmp_path / "no" / "clip.webm", seconds=1.0, fps=10.0)
     with pytest.raises(InputError, match="positive"):
-        record(_frames(1.0, 10.0), tmp_path / "clip.mp4", seconds=0.0, fps=10.0)
+        record(_frames(1.0, 10.0), tmp_path / "clip.webm", seconds=0.0, fps=10.0)
     with pytest.raises(InputError, match="positive"):
-        record(_frames(1.0, 10.0), tmp_path / "clip.mp4", seconds=1.0, fps=0.0)
+        record(_frames(1.0, 10.0), tmp_path / "clip.webm", seconds=1.0, fps=0.0)
     with pytest.raises(UnreadableSourceError):
-        record(iter(()), tmp_path / "clip.mp4", seconds=1.0, fps=10.0)
+        record(iter(()), tmp_path / "clip.webm", seconds=1.0, fps=10.0)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -103,14 +121,14 @@ def test_no_temp_file_and_no_target_after_an_error(tmp_path: Path) -> None:
         yield from _frames(1.0, 10.0)
         raise RuntimeError("camera unplugged")
 
-    out = tmp_path / "clip.mp4"
+    out = tmp_path / "clip.webm"
     with pytest.raises(RuntimeError, match="unplugged"):
         record(failing(), out, seconds=5.0, fps=10.0)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_an_existing_file_is_replaced_only_on_success(tmp_path: Path) -> None:
-    out = tmp_path / "clip.avi"
+    out = tmp_path / "clip.webm"
     out.write_bytes(b"previous recording")
 
     def failing():
@@ -125,7 +143,7 @@ def test_an_existing_file_is_replaced_only_on_success(tmp_path: Path) -> None:
     assert _read_back(out)[0] == 10
 
 
-def test_an_unwritable_target_is_a_record_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_webm_encoder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     class ClosedWriter:
         def __init__(self, *args: object) -> None:
             pass
@@ -137,6 +155,7 @@ def test_an_unwritable_target_is_a_record_error(tmp_path: Path, monkeypatch: pyt
             pass
 
     monkeypatch.setattr(cv2, "VideoWriter", ClosedWriter)
-    with pytest.raises(RecordError, match="cannot write"):
-        record(_frames(1.0, 10.0), tmp_path / "clip.mp4", seconds=1.0, fps=10.0)
+    monkeypatch.setattr(vid, "h264_available", lambda: False)
+    with pytest.raises(vid.NoEncoderError, match=r"cannot write VP8 WebM.*posture\[h264\]"):
+        record(_frames(1.0, 10.0), tmp_path / "clip.webm", seconds=1.0, fps=10.0)
     assert list(tmp_path.iterdir()) == []

@@ -12,10 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from posture.durations import clock
-from posture.landmarks import SKELETON, Pose
+from posture.outputs.overlay import draw_skeleton, fit_pose
 from posture.outputs.report.words import finding_title
 from posture.pipeline import AnalysisResult
 from posture.reading import Reading, Verdict
@@ -24,7 +22,6 @@ __all__ = [
     "KEY_FRAME_WIDTH_PX",
     "MAX_KEY_FRAMES",
     "KeyFrame",
-    "draw_skeleton",
     "key_moments",
     "read_key_frames",
 ]
@@ -80,25 +77,6 @@ def key_moments(result: AnalysisResult, limit: int = MAX_KEY_FRAMES) -> list[tup
     return sorted(picks, key=lambda p: readings[p[0]].t_s)
 
 
-def draw_skeleton(
-    image: np.ndarray, pose: Pose, scale: tuple[float, float], colour: tuple[int, int, int]
-) -> None:
-    """Draws the pose's skeleton edges and joints (visible ones only) onto a BGR image in place."""
-    import cv2
-
-    sx, sy = scale
-    pts = [(int(x), int(y)) for x, y in np.rint(pose.xy_px * np.array([sx, sy]))]
-    used: set[int] = set()
-    for a, b in SKELETON:
-        if pose.visibility[a] >= 0.5 and pose.visibility[b] >= 0.5:
-            cv2.line(image, pts[a], pts[b], (255, 255, 255), 4, cv2.LINE_AA)
-            cv2.line(image, pts[a], pts[b], colour, 2, cv2.LINE_AA)
-            used.update((int(a), int(b)))
-    for i in used:
-        cv2.circle(image, pts[i], 4, (255, 255, 255), -1, cv2.LINE_AA)
-        cv2.circle(image, pts[i], 3, colour, -1, cv2.LINE_AA)
-
-
 def read_key_frames(
     result: AnalysisResult, moments: Sequence[tuple[int, int | None]], max_width: int = KEY_FRAME_WIDTH_PX
 ) -> tuple[KeyFrame, ...]:
@@ -133,9 +111,8 @@ def read_key_frames(
                 )
             pose = result.poses[index] if index < len(result.poses) else None
             if pose is not None:
-                pw, ph = pose.image_size
-                scale = (image.shape[1] / max(pw, 1), image.shape[0] / max(ph, 1))
-                draw_skeleton(image, pose, scale, (30, 135, 232) if not reading.alert else (46, 34, 207))
+                colour = (30, 135, 232) if not reading.alert else (46, 34, 207)
+                draw_skeleton(image, fit_pose(pose, image), colour=colour)
             ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 82])
             if not ok:
                 continue
