@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from posture.durations import clock
+from posture.findings import Finding
 from posture.geometry import facing_sign
 from posture.landmarks import SKELETON, Landmark, Pose
 from posture.reading import Reading, Verdict
@@ -381,11 +382,11 @@ def draw_side_angles(image: np.ndarray, pose: Pose, reading: Reading) -> None:
     trunk = _fmt_value(reading, "trunk_inclination_deg", "°")
     if trunk is not None:
         hips = _mid(pose, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
-        color = _severity_bgr(reading, "hunched_back", "slumped")
+        color = _severity_bgr(reading, Finding.HUNCHED_BACK.value, Finding.SLUMPED.value)
         _angle_marker(image, hips, shoulders, color, f"trunk {trunk}", -facing)
     if neck is not None:
         ears = _mid(pose, Landmark.LEFT_EAR, Landmark.RIGHT_EAR)
-        color = _severity_bgr(reading, "forward_head", "neck_flexion")
+        color = _severity_bgr(reading, Finding.FORWARD_HEAD.value, Finding.NECK_FLEXION.value)
         _angle_marker(image, shoulders, ears, color, f"neck {neck}", -facing)
 
 
@@ -396,7 +397,7 @@ def draw_front_angles(image: np.ndarray, pose: Pose, reading: Reading) -> None:
     tilt = _fmt_value(reading, "shoulder_tilt_deg", "°", signed=True)
     left, right = pose.point(Landmark.LEFT_SHOULDER), pose.point(Landmark.RIGHT_SHOULDER)
     if tilt is not None:
-        color = _severity_bgr(reading, "side_lean")
+        color = _severity_bgr(reading, Finding.SIDE_LEAN.value)
         mid = (left + right) / 2.0
         half = abs(float(left[0] - right[0])) / 2.0
         offset = np.array([half, 0.0])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from posture.advice import ABOUT_TOPIC, Catalogue
 from posture.config import Band, FindingRules
 from posture.durations import clock, format_duration
-from posture.findings import FINDING_CODES
+from posture.findings import FINDING_CODES, Finding
 from posture.outputs.report.words import finding_meaning, finding_title, pct
 from posture.pipeline import AnalysisResult
 from posture.summary import SessionSummary
@@ -169,18 +169,46 @@ def threshold_rows(rules: FindingRules, calibrated: bool, views: Sequence[str]) 
 
     if calibrated:
         d = "change from your baseline: "
-        add("forward_head", d + "head forward", rules.forward_head_delta_deg, "°", side, "+")
-        add("forward_head", d + "head drop (front, estimate)", rules.head_drop_pct, " %", front, "+")
-        add("hunched_back", d + "trunk inclination", rules.hunched_back_delta_deg, "°", side, "+")
-        add("neck_flexion", d + "neck flexion", rules.neck_flexion_delta_deg, "°", side, "+")
-        add("slumped", d + "trunk reclined", rules.slumped_recline_delta_deg, "°", side, "+")
-        add("side_lean", d + "shoulder tilt or trunk side lean", rules.side_lean_delta_deg, "°", front, "±")
-        add("leaning_in", d + "face size (front, estimate)", rules.leaning_in_pct, " %", front, "+")
+        add(Finding.FORWARD_HEAD.value, d + "head forward", rules.forward_head_delta_deg, "°", side, "+")
+        add(
+            Finding.FORWARD_HEAD.value,
+            d + "head drop (front, estimate)",
+            rules.head_drop_pct,
+            " %",
+            front,
+            "+",
+        )
+        add(Finding.HUNCHED_BACK.value, d + "trunk inclination", rules.hunched_back_delta_deg, "°", side, "+")
+        add(Finding.NECK_FLEXION.value, d + "neck flexion", rules.neck_flexion_delta_deg, "°", side, "+")
+        add(Finding.SLUMPED.value, d + "trunk reclined", rules.slumped_recline_delta_deg, "°", side, "+")
+        add(
+            Finding.SIDE_LEAN.value,
+            d + "shoulder tilt or trunk side lean",
+            rules.side_lean_delta_deg,
+            "°",
+            front,
+            "±",
+        )
+        add(
+            Finding.LEANING_IN.value,
+            d + "face size (front, estimate)",
+            rules.leaning_in_pct,
+            " %",
+            front,
+            "+",
+        )
     else:
-        add("forward_head", "neck inclination (forward)", rules.forward_head_deg, "°", side)
-        add("hunched_back", "trunk inclination (forward)", rules.hunched_back_deg, "°", side)
-        add("slumped", "trunk reclined", rules.slumped_recline_deg, "°", side)
-        add("side_lean", "shoulder tilt or trunk side lean (front)", rules.side_lean_deg, "°", front, "±")
+        add(Finding.FORWARD_HEAD.value, "neck inclination (forward)", rules.forward_head_deg, "°", side)
+        add(Finding.HUNCHED_BACK.value, "trunk inclination (forward)", rules.hunched_back_deg, "°", side)
+        add(Finding.SLUMPED.value, "trunk reclined", rules.slumped_recline_deg, "°", side)
+        add(
+            Finding.SIDE_LEAN.value,
+            "shoulder tilt or trunk side lean (front)",
+            rules.side_lean_deg,
+            "°",
+            front,
+            "±",
+        )
     return tuple(rows)
 
 
@@ -224,12 +252,15 @@ def _measured_by(code: str, views: Sequence[str]) -> str:
     front = any(v in ("front", "oblique") for v in views)
     side = any(v in ("side", "oblique") for v in views)
     by = {
-        "forward_head": [("head forward (°)", side), ("head drop vs baseline (%, estimate)", front)],
-        "hunched_back": [("trunk inclination (°)", True)],
-        "neck_flexion": [("neck flexion (°)", True)],
-        "leaning_in": [("face size vs baseline (%, estimate)", True)],
-        "side_lean": [("shoulder tilt or trunk side lean (°)", True)],
-        "slumped": [("trunk recline (°)", True)],
+        Finding.FORWARD_HEAD.value: [
+            ("head forward (°)", side),
+            ("head drop vs baseline (%, estimate)", front),
+        ],
+        Finding.HUNCHED_BACK.value: [("trunk inclination (°)", True)],
+        Finding.NECK_FLEXION.value: [("neck flexion (°)", True)],
+        Finding.LEANING_IN.value: [("face size vs baseline (%, estimate)", True)],
+        Finding.SIDE_LEAN.value: [("shoulder tilt or trunk side lean (°)", True)],
+        Finding.SLUMPED.value: [("trunk recline (°)", True)],
     }.get(code, [])
     chosen = [name for name, ok in by if ok] or [name for name, _ in by]
     return " and ".join(chosen)
