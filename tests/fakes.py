@@ -6,6 +6,7 @@ by monkeypatching. Both pickle, so parallel workers (spawned processes) can open
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,19 +36,26 @@ class Script:
 
 
 class ScriptedEstimator:
-    """A pose estimator that returns the script's pose for each frame's time."""
+    """A pose estimator that returns the script's pose for each frame's time.
+
+    ``script`` is a :class:`Script` or any function of the frame's time; ``calls`` lists the
+    times it was asked about.
+    """
 
     name = "scripted"
 
-    def __init__(self, script: Script, *, video: bool, sampled: bool) -> None:
-        self.script, self.video, self.sampled = script, video, sampled
+    def __init__(
+        self, script: Script | Callable[[float], Pose | None], *, video: bool = True, sampled: bool = False
+    ) -> None:
+        self.pose_at = script.pose_at if isinstance(script, Script) else script
+        self.video, self.sampled = video, sampled
         self.closed = False
-        self.seen: list[float] = []
+        self.calls: list[float] = []
 
     def estimate(self, frame: Frame) -> Pose | None:
         assert not self.closed, "estimate() after close()"
-        self.seen.append(frame.t_s)
-        return self.script.pose_at(frame.t_s)
+        self.calls.append(frame.t_s)
+        return self.pose_at(frame.t_s)
 
     def close(self) -> None:
         self.closed = True

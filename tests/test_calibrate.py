@@ -21,6 +21,7 @@ from posture.paths import CONFIG_DIR_ENV, profile_path
 from posture.profile import profile_fit, validate
 from posture.sources.media import Frame, VideoFileSource
 from tests.builders import front_pose, side_pose
+from tests.fakes import ScriptedEstimator
 
 CONFIG = Config()
 LIGHT = 120.0  # a well-lit frame's mean grey level
@@ -316,29 +317,6 @@ def test_profile_fit_gives_the_benefit_of_the_doubt_on_too_few_frames() -> None:
 
 
 # --- the capture loop ----------------------------------------------------------------------------
-
-
-class ScriptedEstimator:
-    """Returns ``script(t_s)`` for every frame and counts its calls."""
-
-    name = "scripted"
-
-    def __init__(self, script) -> None:
-        self.script = script
-        self.calls: list[float] = []
-
-    def estimate(self, frame: Frame) -> Pose | None:
-        self.calls.append(frame.t_s)
-        return self.script(frame.t_s)
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> ScriptedEstimator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
 
 
 def _frames(seconds: float, fps: float = 30.0, level: int = 120, t0: float = 3.0):

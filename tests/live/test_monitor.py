@@ -13,6 +13,7 @@ from posture.live.monitor import Monitor
 from posture.sampling import AdaptiveSampler, ChangeGate
 from posture.sources.media import Frame
 from tests.builders import side_pose
+from tests.fakes import ScriptedEstimator
 
 GOOD = side_pose(trunk_deg=-8.0, neck_deg=8.0, pitch_deg=10.0)
 SLOUCH = side_pose(trunk_deg=-5.0, neck_deg=32.0, pitch_deg=28.0)
@@ -69,18 +70,6 @@ class FakeCamera:
             return None
         self.reads += 1
         return Frame(np.zeros((4, 4, 3), np.uint8), self.reads, self.clock.t)
-
-
-class ScriptedEstimator:
-    """Returns the pose that the script gives for the frame's time (None = nobody)."""
-
-    def __init__(self, script) -> None:
-        self.script = script
-        self.calls = 0
-
-    def estimate(self, frame: Frame):
-        self.calls += 1
-        return self.script(frame.t_s)
 
 
 class Collect:
@@ -326,8 +315,8 @@ def test_monitor_reuses_the_measurement_while_nothing_moves() -> None:
     )
     monitor.run()
     assert monitor.readings >= 28
-    assert estimator.calls <= 8  # one look every 5 s of a still picture
-    assert monitor.reused == monitor.readings - estimator.calls
+    assert len(estimator.calls) <= 8  # one look every 5 s of a still picture
+    assert monitor.reused == monitor.readings - len(estimator.calls)
 
 
 def test_closing_summary_counts_alerts_as_the_session_record() -> None:
