@@ -79,6 +79,19 @@ class ScriptedEstimators:
         return ScriptedEstimator(self.script, video=video, sampled=sampled)
 
 
+class ClosedVideoWriter:
+    """Stands in for ``cv2.VideoWriter`` in an OpenCV build that cannot write the format."""
+
+    def __init__(self, *args: object) -> None:
+        pass
+
+    def isOpened(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        pass
+
+
 def write_clip(path: Path, seconds: float, fps: float = 10.0, size: tuple[int, int] = (160, 120)) -> Path:
     """A small Motion-JPEG clip whose frames change (so nothing is skipped as a still picture)."""
     import cv2

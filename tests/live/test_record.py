@@ -12,6 +12,7 @@ from posture.errors import InputError, UnreadableSourceError
 from posture.live.record import record
 from posture.outputs import video as vid
 from posture.sources.media import Frame
+from tests.fakes import ClosedVideoWriter
 
 
 def _frames(seconds: float, fps: float, size: tuple[int, int] = (160, 120), t0: float = 5.0):
@@ -144,17 +145,7 @@ def test_an_existing_file_is_replaced_only_on_success(tmp_path: Path) -> None:
 
 
 def test_no_webm_encoder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    class ClosedWriter:
-        def __init__(self, *args: object) -> None:
-            pass
-
-        def isOpened(self) -> bool:
-            return False
-
-        def release(self) -> None:
-            pass
-
-    monkeypatch.setattr(cv2, "VideoWriter", ClosedWriter)
+    monkeypatch.setattr(cv2, "VideoWriter", ClosedVideoWriter)
     monkeypatch.setattr(vid, "h264_available", lambda: False)
     with pytest.raises(vid.NoEncoderError, match=r"cannot write VP8 WebM.*posture\[h264\]"):
         record(_frames(1.0, 10.0), tmp_path / "clip.webm", seconds=1.0, fps=10.0)

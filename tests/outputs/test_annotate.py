@@ -17,6 +17,7 @@ from posture.pipeline import AnalysisResult
 from posture.reading import Verdict
 from posture.sources.media import VideoInfo
 from tests.builders import side_pose
+from tests.fakes import ClosedVideoWriter
 from tests.outputs.test_overlay import AWAY, H, W, _has_colour, _reading
 
 # --- what the overlay says ---------------------------------------------------------------------
@@ -184,19 +185,9 @@ def test_without_the_h264_extra_the_default_is_opencv_webm(tmp_path: Path, monke
 
 
 def test_no_encoder_at_all_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
-    class ClosedWriter:  # an OpenCV build without VP8
-        def __init__(self, *args: object) -> None:
-            pass
-
-        def isOpened(self) -> bool:
-            return False
-
-        def release(self) -> None:
-            pass
-
     video = _synthetic_video(tmp_path)
     monkeypatch.setattr(vid, "h264_available", lambda: False)
-    monkeypatch.setattr(cv2, "VideoWriter", ClosedWriter)
+    monkeypatch.setattr(cv2, "VideoWriter", ClosedVideoWriter)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     with pytest.raises(vid.NoEncoderError, match=r"posture\[h264\]") as raised:

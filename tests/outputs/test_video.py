@@ -12,6 +12,7 @@ import pytest
 
 from posture.errors import InputError
 from posture.outputs import video as vid
+from tests.fakes import ClosedVideoWriter
 
 WEBM_FOURCCS = {"VP80", "vp80", "VP8 "}
 H264_FOURCCS = {"h264", "avc1"}
@@ -180,17 +181,7 @@ def test_the_probe_falls_back_to_webm_when_ffmpeg_fails(monkeypatch) -> None:
 
 
 def test_the_probe_is_none_without_any_encoder(monkeypatch, no_h264) -> None:
-    class ClosedWriter:
-        def __init__(self, *args: object) -> None:
-            pass
-
-        def isOpened(self) -> bool:
-            return False
-
-        def release(self) -> None:
-            pass
-
-    monkeypatch.setattr(cv2, "VideoWriter", ClosedWriter)
+    monkeypatch.setattr(cv2, "VideoWriter", ClosedVideoWriter)
     assert vid.probe_encoder() is None
 
 
