@@ -111,7 +111,6 @@ class _Progress:
                 dynamic_ncols=True,
                 bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s video [{elapsed}<{remaining}, {rate_fmt}]",
             )
-
         return self._update
 
     def _update(self, t_s: float) -> None:
@@ -142,7 +141,7 @@ def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
     config = config_from_args(args)
     out_dir = args.out or Path("posture-out") / args.video.stem
     bar = _Progress(not args.quiet)
-    try:
+    with contextlib.closing(bar):
         output = run_analysis(
             args.video,
             out_dir,
@@ -156,8 +155,6 @@ def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
             history=not args.no_history,
             progress=bar,
         )
-    finally:
-        bar.close()
     _print_summary(output, out)
     return ExitCode.OK
 
