@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from posture import setup_check
 from posture.baseline import Baseline, HabitualReference, baseline_from_measurements
@@ -129,6 +129,33 @@ class AnalysisResult:
     wall_s: float = 0.0
     workers: int = 1
     warnings: list[str] = field(default_factory=list)  # what the set-up did not allow, one line each
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything but the landmarks, as JSON values (each reading as in the timeline)."""
+        return {
+            "source": str(self.source),
+            "video": {"width": self.info.width, "height": self.info.height, "fps": self.info.fps},
+            "model": self.model,
+            "sample_fps": self.sample_fps,
+            "calibrated_from": self.calibrated_from,
+            "baseline": None if self.baseline is None else self.baseline.to_dict(),
+            "readings": [r.to_dict() for r in self.readings],
+            "events": [
+                {
+                    "kind": e.kind,
+                    "t_s": round(e.t_s, 3),
+                    "findings": list(e.findings),
+                    "duration_s": round(e.duration_s, 3),
+                }
+                for e in self.events
+            ],
+            "episodes": [e.to_dict() for e in self.episodes],
+            "truncated": self.truncated,
+            "frames_decoded": self.frames_decoded,
+            "wall_s": round(self.wall_s, 3),
+            "workers": self.workers,
+            "warnings": list(self.warnings),
+        }
 
     @property
     def step_s(self) -> float:

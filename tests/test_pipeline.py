@@ -203,3 +203,20 @@ def test_the_sample_step_has_one_home() -> None:
     assert result.step_s == 0.5
     assert result.duration_s == pytest.approx(1.5)  # the last reading stands for one step too
     assert AnalysisResult(Path("v.mp4"), info, "m", None, readings=readings).duration_s == pytest.approx(1.04)
+
+
+def test_the_analysis_result_is_plain_json_without_landmarks(tmp_path, scripted) -> None:
+    import json
+
+    from tests.fakes import write_clip
+
+    clip = write_clip(tmp_path / "clip.avi", seconds=6.0)
+    pipeline = Pipeline(
+        Config().replace("detector", hold_s=1.0), estimators=scripted((2.0, GOOD), (4.0, SLOUCH))
+    )
+    result = pipeline.analyze_video(clip, calibrate_first_s=1.5)
+    data = json.loads(json.dumps(result.to_json()))
+    assert data["model"] == "scripted" and data["calibrated_from"] == "first 1.5 s"
+    assert len(data["readings"]) == len(result.readings) and "xy_px" not in json.dumps(data)
+    assert [e["kind"] for e in data["events"]][:2] == ["episode_start", "alert"]
+    assert data["episodes"] == [e.to_dict() for e in result.episodes]
