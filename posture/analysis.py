@@ -60,14 +60,12 @@ def run_analysis(
     from posture.outputs.staging import staged_output
     from posture.pipeline import Pipeline
     from posture.pose.parallel import auto_workers, available_cores
-    from posture.sources.media import VideoFileSource
+    from posture.sources.media import VideoFileSource, check_media_path, is_image_file
 
     if baseline_spec is not None and calibrate_first_s is not None:
         raise InputError("use either --baseline or --calibrate-first, not both")
     if calibrate_first_s is not None and not (math.isfinite(calibrate_first_s) and calibrate_first_s > 0):
         raise InputError(f"--calibrate-first must be a number above 0, not {calibrate_first_s!r}")
-    from posture.sources.media import check_media_path, is_image_file
-
     check_media_path(video)
     if is_image_file(video):
         raise InputError(f"{video} is a still image; use posture measure for photos")

@@ -30,10 +30,6 @@ class Script:
                 return pose
         return self.segments[-1][1] if self.segments else None
 
-    @property
-    def duration_s(self) -> float:
-        return sum(seconds for seconds, _ in self.segments)
-
 
 class ScriptedEstimator:
     """A pose estimator that returns the script's pose for each frame's time.

@@ -120,8 +120,8 @@ def test_calibrate_on_nobody_saves_nothing_and_says_so_once(tmp_path: Path, caps
     assert len(checks) == len(set(checks))  # each check line printed once, not the block again
 
 
-@pytest.mark.slow
-def test_calibrate_that_fails_its_validation_saves_nothing(tmp_path: Path, capsys, monkeypatch) -> None:
+def _calibrate_validated_as(validation, tmp_path: Path, capsys, monkeypatch) -> tuple[int, str, Path]:
+    """``posture calibrate`` on a clip with a capture that passes and a check that says ``validation``."""
     import posture.calibrate
     import posture.pose.estimator
     import posture.profile
@@ -134,16 +134,21 @@ def test_calibrate_that_fails_its_validation_saves_nothing(tmp_path: Path, capsy
         "run_calibration",
         lambda *a, **k: (baseline, posture.calibrate.CalibrationReport(True, ())),
     )
-    monkeypatch.setattr(
-        posture.profile,
-        "validate",
-        lambda *a, **k: posture.profile.Validation(False, "Your posture reads poor: calibrate again"),
-    )
+    monkeypatch.setattr(posture.profile, "validate", lambda *a, **k: validation)
     clip = write_video(tmp_path / "clip.avi", seconds=6.0, fps=10.0)
     profile = tmp_path / "profile.json"
-    code, _, err = run_cli(
+    code, _out, err = run_cli(
         ["calibrate", "--source", str(clip), "--seconds", "1", "--profile", str(profile)], capsys
     )
+    return code, err, profile
+
+
+@pytest.mark.slow
+def test_calibrate_that_fails_its_validation_saves_nothing(tmp_path: Path, capsys, monkeypatch) -> None:
+    from posture.profile import Validation
+
+    failed = Validation(False, "Your posture reads poor: calibrate again")
+    code, err, profile = _calibrate_validated_as(failed, tmp_path, capsys, monkeypatch)
     assert assert_one_line_error(code, err) == (
         "posture: error: calibration not saved: Your posture reads poor: calibrate again"
     )
@@ -152,24 +157,10 @@ def test_calibrate_that_fails_its_validation_saves_nothing(tmp_path: Path, capsy
 
 @pytest.mark.slow
 def test_calibrate_that_passes_saves_the_profile(tmp_path: Path, capsys, monkeypatch) -> None:
-    import posture.calibrate
-    import posture.pose.estimator
-    import posture.profile
     from posture.baseline import Baseline
+    from posture.profile import Validation
 
-    baseline = Baseline(view="side", values={"neck_inclination_deg": 10.0}, frames=20)
-    monkeypatch.setattr(posture.pose.estimator, "open_estimator", lambda *a, **k: _NoModel())
-    monkeypatch.setattr(
-        posture.calibrate,
-        "run_calibration",
-        lambda *a, **k: (baseline, posture.calibrate.CalibrationReport(True, ())),
-    )
-    monkeypatch.setattr(posture.profile, "validate", lambda *a, **k: posture.profile.Validation(True, "good"))
-    clip = write_video(tmp_path / "clip.avi", seconds=6.0, fps=10.0)
-    profile = tmp_path / "profile.json"
-    code, _out, err = run_cli(
-        ["calibrate", "--source", str(clip), "--seconds", "1", "--profile", str(profile)], capsys
-    )
+    code, err, profile = _calibrate_validated_as(Validation(True, "good"), tmp_path, capsys, monkeypatch)
     assert code == 0, err
     assert Baseline.load(profile).values["neck_inclination_deg"] == 10.0
 
