@@ -28,10 +28,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AnalysisOutput:
-    """What ``run_analysis`` leaves: the summary (``summary.json``) and the files, by name."""
+    """What ``run_analysis`` leaves: the summary (``summary.json``) and the files, by name.
+
+    ``history_error``: why the session could not be added to the history (a full disk, a corrupt
+    or newer database), or None. The results were written all the same.
+    """
 
     summary: AnalysisSummary
     files: dict[str, Path]
+    history_error: str | None = None
 
 
 def run_analysis(
@@ -49,12 +54,18 @@ def run_analysis(
     progress: Callable[[float], ProgressFn] | None = None,
     kind: str = "analyze",
     footage_credit: str = "",
+    own_folder: bool = False,
 ) -> AnalysisOutput:
     """Analyse a video and write its outputs into ``out_dir`` (shared by analyze, demo and batch).
 
     ``progress``, given the video's length in seconds, returns the callback for the seconds reached.
 
     ``footage_credit`` (who made the video, its licence) goes into the report's footer.
+
+    Only files an earlier run wrote into ``out_dir`` are replaced (:mod:`posture.outputs.staging`);
+    ``own_folder`` says ``out_dir`` is posture's own (the demo's cache folder), where every
+    earlier output is replaced. A history that cannot be written does not fail the run: the
+    reason comes back in :attr:`AnalysisOutput.history_error`.
     """
     from posture.outputs.files import analysis_summary, write_outputs
     from posture.outputs.staging import staged_output
@@ -80,7 +91,15 @@ def run_analysis(
     if n_workers > cores:
         log.warning("--workers %d: this machine has %d core(s); using %d", n_workers, cores, cores)
         n_workers = cores
-    with staged_output(out_dir) as staging:  # all files appear at the end, or none
+    writes = ["timeline.csv", "summary.json", "events.json"]
+    if report:
+        writes.append("report.html")
+    if annotate:
+        from posture.outputs.video import default_encoder
+
+        writes.append(f"annotated{default_encoder().suffix}")
+    # All files appear at the end, or none; never over a file of the user's, nor over the input.
+    with staged_output(out_dir, writes=writes, keep=[video], own_folder=own_folder) as staging:
         started = time.monotonic()
         result = pipeline.analyze_video(
             video,
@@ -125,9 +144,13 @@ def run_analysis(
             )
             log.info("report written in %.1f s", time.monotonic() - started)
     files.files = {k: out_dir / Path(v).name for k, v in files.files.items()}
+    history_error = None
     if history:
-        from posture.outputs.history import record_analysis
+        from posture.outputs.history import HistoryError, record_analysis
 
-        # The history keeps the file's name only, not where it lives.
-        record_analysis(result, summary, source=video.name, kind=kind)
-    return AnalysisOutput(summary, files.files)
+        try:
+            # The history keeps the file's name only, not where it lives.
+            record_analysis(result, summary, source=video.name, kind=kind)
+        except HistoryError as exc:  # the results are written: the run succeeded all the same
+            history_error = str(exc)
+    return AnalysisOutput(summary, files.files, history_error)

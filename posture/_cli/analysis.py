@@ -156,6 +156,12 @@ def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
             progress=bar,
         )
     _print_summary(output, out)
+    if output.history_error:  # the results are written: a warning after them, and success
+        print(
+            f"posture: warning: the results are written, but not added to your history: "
+            f"{printable(output.history_error)}",
+            file=sys.stderr,
+        )
     return ExitCode.OK
 
 
@@ -251,6 +257,7 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
             history=False,  # the history is the user's own: a demo never goes into it
             progress=bar,
             footage_credit=demo.ATTRIBUTION,
+            own_folder=args.out is None,  # the cache folder is posture's own
         )
     _print_summary(output, out)
     report = output.files.get("report")

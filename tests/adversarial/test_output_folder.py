@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from posture.lifecycle import Terminated
-from posture.outputs.staging import STAGING_PREFIX, OutputFolderError, staged_output
+from posture.outputs.staging import MARKER_NAME, STAGING_PREFIX, OutputFolderError, staged_output
 from tests.adversarial.helpers import assert_one_line_error, posture_cmd, run_cli, write_video
 
 pytestmark = pytest.mark.adversarial
@@ -61,12 +61,12 @@ def _mounted_tmpfs(where: Path, options: str) -> Iterator[bool]:
 @pytest.mark.mediapipe
 def test_a_rerun_never_mixes_with_the_previous_run(clip: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "annotated.mp4").write_bytes(b"the previous run's video")
+    assert _analyze(clip, out, capsys, "--annotate")[0] == 0
+    assert any(name.startswith("annotated.") for name in _names(out))  # the previous run's video
     (out / "notes.txt").write_text("the user's own file")  # not ours: left alone
     code, stdout, err = _analyze(clip, out, capsys)
     assert code == 0, err
-    assert _names(out) == OUTPUTS | {"notes.txt"}
+    assert _names(out) == OUTPUTS | {"notes.txt", MARKER_NAME}
     assert "annotated" not in stdout
 
 

@@ -172,6 +172,7 @@ def test_a_reused_out_keeps_nothing_of_the_earlier_run(tmp_path: Path, capsys, n
     code, _out, err = run(["analyze", str(video), "--out", str(out_dir), "--no-report", "--quiet"], capsys)
     assert code == 0, err
     assert sorted(p.name for p in out_dir.iterdir()) == [
+        ".posture-outputs.json",  # the files posture wrote (and may replace next time)
         "events.json",
         "notes.txt",  # not posture's: left alone
         "summary.json",
