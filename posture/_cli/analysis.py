@@ -226,10 +226,11 @@ def cmd_batch(args: argparse.Namespace, out: IO[str]) -> int:
         f"{result.skipped + result.recovered} done before, {len(result.failed)} failed",
         file=out,
     )
+    print(f"  cohort    {printable(str(result.cohort_csv))}", file=out)
+    print(f"  report    {printable(str(result.cohort_html))}", file=out)
+    # One line on stderr per recording that failed (names from the archive: never raw escapes).
     for rel, error in result.failed:
-        print(f"  failed: {rel}: {error}", file=out)
-    print(f"  cohort    {result.cohort_csv}", file=out)
-    print(f"  report    {result.cohort_html}", file=out)
+        print(f"posture: failed: {printable(rel)}: {printable(error)}", file=sys.stderr)
     return ExitCode.FAILURE if result.failed else ExitCode.OK
 
 

@@ -5,13 +5,17 @@ Built like the single report: plain data first (:func:`cohort_rows`, :func:`buil
 then written by small writers that accept a path or an open file. The numbers come from each
 recording's own ``summary.json`` and ``events.json``, so the cohort says exactly what the
 recordings' reports say. The charts reuse the report's matplotlib style and its bar charts.
+
+Those files are read back as untrusted: a summary that does not hold what posture writes makes
+its recording's row "failed" with the reason, and an episode that does not is left out. Every CSV
+cell goes through :func:`posture.outputs.timeline.csv_cell` (no spreadsheet formulas).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +32,7 @@ from posture.findings import FINDING_CODES
 from posture.outputs.report.charts import COLOURS, Chart, bar_charts, chart_style, svg_element
 from posture.outputs.report.page import Target, render, write_page
 from posture.outputs.report.words import finding_title
+from posture.outputs.timeline import csv_cell
 
 __all__ = [
     "COHORT_COLUMNS",
@@ -99,7 +104,7 @@ class CohortRow:
             "top_findings": ";".join(f"{c}:{v:g}" for c, v in self.top_findings()),
         }
         if self.summary is None:
-            return {k: row.get(k, "") for k in COHORT_COLUMNS}
+            return {k: csv_cell(row.get(k, "")) for k in COHORT_COLUMNS}
         row.update(
             duration_s=s["duration_s"],
             frames_analysed=s["frames_analysed"],
@@ -109,7 +114,7 @@ class CohortRow:
             episodes=s["episodes"],
             **{f"share_{v}": share.get(v, 0.0) for v in VERDICTS},
         )
-        return row
+        return {k: csv_cell(v) for k, v in row.items()}
 
 
 @dataclass(frozen=True)
@@ -158,11 +163,68 @@ class CohortData:
 # --- data ---------------------------------------------------------------------------------------
 
 
+MAX_RESULT_JSON_BYTES = 16 << 20
+
+
 def _read_json(path: Path) -> Any:
+    """A result file's JSON, or None (missing, not a regular file, too large, not JSON)."""
+    from posture.untrusted import UntrustedJSONError, load_json
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if not path.is_file() or path.stat().st_size > MAX_RESULT_JSON_BYTES:
+            return None
+        return load_json(path.read_bytes())
+    except (OSError, UntrustedJSONError):
         return None
+
+
+def _number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _numbers(value: Any, keys: Sequence[str] | None = None) -> bool:
+    """A mapping of names to finite numbers (with at least ``keys``, when given)."""
+    return (
+        isinstance(value, dict)
+        and all(isinstance(k, str) and _number(v) for k, v in value.items())
+        and all(k in value for k in keys or ())
+    )
+
+
+def _checked_summary(doc: Any) -> dict[str, Any] | None:
+    """``summary.json`` as posture writes it (what the cohort reads of it), or None."""
+    if not isinstance(doc, dict):
+        return None
+    sound = (
+        all(_number(doc.get(k)) for k in ("duration_s", "poor_share_of_present", "alert_s"))
+        and type(doc.get("frames_analysed")) is int
+        and type(doc.get("episodes")) is int
+        and isinstance(doc.get("view"), str)
+        and _numbers(doc.get("share"))
+        and _numbers(doc.get("time_s"))
+        and _numbers(doc.get("finding_poor_s"))
+    )
+    return doc if sound else None
+
+
+def _checked_episodes(doc: Any) -> tuple[Mapping[str, Any], ...]:
+    """The episodes of ``events.json`` that hold what the cohort reads; others are left out."""
+    episodes = doc.get("episodes") if isinstance(doc, dict) else None
+    if not isinstance(episodes, list):
+        return ()
+    return tuple(
+        ep
+        for ep in episodes
+        if isinstance(ep, dict)
+        and _number(ep.get("start_s"))
+        and _number(ep.get("duration_s"))
+        and (ep.get("alert_s") is None or _number(ep.get("alert_s")))
+        and isinstance(ep.get("findings"), dict)
+        and all(
+            isinstance(code, str) and isinstance(f, dict) and _number(f.get("peak"))
+            for code, f in ep["findings"].items()
+        )
+    )
 
 
 def cohort_rows(states: Sequence[RecordState], out: Path, recordings_dir: str) -> list[CohortRow]:
@@ -171,9 +233,8 @@ def cohort_rows(states: Sequence[RecordState], out: Path, recordings_dir: str) -
         folder = f"{recordings_dir}/{st.folder}"
         summary = episodes = None
         if st.status is Status.DONE:
-            summary = _read_json(out / folder / "summary.json")
-            events = _read_json(out / folder / "events.json") or {}
-            episodes = events.get("episodes", [])
+            summary = _checked_summary(_read_json(out / folder / "summary.json"))
+            episodes = _checked_episodes(_read_json(out / folder / "events.json"))
         if st.status is Status.DONE and summary is not None:
             status, error = "ok", None
         elif st.status is Status.DONE:

@@ -79,7 +79,7 @@ def read_people_csv(path: Path) -> dict[Path, PersonEntry]:
         baseline = (base / baseline_text).resolve() if baseline_text else None
         if baseline is not None and not baseline.is_file():
             raise InputError(f"{path}, line {n}: no such baseline file: {baseline}")
-        out[(base / file).resolve()] = PersonEntry(person, baseline)
+        out[_absolute(base / file)] = PersonEntry(person, baseline)
     return out
 
 
@@ -90,7 +90,8 @@ def _expand(spec: str) -> list[tuple[Path, Path]]:
         fixed = list(parts[: next(i for i, p in enumerate(parts) if _GLOB_CHARS & set(p))])
         root = Path(*fixed) if fixed else Path(".")
         matches = [Path(m) for m in sorted(glob.glob(spec, recursive=True))]
-        files = [m for m in matches if m.is_file()]
+        # Anything that is not a folder: a FIFO or a broken link is recorded as failed, not dropped.
+        files = [m for m in matches if not m.is_dir()]
         for folder in (m for m in matches if m.is_dir()):
             files.extend(_walk(folder))
         if not files:
@@ -99,7 +100,7 @@ def _expand(spec: str) -> list[tuple[Path, Path]]:
     path = Path(spec)
     if path.is_dir():
         return [(f, path) for f in _walk(path)]
-    if path.is_file():
+    if os.path.lexists(path):  # a file, or what stands in its place (a FIFO, a broken link)
         return [(path, path.parent)]
     raise InputError(f"no such file or folder: {spec}")
 
@@ -110,6 +111,15 @@ def _walk(folder: Path) -> list[Path]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         found.extend(Path(dirpath) / name for name in sorted(filenames) if not name.startswith("."))
     return found
+
+
+def _absolute(path: Path) -> Path:
+    """The file's absolute path, links resolved; a broken link or a link loop (which Python
+    before 3.13 answers with RuntimeError) keeps its own name in its resolved folder."""
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return path.parent.resolve() / path.name
 
 
 def _folder_profile(path: Path, root: Path) -> Path | None:
@@ -139,12 +149,18 @@ def discover(
         for file, root in _expand(spec):
             if file.suffix.lower() not in VIDEO_SUFFIXES:
                 continue
-            path = file.resolve()
+            path = _absolute(file)
             root_abs = root.resolve()
             if path in seen or any(s == path or s in path.parents for s in skip):
                 continue
             seen.add(path)
-            rel_path = path.relative_to(root_abs) if root_abs in path.parents else Path(path.name)
+            own = file.parent.resolve() / file.name  # where it sits, a link not followed
+            if root_abs in path.parents:
+                rel_path = path.relative_to(root_abs)
+            elif root_abs in own.parents:  # a link to a file elsewhere: named where it sits
+                rel_path = own.relative_to(root_abs)
+            else:
+                rel_path = Path(path.name)
             entry = people.get(path)
             if entry is not None:
                 person, baseline = entry.person, entry.baseline

@@ -10,13 +10,23 @@ failure, and the driver hands it out again.
 
 Every path in a task is absolute and on the driver's file system: on a cluster, the archive and
 the results folder must be on a path that every node mounts at the same place.
+
+A ``--ray-address`` is tried first with a plain TCP connection (a few seconds at most), since
+Ray itself would wait minutes for an address where nothing listens. A local instance the batch
+starts is watched by :mod:`posture.batch.ray_watchdog`, which stops what is left of it (Ray's
+agents outlive a driver killed with ``kill -9``) once the batch is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
+import os
+import socket
+import subprocess
+import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -31,6 +41,7 @@ log = logging.getLogger(__name__)
 
 LOCAL_OBJECT_STORE_BYTES = 200 * 2**20  # outcomes are a few hundred bytes; keep /dev/shm free
 ACTOR_RESTARTS = 3
+CONNECT_TIMEOUT_S = 3.0  # for the first look at a --ray-address
 
 
 class EngineUnavailableError(InputError):
@@ -77,6 +88,71 @@ def _actor_class() -> Any:
     return RecordingWorker
 
 
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Raises :class:`InputError` at once when nothing answers at ``address`` (``HOST:PORT`` or
+    ``ray://HOST:PORT``; ``auto`` and ``local`` are Ray's own to find)."""
+    if address in ("auto", "local"):
+        return
+    target = address.split("://", 1)[1] if "://" in address else address
+    host, sep, port = target.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise InputError(f"--ray-address must be HOST:PORT (or ray://HOST:PORT, or auto), not {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        why = "no answer" if isinstance(exc, socket.timeout) else (exc.strerror or str(exc))
+        raise InputError(f"cannot reach Ray at {address}: {why}") from None
+
+
+class _Watchdog:
+    """:mod:`posture.batch.ray_watchdog` as a process of its own, fed through a pipe."""
+
+    def __init__(self) -> None:
+        from posture.batch.ray_watchdog import default_ray_temp_dir
+
+        self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "posture.batch.ray_watchdog",
+                str(os.getpid()),
+                str(default_ray_temp_dir()),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C and a closed terminal are the batch's, not the watchdog's
+            close_fds=True,
+        )
+
+    def watch(self, session_dir: str) -> None:
+        """Watch this Ray session, when it is the one this process started (Ray names the
+        session folder after the pid that starts it; an instance found running is not ours)."""
+        if not session_dir.rstrip("/").endswith(f"_{os.getpid()}"):
+            return
+        if self._proc is not None and self._proc.stdin is not None:
+            try:
+                self._proc.stdin.write(session_dir.encode() + b"\n")
+                self._proc.stdin.flush()
+            except OSError:
+                log.debug("the Ray watchdog is gone", exc_info=True)
+
+    def close(self) -> None:
+        """Ends the watch: the watchdog stops what is left (nothing, after ray.shutdown) and exits."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(OSError):
+            if proc.stdin is not None:
+                proc.stdin.close()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class RayEngine:
     """A context manager: connects to (or starts) Ray on entry, shuts down what it started on exit."""
 
@@ -91,12 +167,15 @@ class RayEngine:
         fn: TaskFn = analyse_recording,
     ) -> None:
         self._ray = _import_ray()
+        if address:
+            check_reachable(address)  # at once, before the archive is even looked at
         self._fn = fn
         self._requested = workers
         self._address = address
         self.cpus_per_task = cpus_per_task
         self.workers = 0
         self._started_ray = False
+        self._watchdog: _Watchdog | None = None
         self._actors: list[Any] = []
 
     def __enter__(self) -> RayEngine:
@@ -111,12 +190,21 @@ class RayEngine:
                 kwargs["address"] = self._address
             else:
                 kwargs.update(num_cpus=usable_cores(), object_store_memory=LOCAL_OBJECT_STORE_BYTES)
+                self._watchdog = _Watchdog()  # before Ray starts: a kill -9 at any moment is covered
             try:
-                ray.init(**kwargs)
+                context = ray.init(**kwargs)
             except (ConnectionError, ValueError, RuntimeError) as exc:
+                self._close_watchdog()
                 where = self._address or "this machine"
                 raise InputError(f"cannot start or reach Ray on {where}: {exc}") from None
+            except BaseException:
+                self._close_watchdog()
+                raise
             self._started_ray = True
+            if self._watchdog is not None:
+                session = (getattr(context, "address_info", None) or {}).get("session_dir")
+                if session:
+                    self._watchdog.watch(str(session))
         cpus = float(ray.cluster_resources().get("CPU", 0.0))
         fit = max(1, math.floor(cpus / self.cpus_per_task)) if cpus >= self.cpus_per_task else 0
         if fit == 0:
@@ -141,9 +229,17 @@ class RayEngine:
             except Exception:  # an actor that is already gone
                 log.debug("could not kill a Ray actor", exc_info=True)
         self._actors.clear()
-        if self._started_ray:
-            self._ray.shutdown()
-            self._started_ray = False
+        try:
+            if self._started_ray:
+                self._ray.shutdown()
+                self._started_ray = False
+        finally:
+            self._close_watchdog()
+
+    def _close_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.close()
+            self._watchdog = None
 
     def _new_actor(self) -> Any:
         actor = (

@@ -9,17 +9,26 @@ driver writes the manifest and the results folder's layout:
     RESULTS/recordings/<name>/        one folder per recording: what ``posture analyze`` writes,
                                       plus batch.json (the content hash and options it was made with)
     RESULTS/cohort.csv, cohort.html   one row per recording; per-person and group charts
-    RESULTS/.partial/                 results being written (cleared at the start of every run)
+    RESULTS/.partial/                 results being written (cleared at the start and end of a run)
+
+The results folder may be one the user already had: the batch replaces only what a batch wrote
+there (:mod:`posture.outputs.staging`'s marker in each folder, the ``.partial`` folder's
+sentinel) and stops before any work, with one line naming the file, when a name it needs holds
+something else. Result folders are derived from the recording's name in the archive; a name
+read from the manifest is used only when it is one the driver would have chosen itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import stat
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,9 +41,18 @@ from posture import __version__
 from posture.batch.discover import Recording, discover, read_people_csv
 from posture.batch.engines import Engine, LocalEngine, local_workers
 from posture.batch.manifest import MANIFEST_NAME, Manifest, RecordState, Status
-from posture.batch.task import RecordingTask, TaskOutcome, publish, read_stamp
+from posture.batch.task import STAMP_NAME, RecordingTask, TaskOutcome, publish, read_stamp
 from posture.config import Config
 from posture.errors import InputError
+from posture.outputs.staging import (
+    MARKER_NAME,
+    OUTPUT_NAMES,
+    check_marker,
+    claim,
+    claimed,
+    foreign_entries,
+    not_ours_message,
+)
 
 __all__ = [
     "ENGINES",
@@ -51,7 +69,11 @@ log = logging.getLogger(__name__)
 ENGINES = ("local", "ray")
 RECORDINGS_DIR = "recordings"
 PARTIAL_DIR = ".partial"
+PARTIAL_SENTINEL = ".posture-batch"  # in .partial: the folder is the batch's own to clear
 LOCK_NAME = ".lock"
+COHORT_NAMES = ("cohort.csv", "cohort.html")
+# What .partial held before it had a sentinel: results being written and results being replaced.
+_LEGACY_PARTIAL_ENTRY = re.compile(r"(.+\.[0-9a-f]{8}|replaced-[0-9a-f]{32})")
 
 
 class BatchLockedError(InputError):
@@ -155,20 +177,74 @@ def _clashes(name: str, taken: set[str]) -> bool:
     return any(name == t or t.startswith(name + "/") or name.startswith(t + "/") for t in taken)
 
 
-def _folder_name(rel: str, taken: set[str]) -> str:
-    """The recording's result folder: its path in the archive without the extension; told apart
-    from the others by its extension, then flattened to one level, then by a number."""
+def _safe_name(name: str) -> bool:
+    """A relative folder name below ``recordings/`` that stays there (no ``..``, ``.``, empty parts)."""
+    parts = name.split("/")
+    return bool(name) and not name.endswith("-") and all(p not in ("", ".", "..") for p in parts)
+
+
+def _fixed_candidates(rel: str) -> tuple[list[str], str]:
+    """The names a recording's result folder may have, in order of preference, and the flattened
+    stem that numbered names (``flat-2``, ``flat-3``, ...) are made from."""
     p = PurePosixPath(rel)
     base = str(p.with_suffix("")) if p.suffix else str(p)
     ext = p.suffix.lstrip(".")
     flat = base.replace("/", "__")
-    for name in (base, f"{base}-{ext}", flat, f"{flat}-{ext}"):
-        if name and not name.endswith("-") and not _clashes(name, taken):
+    return [n for n in (base, f"{base}-{ext}", flat, f"{flat}-{ext}") if _safe_name(n)], flat
+
+
+def _folder_name(rel: str, taken: set[str]) -> str:
+    """The recording's result folder: its path in the archive without the extension; told apart
+    from the others by its extension, then flattened to one level, then by a number."""
+    fixed, flat = _fixed_candidates(rel)
+    for name in fixed:
+        if not _clashes(name, taken):
             return name
+    if not _safe_name(flat):  # a name made only of dots: the numbered names stand on their own
+        flat = "recording"
     n = 2
     while _clashes(f"{flat}-{n}", taken):  # flat names hold no "/": this ends
         n += 1
     return f"{flat}-{n}"
+
+
+def _derived(folder: str, rel: str) -> bool:
+    """Whether ``folder`` is a name :func:`_folder_name` may give the recording ``rel``: the only
+    result folders taken from the manifest (a changed row can never point anywhere else)."""
+    fixed, flat = _fixed_candidates(rel)
+    if folder in fixed:
+        return True
+    if not _safe_name(flat):
+        flat = "recording"
+    number = folder[len(flat) + 1 :] if folder.startswith(flat + "-") else ""
+    return number.isascii() and number.isdigit() and not number.startswith("0") and int(number) >= 2
+
+
+def _unusable(path: Path) -> str | None:
+    """Why a recording cannot be read as a file (checked before it is ever opened: a FIFO or
+    ``/dev/zero`` would block or never end), or None for a regular file."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        if os.path.islink(path):
+            return "a broken symbolic link (its target does not exist)"
+        return f"cannot read it: {exc.strerror or exc}"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    kind = (
+        "a FIFO"
+        if stat.S_ISFIFO(st.st_mode)
+        else "a device"
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+        else "a socket"
+        if stat.S_ISSOCK(st.st_mode)
+        else "a folder"
+        if stat.S_ISDIR(st.st_mode)
+        else "not a file"
+    )
+    return f"not a regular file ({kind}); skipped without opening it"
 
 
 @dataclass
@@ -179,16 +255,18 @@ class _Plan:
 
 
 class _Driver:
-    def __init__(self, options: BatchOptions, manifest: Manifest, run_id: str) -> None:
+    def __init__(self, options: BatchOptions, manifest: Manifest, run_id: str, *, legacy: bool) -> None:
         self.options = options
         self.out = options.out
         self.manifest = manifest
         self.run_id = run_id
+        self.legacy = legacy  # a results folder of a posture from before markers (it has a manifest)
         self.recordings_dir = options.out / RECORDINGS_DIR
         self.partial_dir = options.out / PARTIAL_DIR
         self.base_options = _options_document(options)  # the run's options, before any baseline
         self._baseline_hashes: dict[Path, str] = {}
         self.attempt_of: dict[Path, int] = {}
+        self._started_at: dict[Path, float] = {}
 
     def options_for(self, rec: Recording) -> tuple[str, dict[str, Any]]:
         baseline = rec.baseline or self.options.baseline
@@ -211,16 +289,131 @@ class _Driver:
             and stamp.get("video") == state.path
         )
 
+    # --- what is the batch's to replace ------------------------------------------------------
+
+    def check_folder(self) -> None:
+        """Before any work: the names the batch writes in the results folder hold nothing of the
+        user's (raises :class:`InputError` naming the first that does)."""
+        check_marker(self.out)
+        if os.path.lexists(self.partial_dir) and not self._partial_is_ours():
+            raise InputError(not_ours_message(self.partial_dir))
+        for name in COHORT_NAMES:
+            path = self.out / name
+            if os.path.lexists(path) and not (claimed(path) or (self.legacy and _regular(path))):
+                raise InputError(not_ours_message(path))
+        if os.path.islink(self.recordings_dir) or (
+            os.path.lexists(self.recordings_dir) and not self.recordings_dir.is_dir()
+        ):
+            raise InputError(f"{self.recordings_dir} is not a folder the batch made; choose another --out")
+
+    def _partial_is_ours(self) -> bool:
+        folder = self.partial_dir
+        if os.path.islink(folder) or not folder.is_dir():
+            return False
+        if _regular(folder / PARTIAL_SENTINEL):
+            return True
+        entries = list(folder.iterdir())
+        return self.legacy and all(
+            e.is_dir() and not e.is_symlink() and _LEGACY_PARTIAL_ENTRY.fullmatch(e.name) for e in entries
+        )
+
+    def result_problem(self, folder: str) -> Path | None:
+        """What stops ``recordings/<folder>`` from being replaced by a new result, or None: a link
+        or a file on the way, or an entry that no batch wrote (or that changed since)."""
+        path = self.recordings_dir
+        for part in ("", *folder.split("/")):
+            path = path / part if part else path
+            if os.path.islink(path) or (os.path.lexists(path) and not path.is_dir()):
+                return path
+        if not path.exists():
+            return None
+        foreign = foreign_entries(path)
+        if foreign and not os.path.lexists(path / MARKER_NAME) and read_stamp(path) is not None:
+            # A result of a posture from before markers: its own names only, as plain files.
+            allowed = {*OUTPUT_NAMES, STAMP_NAME}
+            foreign = [e for e in foreign if e.name not in allowed or not _regular(e)]
+        return foreign[0] if foreign else None
+
+    def prepare_partial(self) -> None:
+        shutil.rmtree(self.partial_dir, ignore_errors=True)  # leftovers of an interrupted run
+        self.partial_dir.mkdir()
+        (self.partial_dir / PARTIAL_SENTINEL).write_text(
+            "posture batch writes results here and clears this folder\n", encoding="utf-8"
+        )
+
+    def clear_partial(self) -> None:
+        if self.partial_dir.is_dir() and not self.partial_dir.is_symlink():
+            shutil.rmtree(self.partial_dir, ignore_errors=True)
+
+    # --- planning ----------------------------------------------------------------------------
+
+    def _previous(self, rec: Recording, taken: set[str]) -> RecordState | None:
+        """The manifest's row for ``rec`` when it can be trusted with this recording."""
+        old = self.manifest.get(rec.path)
+        if old is None:
+            return None
+        if not _derived(old.folder, rec.rel):
+            self.manifest.report_bad(
+                str(rec.path), f"its result folder {old.folder!r} is not one posture derives"
+            )
+            return None
+        if _clashes(old.folder, taken):
+            self.manifest.report_bad(
+                str(rec.path), f"its result folder {old.folder!r} is another recording's"
+            )
+            return None
+        return old
+
+    def _unusable_state(self, rec: Recording, old: RecordState | None, folder: str, why: str) -> RecordState:
+        """A recording that is not a readable file: failed, with the reason, and not opened."""
+        try:
+            st = os.lstat(rec.path)
+            size, mtime_ns = st.st_size, st.st_mtime_ns
+        except OSError:
+            size = mtime_ns = -1
+        same = old is not None and old.status is Status.FAILED and old.error == why
+        return RecordState(
+            path=str(rec.path),
+            rel=rec.rel,
+            person=rec.person,
+            folder=folder,
+            size=size,
+            mtime_ns=mtime_ns,
+            sha256=f"unusable: {why}",
+            options_hash=old.options_hash if old is not None else "",
+            status=Status.FAILED,
+            failures=(old.failures if same and old is not None else 0) + 1,
+            retryable=False,
+            error=why,
+            note=None,
+            duration_s=None,
+        )
+
     def plan(self, recordings: list[Recording]) -> _Plan:
-        taken = self.manifest.folders()
         todo: list[tuple[Recording, RecordState]] = []
         skipped = recovered = 0
+        trusted: dict[Path, RecordState | None] = {}
+        current = {str(rec.path) for rec in recordings}
+        # Names kept for recordings of earlier runs that are not among the inputs this time (only
+        # ever avoided, never written, so a changed row can do no harm here).
+        taken = {s.folder for s in self.manifest.records() if s.path not in current}
+        for rec in recordings:  # the folders of trusted rows next: they keep their names
+            old = self._previous(rec, taken)
+            trusted[rec.path] = old
+            if old is not None:
+                taken.add(old.folder)
         for rec in recordings:
-            old = self.manifest.get(rec.path)
-            try:
-                st = rec.path.stat()
-            except OSError as exc:
-                raise InputError(f"cannot read {rec.path}: {exc.strerror or exc}") from None
+            old = trusted[rec.path]
+            if old is not None:
+                folder = old.folder
+            else:
+                folder = _folder_name(rec.rel, taken)
+                taken.add(folder)
+            why = _unusable(rec.path)
+            if why is not None:
+                self.manifest.upsert(self._unusable_state(rec, old, folder, why))
+                continue
+            st = rec.path.stat()
             if old is not None and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
                 sha = old.sha256
             else:
@@ -230,11 +423,6 @@ class _Driver:
                     sha = f"unreadable: {exc.strerror or exc}"
             opt_hash, opt_doc = self.options_for(rec)
             self.manifest.save_options(opt_hash, opt_doc)
-            if old is not None:
-                folder = old.folder
-            else:
-                folder = _folder_name(rec.rel, taken)
-                taken.add(folder)
             state = RecordState(
                 path=str(rec.path),
                 rel=rec.rel,
@@ -273,7 +461,13 @@ class _Driver:
                 state = dataclasses.replace(state, status=Status.PENDING)
             self.manifest.upsert(state)
             todo.append((rec, state))
+        for _rec, state in todo:  # before any work: nothing of the user's would be replaced
+            problem = self.result_problem(state.folder)
+            if problem is not None:
+                raise InputError(not_ours_message(problem))
         return _Plan(todo, skipped, recovered)
+
+    # --- running -----------------------------------------------------------------------------
 
     def task(self, rec: Recording, state: RecordState) -> RecordingTask:
         safe = state.folder.replace("/", "__")
@@ -294,13 +488,25 @@ class _Driver:
 
     def started(self, task: RecordingTask) -> None:
         self.attempt_of[task.video] = self.manifest.mark_running(str(task.video), self.run_id)
+        self._started_at[task.video] = time.monotonic()
 
     def finished(self, outcome: TaskOutcome) -> bool:
         """Publishes or records the failure; True when the recording is complete."""
         state = self.manifest.get(outcome.video)
-        assert state is not None
+        if state is None:  # its row was changed while the batch ran
+            shutil.rmtree(outcome.partial_dir, ignore_errors=True)
+            self.attempt_of.pop(outcome.video, None)
+            return False
         attempt = self.attempt_of.pop(outcome.video, None)
+        self._started_at.pop(outcome.video, None)
         if outcome.ok:
+            problem = self.result_problem(state.folder)  # the user may have put a file there since
+            if problem is not None:
+                shutil.rmtree(outcome.partial_dir, ignore_errors=True)
+                self.manifest.mark_failed(
+                    state.path, attempt, not_ours_message(problem), True, outcome.wall_s
+                )
+                return False
             try:
                 publish(outcome.partial_dir, self.recordings_dir / state.folder, self.partial_dir)
             except OSError as exc:
@@ -321,6 +527,30 @@ class _Driver:
             outcome.wall_s,
             outcome.pid or None,
         )
+        return False
+
+    def interrupted(self) -> None:
+        """The run ends before these recordings did: marked interrupted (analysed again next time)."""
+        now = time.monotonic()
+        for video, attempt in list(self.attempt_of.items()):
+            wall_s = now - self._started_at.get(video, now)
+            self.manifest.mark_interrupted(str(video), attempt, wall_s)
+        self.attempt_of.clear()
+
+    def write_cohort(self, recordings: list[Recording]) -> tuple[Path, Path]:
+        from posture.batch.cohort import write_cohort
+
+        states = {s.path: s for s in self.manifest.records()}
+        current = [states[str(rec.path)] for rec in recordings if str(rec.path) in states]
+        paths = write_cohort(current, self.out, RECORDINGS_DIR)
+        claim(self.out, COHORT_NAMES)
+        return paths
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
         return False
 
 
@@ -363,8 +593,6 @@ def run_batch(
 
     ``engine`` replaces the one ``options.engine`` names (tests pass their own).
     """
-    from posture.batch.cohort import write_cohort
-
     started = time.monotonic()
     _validate(options)
     eng = engine if engine is not None else _open_engine(options)  # a missing extra says so at once
@@ -389,10 +617,11 @@ def run_batch(
                 unused[0],
             )
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    # Results of a posture from before markers: a manifest, and no marker beside it.
+    legacy = os.path.lexists(out / MANIFEST_NAME) and not os.path.lexists(out / MARKER_NAME)
     with _locked(out), Manifest(out / MANIFEST_NAME) as manifest:
-        driver = _Driver(options, manifest, run_id)
-        shutil.rmtree(driver.partial_dir, ignore_errors=True)  # leftovers of an interrupted run
-        driver.partial_dir.mkdir()
+        driver = _Driver(options, manifest, run_id, legacy=legacy)
+        driver.check_folder()  # before anything is written: nothing of the user's is in the way
         plan = driver.plan(recordings)
         done = failed = 0
         video_s = 0.0
@@ -403,37 +632,48 @@ def run_batch(
             if progress is not None:
                 progress(BatchProgress(len(plan.todo), done, failed, video_s, time.monotonic() - started))
 
-        report()
-        if plan.todo:
-            with eng:
-                workers = eng.workers
-                run_hash = _hash(driver.base_options)
-                manifest.save_options(run_hash, driver.base_options)
-                manifest.start_run(run_id, eng.name, eng.workers, run_hash)
-                queue = [driver.task(rec, state) for rec, state in plan.todo]
-                by_video = {rec.path: rec for rec, _ in plan.todo}
-                while queue:
-                    retry: list[RecordingTask] = []
-                    for outcome in eng.run(queue, driver.started):
-                        if driver.finished(outcome):
-                            done += 1
-                            video_s += outcome.duration_s or 0.0
-                        else:
+        driver.prepare_partial()
+        try:
+            report()
+            if plan.todo:
+                with eng:
+                    workers = eng.workers
+                    run_hash = _hash(driver.base_options)
+                    manifest.save_options(run_hash, driver.base_options)
+                    manifest.start_run(run_id, eng.name, eng.workers, run_hash)
+                    queue = [driver.task(rec, state) for rec, state in plan.todo]
+                    by_video = {rec.path: rec for rec, _ in plan.todo}
+                    while queue:
+                        retry: list[RecordingTask] = []
+                        for outcome in eng.run(queue, driver.started):
+                            if driver.finished(outcome):
+                                done += 1
+                                video_s += outcome.duration_s or 0.0
+                                report()
+                                continue
                             state = manifest.get(outcome.video)
-                            assert state is not None
-                            if state.retryable and state.failures < options.max_attempts:
+                            if (
+                                state is not None
+                                and state.retryable
+                                and state.failures < options.max_attempts
+                            ):
                                 rec = by_video[outcome.video]
                                 retry.append(driver.task(rec, state))
                                 log.info("%s failed (%s); trying again", rec.rel, outcome.error)
                             else:
                                 failed += 1
-                        report()
-                    queue = retry
-                manifest.finish_run(run_id)
+                            report()
+                        queue = retry
+                    manifest.finish_run(run_id)
+            csv_path, html_path = driver.write_cohort(recordings)
+        except BaseException:
+            # Ctrl-C, SIGTERM, SIGHUP or an error: the engine has stopped its workers by now.
+            driver.interrupted()
+            raise
+        finally:
+            driver.clear_partial()
         states = {s.path: s for s in manifest.records()}
-        current = [states[str(rec.path)] for rec in recordings]
-        csv_path, html_path = write_cohort(current, out, RECORDINGS_DIR)
-        shutil.rmtree(driver.partial_dir, ignore_errors=True)
+        current = [states[str(rec.path)] for rec in recordings if str(rec.path) in states]
     failures = tuple((s.rel, s.error or "failed") for s in current if s.status is Status.FAILED)
     return BatchResult(
         recordings=len(recordings),

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from posture.config import Config
 from posture.errors import InputError, PostureError
 from posture.files import atomic_write
+from posture.outputs.staging import claim
 
 if TYPE_CHECKING:
     from posture.analysis import AnalysisOutput
@@ -118,6 +119,7 @@ def analyse_recording(task: RecordingTask, analyse: AnalyseFn | None = None) -> 
         }
         with atomic_write(task.partial_dir / STAMP_NAME) as fh:
             fh.write(json.dumps(stamp, indent=2) + "\n")
+        claim(task.partial_dir, [STAMP_NAME])  # beside the analysis's files, in the folder's marker
         return TaskOutcome(
             task.video,
             True,
@@ -155,7 +157,8 @@ def read_stamp(folder: Path) -> dict[str, object] | None:
 
 def publish(partial: Path, final: Path, trash: Path) -> None:
     """Moves a complete result into place with renames only, so the result folder is always
-    either the old complete result or the new one, never a mix."""
+    either the old complete result or the new one, never a mix. The caller has checked that an
+    old ``final`` holds only what a batch wrote there (``_Driver.result_problem``)."""
     final.parent.mkdir(parents=True, exist_ok=True)
     old = None
     if final.exists():

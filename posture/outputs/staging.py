@@ -37,7 +37,9 @@ __all__ = [
     "STAGING_PREFIX",
     "Fingerprint",
     "OutputFolderError",
+    "check_marker",
     "claim",
+    "claimed",
     "fingerprint",
     "foreign_entries",
     "not_ours_message",
@@ -191,8 +193,19 @@ def _write_claims(folder: Path, claims: Claims) -> None:
         fh.write(json.dumps(doc, indent=1) + "\n")
 
 
+def check_marker(folder: Path) -> None:
+    """Raises :class:`OutputFolderError` when the marker's name in ``folder`` holds something
+    posture did not write (it is then never overwritten)."""
+    try:
+        _load_claims(folder)
+    except _ForeignMarker:
+        raise OutputFolderError(not_ours_message(folder / MARKER_NAME)) from None
+
+
 def claim(folder: Path, names: Iterable[str]) -> None:
-    """Add ``names`` (files posture just wrote into ``folder``) to the folder's marker."""
+    """Add ``names`` (files posture just wrote into ``folder``) to the folder's marker (raises
+    :class:`OutputFolderError` rather than overwrite a marker that is not posture's)."""
+    check_marker(folder)
     claims = dict(read_claims(folder))
     for name in names:
         fp = fingerprint(folder / name)
@@ -206,16 +219,17 @@ def _ours(path: Path, claims: Claims) -> bool:
     return fp is not None and fp in claims.get(path.name, frozenset())
 
 
+def claimed(path: Path) -> bool:
+    """Whether the marker of ``path``'s folder vouches for the file there now."""
+    return _ours(path, read_claims(path.parent))
+
+
 def foreign_entries(folder: Path) -> list[Path]:
-    """Everything in ``folder`` that posture's marker does not vouch for (its own staging
-    folders and the marker aside). Empty for a folder that holds only posture's files."""
+    """Everything in ``folder`` that its marker does not vouch for (the marker aside): empty for
+    a folder that holds only files posture wrote and nobody changed since."""
     claims = read_claims(folder)
     return [
-        entry
-        for entry in sorted(folder.iterdir())
-        if entry.name != MARKER_NAME
-        and not entry.name.startswith(STAGING_PREFIX)
-        and not _ours(entry, claims)
+        entry for entry in sorted(folder.iterdir()) if entry.name != MARKER_NAME and not _ours(entry, claims)
     ]
 
 

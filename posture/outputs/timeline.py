@@ -2,12 +2,16 @@
 
 ``timeline.csv``: one row per analysed frame with the reading's public fields. ``summary.json`` and
 ``events.json``: plain data built by :mod:`posture.summary`.
+
+Every CSV posture writes passes its text cells through :func:`csv_cell`, so a name such as
+``=HYPERLINK(...)`` is shown by a spreadsheet as text, never run as a formula.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +21,7 @@ from posture.files import atomic_write
 from posture.findings import FINDING_CODES
 from posture.reading import METRIC_NAMES, Reading
 
-__all__ = ["TIMELINE_COLUMNS", "TimelineWriter", "open_text", "write_json", "write_timeline"]
+__all__ = ["TIMELINE_COLUMNS", "TimelineWriter", "csv_cell", "open_text", "write_json", "write_timeline"]
 
 PathOrFile = str | Path | IO[str]
 
@@ -31,6 +35,19 @@ TIMELINE_COLUMNS: tuple[str, ...] = (
     *FINDING_CODES,
     "estimated",
 )
+
+
+# OWASP's CSV injection rule: a cell that starts with one of these is a formula to a spreadsheet.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell for a CSV file: text that a spreadsheet would run as a formula gets a leading ``'``
+    (OWASP's advice); numbers, and text that is a plain number such as ``-3.20``, stay as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 @contextmanager
@@ -47,10 +64,10 @@ def _row(reading: Reading) -> dict[str, Any]:
     row: dict[str, Any] = {
         "t_s": f"{reading.t_s:.3f}",
         "person": int(reading.person),
-        "view": reading.view,
-        "posture": reading.posture.value,
+        "view": csv_cell(reading.view),
+        "posture": csv_cell(reading.posture.value),
         "alert": int(reading.alert),
-        "estimated": ";".join(sorted(reading.estimated)),
+        "estimated": csv_cell(";".join(sorted(reading.estimated))),
     }
     for name in METRIC_NAMES:
         value = reading.metrics.get(name)

@@ -17,6 +17,7 @@ from typing import Any
 from posture.analysis import AnalysisOutput
 from posture.batch.task import analyse_recording
 from posture.errors import NotAMediaError
+from posture.outputs.staging import staged_output
 
 
 def fake_run_analysis(video: Path, out_dir: Path, config: Any, **options: Any) -> AnalysisOutput:
@@ -41,14 +42,14 @@ def fake_run_analysis(video: Path, out_dir: Path, config: Any, **options: Any) -
         time.sleep(float(words[1]))
     readings, episodes = side_session()
     result = make_result(readings, episodes, source=video)
-    out_dir.mkdir(parents=True, exist_ok=True)
     summary = analysis_summary(result)
-    files = write_outputs(result, summary, out_dir)
-    if options.get("report", True):
-        from posture.outputs.report import write_report
+    with staged_output(out_dir) as staging:  # as run_analysis: the files and their marker
+        files = write_outputs(result, summary, staging)
+        if options.get("report", True):
+            from posture.outputs.report import write_report
 
-        write_report(result, summary, out_dir / "report.html", files.files, key_frames=False)
-    return AnalysisOutput(summary, files.files)
+            write_report(result, summary, staging / "report.html", files.files, key_frames=False)
+    return AnalysisOutput(summary, {k: out_dir / v.name for k, v in files.files.items()})
 
 
 fake_task = functools.partial(analyse_recording, analyse=fake_run_analysis)
@@ -57,3 +58,25 @@ fake_task = functools.partial(analyse_recording, analyse=fake_run_analysis)
 def calls(folder: Path) -> list[str]:
     log = folder / "calls.log"
     return [line.split()[0] for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+
+
+class SerialEngine:
+    """An engine that analyses each recording in this process, one after another (no worker
+    processes to start: for fast tests of the driver). Same protocol as ``LocalEngine``."""
+
+    name = "serial"
+    workers = 1
+
+    def __init__(self, fn: Any = fake_task) -> None:
+        self._fn = fn
+
+    def __enter__(self) -> SerialEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def run(self, tasks: Any, on_start: Any) -> Any:
+        for task in tasks:
+            on_start(task)
+            yield self._fn(task)

@@ -23,7 +23,7 @@ from posture.batch import BatchLockedError, BatchOptions, run_batch
 from posture.batch.discover import discover, read_people_csv
 from posture.batch.engines import LocalEngine, local_workers
 from posture.batch.manifest import Manifest, Status
-from posture.batch.runner import _folder_name, _locked
+from posture.batch.runner import PARTIAL_SENTINEL, _folder_name, _locked
 from posture.config import Config
 from posture.errors import InputError
 from tests.batch.batch_fakes import calls, fake_task
@@ -209,7 +209,8 @@ def test_kill_between_publishing_and_recording_loses_and_repeats_nothing(tmp_pat
         db.execute("UPDATE recordings SET status='running' WHERE rel='two.mp4'")
     db.close()
     (out / "recordings" / "two" / "batch.json").unlink()
-    (out / ".partial" / "two.deadbeef").mkdir(parents=True)
+    (out / ".partial" / "two.deadbeef").mkdir(parents=True)  # as a killed run leaves it
+    (out / ".partial" / PARTIAL_SENTINEL).write_text("posture batch writes results here\n")
     before = calls(a)
 
     result = _run(a, out)
@@ -362,7 +363,8 @@ def test_ctrl_c_stops_the_workers_and_the_next_run_finishes(tmp_path: Path) -> N
             driver.kill()
     assert driver.returncode == 130 and err.strip() == "posture: interrupted", err
     assert not _alive(worker)
-    assert _states(out)["slow.mp4"].status is Status.RUNNING  # as after a kill: picked up next time
+    assert _states(out)["slow.mp4"].status is Status.INTERRUPTED  # and picked up next time
+    assert not (out / ".partial").exists()
     (a / "slow.mp4").write_text("ok\n", encoding="utf-8")
     result = _run(a, out)
     assert result.failed == () and all(s.status is Status.DONE for s in _states(out).values())

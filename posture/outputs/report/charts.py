@@ -56,6 +56,9 @@ COLOURS = {
 
 # The matplotlib style of every chart posture draws (text stays text in the SVG).
 STYLE: Mapping[str, Any] = {
+    # Labels are plain text: a name such as "$\foo$" is shown as written, never parsed as TeX.
+    "text.usetex": False,
+    "text.parse_math": False,
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
