@@ -36,15 +36,16 @@ def default_ray_temp_dir() -> Path:
     return Path("/tmp") / "ray"
 
 
-def session_processes(sessions: Sequence[Path]) -> set[int]:
-    """The processes (other than this one) holding a file open in one of ``sessions``."""
+def session_processes(sessions: Sequence[Path], *, spare: Iterable[int] = ()) -> set[int]:
+    """The processes holding a file open in one of ``sessions``, other than this one and ``spare``."""
     prefixes = tuple(f"{s}{os.sep}" for s in sessions)
     found: set[int] = set()
     proc = Path("/proc")
     if not prefixes or not proc.is_dir():
         return found
+    skip = {os.getpid(), *spare}
     for entry in proc.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+        if not entry.name.isdigit() or int(entry.name) in skip:
             continue
         try:
             fds = list((entry / "fd").iterdir())
@@ -108,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sessions = [session]
     else:  # killed while Ray was starting: its session folder is named after the batch's pid
         sessions = [s for s in ray_temp.glob(f"session_*_{parent_pid}") if _made_since(s, started)]
-    stop_processes(session_processes(sessions))
+    # The batch itself (still alive after a normal end) keeps its own Ray log open: spared.
+    stop_processes(session_processes(sessions, spare={parent_pid}))
     return 0
 
 
