@@ -3,8 +3,10 @@
 A regular file (or none yet) is written under a temporary name beside it and renamed over it once
 complete. Only a regular file is ever replaced that way: a symbolic link is followed (the file it
 points to is written, atomically when that is a regular file; the link stays a link), a character
-device or a FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is written through, and anything
-else (a folder, a block device, a socket, a symbolic-link loop) is refused with an ``OSError``.
+device or a FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is written through, a process's
+open file reached through ``/proc`` (``/dev/stdout`` redirected to a file) is appended to, and
+anything else (a folder, a block device, a socket, a symbolic-link loop) is refused with an
+``OSError``.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class _Destination:
     """Where a write to a path lands."""
 
     path: Path  # the file to replace (links resolved), or the device or FIFO to write through
-    through: bool  # a character device or a FIFO (or a file only /proc names): written in place
+    through: bool  # a character device, a FIFO or a process's open file: written in place
     mode: int | None  # the permission bits of the regular file being replaced
 
 
@@ -59,15 +61,29 @@ def _destination(path: Path) -> _Destination:
             return _Destination(path, False, mode)
         # A link (even a dangling one) is followed: its target is written, the link stays.
         real = Path(os.path.realpath(path))
-        if st is None or _same_file(real, path):
+        if st is None or (_same_file(real, path) and not _through_proc(path)):
             return _Destination(real, False, mode)
-        # A file known only through /proc (/dev/stdout of a deleted file): written in place.
+        # An open file of a process (/dev/stdout, /proc/self/fd/1 onto `>> log.txt`): appended
+        # to, as a shell would, never replaced or truncated.
         return _Destination(path, True, None)
     if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
         return _Destination(path, True, None)
     if stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(errno.EISDIR, "it is a folder", str(path))
     raise OSError(errno.EINVAL, "not a regular file, a character device or a FIFO", str(path))
+
+
+def _through_proc(path: Path, hops: int = 40) -> bool:
+    """Whether ``path``'s chain of links passes through ``/proc`` (a process's open file)."""
+    current = os.path.abspath(path)
+    for _ in range(hops):
+        current = os.path.join(os.path.realpath(os.path.dirname(current)), os.path.basename(current))
+        if current.startswith("/proc/"):
+            return True
+        if not os.path.islink(current):
+            return False
+        current = os.path.join(os.path.dirname(current), os.readlink(current))
+    return False
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -78,8 +94,8 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _open_through(path: Path) -> int:
-    """A descriptor open for writing on a character device, a FIFO (or a file only /proc names,
-    truncated). A FIFO that nobody reads is an error at once (ENXIO), not a wait for a reader
+    """A descriptor open for writing on a character device, a FIFO (or a process's open file,
+    appended to). A FIFO that nobody reads is an error at once (ENXIO), not a wait for a reader
     that may never come."""
     try:
         import fcntl
@@ -96,11 +112,14 @@ def _open_through(path: Path) -> int:
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISREG(mode):
-            os.ftruncate(fd, 0)
+            flags |= os.O_APPEND
         elif not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):  # swapped since it was looked at
             raise OSError(errno.EINVAL, "not a character device or a FIFO any more", str(path))
-        if nonblock:  # writes then wait for the reader, as a shell's would
-            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~nonblock)
+        if fcntl is not None:  # writes wait for a FIFO's reader, as a shell's would
+            wanted = (fcntl.fcntl(fd, fcntl.F_GETFL) & ~nonblock) | (flags & os.O_APPEND)
+            fcntl.fcntl(fd, fcntl.F_SETFL, wanted)
+        elif flags & os.O_APPEND:  # pragma: no cover - Windows
+            os.lseek(fd, 0, os.SEEK_END)
     except BaseException:
         os.close(fd)
         raise

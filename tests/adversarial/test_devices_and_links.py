@@ -231,3 +231,24 @@ def test_advice_html_through_a_link_to_proc_self_fd_1(tmp_path: Path) -> None:
     assert res.stdout.startswith("<!DOCTYPE html>") and res.stdout.rstrip().endswith(f"wrote {link}")
     assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"
     _only(tmp_path, "stdout.html")
+
+
+@pytest.mark.slow
+def test_dev_stdout_appended_to_a_log_keeps_the_log(tmp_path: Path) -> None:
+    """``posture advice --html /dev/stdout >> log.txt``: the page is added to the log, which is
+    never replaced or truncated (it is the shell's open file, not posture's to rename over)."""
+    log = tmp_path / "log.txt"
+    log.write_text("yesterday's lines\n")
+    with log.open("a") as fh:
+        res = subprocess.run(
+            posture_cmd("advice", "--html", "/dev/stdout"),
+            stdout=fh,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    text = log.read_text(encoding="utf-8")
+    assert text.startswith("yesterday's lines\n<!DOCTYPE html>")
+    assert text.rstrip().endswith("wrote /dev/stdout")
+    _only(tmp_path, "log.txt")
