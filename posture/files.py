@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -73,17 +74,31 @@ def _destination(path: Path) -> _Destination:
     raise OSError(errno.EINVAL, "not a regular file, a character device or a FIFO", str(path))
 
 
-def _through_proc(path: Path, hops: int = 40) -> bool:
-    """Whether ``path``'s chain of links passes through ``/proc`` (a process's open file)."""
+def _proc_link(path: Path, hops: int = 40) -> str | None:
+    """Where ``path``'s chain of links enters ``/proc`` (a process's open file), or None."""
     current = os.path.abspath(path)
     for _ in range(hops):
         current = os.path.join(os.path.realpath(os.path.dirname(current)), os.path.basename(current))
         if current.startswith("/proc/"):
-            return True
+            return current
         if not os.path.islink(current):
-            return False
+            return None
         current = os.path.join(os.path.dirname(current), os.readlink(current))
-    return False
+    return None
+
+
+def _through_proc(path: Path) -> bool:
+    return _proc_link(path) is not None
+
+
+def _own_fd(path: Path) -> int | None:
+    """The descriptor number when ``path`` is one of this process's own open files
+    (``/dev/stdout``, ``/dev/fd/2``, ``/proc/self/fd/1``)."""
+    link = _proc_link(path)
+    if link is None:
+        return None
+    match = re.fullmatch(rf"/proc/{os.getpid()}/(?:task/\d+/)?fd/(\d+)", link)
+    return int(match.group(1)) if match else None
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -96,7 +111,11 @@ def _same_file(a: Path, b: Path) -> bool:
 def _open_through(path: Path) -> int:
     """A descriptor open for writing on a character device, a FIFO (or a process's open file,
     appended to). A FIFO that nobody reads is an error at once (ENXIO), not a wait for a reader
-    that may never come."""
+    that may never come. This process's own open file (``/dev/stdout``) is written through a
+    duplicate of its descriptor, sharing its offset, as a shell does."""
+    own = _own_fd(path)
+    if own is not None:
+        return os.dup(own)
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no FIFOs to wait on

@@ -234,12 +234,14 @@ def test_advice_html_through_a_link_to_proc_self_fd_1(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_dev_stdout_appended_to_a_log_keeps_the_log(tmp_path: Path) -> None:
-    """``posture advice --html /dev/stdout >> log.txt``: the page is added to the log, which is
-    never replaced or truncated (it is the shell's open file, not posture's to rename over)."""
+@pytest.mark.parametrize("redirect", [">>", ">"])
+def test_dev_stdout_redirected_to_a_file(redirect: str, tmp_path: Path) -> None:
+    """``posture advice --html /dev/stdout >> log.txt`` (or ``> page.html``): the page goes where
+    the shell sends standard output, in order with posture's own line; the file is never renamed
+    over (with ``>>`` its earlier lines stay)."""
     log = tmp_path / "log.txt"
     log.write_text("yesterday's lines\n")
-    with log.open("a") as fh:
+    with log.open("a" if redirect == ">>" else "w") as fh:
         res = subprocess.run(
             posture_cmd("advice", "--html", "/dev/stdout"),
             stdout=fh,
@@ -249,6 +251,7 @@ def test_dev_stdout_appended_to_a_log_keeps_the_log(tmp_path: Path) -> None:
         )
     assert res.returncode == 0 and res.stderr == "", res.stderr
     text = log.read_text(encoding="utf-8")
-    assert text.startswith("yesterday's lines\n<!DOCTYPE html>")
-    assert text.rstrip().endswith("wrote /dev/stdout")
+    before = "yesterday's lines\n" if redirect == ">>" else ""
+    assert text.startswith(f"{before}<!DOCTYPE html>")
+    assert text.endswith("</html>\nwrote /dev/stdout\n")
     _only(tmp_path, "log.txt")
