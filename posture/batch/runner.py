@@ -255,12 +255,11 @@ class _Plan:
 
 
 class _Driver:
-    def __init__(self, options: BatchOptions, manifest: Manifest, run_id: str, *, legacy: bool) -> None:
+    def __init__(self, options: BatchOptions, manifest: Manifest, run_id: str) -> None:
         self.options = options
         self.out = options.out
         self.manifest = manifest
         self.run_id = run_id
-        self.legacy = legacy  # a results folder of a posture from before markers (it has a manifest)
         self.recordings_dir = options.out / RECORDINGS_DIR
         self.partial_dir = options.out / PARTIAL_DIR
         self.base_options = _options_document(options)  # the run's options, before any baseline
@@ -290,32 +289,6 @@ class _Driver:
         )
 
     # --- what is the batch's to replace ------------------------------------------------------
-
-    def check_folder(self) -> None:
-        """Before any work: the names the batch writes in the results folder hold nothing of the
-        user's (raises :class:`InputError` naming the first that does)."""
-        check_marker(self.out)
-        if os.path.lexists(self.partial_dir) and not self._partial_is_ours():
-            raise InputError(not_ours_message(self.partial_dir))
-        for name in COHORT_NAMES:
-            path = self.out / name
-            if os.path.lexists(path) and not (claimed(path) or (self.legacy and _regular(path))):
-                raise InputError(not_ours_message(path))
-        if os.path.islink(self.recordings_dir) or (
-            os.path.lexists(self.recordings_dir) and not self.recordings_dir.is_dir()
-        ):
-            raise InputError(f"{self.recordings_dir} is not a folder the batch made; choose another --out")
-
-    def _partial_is_ours(self) -> bool:
-        folder = self.partial_dir
-        if os.path.islink(folder) or not folder.is_dir():
-            return False
-        if _regular(folder / PARTIAL_SENTINEL):
-            return True
-        entries = list(folder.iterdir())
-        return self.legacy and all(
-            e.is_dir() and not e.is_symlink() and _LEGACY_PARTIAL_ENTRY.fullmatch(e.name) for e in entries
-        )
 
     def result_problem(self, folder: str) -> Path | None:
         """What stops ``recordings/<folder>`` from being replaced by a new result, or None: a link
@@ -547,6 +520,35 @@ class _Driver:
         return paths
 
 
+def _check_results_folder(out: Path, legacy: bool) -> None:
+    """Before anything is written: the names the batch writes in ``out`` hold nothing of the
+    user's (raises :class:`InputError` naming the first that does). ``legacy``: ``out`` holds the
+    results of a posture from before markers (a manifest, no marker), whose files count as the
+    batch's."""
+    check_marker(out)
+    partial = out / PARTIAL_DIR
+    if os.path.lexists(partial) and not _partial_is_ours(partial, legacy):
+        raise InputError(not_ours_message(partial))
+    for name in COHORT_NAMES:
+        path = out / name
+        if os.path.lexists(path) and not (claimed(path) or (legacy and _regular(path))):
+            raise InputError(not_ours_message(path))
+    recordings = out / RECORDINGS_DIR
+    if os.path.islink(recordings) or (os.path.lexists(recordings) and not recordings.is_dir()):
+        raise InputError(f"{recordings} is not a folder the batch made; choose another --out")
+
+
+def _partial_is_ours(folder: Path, legacy: bool) -> bool:
+    if os.path.islink(folder) or not folder.is_dir():
+        return False
+    if _regular(folder / PARTIAL_SENTINEL):
+        return True
+    return legacy and all(
+        e.is_dir() and not e.is_symlink() and _LEGACY_PARTIAL_ENTRY.fullmatch(e.name)
+        for e in folder.iterdir()
+    )
+
+
 def _regular(path: Path) -> bool:
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)
@@ -619,61 +621,73 @@ def run_batch(
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     # Results of a posture from before markers: a manifest, and no marker beside it.
     legacy = os.path.lexists(out / MANIFEST_NAME) and not os.path.lexists(out / MARKER_NAME)
-    with _locked(out), Manifest(out / MANIFEST_NAME) as manifest:
-        driver = _Driver(options, manifest, run_id, legacy=legacy)
-        driver.check_folder()  # before anything is written: nothing of the user's is in the way
-        plan = driver.plan(recordings)
-        done = failed = 0
-        video_s = 0.0
-        workers = 0
-        engine_name = eng.name
+    with _locked(out):
+        _check_results_folder(out, legacy)  # before anything is written: nothing of the user's in the way
+        with Manifest(out / MANIFEST_NAME) as manifest:
+            # The marker says from now on what the batch wrote here (a legacy folder's cohort adopted).
+            claim(out, [name for name in COHORT_NAMES if legacy and _regular(out / name)])
+            return _run(options, manifest, run_id, recordings, eng, progress, started)
 
-        def report() -> None:
-            if progress is not None:
-                progress(BatchProgress(len(plan.todo), done, failed, video_s, time.monotonic() - started))
 
-        driver.prepare_partial()
-        try:
-            report()
-            if plan.todo:
-                with eng:
-                    workers = eng.workers
-                    run_hash = _hash(driver.base_options)
-                    manifest.save_options(run_hash, driver.base_options)
-                    manifest.start_run(run_id, eng.name, eng.workers, run_hash)
-                    queue = [driver.task(rec, state) for rec, state in plan.todo]
-                    by_video = {rec.path: rec for rec, _ in plan.todo}
-                    while queue:
-                        retry: list[RecordingTask] = []
-                        for outcome in eng.run(queue, driver.started):
-                            if driver.finished(outcome):
-                                done += 1
-                                video_s += outcome.duration_s or 0.0
-                                report()
-                                continue
-                            state = manifest.get(outcome.video)
-                            if (
-                                state is not None
-                                and state.retryable
-                                and state.failures < options.max_attempts
-                            ):
-                                rec = by_video[outcome.video]
-                                retry.append(driver.task(rec, state))
-                                log.info("%s failed (%s); trying again", rec.rel, outcome.error)
-                            else:
-                                failed += 1
+def _run(
+    options: BatchOptions,
+    manifest: Manifest,
+    run_id: str,
+    recordings: list[Recording],
+    eng: Engine,
+    progress: ProgressFn | None,
+    started: float,
+) -> BatchResult:
+    """The batch proper, in a results folder already checked and locked."""
+    driver = _Driver(options, manifest, run_id)
+    plan = driver.plan(recordings)
+    done = failed = 0
+    video_s = 0.0
+    workers = 0
+    engine_name = eng.name
+
+    def report() -> None:
+        if progress is not None:
+            progress(BatchProgress(len(plan.todo), done, failed, video_s, time.monotonic() - started))
+
+    driver.prepare_partial()
+    try:
+        report()
+        if plan.todo:
+            with eng:
+                workers = eng.workers
+                run_hash = _hash(driver.base_options)
+                manifest.save_options(run_hash, driver.base_options)
+                manifest.start_run(run_id, eng.name, eng.workers, run_hash)
+                queue = [driver.task(rec, state) for rec, state in plan.todo]
+                by_video = {rec.path: rec for rec, _ in plan.todo}
+                while queue:
+                    retry: list[RecordingTask] = []
+                    for outcome in eng.run(queue, driver.started):
+                        if driver.finished(outcome):
+                            done += 1
+                            video_s += outcome.duration_s or 0.0
                             report()
-                        queue = retry
-                    manifest.finish_run(run_id)
-            csv_path, html_path = driver.write_cohort(recordings)
-        except BaseException:
-            # Ctrl-C, SIGTERM, SIGHUP or an error: the engine has stopped its workers by now.
-            driver.interrupted()
-            raise
-        finally:
-            driver.clear_partial()
-        states = {s.path: s for s in manifest.records()}
-        current = [states[str(rec.path)] for rec in recordings if str(rec.path) in states]
+                            continue
+                        state = manifest.get(outcome.video)
+                        if state is not None and state.retryable and state.failures < options.max_attempts:
+                            rec = by_video[outcome.video]
+                            retry.append(driver.task(rec, state))
+                            log.info("%s failed (%s); trying again", rec.rel, outcome.error)
+                        else:
+                            failed += 1
+                        report()
+                    queue = retry
+                manifest.finish_run(run_id)
+        csv_path, html_path = driver.write_cohort(recordings)
+    except BaseException:
+        # Ctrl-C, SIGTERM, SIGHUP or an error: the engine has stopped its workers by now.
+        driver.interrupted()
+        raise
+    finally:
+        driver.clear_partial()
+    states = {s.path: s for s in manifest.records()}
+    current = [states[str(rec.path)] for rec in recordings if str(rec.path) in states]
     failures = tuple((s.rel, s.error or "failed") for s in current if s.status is Status.FAILED)
     return BatchResult(
         recordings=len(recordings),

@@ -203,6 +203,22 @@ def test_batch_into_a_folder_with_the_users_files(users: dict[str, str], tmp_pat
     assert calls(archive) == []  # refused before any work
 
 
+def test_a_refused_run_leaves_nothing_that_vouches_for_the_users_files(tmp_path: Path, capsys) -> None:
+    """Each refusal names the next file of the user's: a refused run writes no manifest or marker
+    that would make the next one take the user's cohort.csv for a batch's."""
+    archive = _archive(tmp_path / "a", {"one.mp4": "ok"})
+    out = _archive(tmp_path / "results", {".partial/notes.txt": "mine", "cohort.csv": "my,cohort"})
+    code, _, err = _batch(archive, out, capsys)
+    assert str(out / ".partial") in assert_one_line_error(code, err)
+    assert sorted(p.name for p in out.iterdir()) == [".lock", ".partial", "cohort.csv"]
+    (tmp_path / "notes.txt").write_bytes((out / ".partial" / "notes.txt").read_bytes())
+    (out / ".partial" / "notes.txt").unlink()
+    (out / ".partial").rmdir()
+    code, _, err = _batch(archive, out, capsys)
+    assert str(out / "cohort.csv") in assert_one_line_error(code, err)
+    assert (out / "cohort.csv").read_text() == "my,cohort\n"
+
+
 def test_a_file_the_user_put_into_a_result_folder_is_never_deleted(tmp_path: Path, capsys) -> None:
     archive = _archive(tmp_path / "a", {"one.mp4": "ok"})
     out = tmp_path / "results"
