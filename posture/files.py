@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_path", "atomic_write"]
+__all__ = ["atomic_path", "atomic_write", "same_file"]
 
 
 def _umask() -> int:
@@ -62,7 +62,7 @@ def _destination(path: Path) -> _Destination:
             return _Destination(path, False, mode)
         # A link (even a dangling one) is followed: its target is written, the link stays.
         real = Path(os.path.realpath(path))
-        if st is None or (_same_file(real, path) and not _through_proc(path)):
+        if st is None or (same_file(real, path) and not _through_proc(path)):
             return _Destination(real, False, mode)
         # An open file of a process (/dev/stdout, /proc/self/fd/1 onto `>> log.txt`): appended
         # to, as a shell would, never replaced or truncated.
@@ -101,7 +101,8 @@ def _own_fd(path: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (False when either is missing or unreadable)."""
     try:
         return os.path.samefile(a, b)
     except OSError:

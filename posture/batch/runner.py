@@ -383,10 +383,13 @@ class _Driver:
                 folder = _folder_name(rec.rel, taken)
                 taken.add(folder)
             why = _unusable(rec.path)
-            if why is not None:
-                self.manifest.upsert(self._unusable_state(rec, old, folder, why))
+            try:
+                st = rec.path.stat() if why is None else None
+            except OSError as exc:  # gone since it was looked at
+                why, st = f"cannot read it: {exc.strerror or exc}", None
+            if why is not None or st is None:
+                self.manifest.upsert(self._unusable_state(rec, old, folder, why or "cannot read it"))
                 continue
-            st = rec.path.stat()
             if old is not None and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns):
                 sha = old.sha256
             else:
@@ -465,13 +468,12 @@ class _Driver:
 
     def finished(self, outcome: TaskOutcome) -> bool:
         """Publishes or records the failure; True when the recording is complete."""
-        state = self.manifest.get(outcome.video)
-        if state is None:  # its row was changed while the batch ran
-            shutil.rmtree(outcome.partial_dir, ignore_errors=True)
-            self.attempt_of.pop(outcome.video, None)
-            return False
         attempt = self.attempt_of.pop(outcome.video, None)
         self._started_at.pop(outcome.video, None)
+        state = self.manifest.get(outcome.video)
+        if state is None:  # its row was changed while the batch ran: reported, not published
+            shutil.rmtree(outcome.partial_dir, ignore_errors=True)
+            return False
         if outcome.ok:
             problem = self.result_problem(state.folder)  # the user may have put a file there since
             if problem is not None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from posture.errors import InputError
+from posture.files import same_file
 
 __all__ = [
     "MARKER_NAME",
@@ -237,13 +238,6 @@ def _exists(path: Path) -> bool:
     return os.path.lexists(path)
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def not_ours_message(path: Path) -> str:
     return (
         f"{path} was not written by an earlier posture run (or was changed since), so posture "
@@ -263,7 +257,9 @@ def _check(folder: Path, writes: Iterable[str], keep: Iterable[Path], own_folder
 
     def ours(path: Path) -> bool:
         if own_folder:
-            return stat.S_ISREG(os.lstat(path).st_mode)
+            with contextlib.suppress(OSError):
+                return stat.S_ISREG(os.lstat(path).st_mode)
+            return False
         return _ours(path, claims)
 
     stale = []
@@ -272,7 +268,7 @@ def _check(folder: Path, writes: Iterable[str], keep: Iterable[Path], own_folder
         if not _exists(path):
             continue
         mine = ours(path)
-        if (name in writes or mine) and any(_same_file(path, k) for k in keep):
+        if (name in writes or mine) and any(same_file(path, k) for k in keep):
             raise OutputFolderError(f"{path} is the input of this run; choose another output folder")
         if name in writes and not mine:
             raise OutputFolderError(not_ours_message(path))

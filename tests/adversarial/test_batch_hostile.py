@@ -26,6 +26,7 @@ from posture.outputs.staging import MARKER_NAME
 from posture.outputs.timeline import csv_cell
 from tests.adversarial.helpers import assert_one_line_error, run_cli
 from tests.batch.batch_fakes import SerialEngine, calls
+from tests.batch.test_batch import _archive
 
 pytestmark = pytest.mark.adversarial
 
@@ -51,14 +52,6 @@ def _deadline(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
-
-def _archive(root: Path, kinds: dict[str, str]) -> Path:
-    for rel, content in kinds.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content + "\n", encoding="utf-8")
-    return root
 
 
 def _batch(archive: Path, out: Path, capsys, *extra: str) -> tuple[int, str, str]:
