@@ -47,6 +47,7 @@ __all__ = [
     "FindingRules",
     "MetricsConfig",
     "GateConfig",
+    "HabitConfig",
     "MonitorConfig",
     "SamplingConfig",
     "SmoothingConfig",
@@ -98,12 +99,15 @@ class FindingRules:
 
     # side view, no baseline (fitted)
     forward_head_deg: Band = Band(19.0, 29.0)  # neck_inclination_deg
-    hunched_back_deg: Band = Band(13.0, 23.0)  # trunk_inclination_deg
+    hunched_back_deg: Band = Band(12.0, 22.0)  # trunk_inclination_deg
     slumped_recline_deg: Band = Band(27.0, 37.0)  # -trunk_inclination_deg, whatever the head does
-    # the classic slump: a lesser recline with the head pulled forward of the trunk (both needed;
-    # ISO 11226 allows a neck flexion up to 25°, and the proxies read an upright neck ~15° more)
-    slumped_pulled_recline_deg: Band = Band(15.0, 25.0)  # -trunk_inclination_deg
-    slumped_pulled_flexion_deg: Band = Band(30.0, 40.0)  # neck_flexion_deg
+    # the classic slump: a lesser recline with the head not resting back but still forward of
+    # upright (both needed): the pelvis slid forward, the back rounded to keep the eyes on the
+    # screen. A supported recline rests the head back over the shoulders.
+    slumped_pulled_recline_deg: Band = Band(10.0, 20.0)  # -trunk_inclination_deg
+    slumped_head_forward_deg: Band = Band(-6.0, -1.0)  # neck_inclination_deg while reclined
+    # ... or with the head thrown back (neck extension, not acceptable without a headrest)
+    slumped_head_back_deg: Band = Band(10.0, 20.0)  # -neck_inclination_deg while reclined
     # front view, no baseline (ISO 11226: lateral tilt within ±10°)
     side_lean_deg: Band = Band(5.0, 10.0)  # |shoulder_tilt_deg| or |trunk_side_lean_deg|
     # relative to the user's good posture
@@ -114,6 +118,41 @@ class FindingRules:
     side_lean_delta_deg: Band = Band(5.0, 10.0)
     leaning_in_pct: Band = Band(13.0, 26.0)  # face_scale_pct (fitted)
     head_drop_pct: Band = Band(6.0, 12.0)  # head_drop_pct (fitted)
+    # a moderate head drop counts when the neck also comes forward in depth (fitted)
+    head_drop_moderate_pct: Band = Band(1.0, 3.0)  # head_drop_pct
+    neck_forward_3d_delta_deg: Band = Band(1.0, 4.0)  # neck_forward_3d_delta_deg
+
+
+@dataclass(frozen=True)
+class HabitConfig:
+    """How an uncalibrated session learns the person's own usual upright posture (side view).
+
+    Anything learnt during a session may only make the tool more sensitive to deviations from
+    good posture, never less: it learns only from frames inside the narrow band of clearly
+    upright sitting for everyone (``upright_*``, as the landmarks measure it: people sitting
+    upright read a trunk of about -12°..+3° and a neck of 2°..25°), only once it has seen
+    ``min_frames`` of them over ``min_span_s`` seconds, and a posture inside that band is never
+    called poor against it. A clear upright stretch of ``reset_s`` seconds that differs from what
+    was learnt (the chair or the camera moved) replaces it.
+    """
+
+    enabled: bool = True
+    upright_neck_deg: tuple[float, float] = (-5.0, 15.0)  # neck_inclination_deg
+    upright_trunk_deg: tuple[float, float] = (-15.0, 5.0)  # trunk_inclination_deg
+    min_frames: int = 5
+    min_span_s: float = 1.0
+    window_s: float = 600.0  # what it remembers
+    reset_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("upright_neck_deg", "upright_trunk_deg"):
+            lo, hi = getattr(self, name)
+            _require(lo < hi, f"metrics.habit.{name} must be a [low, high] pair with low < high")
+        _require(self.min_frames >= 1, "metrics.habit.min_frames must be at least 1")
+        for name in ("min_span_s", "window_s", "reset_s"):
+            value = getattr(self, name)
+            _require(0 <= value < math.inf, f"metrics.habit.{name} must be >= 0")
+        _require(self.window_s > self.min_span_s, "metrics.habit.window_s must exceed min_span_s")
 
 
 @dataclass(frozen=True)
@@ -121,6 +160,7 @@ class MetricsConfig:
     min_visibility: float = 0.5  # landmarks below this are treated as unseen
     standing_is_away: bool = True  # standing up counts as leaving the desk (off for standing desks)
     rules: FindingRules = field(default_factory=FindingRules)
+    habit: HabitConfig = field(default_factory=HabitConfig)
 
     def __post_init__(self) -> None:
         _require(0.0 < self.min_visibility < 1.0, "metrics.min_visibility must be between 0 and 1")

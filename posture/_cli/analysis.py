@@ -51,6 +51,7 @@ def _reading_lines(name: str, reading: Reading) -> list[str]:
             f"{c} {s:.2f}{' (poor)' if s >= 1 else ''}" for c, s in sorted(active, key=lambda x: -x[1])
         )
         lines.append(f"  findings: {flagged}")
+        lines += [f"    {r.finding}: {r.describe()}" for r in reading.reasons]
     if reading.estimated:
         lines.append("  ~ estimate (front or oblique view)")
     return lines
@@ -79,6 +80,7 @@ def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
                     "metrics": d["metrics"],
                     "estimated": d["estimated"],
                     "findings": d["findings"],
+                    "reasons": d["reasons"],
                     "posture": d["posture"],
                 }
             )

@@ -30,6 +30,7 @@ TIMELINE_COLUMNS: tuple[str, ...] = (
     *METRIC_NAMES,
     *FINDING_CODES,
     "estimated",
+    "reason",
 )
 
 
@@ -51,6 +52,8 @@ def _row(reading: Reading) -> dict[str, Any]:
         "posture": reading.posture.value,
         "alert": int(reading.alert),
         "estimated": ";".join(sorted(reading.estimated)),
+        # the worst finding and why: "forward_head: neck_inclination_deg 31.2 >= 29.0 (everyone's limit)"
+        "reason": reading.explain(),
     }
     for name in METRIC_NAMES:
         value = reading.metrics.get(name)

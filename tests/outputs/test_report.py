@@ -205,7 +205,7 @@ def test_timeline_chart_has_titles_axes_legend_and_thresholds(side_page: str) ->
         "alert (sustained)",
         "away",
         "head forward 29°",  # FindingRules().forward_head_deg.limit, on the neck inclination
-        "hunched 23°",
+        "hunched 22°",
     ):
         assert piece in svg, piece
     assert "<text" in svg  # svg.fonttype = none: text stays text
