@@ -93,6 +93,16 @@ def test_a_session_that_starts_slumped_judges_the_upright_sitting_after_it_good(
     assert sp["slump_poor"] >= 0.9, sp
 
 
+def test_office_clip_each_slouch_raises_its_own_alert_and_upright_none(footage, config) -> None:
+    """posture analyze office_chair_postures.mp4 --hold 3: hunched over the desk, then slid down
+    and reclined; each starts its own episode within 3 s and alerts within hold + 2.5 s."""
+    r = accuracy.office_episodes(footage, config, hold_s=3.0)
+    for slouch in r["slouches"]:
+        assert slouch["ok"], r
+        assert slouch["episode_start"] <= slouch["stretch"][0] + 3.0, r
+    assert r["upright_alerts"] == [], r
+
+
 def test_exif_orientation_is_applied(footage, config) -> None:
     [res] = Pipeline(config).measure_images([footage / "side_photos" / "fixtures" / "desk_lean_exif.jpeg"])
     assert res.reading.person
