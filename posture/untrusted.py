@@ -4,15 +4,17 @@
   ``[[[[...]]]]`` profile or control message would otherwise raise ``RecursionError``).
 * :func:`printable` replaces control characters, so a file name holding terminal escape sequences
   is shown as text and never reaches the terminal as a command.
+* :func:`as_text` makes a file name that is not valid UTF-8 storable (SQLite, JSON, HTML).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
-__all__ = ["MAX_JSON_DEPTH", "UntrustedJSONError", "load_json", "printable"]
+__all__ = ["MAX_JSON_DEPTH", "UntrustedJSONError", "as_text", "load_json", "printable"]
 
 MAX_JSON_DEPTH = 32  # posture's own documents nest 3 deep
 
@@ -75,3 +77,17 @@ def printable(text: object) -> str:
     """``text`` with every control character (escape sequences, newlines, bidi overrides) shown as
     ``?``: safe to print on one line of a terminal."""
     return _CONTROL.sub("?", str(text))
+
+
+def as_text(name: object) -> str:
+    """A file name as text any UTF-8 writer takes (SQLite, JSON, HTML): the bytes of a name that is
+    not valid UTF-8, which Python holds as lone surrogates, become U+FFFD instead of failing the write."""
+    text = os.fsdecode(name) if isinstance(name, (os.PathLike, bytes)) else str(name)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return os.fsencode(text).decode("utf-8", "replace")
+        except UnicodeEncodeError:  # a surrogate that no file name decoding makes
+            return text.encode("utf-8", "replace").decode("utf-8")
+    return text

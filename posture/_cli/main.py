@@ -41,9 +41,22 @@ def _add_common_analysis(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _camera_index(text: str) -> int:
+    """``--camera N``: a camera index OpenCV takes for one (0-99), else a usage error (exit 2)."""
+    from posture.sources.camera import MAX_CAMERA_INDEX
+
+    try:
+        index = int(text)
+    except ValueError:
+        index = None
+    if index is None or not 0 <= index <= MAX_CAMERA_INDEX:
+        raise argparse.ArgumentTypeError(f"a camera index from 0 to {MAX_CAMERA_INDEX}, not {text[:40]!r}")
+    return index
+
+
 def _add_live_source(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
+    src.add_argument("--camera", type=_camera_index, default=0, metavar="N", help="camera index (default 0)")
     src.add_argument(
         "--source",
         type=Path,
@@ -277,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "out", type=Path, metavar="OUT.webm", help="output file (.webm, or .mp4 with the h264 extra)"
     )
-    p.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
+    p.add_argument("--camera", type=_camera_index, default=0, metavar="N", help="camera index (default 0)")
     p.add_argument("--seconds", type=float, default=10.0, help="length (default 10)")
 
     sub.add_parser(

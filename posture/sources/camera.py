@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 from posture.errors import CameraUnavailableError, NotAMediaError, UnreadableSourceError
 from posture.sources.media import Frame
 
-__all__ = ["WARM_UP_FRAMES", "CameraFrames", "FileFrames", "LiveFrames", "thumbnail"]
+__all__ = ["MAX_CAMERA_INDEX", "WARM_UP_FRAMES", "CameraFrames", "FileFrames", "LiveFrames", "thumbnail"]
 
 
 class LiveFrames(Protocol):
@@ -39,6 +39,9 @@ class LiveFrames(Protocol):
 
 
 WARM_UP_FRAMES = 3  # frames dropped after opening a camera, while its exposure settles
+# OpenCV reads an index from 100 up as a back-end plus a camera (200 is V4L2's camera 0), and -1
+# as "any camera", which crashes it on a machine with none (signal 11): only 0-99 are cameras.
+MAX_CAMERA_INDEX = 99
 
 _S = TypeVar("_S", bound="_Reopenable")
 
@@ -66,6 +69,10 @@ class CameraFrames(_Reopenable):
     def __init__(
         self, index: int, width: int = 640, height: int = 480, opener: Callable[[int], Any] | None = None
     ):
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= MAX_CAMERA_INDEX:
+            raise CameraUnavailableError(
+                f"a camera index is a number from 0 to {MAX_CAMERA_INDEX}, not {index!r}"
+            )
         self.index = index
         self.name = f"camera {index}"
         self._size = (width, height)
@@ -154,10 +161,13 @@ class FileFrames(_Reopenable):
         # One decoding thread: the stand-in decodes about one frame in 25 that it uses, and frame
         # threading costs more CPU than it saves at that pace (measured: 1.9 % against 2.4 % of a
         # core per second of 630x360 H.264).
-        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
-        if not cap.isOpened():
-            cap.release()
-            cap = cv2.VideoCapture(str(self.path))
+        from posture.sources.media import opencv_name
+
+        with opencv_name(self.path) as name:
+            cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
+            if not cap.isOpened():
+                cap.release()
+                cap = cv2.VideoCapture(name)
         if not cap.isOpened():
             cap.release()
             raise NotAMediaError(f"{self.path} is not a video OpenCV can open")

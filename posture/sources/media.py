@@ -7,9 +7,12 @@ the monotonic clock since opening for a camera. All OpenCV I/O of the project li
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import queue
 import stat
+import tempfile
 import threading
 import time
 import warnings
@@ -25,6 +28,7 @@ from posture.errors import (
     SourceNotFoundError,
     UnreadableSourceError,
 )
+from posture.untrusted import printable
 
 __all__ = [
     "Frame",
@@ -34,6 +38,7 @@ __all__ = [
     "check_media_path",
     "is_image_file",
     "load_image",
+    "opencv_name",
 ]
 
 log = logging.getLogger(__name__)
@@ -96,6 +101,41 @@ def check_media_path(path: Path) -> None:
         raise UnreadableSourceError(f"cannot read {path}: {exc.strerror or exc}") from None
     if st.st_size == 0:
         raise UnreadableSourceError(f"{path} is empty")
+
+
+@contextlib.contextmanager
+def opencv_name(path: Path) -> Iterator[str]:
+    """A name for ``path`` that OpenCV can be given, valid while the block runs.
+
+    OpenCV's Python binding kills the process (signal 11) when handed a string that is not valid
+    UTF-8, which is what Python makes of a file name holding other bytes (``surrogateescape``:
+    a Latin-1 name from an old disk, say). Such a path is reached through a symbolic link with a
+    plain name in a private temporary folder; OpenCV keeps the file open once it has opened it,
+    so the link may go when the block ends. Where there are no symbolic links, such a name is
+    refused as bad input.
+    """
+    name = str(path)
+    if is_utf8(name):
+        yield name
+        return
+    if os.name != "posix":
+        raise UnreadableSourceError(
+            f"{printable(name)}: OpenCV cannot open a file whose name is not valid text; rename it"
+        )
+    suffix = path.suffix if is_utf8(path.suffix) else ""
+    with tempfile.TemporaryDirectory(prefix="posture-name-") as folder:
+        link = Path(folder) / f"media{suffix}"
+        os.symlink(os.fsencode(path.absolute()), link)
+        yield str(link)
+
+
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (a file name decoded with ``surrogateescape`` may not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def is_image_file(path: Path) -> bool:
@@ -206,7 +246,8 @@ class VideoFileSource:
         self.path = Path(path)
         check_media_path(self.path)
         self._cv2 = cv2
-        self._cap: Any = cv2.VideoCapture(str(self.path))
+        with opencv_name(self.path) as name:
+            self._cap: Any = cv2.VideoCapture(name)
         if not self._cap.isOpened():
             self._cap.release()
             raise NotAMediaError(f"{self.path} is not a video OpenCV can open")

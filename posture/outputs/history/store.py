@@ -30,6 +30,7 @@ from posture.outputs.history.schema import (
 )
 from posture.paths import DATA_DIR_ENV, history_db_path
 from posture.summary import SessionSummary
+from posture.untrusted import as_text
 
 __all__ = [
     "KINDS",
@@ -266,7 +267,7 @@ class HistoryStore:
                     iso(started),
                     None if ended is None else iso(ended),
                     kind,
-                    source,
+                    as_text(source),  # SQLite refuses a name that is not UTF-8 (lone surrogates)
                     *self._values(totals),
                     int(live),
                     iso(self.clock()),
