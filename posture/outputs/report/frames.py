@@ -16,8 +16,8 @@ from posture.durations import clock
 from posture.outputs.overlay import draw_skeleton, fit_pose
 from posture.outputs.report.words import finding_title
 from posture.pipeline import AnalysisResult
-from posture.sources.media import opencv_name
 from posture.reading import Reading, Verdict
+from posture.sources.media import opencv_name
 
 __all__ = [
     "KEY_FRAME_WIDTH_PX",
