@@ -104,6 +104,9 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in stop_on}
     try:
         with ExitStack() as stack:
+            # The control channel first: it is what tells a second monitor that one runs, and that
+            # one must stop here, before it writes a session or opens the camera (exit 2).
+            server = stack.enter_context(ControlServer(None))  # "starting" until the monitor is set
             history = None
             if not args.no_history:
                 from posture.outputs.history import LiveSession
@@ -127,8 +130,8 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
             )
             monitor_ref.append(monitor)
             stack.callback(monitor.release_source)
-            monitor.open_source()  # a missing camera is reported before the control channel starts
-            stack.enter_context(ControlServer(monitor))  # started on entry
+            monitor.open_source()  # a missing camera is reported before the loop starts
+            server.target = monitor
             totals = monitor.run()
     finally:
         for sig, handler in previous.items():
