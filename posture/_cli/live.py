@@ -11,6 +11,7 @@ from typing import IO, Any
 from posture._cli.common import config_from_args, positive
 from posture.config import Config
 from posture.errors import ExitCode, InputError
+from posture.untrusted import printable
 
 log = logging.getLogger("posture")
 
@@ -83,14 +84,16 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
         positive("--duration", args.duration)
     profile = args.profile or profile_path()
     baseline = Baseline.load(profile) if (args.profile or profile.is_file()) else None
-    frames = FileFrames(args.source, loop=args.loop) if args.source else CameraFrames(args.camera)
+    if args.loop and not args.source:
+        raise InputError("--loop needs --source FILE (a camera never ends)")
+    frames = FileFrames(args.source, loop=args.loop) if args.source else CameraFrames(_camera(args))
     preview = _preview_window(config) if args.preview else None
     try:
         sinks = make_sinks([s for s in args.alerts.split(",") if s], out)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    where = "a file played at real speed" if args.source else f"camera {args.camera}"
-    calib = f"profile {profile}" if baseline else "no calibration (run posture calibrate)"
+    where = "a file played at real speed" if args.source else f"camera {_camera(args)}"
+    calib = f"profile {printable(profile)}" if baseline else "no calibration (run posture calibrate)"
     monitor_ref: list[Monitor] = []
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -191,7 +194,12 @@ def cmd_resume(args: argparse.Namespace, out: IO[str]) -> int:
 def _live_frames(args: argparse.Namespace) -> Any:
     from posture.sources.camera import CameraFrames, FileFrames
 
-    return FileFrames(args.source) if getattr(args, "source", None) else CameraFrames(args.camera)
+    return FileFrames(args.source) if getattr(args, "source", None) else CameraFrames(_camera(args))
+
+
+def _camera(args: argparse.Namespace) -> int:
+    """``--camera N``, or camera 0 when neither it nor ``--source`` was given."""
+    return 0 if args.camera is None else int(args.camera)
 
 
 def _frames_from(live: Any, seconds: float) -> Any:
@@ -261,7 +269,10 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
         raise InputError(f"calibration not saved: {check.message}")
     baseline.save(profile)
     print(f"ok: {check.message}", file=out)
-    print(f"saved your baseline ({baseline.view} view, {baseline.frames} frames) to {profile}", file=out)
+    print(
+        f"saved your baseline ({baseline.view} view, {baseline.frames} frames) to {printable(profile)}",
+        file=out,
+    )
     return ExitCode.OK
 
 
@@ -270,5 +281,7 @@ def cmd_record(args: argparse.Namespace, out: IO[str]) -> int:
 
     positive("--seconds", args.seconds)
     result = record_camera(args.out, camera=args.camera, seconds=args.seconds)
-    print(f"recorded {result.frames} frames ({result.duration_s:.1f} s) to {result.path}", file=out)
+    print(
+        f"recorded {result.frames} frames ({result.duration_s:.1f} s) to {printable(result.path)}", file=out
+    )
     return ExitCode.OK

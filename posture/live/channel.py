@@ -31,7 +31,7 @@ from typing import Any
 
 from posture import paths
 from posture.errors import ExitCode, PostureError
-from posture.untrusted import printable
+from posture.untrusted import UntrustedJSONError, load_json, printable
 
 __all__ = [
     "NOT_RUNNING",
@@ -87,8 +87,7 @@ class NoAnswer(ControlError):
 
 def one_line(text: object, limit: int = 200) -> str:
     """``text`` on one printable line of at most ``limit`` characters (for error replies)."""
-    s = printable(" ".join(str(text).split()))
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+    return printable(" ".join(str(text).split()), limit)
 
 
 def error(message: str) -> dict[str, Any]:
@@ -237,9 +236,9 @@ def exchange(
             raise ControlError(f"lost the connection to the posture monitor: {exc.strerror or exc}") from None
     if not raw:
         raise ControlError("the posture monitor closed the connection without answering")
-    try:
-        reply = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    try:  # the reply is another process's: bounded like a request (no RecursionError, no 5000 digits)
+        reply = load_json(raw)
+    except UntrustedJSONError:
         reply = None
     if not isinstance(reply, dict):
         raise ControlError("the posture monitor sent an unreadable answer")
