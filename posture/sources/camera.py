@@ -8,6 +8,7 @@ that opens them once. All their OpenCV I/O lives here; ``cv2`` is imported only 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -153,6 +154,7 @@ class FileFrames(_Reopenable):
         self._index = -1  # index of the last grabbed frame
         self._fps = 0.0
         self._raw_jpeg = False  # packets are JPEG images, decoded only when due
+        self._length_s = 0.0  # the file's length as far as known (stated, or played so far)
         self._ended = False
 
     def _open_capture(self) -> Any:
@@ -180,6 +182,9 @@ class FileFrames(_Reopenable):
         self._fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         fourcc = int(cap.get(cv2.CAP_PROP_FOURCC) or 0).to_bytes(4, "little").decode("latin-1").upper()
         self._raw_jpeg = fourcc == "MJPG" and self._fps > 0 and bool(cap.set(cv2.CAP_PROP_FORMAT, -1))
+        count = float(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0)
+        if self._fps > 0 and count > 0:
+            self._length_s = max(self._length_s, count / self._fps)
         self._pos_s, self._index = -1.0, -1
         return cap
 
@@ -219,6 +224,7 @@ class FileFrames(_Reopenable):
             self._pos_s = self._index / self._fps
         else:
             self._pos_s = float(self._cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0) / 1000.0
+        self._length_s = max(self._length_s, self._pos_s)
         return True
 
     def read(self) -> Frame | None:
@@ -227,19 +233,32 @@ class FileFrames(_Reopenable):
         if self._cap is None or self._ended or self._t0 is None:
             return None
         target = self._clock() - self._t0 - self._offset_s
+        if self.loop and self._length_s > 0 and target >= self._length_s:
+            # The file's end went by unseen (the stand-in was paused or released meanwhile):
+            # skip the whole plays it missed, as a camera's picture would have moved on.
+            plays = math.floor(target / self._length_s)
+            self._offset_s += plays * self._length_s
+            target -= plays * self._length_s
+            self._cap.release()
+            self._cap = self._capture()
         if not self._raw_jpeg and target - self._pos_s > self.seek_after_s:
             self._cap.set(cv2.CAP_PROP_POS_MSEC, target * 1000.0)
             self._index = int(self._cap.get(cv2.CAP_PROP_POS_FRAMES) or 0) - 1
+        restarted = False  # started over and no frame since: a file that gives none ends
         while True:
             if not self._grab():
-                if self.loop and self._pos_s > 0:
-                    self._offset_s += self._pos_s + (1.0 / self._fps if self._fps else 0.04)
+                # At the end; or past it, after a seek to where a pause left the clock.
+                if self.loop and not restarted and (self._pos_s > 0 or self._length_s > 0):
+                    played = self._pos_s + (1.0 / self._fps if self._fps else 0.04)
+                    self._offset_s += played if self._pos_s > 0 else self._length_s
                     self._cap.release()
                     self._cap = self._capture()
                     target = self._clock() - self._t0 - self._offset_s
+                    restarted = True
                     continue
                 self._ended = True
                 return None
+            restarted = False
             if self._pos_s + 1e-3 >= target:
                 break
         ok, data = self._cap.retrieve()
