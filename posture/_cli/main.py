@@ -355,13 +355,23 @@ class _PrintableFormatter(logging.Formatter):
         return printable(super().formatMessage(record), MAX_LINE)
 
 
+def _show_warning(message: Any, category: type[Warning], filename: str, lineno: int, *_: Any) -> None:
+    """Python warnings of the libraries underneath (Pillow, matplotlib, numpy) as one log line at
+    INFO (shown with --verbose), never with their file and source line: posture has already dealt
+    with what they warn about, or says so in its own words."""
+    logging.getLogger("posture.warnings").info("%s: %s", category.__name__, message)
+
+
 def _setup_logging(verbose: bool) -> None:
+    import warnings
+
     handler = _StderrHandler()
     handler.setFormatter(_PrintableFormatter("posture: %(message)s"))
     root = logging.getLogger("posture")
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
     root.propagate = False
+    warnings.showwarning = _show_warning
 
 
 def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> int:

@@ -156,20 +156,27 @@ class FileFrames(_Reopenable):
         self._raw_jpeg = False  # packets are JPEG images, decoded only when due
         self._length_s = 0.0  # the file's length as far as known (stated, or played so far)
         self._ended = False
+        self._check_first_frame()  # a file that is no video is refused before anything starts
 
-    def _open_capture(self) -> Any:
+    def _open_capture(self, *, check_timing: bool = False) -> Any:
         import cv2
 
         # One decoding thread: the stand-in decodes about one frame in 25 that it uses, and frame
         # threading costs more CPU than it saves at that pace (measured: 1.9 % against 2.4 % of a
         # core per second of 630x360 H.264).
-        from posture.sources.media import opencv_name
+        from posture.sources.media import check_frame_timing, opencv_name
 
         with opencv_name(self.path) as name:
             cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
             if not cap.isOpened():
                 cap.release()
                 cap = cv2.VideoCapture(name)
+            if cap.isOpened() and check_timing:
+                try:
+                    check_frame_timing(self.path, name, float(cap.get(cv2.CAP_PROP_FPS) or 0.0))
+                except BaseException:
+                    cap.release()
+                    raise
         if not cap.isOpened():
             cap.release()
             raise NotAMediaError(f"{self.path} is not a video OpenCV can open")
@@ -189,8 +196,6 @@ class FileFrames(_Reopenable):
         return cap
 
     def open(self) -> None:
-        if self._t0 is None:  # first open: is there a frame at all?
-            self._check_first_frame()
         self._cap = self._capture()
         if self._t0 is None:
             self._t0 = self._clock()
@@ -201,8 +206,9 @@ class FileFrames(_Reopenable):
             self._cap = None
 
     def _check_first_frame(self) -> None:
-        """A file OpenCV opens but cannot decode (text named .jpg, a broken clip) is bad input."""
-        cap = self._open_capture()
+        """A file OpenCV opens but cannot decode (text named .jpg, a broken clip), or whose
+        frames are timed faster than any camera films, is bad input."""
+        cap = self._open_capture(check_timing=True)
         try:
             ok, image = cap.read()
         finally:
