@@ -95,12 +95,18 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
     where = "a file played at real speed" if args.source else f"camera {_camera(args)}"
     calib = f"profile {printable(profile)}" if baseline else "no calibration (run posture calibrate)"
     monitor_ref: list[Monitor] = []
+    stop_asked: list[int] = []  # signals received while starting up
 
     def on_signal(signum: int, _frame: Any) -> None:
         if monitor_ref:
             monitor_ref[0].stop()
-        else:  # still starting up: stop right here
+        else:  # still starting up: stop at the next step, never inside a library's own set-up
+            stop_asked.append(signum)
+
+    def started(step: Any) -> Any:
+        if stop_asked:  # nothing recorded yet: leave as interrupted (exit 130)
             raise KeyboardInterrupt
+        return step
 
     # Closing the terminal (SIGHUP) ends the session as cleanly as Ctrl-C and SIGTERM.
     stop_on = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
@@ -109,14 +115,16 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
         with ExitStack() as stack:
             # The control channel first: it is what tells a second monitor that one runs, and that
             # one must stop here, before it writes a session or opens the camera (exit 2).
-            server = stack.enter_context(ControlServer(None))  # "starting" until the monitor is set
+            server = started(stack.enter_context(ControlServer(None)))  # "starting" until the monitor is set
             history = None
             if not args.no_history:
                 from posture.outputs.history import LiveSession
 
                 # A file played as a stand-in for a camera is not the user's own sitting.
-                history = stack.enter_context(LiveSession(kind="replay" if args.source else "live"))
-            estimator = stack.enter_context(Pipeline(config).open_estimator(video=True, sampled=True))
+                history = started(stack.enter_context(LiveSession(kind="replay" if args.source else "live")))
+            estimator = started(
+                stack.enter_context(Pipeline(config).open_estimator(video=True, sampled=True))
+            )
             monitor = Monitor(
                 config,
                 frames,
@@ -134,6 +142,8 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
             monitor_ref.append(monitor)
             stack.callback(monitor.release_source)
             monitor.open_source()  # a missing camera is reported before the loop starts
+            if stop_asked:  # between the last step and the monitor taking over the signals
+                monitor.stop()
             server.target = monitor
             totals = monitor.run()
     finally:
