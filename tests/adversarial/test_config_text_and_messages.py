@@ -26,18 +26,11 @@ def test_a_config_saved_with_a_byte_order_mark(tmp_path: Path) -> None:
     assert load_config(path).policy.max_per_hour == 2
 
 
-def test_a_profile_saved_with_a_byte_order_mark(tmp_path: Path, capsys) -> None:
-    profile = {
-        "kind": "posture-baseline",
-        "version": 1,
-        "created": "2026-01-01T00:00:00+00:00",
-        "source": "x",
-        "view": "side",
-        "frames": 10,
-        "values": {"neck_inclination_deg": 10.0, "trunk_inclination_deg": -5.0},
-    }
+def test_a_profile_saved_with_a_byte_order_mark(tmp_path: Path) -> None:
+    from tests.adversarial.test_bad_config_and_profiles import _profile
+
     path = tmp_path / "profile.json"
-    path.write_bytes(BOM + json.dumps(profile).encode())
+    path.write_bytes(BOM + json.dumps(_profile()).encode())
     assert Baseline.load(path).values["neck_inclination_deg"] == 10.0
 
 

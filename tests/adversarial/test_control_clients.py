@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import shutil
 import signal
 import socket
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +21,7 @@ import pytest
 from posture import paths
 from posture.live.channel import MAX_CONNECTIONS, MAX_REQUEST_BYTES
 from posture.live.control import ControlServer, Status
-from tests.adversarial.helpers import assert_one_line_error, posture_cmd, run_cli, stop, write_video
+from tests.adversarial.helpers import assert_one_line_error, run_cli, stop, write_video
 
 pytestmark = pytest.mark.adversarial
 
@@ -193,16 +190,10 @@ def test_a_second_monitor_is_refused_while_clients_fill_the_backlog(server, caps
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_while_the_monitor_starts(tmp_path: Path, signum: int) -> None:
     """The socket answers "starting" while the model loads; a signal then stops it cleanly, soon."""
-    clip = write_video(tmp_path / "clip.avi", seconds=2.0)
-    run = Path(tempfile.mkdtemp(prefix="pst", dir="/tmp"))
-    env = {**os.environ, "POSTURE_DATA_DIR": str(tmp_path / "data"), "POSTURE_RUNTIME_DIR": str(run)}
-    proc = subprocess.Popen(
-        posture_cmd("monitor", "--source", str(clip), "--loop", "--no-context", "--alerts", "console"),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    from tests.adversarial.test_signals import _spawn_monitor
+
+    proc, env = _spawn_monitor(write_video(tmp_path / "clip.avi", seconds=2.0), tmp_path)
+    run = Path(env["POSTURE_RUNTIME_DIR"])
     try:
         deadline = time.monotonic() + 60
         while not (run / "control.sock").exists():
