@@ -406,7 +406,8 @@ def _suggest(name: str, choices: typing.Iterable[str], form: str = "{}") -> str:
 
 def _shown(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
-        return f"a number of {len(str(abs(value)))} digits"
+        # str() of an int past 4300 digits raises: count the digits from its bits
+        return f"a number of {int(abs(value).bit_length() * math.log10(2)) + 1} digits"
     if isinstance(value, (str, list)) and len(value) > 100:  # repr() of 10 MB, then cut: no
         value = value[:100]
     return printable(repr(value), 40)

@@ -21,10 +21,10 @@ __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("posture")
 
-# Commands whose native libraries print on the terminal's stderr: MediaPipe's C++ start-up notes,
-# and OpenCV's WebM writer (record), which says a VP8 tag is "not supported" and then writes it.
 MAX_LINE = 1000  # characters of one error or warning line: a 10 MB value is never echoed whole
 
+# Commands whose native libraries print on the terminal's stderr: MediaPipe's C++ start-up notes,
+# and OpenCV's WebM writer (record), which says a VP8 tag is "not supported" and then writes it.
 NATIVE_COMMANDS = frozenset({"measure", "analyze", "batch", "demo", "monitor", "calibrate", "record"})
 
 
