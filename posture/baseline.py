@@ -102,8 +102,8 @@ def _reference(value: Any) -> float | None:
     """A stored reference value, or None when it is not a plausible finite number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    value = float(value)
-    return value if math.isfinite(value) and abs(value) <= MAX_REFERENCE else None
+    # Compared before any conversion: an int of 400 digits has no float (NaN fails the test).
+    return float(value) if -MAX_REFERENCE <= value <= MAX_REFERENCE else None
 
 
 def _median(xs: list[float]) -> float:

@@ -159,8 +159,14 @@ class AnalysisResult:
 
     @property
     def step_s(self) -> float:
-        """How long each analysed frame stands for (the last one included)."""
-        return self.info.sample_step_s(self.sample_fps)
+        """How long each analysed frame stands for (the last one included): the sample step, but
+        never past the end of the video, so a step longer than the clip (one frame every 100 s
+        of a 3 s clip) never makes a session longer than its source."""
+        step = self.info.sample_step_s(self.sample_fps)
+        if self.readings:
+            end_s = max(self.info.duration_s, self.readings[-1].t_s + self.info.frame_step_s)
+            step = min(step, end_s - self.readings[-1].t_s)
+        return step
 
     @property
     def duration_s(self) -> float:

@@ -241,7 +241,7 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
         file=out,
     )
     print(demo.ATTRIBUTION, file=out)
-    print(f"writing into {out_dir}", file=out)
+    print(f"writing into {printable(out_dir)}", file=out)
     bar = _Progress(not args.quiet)
     with demo.clip_path() as clip, contextlib.closing(bar):
         output = run_analysis(
@@ -256,7 +256,7 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
         )
     _print_summary(output, out)
     report = output.files.get("report")
-    print(f"open the report: {report.resolve().as_uri() if report else out_dir}", file=out)
+    print(f"open the report: {printable(report.resolve().as_uri() if report else out_dir)}", file=out)
     if args.open and report:
         open_in_browser(report, out)
     return ExitCode.OK
