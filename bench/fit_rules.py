@@ -180,15 +180,16 @@ def clip_verdicts(clip: Clip, config: Config) -> dict[float, str]:
 # -- the grid search ----------------------------------------------------------------------------------
 
 # The limits fitted, and the grids they are looked for in (degrees; front: percent). Each spans
-# what the definitions allow. Forward head and a hunched back: from a little past what upright
-# people read (neck 2°..25°, trunk -12°..+3°) to the clinical cut-offs (a craniovertebral angle
-# under 50° is a neck over 40°; ISO 11226's trunk limit of 20°, 60° at most). A far recline: past
+# what the definitions allow. Forward head: from a little past what upright people read (neck
+# 2°..25°) to the clinical cut-off (a craniovertebral angle under 50° is a neck over 40°). A
+# hunched back: from ISO 11226's acceptable 20° (about 15° as measured, where an upright trunk
+# reads -12°..+3°) on. A far recline: past
 # a supported one. The lesser slump: a recline of 15°-25° beyond upright with the pelvis slid
 # forward (as measured, from 10° where an upright sitter's reading ends to 20°), with the head
 # forward of upright (neck -4°..6°) or thrown back (neck extended 10°-30°).
 SIDE_GRID: dict[str, np.ndarray] = {
     "forward_head_deg": np.arange(16.0, 46.0, 1.0),
-    "hunched_back_deg": np.arange(10.0, 42.0, 1.0),
+    "hunched_back_deg": np.arange(15.0, 42.0, 1.0),
     "slumped_recline_deg": np.arange(28.0, 48.0, 1.0),
     "slumped_pulled_recline_deg": np.arange(10.0, 21.0, 1.0),
     "slumped_head_forward_deg": np.arange(-4.0, 7.0, 1.0),
@@ -258,18 +259,24 @@ def _group_scores(poor: np.ndarray, judged: np.ndarray, labels: np.ndarray, grou
     return np.array(out)
 
 
+# Scores this close count as equal when choosing a limit (half a point of balanced accuracy).
+TIE = 0.005
+
+
 def _choose(per_group: np.ndarray, *, sensitive: bool = False) -> tuple[tuple[int, ...], float]:
     """The grid point to take, from each group's score at every point (groups on axis 0).
 
-    The best mean over the groups; among ties, the best worst group (a rule that must work for
-    everyone); among remaining ties, the middle of the plateau, or with ``sensitive`` its low
-    end (the most sensitive limit that does as well).
+    The best mean over the groups, where means within ``TIE`` of the best count as tied (a few
+    frames of a clip's transitions are no reason to move a limit); among ties, the best worst
+    group (a rule that must work for everyone), again within ``TIE``; among remaining ties, the
+    middle of the plateau, or with ``sensitive`` its low end (the most sensitive limit that does
+    as well).
     """
     mean = per_group.mean(axis=0)
     best = mean.max()
-    tied = mean >= best - 1e-9
+    tied = mean >= best - TIE
     worst = np.where(tied, per_group.min(axis=0), -1.0)
-    chosen = np.argwhere(worst >= worst.max() - 1e-9)
+    chosen = np.argwhere(worst >= worst.max() - TIE)
     point = chosen.min(axis=0) if sensitive else np.median(chosen, axis=0).round()
     return tuple(int(i) for i in point), float(best)
 

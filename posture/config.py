@@ -102,14 +102,14 @@ class FindingRules:
     """
 
     # side view, no baseline (fitted)
-    forward_head_deg: Band = Band(19.0, 29.0)  # neck_inclination_deg
-    hunched_back_deg: Band = Band(12.0, 22.0)  # trunk_inclination_deg
-    slumped_recline_deg: Band = Band(27.0, 37.0)  # -trunk_inclination_deg, whatever the head does
+    forward_head_deg: Band = Band(21.0, 31.0)  # neck_inclination_deg
+    hunched_back_deg: Band = Band(13.0, 23.0)  # trunk_inclination_deg
+    slumped_recline_deg: Band = Band(25.0, 35.0)  # -trunk_inclination_deg, whatever the head does
     # the classic slump: a lesser recline with the head not resting back but still forward of
     # upright (both needed): the pelvis slid forward, the back rounded to keep the eyes on the
     # screen. A supported recline rests the head back over the shoulders.
     slumped_pulled_recline_deg: Band = Band(10.0, 20.0)  # -trunk_inclination_deg
-    slumped_head_forward_deg: Band = Band(-6.0, -1.0)  # neck_inclination_deg while reclined
+    slumped_head_forward_deg: Band = Band(-4.0, 1.0)  # neck_inclination_deg while reclined
     # ... or with the head thrown back (neck extension, not acceptable without a headrest)
     slumped_head_back_deg: Band = Band(10.0, 20.0)  # -neck_inclination_deg while reclined
     # front view, no baseline (ISO 11226: lateral tilt within ±10°)
@@ -124,7 +124,7 @@ class FindingRules:
     head_drop_pct: Band = Band(6.0, 12.0)  # head_drop_pct (fitted)
     # a moderate head drop counts when the neck also comes forward in depth (fitted)
     head_drop_moderate_pct: Band = Band(1.0, 3.0)  # head_drop_pct
-    neck_forward_3d_delta_deg: Band = Band(1.0, 4.0)  # neck_forward_3d_delta_deg
+    neck_forward_3d_delta_deg: Band = Band(2.0, 5.0)  # neck_forward_3d_delta_deg
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def test_hunched_back_from_trunk_inclination(facing: int) -> None:
 
 def test_forward_head_from_the_neck_lean_and_head_forward_adds_the_pitch() -> None:
     neutral = _assess(side_pose(trunk_deg=-5.0, neck_deg=10.0, pitch_deg=10.0))
-    forward = _assess(side_pose(trunk_deg=-5.0, neck_deg=30.0, pitch_deg=10.0))
+    forward = _assess(side_pose(trunk_deg=-5.0, neck_deg=33.0, pitch_deg=10.0))
     assert neutral.findings["forward_head"] < 1.0
     assert forward.findings["forward_head"] >= 1.0
     m = forward.metrics
