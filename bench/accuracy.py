@@ -1,14 +1,22 @@
 """Accuracy of the good/poor verdict on every labelled source in ../shared/footage.
 
-Prints one row per source (each a different person, chair or camera): how many labelled
-frames, the balanced accuracy of ``posture`` with its shipped thresholds, of the LearnOpenCV
-tutorial's rule on the very same landmarks, and the leave-one-source-out figure (thresholds
-fitted on all the other sources by ``bench/fit_rules.py``), which is the one that predicts a
-new user's experience. Side sources are judged uncalibrated; front sources against each
-person's first good frame, and once more without it (where ``posture`` must say uncertain).
-``uncertain`` counts as wrong in every figure. Then two checks of the measurement itself:
-camera roll (a photo rotated by ±10° changes the inclinations by 10° ± 2°) and robustness
-(every clip in motion/ and photo in scenes/ runs without an error).
+Prints, per source and per person, how many labelled frames, the balanced accuracy of
+``posture`` with its shipped limits, of the LearnOpenCV tutorial's rule on the very same
+landmarks, and the *held-out* figure: each person left out in turn, the limits fitted on everyone
+else by ``bench/fit_rules.py``. The held-out figure, and the worst person's, predict a new user's
+experience. Side sources are judged uncalibrated; front sources against each person's first good
+frame, and once more without it (where ``posture`` must say uncertain). Clips run through the whole
+pipeline, as ``posture analyze --every-frame`` does (smoothing, the session's habit, the detector),
+replayed over their cached landmarks. ``uncertain`` counts as wrong in every figure.
+
+Then the checks of the session's state and of the measurement:
+
+- a session that starts badly: the slumped start of ``desk_slump_upright.mp4`` spliced before its
+  upright stretch; the upright frames must be judged good;
+- ``posture analyze office_chair_postures.mp4 --hold 3``: each clear slouch raises its own episode
+  and alert, and no alert falls inside an upright stretch (the real model, default sampling);
+- camera roll (a photo rotated by ±10° changes the inclinations by 10° ± 2°) and robustness (every
+  clip in motion/ and photo in scenes/ runs without an error).
 
 Run: python bench/accuracy.py [--footage DIR] [--quick] [--json]
 The footage is never copied into the project; see ../shared/footage/SOURCES.md. eval/ is never
@@ -21,7 +29,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,77 +39,145 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from dataset import DEFAULT_FOOTAGE, load_clip_poses, load_poses  # noqa: E402
-from fit_rules import balanced_accuracy, leave_one_source_out, load_items, rules_from  # noqa: E402
+from dataset import DEFAULT_FOOTAGE, load_poses  # noqa: E402
+from fit_rules import (  # noqa: E402
+    Clip,
+    Dataset,
+    HeldOut,
+    balanced_accuracy,
+    clip_verdicts,
+    leave_one_person_out,
+    load_dataset,
+    per_source,
+    photo_verdicts,
+)
 
 from posture.config import Config  # noqa: E402
 from posture.evaluation import agreement, learnopencv_is_good, load_frame_labels  # noqa: E402
-from posture.metrics import assess  # noqa: E402
 from posture.pipeline import Pipeline  # noqa: E402
 from posture.pose.estimator import estimate_still, open_estimator  # noqa: E402
 from posture.sources.media import Frame, load_image  # noqa: E402
 
-CLIP_SOURCE = "side_video/chair_clip"
+# Persons with fewer labelled frames than this (a single stock photo) are pooled by source in the
+# per-person table: one photo is right or wrong, which says little about a person.
+MIN_PERSON_FRAMES = 8
 
 
-def per_source(footage: Path, config: Config) -> list[dict[str, Any]]:
-    """One row per labelled source: n, posture, the LearnOpenCV rule, leave-one-source-out."""
-    items = load_items(footage)
-    poses = load_poses([it.sample.path for it in items if it.sample.t_s is None])
-    clip_poses = {}
-    clip_items = [it for it in items if it.sample.source == CLIP_SOURCE]
-    if clip_items:
-        clip_poses = {round(t, 2): p for t, p in load_clip_poses(clip_items[0].sample.path)}
-    held = {}
-    for h in leave_one_source_out(items):
-        held.setdefault(h.source, []).append(h)
+def _tutorial(pose: Any) -> str:
+    good = learnopencv_is_good(pose)
+    return "away" if good is None else ("good" if good else "poor")
+
+
+def _order(source: str) -> tuple[bool, str]:
+    return (source.startswith(("front", "supose")), source)
+
+
+def source_rows(data: Dataset, config: Config, held: Sequence[HeldOut]) -> list[dict[str, Any]]:
+    """One row per labelled source: n, posture, the LearnOpenCV rule, held out."""
+    photos = [it for it in data.items if it.sample.t_s is None]
+    poses = load_poses([it.sample.path for it in photos])
+    held_by_source = per_source(held)
     rows = []
-    for src in sorted(
-        {it.sample.source for it in items}, key=lambda s: (s.startswith(("front", "supose")), s)
-    ):
-        sel = [it for it in items if it.sample.source == src]
+    for src in sorted({it.sample.source for it in data.items}, key=_order):
+        sel = [it for it in data.items if it.sample.source == src]
         labels = [it.sample.label for it in sel]
-        if src == CLIP_SOURCE:
-            ours = clip_verdicts(footage, config, sel)
-            lo_poses = [clip_poses.get(round(it.sample.t_s or 0.0, 2)) for it in sel]
+        if src in data.clips:
+            clip = data.clips[src]
+            at = clip_verdicts(clip, config)
+            ours = [at.get(it.sample.t_s, "away") for it in sel]
+            by_t = dict(zip(clip.times, clip.poses, strict=True))
+            tutorial = [_tutorial(by_t[it.sample.t_s]) for it in sel]
         else:
-            ours = [assess(it.raw, config.metrics, it.baseline).posture.value for it in sel]
-            lo_poses = [poses[it.sample.path] for it in sel]
-        lo = ["good" if learnopencv_is_good(p) else "poor" if p is not None else "away" for p in lo_poses]
-        hs = held.get(src, [])
-        loso = float(np.average([h.balanced_accuracy for h in hs], weights=[h.n for h in hs])) if hs else None
-        if src == CLIP_SOURCE and hs:
-            # The clip held out through the whole pipeline, with the limits fitted without it.
-            rules = rules_from(hs[0].limits)
-            held_cfg = replace(config, metrics=replace(config.metrics, rules=rules))
-            loso = balanced_accuracy(labels, clip_verdicts(footage, held_cfg, sel))
+            ours = photo_verdicts(sel, config.metrics.rules)
+            tutorial = [_tutorial(poses[it.sample.path]) for it in sel]
         row = {
             "source": src,
             "view": sel[0].sample.view,
             "n": len(sel),
             "posture": balanced_accuracy(labels, ours),
-            "learnopencv": balanced_accuracy(labels, lo),
-            "loso": loso,
+            "learnopencv": balanced_accuracy(labels, tutorial),
+            "held_out": held_by_source.get(src),
             "uncertain": sum(v == "uncertain" for v in ours),
         }
-        if sel[0].sample.baseline is not None:
+        if sel[0].baseline is not None:
+            from posture.metrics import assess
+
             bare = [assess(it.raw, config.metrics, None).posture.value for it in sel]
             row["uncalibrated_uncertain"] = sum(v == "uncertain" for v in bare) / len(bare)
+            row["uncalibrated_wrong_way"] = sum(
+                (v == "good" and lab == "poor") or (v == "poor" and lab == "good")
+                for v, lab in zip(bare, labels, strict=True)
+            ) / len(bare)
         rows.append(row)
     return rows
 
 
-def clip_verdicts(footage: Path, config: Config, sel: list[Any]) -> list[str]:
-    """The clip through the whole pipeline (tracking, smoothing, the habitual reference), every
-    frame, uncalibrated: the verdict at each labelled frame."""
-    clip = footage / "side_video" / "chair_good_bad.mp4"
-    result = Pipeline(config.replace("analysis", sample_fps=None)).analyze_video(clip)
-    by_t = {round(r.t_s, 2): r.posture.value for r in result.readings}
-    return [by_t.get(round(it.sample.t_s or 0.0, 2), "away") for it in sel]
+def person_rows(data: Dataset, held: Sequence[HeldOut]) -> list[dict[str, Any]]:
+    """One row per person held out (persons with too few frames pooled by source), worst first."""
+    photos = [it for it in data.items if it.sample.t_s is None]
+    poses = load_poses([it.sample.path for it in photos])
+    tutorial_by_item = {}
+    for it in data.items:
+        if it.sample.t_s is None:
+            tutorial_by_item[id(it)] = _tutorial(poses[it.sample.path])
+    for src, clip in data.clips.items():
+        by_t = dict(zip(clip.times, clip.poses, strict=True))
+        for it in data.items:
+            if it.sample.source == src:
+                tutorial_by_item[id(it)] = _tutorial(by_t[it.sample.t_s])
+    groups: dict[str, list[HeldOut]] = {}
+    for h in held:
+        key = (
+            h.person if h.n >= MIN_PERSON_FRAMES else f"{', '.join(h.sources)} (single photos of {{}} people)"
+        )
+        groups.setdefault(key, []).append(h)
+    rows = []
+    for key, hs in groups.items():
+        persons = {h.person for h in hs}
+        labels = [lab for h in hs for lab in h.labels]
+        verdicts = [v for h in hs for v in h.verdicts]
+        items = [it for it in data.items if it.person in persons]
+        tutorial = [tutorial_by_item[id(it)] for it in items]
+        rows.append(
+            {
+                "person": key.format(len(persons)),
+                "view": hs[0].view,
+                "n": len(labels),
+                "held_out": balanced_accuracy(labels, verdicts),
+                "learnopencv": balanced_accuracy([it.sample.label for it in items], tutorial),
+                "pooled": len(persons) > 1,
+            }
+        )
+    return sorted(rows, key=lambda r: r["held_out"])
+
+
+def spliced_start(data: Dataset, config: Config) -> dict[str, Any]:
+    """A session that starts badly: the slumped start of desk_slump_upright.mp4 (0-8.5 s) spliced
+    before its upright stretch (23-45.5 s), replayed as one clip: how much of the upright stretch
+    is judged good, and of the slump poor."""
+    clip = data.clips.get("side_video/desk_slump_upright")
+    if clip is None:
+        return {}
+    slump = [(t, p) for t, p in zip(clip.times, clip.poses, strict=True) if 0.0 <= t < 8.5]
+    upright = [(t, p) for t, p in zip(clip.times, clip.poses, strict=True) if 23.0 <= t < 45.5]
+    step = clip.times[1] - clip.times[0]
+    frames = slump + upright
+    times = tuple(i * step for i in range(len(frames)))
+    spliced = Clip(clip.labels, times, tuple(p for _, p in frames))
+    at = clip_verdicts(spliced, config)
+    verdicts = [at[t] for t in times]
+    n = len(slump)
+    return {
+        "slump_s": round(n * step, 1),
+        "upright_s": round(len(upright) * step, 1),
+        "slump_poor": sum(v == "poor" for v in verdicts[:n]) / n,
+        "upright_good": sum(v == "good" for v in verdicts[n:]) / len(upright),
+    }
 
 
 def chair_clip(footage: Path, config: Config) -> dict[str, Any]:
-    """Frame agreement on the clip, every frame and at the default sampling."""
+    """Frame agreement on chair_good_bad.mp4 through the real model: every frame, and at the
+    default 5 frames per second (each labelled frame by the latest reading)."""
     clip = footage / "side_video" / "chair_good_bad.mp4"
     labels = load_frame_labels(footage / "side_video" / "chair_good_bad.labels.csv")
     every = agreement(
@@ -114,6 +190,42 @@ def chair_clip(footage: Path, config: Config) -> dict[str, Any]:
         "misses": [f"{t:.2f}s {lab}->{v}" for t, lab, v in every.disagreements],
         "sampled_rate": sampled.rate,
         "sampled_n": sampled.matched,
+    }
+
+
+# office_chair_postures.mp4: its clear slouches and upright stretches (from its label file).
+OFFICE_SLOUCHES = ((4.5, 11.5), (12.5, 22.5))
+OFFICE_UPRIGHT = ((0.0, 4.5), (22.5, 28.5))
+
+
+def office_episodes(footage: Path, config: Config, hold_s: float = 3.0) -> dict[str, Any]:
+    """``posture analyze office_chair_postures.mp4 --hold 3`` (the real model, default sampling):
+    the episodes, whether each clear slouch starts one within 3 s and alerts within hold + 2.5 s,
+    and whether any alert falls inside an upright stretch."""
+    clip = footage / "side_video" / "office_chair_postures.mp4"
+    if not clip.is_file():
+        return {}
+    result = Pipeline(config.replace("detector", hold_s=hold_s)).analyze_video(clip)
+    episodes = [(e.start_s, e.end_s, e.alert_s) for e in result.episodes]
+    slouches = []
+    for a, b in OFFICE_SLOUCHES:
+        own = [e for e in episodes if a - 0.5 <= e[0] <= a + 3.0]
+        alert = min((e[2] for e in own if e[2] is not None), default=None)
+        slouches.append(
+            {
+                "stretch": [a, b],
+                "episode_start": None if not own else round(own[0][0], 2),
+                "alert": None if alert is None else round(alert, 2),
+                "ok": bool(own) and alert is not None and alert - a <= hold_s + 2.5,
+            }
+        )
+    upright_alerts = [
+        round(e[2], 2) for e in episodes if e[2] is not None and any(a <= e[2] < b for a, b in OFFICE_UPRIGHT)
+    ]
+    return {
+        "episodes": [[round(s, 2), round(e, 2), None if a is None else round(a, 2)] for s, e, a in episodes],
+        "slouches": slouches,
+        "upright_alerts": upright_alerts,
     }
 
 
@@ -196,50 +308,78 @@ def robustness(footage: Path, config: Config) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--footage", type=Path, default=DEFAULT_FOOTAGE)
-    ap.add_argument("--quick", action="store_true", help="only the per-source table")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
-    if not args.footage.is_dir():
-        print(f"footage not found at {args.footage}", file=sys.stderr)
-        return 2
-    config = Config()
-    t0 = time.monotonic()
+def measure_all(footage: Path, config: Config, *, quick: bool = False) -> dict[str, Any]:
+    data = load_dataset(footage)
+    held = leave_one_person_out(data, config=config)
     results: dict[str, Any] = {
-        "sources": per_source(args.footage, config),
-        "chair_clip": chair_clip(args.footage, config),
+        "sources": source_rows(data, config, held),
+        "persons": person_rows(data, held),
+        "spliced_start": spliced_start(data, config),
     }
-    if not args.quick:
-        results["camera_roll"] = camera_roll(args.footage, config)
-        results["robustness"] = robustness(args.footage, config)
-    results["seconds"] = round(time.monotonic() - t0, 1)
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return 0
+    if not quick:
+        results["chair_clip"] = chair_clip(footage, config)
+        results["office_hold_3"] = office_episodes(footage, config)
+        results["camera_roll"] = camera_roll(footage, config)
+        results["robustness"] = robustness(footage, config)
+    return results
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def print_results(results: dict[str, Any]) -> None:
     print(f"# accuracy ({time.strftime('%Y-%m-%d')}, python bench/accuracy.py)\n")
     print("Balanced accuracy (uncertain counts as wrong); side sources uncalibrated, front sources")
-    print("against each person's first good frame.\n")
-    print("| source | view | n | posture | LearnOpenCV rule, same landmarks | leave-one-source-out |")
+    print("against each person's first good frame; held out: each person left out of the fit.\n")
+    print("| source | view | n | posture | LearnOpenCV rule, same landmarks | held out |")
     print("|---|---|---|---|---|---|")
     for r in results["sources"]:
-        loso = "-" if r["loso"] is None else f"{r['loso']:.2f}"
         print(
-            f"| {r['source']} | {r['view']} | {r['n']} | {r['posture']:.2f} | {r['learnopencv']:.2f} | {loso} |"
+            f"| {r['source']} | {r['view']} | {r['n']} | {_f(r['posture'])} | {_f(r['learnopencv'])} | {_f(r['held_out'])} |"
+        )
+    print("\n| person (held out) | view | n | held out | LearnOpenCV rule |")
+    print("|---|---|---|---|---|")
+    for r in results["persons"]:
+        print(f"| {r['person']} | {r['view']} | {r['n']} | {_f(r['held_out'])} | {_f(r['learnopencv'])} |")
+    single = [r for r in results["persons"] if not r["pooled"]]
+    if single:
+        worst = single[0]
+        print(
+            f"\nWorst person held out: {worst['person']}, {worst['held_out']:.2f} (LearnOpenCV {worst['learnopencv']:.2f})."
         )
     fronts = [r for r in results["sources"] if "uncalibrated_uncertain" in r]
     if fronts:
         share = np.mean([r["uncalibrated_uncertain"] for r in fronts])
+        wrong = max(r["uncalibrated_wrong_way"] for r in fronts)
         print(
-            f"\nFront sources without their baseline: {share:.0%} of frames uncertain (never a guessed 'good')."
+            f"Front sources without their baseline: {share:.0%} of frames uncertain; judged the wrong way: "
+            f"at most {wrong:.0%} of a source."
         )
-    cc = results["chair_clip"]
-    print(
-        f"\nchair_good_bad.mp4, uncalibrated: frame agreement {cc['every_frame_rate']:.1%} of "
-        f"{cc['every_frame_n']} labelled frames (every frame), {cc['sampled_rate']:.1%} at the default "
-        "5 fps (each labelled frame by the latest reading)."
-    )
+    sp = results["spliced_start"]
+    if sp:
+        print(
+            f"Session that starts slumped ({sp['slump_s']} s slumped, then {sp['upright_s']} s upright): "
+            f"upright judged good on {sp['upright_good']:.1%} of its frames, the slump poor on {sp['slump_poor']:.1%}."
+        )
+    cc = results.get("chair_clip")
+    if cc:
+        print(
+            f"chair_good_bad.mp4, uncalibrated: frame agreement {cc['every_frame_rate']:.1%} of "
+            f"{cc['every_frame_n']} labelled frames (every frame), {cc['sampled_rate']:.1%} at the default "
+            "5 fps (each labelled frame by the latest reading)."
+        )
+    office = results.get("office_hold_3")
+    if office:
+        for s in office["slouches"]:
+            a, b = s["stretch"]
+            print(
+                f"office_chair_postures --hold 3, slouch {a:g}-{b:g} s: episode from {s['episode_start']} s, "
+                f"alert at {s['alert']} s ({'ok' if s['ok'] else 'MISSED'})"
+            )
+        print(
+            f"  alerts inside upright stretches: {office['upright_alerts'] or 'none'}; episodes {office['episodes']}"
+        )
     if "camera_roll" in results:
         roll, rb = results["camera_roll"], results["robustness"]
         print(
@@ -253,6 +393,24 @@ def main(argv: list[str] | None = None) -> int:
         for e in rb["errors"]:
             print("error:", e)
     print(f"\n({results['seconds']} s)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--footage", type=Path, default=DEFAULT_FOOTAGE)
+    ap.add_argument("--quick", action="store_true", help="only the tables and the spliced session")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    if not args.footage.is_dir():
+        print(f"footage not found at {args.footage}", file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    results = measure_all(args.footage, Config(), quick=args.quick)
+    results["seconds"] = round(time.monotonic() - t0, 1)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print_results(results)
     return 0
 
 

@@ -1,7 +1,9 @@
 """The labelled development sources in ../shared/footage, and their landmarks (cached).
 
-Each source is a different person, chair or camera; accuracy is reported per source and rules are
-fitted leave-one-source-out (``bench/fit_rules.py``). The labels come from the footage's own label
+Each source is a different person, chair or camera, and a source may hold several people: every
+sample names its ``person``, the unit that ``bench/fit_rules.py`` leaves out (a person who
+appears in two folders is one person; every stock photo of ``scenes/sitting`` is someone else).
+Accuracy is reported per source and per person. The labels come from the footage's own label
 files; where a source labels a posture without saying good or poor, the mapping below says which
 (and why), following the project's definition of poor posture (README, "What counts as poor"):
 
@@ -24,10 +26,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,19 +43,64 @@ from posture.landmarks import Pose  # noqa: E402
 
 DEFAULT_FOOTAGE = ROOT.parent / "shared" / "footage"
 
-__all__ = ["DEFAULT_FOOTAGE", "Sample", "chair_clip_samples", "load_poses", "photo_samples"]
+__all__ = [
+    "CLIPS",
+    "DEFAULT_FOOTAGE",
+    "ClipLabels",
+    "Sample",
+    "clip_labels",
+    "clip_samples",
+    "load_clip_poses",
+    "load_poses",
+    "person_of",
+    "photo_samples",
+]
 
 
 @dataclass(frozen=True)
 class Sample:
     """One labelled image (or video frame) of one source."""
 
-    source: str  # the leave-one-out group: one person / chair / camera
+    source: str  # the folder or clip it comes from (the rows of the accuracy table)
     path: Path
     label: str  # "good" or "poor"
     view: str  # the view the source was filmed from: "side" or "front"
     baseline: Path | None = None  # the source's own good-posture frame (front sources)
     t_s: float | None = None  # for video frames
+    person: str = ""  # who it shows: the unit left out when fitting (see ``person_of``)
+
+    @property
+    def who(self) -> str:
+        return self.person or self.source
+
+
+# The same man (OpenPosture) in chair/ and fixtures/, the same woman in desk/ and fixtures/.
+_MAN = {
+    "straight_armsfolded.jpg",
+    "hunchback_left.jpg",
+    "hunchback_right.jpg",
+    "kneeling_right.jpg",
+    "reclined_right.jpg",
+}
+_WOMAN = {"desk_hunch.jpeg", "desk_lean_exif.jpeg"}
+
+
+def person_of(source: str, path: Path) -> str:
+    """Who a photo shows. Each folder is one person (roboflow's two settings are two young men,
+    front_webcam's two sessions one man), except that the OpenPosture man and woman appear in
+    two folders each, and every photo of scenes/sitting shows a different person."""
+    name = path.name
+    if source == "side_photos/chair" or (source == "side_photos/fixtures" and name in _MAN):
+        return "openposture man"
+    if source == "side_photos/desk" or (source == "side_photos/fixtures" and name in _WOMAN):
+        return "openposture woman"
+    if source == "side_photos/fixtures":
+        return f"fixtures {path.stem}"
+    if source.startswith("front_webcam/"):
+        return "front_webcam man"  # one man, two sessions
+    if source == "scenes/sitting":
+        return f"scenes {path.stem}"
+    return source
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -101,7 +149,11 @@ SCENES = {
 
 
 def photo_samples(footage: Path = DEFAULT_FOOTAGE) -> list[Sample]:
-    """Every labelled photo of the development sources."""
+    """Every labelled photo of the development sources, each with its person."""
+    return [replace(s, person=person_of(s.source, s.path)) for s in _photo_samples(footage)]
+
+
+def _photo_samples(footage: Path) -> list[Sample]:
     out: list[Sample] = []
     side = footage / "side_photos"
     for row in _rows(side / "desk" / "labels.csv"):
@@ -147,22 +199,61 @@ def _front(folder: Path, group_key: str, prefix: str) -> list[Sample]:
     return out
 
 
-def chair_clip_samples(footage: Path = DEFAULT_FOOTAGE) -> list[Sample]:
-    """The labelled frames of side_video/chair_good_bad.mp4 (``unknown`` frames left out)."""
-    clip = footage / "side_video" / "chair_good_bad.mp4"
+# The labelled side clips, one person each: (source name, file, label file).
+CLIPS = (
+    ("side_video/chair_good_bad", "chair_good_bad.mp4", "chair_good_bad.labels.csv"),
+    ("side_video/office_chair_postures", "office_chair_postures.mp4", "office_chair_postures.labels.csv"),
+    ("side_video/desk_slump_upright", "desk_slump_upright.mp4", "desk_slump_upright.labels.csv"),
+)
+
+
+@dataclass(frozen=True)
+class ClipLabels:
+    """A clip's labels, per frame (``time_s``, ``overlay_label``) or per stretch
+    (``start_s``, ``end_s``, ``label``): good, poor, or unknown (transitions, ambiguous)."""
+
+    source: str
+    path: Path
+    stretches: tuple[tuple[float, float, str], ...]
+
+    def label_at(self, t_s: float) -> str:
+        for start, end, label in self.stretches:
+            if start <= t_s < end:
+                return label
+        return "unknown"
+
+
+def clip_labels(footage: Path = DEFAULT_FOOTAGE) -> list[ClipLabels]:
+    """The labelled side clips that are present under ``footage``."""
     out = []
-    for row in _rows(footage / "side_video" / "chair_good_bad.labels.csv"):
-        label = row["overlay_label"].strip().lower()
-        if label in ("good", "bad"):
-            out.append(
-                Sample(
-                    "side_video/chair_clip",
-                    clip,
-                    "good" if label == "good" else "poor",
-                    "side",
-                    t_s=float(row["time_s"]),
-                )
+    for source, name, labels in CLIPS:
+        clip, table = footage / "side_video" / name, footage / "side_video" / labels
+        if not (clip.is_file() and table.is_file()):
+            continue
+        rows = _rows(table)
+        if rows and "overlay_label" in rows[0]:  # per frame, from the burnt-in box of the upstream detector
+            times = [float(r["time_s"]) for r in rows]
+            step = min((b - a for a, b in itertools.pairwise(times) if b > a), default=0.04)
+            mapped = {"good": "good", "bad": "poor"}
+            stretches = tuple(
+                (t - step / 2, t + step / 2, mapped.get(r["overlay_label"].strip().lower(), "unknown"))
+                for t, r in zip(times, rows, strict=True)
             )
+        else:
+            stretches = tuple(
+                (float(r["start_s"]), float(r["end_s"]), r["label"].strip().lower()) for r in rows
+            )
+        out.append(ClipLabels(source, clip, stretches))
+    return out
+
+
+def clip_samples(clip: ClipLabels, times: Iterable[float]) -> list[Sample]:
+    """One sample per frame time of the clip whose label is good or poor."""
+    out = []
+    for t in times:
+        label = clip.label_at(t)
+        if label in ("good", "poor"):
+            out.append(Sample(clip.source, clip.path, label, "side", t_s=t, person=clip.source))
     return out
 
 
@@ -244,7 +335,9 @@ def load_clip_poses(
         return [(t, _pose_from_json(d)) for t, d in json.loads(f.read_text())]
     with VideoFileSource(clip, None) as probe:
         info = probe.info
-    run = estimate_video(clip, config.analysis, config.metrics, info, workers=1)
+    run = estimate_video(
+        clip, config.analysis, config.metrics, info, workers=2 if info.duration_s > 20 else 1
+    )
     out = list(zip(run.times, run.poses, strict=False))
     f.write_text(json.dumps([(t, _pose_to_json(p)) for t, p in out]))
     return out

@@ -21,9 +21,25 @@ from posture.pipeline import ProgressFn
 if TYPE_CHECKING:
     from posture.outputs.files import AnalysisSummary
 
-__all__ = ["AnalysisOutput", "run_analysis"]
+__all__ = ["MAX_CALIBRATE_FIRST_S", "AnalysisOutput", "check_calibrate_first", "run_analysis"]
 
 log = logging.getLogger(__name__)
+
+
+MAX_CALIBRATE_FIRST_S = 3600.0  # --calibrate-first: an hour of good posture is more than any baseline needs
+
+
+def check_calibrate_first(seconds: float | None) -> None:
+    """``--calibrate-first``: None, or a number of seconds above 0 and at most an hour (analyze
+    and batch check it the same way, before any work)."""
+    if seconds is None:
+        return
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise InputError(f"--calibrate-first needs a number of seconds, not {seconds!r}")
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_CALIBRATE_FIRST_S):
+        raise InputError(
+            f"--calibrate-first must be a number above 0 and at most {MAX_CALIBRATE_FIRST_S:g}, not {seconds!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -75,8 +91,7 @@ def run_analysis(
 
     if baseline_spec is not None and calibrate_first_s is not None:
         raise InputError("use either --baseline or --calibrate-first, not both")
-    if calibrate_first_s is not None and not (math.isfinite(calibrate_first_s) and calibrate_first_s > 0):
-        raise InputError(f"--calibrate-first must be a number above 0, not {calibrate_first_s!r}")
+    check_calibrate_first(calibrate_first_s)
     check_media_path(video)
     if is_image_file(video):
         raise InputError(f"{video} is a still image; use posture measure for photos")

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from posture.config import HabitConfig
 from posture.errors import BaselineError
 from posture.files import atomic_write
 from posture.metrics import REFERENCE_KEYS, SIDE_METRICS, RawMeasurement
@@ -101,8 +102,8 @@ def _reference(value: Any) -> float | None:
     """A stored reference value, or None when it is not a plausible finite number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    value = float(value)
-    return value if math.isfinite(value) and abs(value) <= MAX_REFERENCE else None
+    # Compared before any conversion: an int of 400 digits has no float (NaN fails the test).
+    return float(value) if -MAX_REFERENCE <= value <= MAX_REFERENCE else None
 
 
 def _median(xs: list[float]) -> float:
@@ -133,44 +134,84 @@ def baseline_from_measurements(measurements: Iterable[RawMeasurement], source: s
 
 # The side-view values a habitual reference keeps.
 HABIT_KEYS = ("neck_inclination_deg", "trunk_inclination_deg", "neck_flexion_deg", "head_forward_deg")
+# A learnt reference is replaced by a clear upright stretch that differs from it by more than this
+# in some value: the minimal detectable change of such angles (science.md), so noise never does.
+HABIT_RESET_CHANGE_DEG = 5.0
 
 
 class HabitualReference:
-    """The person's own usual upright posture, learnt as the session goes when there is no
-    calibration: the median of each side-view value over the frames that the absolute rules
-    judged good in the last ``window_s`` seconds.
+    """The person's own usual upright posture, learnt as an uncalibrated session goes.
 
-    It lets an uncalibrated session notice a slouch that is clear for this person but below the
-    thresholds set for everyone (a small person, a high camera). It is conservative by design:
-    only frames already judged good teach it, the median ignores the odd slouched one, and it
-    says nothing until ``min_frames`` frames over at least ``min_span_s`` seconds were seen.
+    It lets a session notice a slouch that is clear for this person but below the limits set for
+    everyone (a small person, a high camera), and it must never learn a slouch: a session that
+    starts slumped would otherwise take the slump for "upright" and blame real upright sitting
+    for the rest of the session. So it is built to be only ever more sensitive to deviations from
+    good posture (``HabitConfig``):
+
+    - it learns only from frames inside the narrow band of clearly upright sitting for everyone
+      (:func:`posture.metrics.upright_band_contains`), never from a frame merely "not poor";
+    - it says nothing until ``min_frames`` such frames over ``min_span_s`` seconds were seen;
+    - ``assess`` never calls poor, against it, a posture inside that band;
+    - a clear upright stretch of ``reset_s`` seconds whose median differs from the reference by
+      more than the minimal detectable change (the chair or camera moved) replaces it.
+
+    The reference is the median of each value over the learnt frames of the last ``window_s``.
     """
 
-    def __init__(self, window_s: float = 600.0, min_frames: int = 5, min_span_s: float = 1.0) -> None:
-        self.window_s = window_s
-        self.min_frames = min_frames
-        self.min_span_s = min_span_s
-        self._frames: deque[tuple[float, dict[str, float]]] = deque()  # (t_s, values) of good frames
+    def __init__(self, config: HabitConfig) -> None:
+        self.config = config
+        self._frames: deque[tuple[float, dict[str, float]]] = deque()  # (t_s, values) learnt
+        self._run: deque[tuple[float, dict[str, float]]] = deque()  # the current upright stretch
 
-    def add(self, t_s: float, values: Mapping[str, float | None]) -> None:
+    def observe(self, t_s: float, values: Mapping[str, float | None], upright: bool) -> None:
+        """One side-view frame; ``upright``: inside the band of clearly upright sitting."""
+        if not upright:
+            self._run.clear()
+            return
         kept = {k: float(values[k]) for k in HABIT_KEYS if values.get(k) is not None}  # type: ignore[arg-type]
-        if kept:
-            self._frames.append((t_s, kept))
-        while self._frames and self._frames[0][0] < t_s - self.window_s:
+        if not kept:
+            return
+        self._run.append((t_s, kept))
+        self._frames.append((t_s, kept))
+        while self._frames and self._frames[0][0] < t_s - self.config.window_s:
             self._frames.popleft()
+        self._maybe_reset(t_s)
+
+    def _maybe_reset(self, t_s: float) -> None:
+        cfg = self.config
+        if not self._run or t_s - self._run[0][0] < cfg.reset_s:
+            return
+        learnt = self.values
+        if learnt is None:
+            return
+        run = _medians(self._run, cfg.min_frames)
+        if any(
+            run.get(k) is not None
+            and learnt.get(k) is not None
+            and abs(run[k] - learnt[k]) > HABIT_RESET_CHANGE_DEG  # type: ignore[operator]
+            for k in HABIT_KEYS
+        ):
+            self._frames = deque(self._run)
 
     def reset(self) -> None:
         self._frames.clear()
+        self._run.clear()
 
     @property
     def values(self) -> dict[str, float | None] | None:
         """The reference, or None while too little has been seen."""
-        if len(self._frames) < self.min_frames:
+        cfg = self.config
+        if len(self._frames) < cfg.min_frames:
             return None
-        if self._frames[-1][0] - self._frames[0][0] < self.min_span_s:
+        if self._frames[-1][0] - self._frames[0][0] < cfg.min_span_s:
             return None
-        out: dict[str, float | None] = {}
-        for key in HABIT_KEYS:
-            xs = [v[key] for _, v in self._frames if key in v]
-            out[key] = _median(xs) if len(xs) >= self.min_frames else None
-        return out
+        return _medians(self._frames, cfg.min_frames)
+
+
+def _medians(frames: Iterable[tuple[float, dict[str, float]]], min_frames: int) -> dict[str, float | None]:
+    frames = list(frames)
+    out: dict[str, float | None] = {}
+    for key in HABIT_KEYS:
+        xs = [v[key] for _, v in frames if key in v]
+        out[key] = _median(xs) if len(xs) >= min_frames else None
+    return out

@@ -31,6 +31,7 @@ from posture.detector import DetectorConfig
 from posture.errors import ConfigError
 from posture.paths import config_path
 from posture.policy import PolicyConfig
+from posture.untrusted import printable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,6 +40,9 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 
 __all__ = [
     "DEFAULT_MEETING_APPS",
+    "MAX_LIVE_FPS",
+    "MAX_SAMPLE_FPS",
+    "MIN_SAMPLE_FPS",
     "ContextConfig",
     "AnalysisConfig",
     "Band",
@@ -47,6 +51,7 @@ __all__ = [
     "FindingRules",
     "MetricsConfig",
     "GateConfig",
+    "HabitConfig",
     "MonitorConfig",
     "SamplingConfig",
     "SmoothingConfig",
@@ -97,13 +102,16 @@ class FindingRules:
     """
 
     # side view, no baseline (fitted)
-    forward_head_deg: Band = Band(19.0, 29.0)  # neck_inclination_deg
+    forward_head_deg: Band = Band(21.0, 31.0)  # neck_inclination_deg
     hunched_back_deg: Band = Band(13.0, 23.0)  # trunk_inclination_deg
-    slumped_recline_deg: Band = Band(27.0, 37.0)  # -trunk_inclination_deg, whatever the head does
-    # the classic slump: a lesser recline with the head pulled forward of the trunk (both needed;
-    # ISO 11226 allows a neck flexion up to 25°, and the proxies read an upright neck ~15° more)
-    slumped_pulled_recline_deg: Band = Band(15.0, 25.0)  # -trunk_inclination_deg
-    slumped_pulled_flexion_deg: Band = Band(30.0, 40.0)  # neck_flexion_deg
+    slumped_recline_deg: Band = Band(25.0, 35.0)  # -trunk_inclination_deg, whatever the head does
+    # the classic slump: a lesser recline with the head not resting back but still forward of
+    # upright (both needed): the pelvis slid forward, the back rounded to keep the eyes on the
+    # screen. A supported recline rests the head back over the shoulders.
+    slumped_pulled_recline_deg: Band = Band(10.0, 20.0)  # -trunk_inclination_deg
+    slumped_head_forward_deg: Band = Band(-4.0, 1.0)  # neck_inclination_deg while reclined
+    # ... or with the head thrown back (neck extension, not acceptable without a headrest)
+    slumped_head_back_deg: Band = Band(10.0, 20.0)  # -neck_inclination_deg while reclined
     # front view, no baseline (ISO 11226: lateral tilt within ±10°)
     side_lean_deg: Band = Band(5.0, 10.0)  # |shoulder_tilt_deg| or |trunk_side_lean_deg|
     # relative to the user's good posture
@@ -114,6 +122,41 @@ class FindingRules:
     side_lean_delta_deg: Band = Band(5.0, 10.0)
     leaning_in_pct: Band = Band(13.0, 26.0)  # face_scale_pct (fitted)
     head_drop_pct: Band = Band(6.0, 12.0)  # head_drop_pct (fitted)
+    # a moderate head drop counts when the neck also comes forward in depth (fitted)
+    head_drop_moderate_pct: Band = Band(1.0, 3.0)  # head_drop_pct
+    neck_forward_3d_delta_deg: Band = Band(2.0, 5.0)  # neck_forward_3d_delta_deg
+
+
+@dataclass(frozen=True)
+class HabitConfig:
+    """How an uncalibrated session learns the person's own usual upright posture (side view).
+
+    Anything learnt during a session may only make the tool more sensitive to deviations from
+    good posture, never less: it learns only from frames inside the narrow band of clearly
+    upright sitting for everyone (``upright_*``, as the landmarks measure it: people sitting
+    upright read a trunk of about -12°..+3° and a neck of 2°..25°), only once it has seen
+    ``min_frames`` of them over ``min_span_s`` seconds, and a posture inside that band is never
+    called poor against it. A clear upright stretch of ``reset_s`` seconds that differs from what
+    was learnt (the chair or the camera moved) replaces it.
+    """
+
+    enabled: bool = True
+    upright_neck_deg: tuple[float, float] = (-5.0, 15.0)  # neck_inclination_deg
+    upright_trunk_deg: tuple[float, float] = (-15.0, 5.0)  # trunk_inclination_deg
+    min_frames: int = 5
+    min_span_s: float = 1.0
+    window_s: float = 600.0  # what it remembers
+    reset_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("upright_neck_deg", "upright_trunk_deg"):
+            lo, hi = getattr(self, name)
+            _require(lo < hi, f"metrics.habit.{name} must be a [low, high] pair with low < high")
+        _require(self.min_frames >= 1, "metrics.habit.min_frames must be at least 1")
+        for name in ("min_span_s", "window_s", "reset_s"):
+            value = getattr(self, name)
+            _require(0 <= value < math.inf, f"metrics.habit.{name} must be >= 0")
+        _require(self.window_s > self.min_span_s, "metrics.habit.window_s must exceed min_span_s")
 
 
 @dataclass(frozen=True)
@@ -121,6 +164,7 @@ class MetricsConfig:
     min_visibility: float = 0.5  # landmarks below this are treated as unseen
     standing_is_away: bool = True  # standing up counts as leaving the desk (off for standing desks)
     rules: FindingRules = field(default_factory=FindingRules)
+    habit: HabitConfig = field(default_factory=HabitConfig)
 
     def __post_init__(self) -> None:
         _require(0.0 < self.min_visibility < 1.0, "metrics.min_visibility must be between 0 and 1")
@@ -144,6 +188,13 @@ class SmoothingConfig:
         _require(self.view_hold_s >= 0, "smoothing.view_hold_s must be >= 0")
 
 
+# Analysed frames a second of a recorded video: from one every 100 s (a sample step may be
+# longer than the clip; it is then cut to the clip) to more than any video has (--every-frame).
+MIN_SAMPLE_FPS = 0.01
+MAX_SAMPLE_FPS = 240.0
+MAX_LIVE_FPS = 30.0  # the live monitor looks at most this often (a webcam delivers about 30)
+
+
 @dataclass(frozen=True)
 class AnalysisConfig:
     sample_fps: float | None = 5.0  # analysed frames per second of video; None = every frame
@@ -152,7 +203,10 @@ class AnalysisConfig:
     model_complexity: int = 1  # 1 = the shipped full model; 0 (lite) and 2 (heavy) need a .task file
 
     def __post_init__(self) -> None:
-        _require(self.sample_fps is None or self.sample_fps > 0, "analysis.sample_fps must be positive")
+        _require(
+            self.sample_fps is None or MIN_SAMPLE_FPS <= self.sample_fps <= MAX_SAMPLE_FPS,
+            f"analysis.sample_fps must be from {MIN_SAMPLE_FPS:g} to {MAX_SAMPLE_FPS:g} frames a second",
+        )
         _require(self.model_complexity in (0, 1, 2), "analysis.model_complexity must be 0, 1 or 2")
 
 
@@ -167,9 +221,10 @@ class SamplingConfig:
     away_after_s: float = 10.0  # away this long before slowing down (people come back quickly)
 
     def __post_init__(self) -> None:
-        if not 0 < self.away_fps <= self.steady_fps <= self.watch_fps < math.inf:
+        if not MIN_SAMPLE_FPS <= self.away_fps <= self.steady_fps <= self.watch_fps <= MAX_LIVE_FPS:
             raise ConfigError(
-                "sampling.away_fps, steady_fps and watch_fps must satisfy 0 < away_fps <= steady_fps <= watch_fps"
+                "sampling.away_fps, steady_fps and watch_fps must satisfy "
+                f"{MIN_SAMPLE_FPS:g} <= away_fps <= steady_fps <= watch_fps <= {MAX_LIVE_FPS:g}"
             )
         if not 0 < self.near_severity <= 1.0:
             raise ConfigError("sampling.near_severity must be in (0, 1]")
@@ -229,7 +284,10 @@ class CalibrationConfig:
 
     def __post_init__(self) -> None:
         _require(self.seconds > 0, "calibration.seconds must be positive")
-        _require(self.sample_fps > 0, "calibration.sample_fps must be positive")
+        _require(
+            MIN_SAMPLE_FPS <= self.sample_fps <= MAX_LIVE_FPS,
+            f"calibration.sample_fps must be from {MIN_SAMPLE_FPS:g} to {MAX_LIVE_FPS:g}",
+        )
         _require(0.0 < self.min_visibility < 1.0, "calibration.min_visibility must be between 0 and 1")
         _require(self.max_spread_deg > 0, "calibration.max_spread_deg must be positive")
         _require(
@@ -322,11 +380,14 @@ def load_config(path: Path | None = None) -> Config:
         what = "is not a regular file" if path.exists() else "not found"
         raise ConfigError(f"config file {what}: {path}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a file saved with a byte-order mark (Windows Notepad) reads like any other
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except RecursionError:
         raise ConfigError(f"cannot read config {path}: nested too deep") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read config {path}: {exc}") from None
+        raise ConfigError(f"cannot read config {path}: {printable(exc, 200)}") from None
+    except ValueError:  # Python's limit on converting long digit strings (4300) to int
+        raise ConfigError(f"cannot read config {path}: a number of thousands of digits") from None
     try:
         return config_from_mapping(data)
     except ConfigError as exc:
@@ -358,21 +419,38 @@ def _reject_unknown(
     unknown = [name for name in table if name not in known]
     if not unknown:
         return
-    named = ", ".join(form.format(n) + _suggest(n, known, hint) for n in unknown)
+    shown = unknown[:_MAX_NAMED]
+    named = ", ".join(form.format(_shown_name(n)) + _suggest(n, known, hint) for n in shown)
+    if len(unknown) > len(shown):
+        named += f" and {len(unknown) - len(shown)} more"
     message = f"unknown {what}{'s' if len(unknown) > 1 else ''} {named}"
-    if any(not _suggest(n, known) for n in unknown):
+    if any(not _suggest(n, known) for n in shown):
         message += f"; {listed}: {', '.join(known)}"
     raise ConfigError(message)
 
 
+_MAX_NAMED = 5  # unknown names listed in one error; the rest are counted
+_MAX_PATH_CHARS = 4096  # PATH_MAX on Linux: a longer one is no file
+
+
+def _shown_name(name: str) -> str:
+    return printable(name, 40)
+
+
 def _suggest(name: str, choices: typing.Iterable[str], form: str = "{}") -> str:
+    if len(name) > 100:  # no key is that long; difflib would take its time over it
+        return ""
     close = difflib.get_close_matches(name, list(choices), n=1)
     return f" (did you mean {form.format(close[0])}?)" if close else ""
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        # str() of an int past 4300 digits raises: count the digits from its bits
+        return f"a number of {int(abs(value).bit_length() * math.log10(2)) + 1} digits"
+    if isinstance(value, (str, list)) and len(value) > 100:  # repr() of 10 MB, then cut: no
+        value = value[:100]
+    return printable(repr(value), 40)
 
 
 def _is_table_type(tp: Any) -> bool:
@@ -411,6 +489,8 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
     if tp is Band:
         if not (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)):
             raise ConfigError(f"{key} must be a [start, limit] pair of numbers, got {_shown(value)}")
+        for i, v in enumerate(value):
+            _in_range(v, f"{key}[{i}]")
         try:
             return Band(float(value[0]), float(value[1]))
         except ConfigError as exc:
@@ -419,13 +499,18 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         _expect(isinstance(value, bool), key, "true or false", value)
     elif tp is int:
         _expect(isinstance(value, int) and not isinstance(value, bool), key, "a whole number", value)
+        _in_range(value, key)
     elif tp is float:
         _expect(_is_number(value), key, "a number", value)
+        _in_range(value, key)
         return float(value)
     elif tp is str:
         _expect(isinstance(value, str), key, "a string in quotes", value)
     elif tp is Path:
         _expect(isinstance(value, str) and value.strip() != "", key, "a file path in quotes", value)
+        _expect(
+            len(value) <= _MAX_PATH_CHARS, key, f"a file path (at most {_MAX_PATH_CHARS} characters)", value
+        )
         return Path(value).expanduser()
     elif origin is tuple:
         _expect(isinstance(value, list), key, "a list", value)
@@ -445,4 +530,16 @@ def _expect(ok: bool, key: str, what: str, value: Any) -> None:
 
 def _is_number(value: Any) -> bool:
     """An int or a finite float (TOML's nan and inf are no setting), never a bool."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, int) or math.isfinite(value)  # isfinite() overflows on a 400-digit int
+
+
+MAX_NUMBER = 1e9  # no setting is larger (seconds, frames a second, degrees, counts)
+
+
+def _in_range(value: float, key: str) -> None:
+    """Refuse a number no setting can take before anything converts it (an int of 400 digits has
+    no float, and 1e300 seconds overflow every clock)."""
+    if not -MAX_NUMBER <= value <= MAX_NUMBER:
+        raise ConfigError(f"{key} must be between {-MAX_NUMBER:g} and {MAX_NUMBER:g}, got {_shown(value)}")

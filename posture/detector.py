@@ -15,7 +15,12 @@ through short good moments. The stretch becomes an *episode* once its poor time 
 delay (a glance at the keyboard stays below it), and the episode *alerts* when any finding's dose
 reaches 1. The stretch ends after ``release_s`` of uninterrupted clearly-better posture (uncertain
 frames pause that clock too); an episode's ``end_s`` is when that better stretch began. A break
-(away for ``break_s``) also ends it, at the moment the person left.
+(away for ``break_s``) also ends it, at the moment the person left. A change of problem ends it
+too: when the poor findings take the body another way than the episode's own did (hunched over
+the desk, then slid down and reclined: forward, then backward) and stay so for ``change_s``
+without the old way coming back, the episode ends where the new problem began and a new one
+starts there, with its own dose and alert. Findings that take turns the same way (the head
+forward, then the back as well) stay one episode.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from posture.findings import FINDING_CODES, BodyPart, info
+from posture.findings import FINDING_CODES, BodyPart, Direction, info
 from posture.reading import Reading, Verdict
 
 __all__ = [
@@ -79,6 +84,9 @@ class DetectorConfig:
     trunk_hold_s: float = 240.0  # trunk findings at severity 1.0 (ISO 11226: 4 min at 20°)
     trunk_min_hold_s: float = 60.0  # trunk findings at min_hold_severity (1 min at 60°)
     min_hold_severity: float = 3.0  # severity from which the shortest holding time applies
+    # A new problem (poor findings that take the body another way than the episode's) that holds
+    # this long without the old way coming back ends the episode and starts one of its own.
+    change_s: float = 2.0
     sitting_bout_s: float = 1800.0  # break due after this much sitting (McLean 2001, Buckley 2015)
     break_s: float = 180.0  # this long away counts as a break and resets the sitting bout
 
@@ -93,6 +101,7 @@ class DetectorConfig:
             "trunk_hold_s",
             "trunk_min_hold_s",
             "min_hold_severity",
+            "change_s",
             "sitting_bout_s",
             "break_s",
         ):
@@ -121,6 +130,7 @@ class DetectorConfig:
             "detector.trunk_hold_s must be >= detector.trunk_min_hold_s > 0",
         )
         _check(self.min_hold_severity > 1.0, "detector.min_hold_severity must exceed 1.0")
+        _check(self.change_s >= 0, "detector.change_s must be >= 0")
         _check(self.sitting_bout_s > 0, "detector.sitting_bout_s must be positive")
         _check(self.break_s > 0, "detector.break_s must be positive")
 
@@ -244,6 +254,10 @@ class _Stretch:
     alert_s: float | None = None  # when the episode alerted
     recovery_start_s: float | None = None  # first reading of the current clearly-better run
     recovery_s: float = 0.0  # clearly-better time in that run
+    change_start_s: float | None = None  # first reading of a new problem (another direction)
+    change_poor_s: float = 0.0  # poor time of that new problem so far
+    change_codes: set[str] = field(default_factory=set)  # the new problem's findings
+    ways: set[Direction | None] = field(default_factory=set)  # the directions of its last poor reading
 
     def ranked(self) -> tuple[str, ...]:
         order = {code: i for i, code in enumerate(FINDING_CODES)}
@@ -252,6 +266,11 @@ class _Stretch:
     def episode(self, end_s: float) -> Episode:
         findings = {code: self.acc[code].stats() for code in self.ranked()}
         return Episode(start_s=self.start_s, end_s=end_s, alert_s=self.alert_s, findings=findings)
+
+
+def _direction(code: str) -> Direction | None:
+    finding = info(code)
+    return None if finding is None else finding.direction
 
 
 class Detector:
@@ -360,6 +379,8 @@ class Detector:
             return
         if kind == _POOR:
             s.poor_s += dt
+            if s.change_start_s is not None:
+                s.change_poor_s += dt
             for code, severity in self._last_poor.items():
                 s.dose[code] = s.dose.get(code, 0.0) + dt / self.config.hold_time_s(code, severity)
                 acc = s.acc[code]
@@ -374,6 +395,8 @@ class Detector:
             if s.recovery_start_s is not None and s.recovery_s >= self.config.release_time_s - _EPS:
                 self._close(s.recovery_start_s, t_s, events)
             else:
+                if s.change_start_s is not None and t_s - s.change_start_s >= self.config.change_s - _EPS:
+                    s = self._split(t_s, events)
                 if not s.started and s.poor_s >= self.config.onset_s - _EPS:
                     self._start(t_s, events)
                 if s.alert_s is None and any(d >= 1.0 - _EPS for d in s.dose.values()):
@@ -406,9 +429,13 @@ class Detector:
         self._break_counted = False
         s = self._stretch
         if kind == _POOR:
-            if s is None:
+            ways = {_direction(c) for c in poor}
+            if s is None or (not s.started and s.ways and not ways & s.ways):
+                # A poor stretch too short to be an episode that turns into another problem is
+                # dropped: the new problem starts its own stretch (and its own onset delay).
                 s = self._stretch = _Stretch(start_s=t_s)
             s.recovery_start_s, s.recovery_s = None, 0.0
+            self._watch_change(s, poor, t_s)
             for code, severity in poor.items():
                 acc = s.acc.setdefault(code, _Accumulator())
                 acc.peak = max(acc.peak, severity)
@@ -417,6 +444,40 @@ class Detector:
                 s.recovery_start_s, s.recovery_s = t_s, 0.0
         elif kind == _BETWEEN and s is not None:
             s.recovery_start_s, s.recovery_s = None, 0.0
+
+    def _watch_change(self, s: _Stretch, poor: dict[str, float], t_s: float) -> None:
+        """Note when an episode's problem gives way to another: poor findings that take the body
+        another way (:class:`posture.findings.Direction`) than the episode's last poor reading
+        did; forget it when the old way comes back."""
+        now = {_direction(c) for c in poor}
+        if not s.started or not s.ways:
+            s.ways = now
+        elif s.change_start_s is None:
+            if now & s.ways:
+                s.ways = now
+            else:
+                s.change_start_s, s.change_poor_s, s.change_codes = t_s, 0.0, set(poor)
+        elif now & s.ways:
+            s.change_start_s, s.change_poor_s, s.change_codes = None, 0.0, set()
+            s.ways = now
+        else:
+            s.change_codes |= set(poor)
+
+    def _split(self, t_s: float, events: list[Event]) -> _Stretch:
+        """End the open episode where its new problem began, and carry that problem on as a new
+        stretch with what it has accumulated since."""
+        old = self._stretch
+        assert old is not None and old.change_start_s is not None
+        new = _Stretch(start_s=old.change_start_s, poor_s=old.change_poor_s)
+        for code in old.change_codes:
+            if code in old.acc:
+                new.acc[code] = old.acc.pop(code)
+            if code in old.dose:
+                new.dose[code] = old.dose.pop(code)
+        new.ways = {_direction(c) for c in old.change_codes}
+        self._close(old.change_start_s, t_s, events)
+        self._stretch = new
+        return new
 
     def _start(self, t_s: float, events: list[Event]) -> None:
         s = self._stretch

@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
 
-__all__ = ["FINDINGS", "FINDING_CODES", "FINDING_WORDS", "BodyPart", "Finding", "FindingInfo", "info"]
+__all__ = [
+    "FINDINGS",
+    "FINDING_CODES",
+    "FINDING_WORDS",
+    "BodyPart",
+    "Direction",
+    "Finding",
+    "FindingInfo",
+    "info",
+]
 
 
 class Finding(str, Enum):
@@ -27,6 +36,15 @@ class Finding(str, Enum):
     LEANING_IN = "leaning_in"  # face nearer the screen than in the user's good posture (front view)
     SIDE_LEAN = "side_lean"  # shoulders or trunk tilted sideways
     SLUMPED = "slumped"  # reclined trunk with the head pulled forward
+
+
+class Direction(str, Enum):
+    """Which way a finding takes the body from upright: a change of direction is a new problem
+    (hunched over the desk, then slid down and reclined), with an episode of its own."""
+
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    SIDEWAYS = "sideways"
 
 
 class BodyPart(str, Enum):
@@ -44,6 +62,7 @@ class FindingInfo:
     meaning: str  # the report's explanation
     notice: str  # "<subject> has/have been <state>" for a notification, before "for <duration>."
     body_part: BodyPart
+    direction: Direction
     advice_topic: str  # the topic id in the advice catalogue that this finding opens
     rules: tuple[str, ...]  # the FindingRules bands that score it
 
@@ -57,8 +76,15 @@ _INFOS = (
         "your neck and between your shoulder blades had to hold its weight.",
         notice="Your head has been forward of your shoulders",
         body_part=BodyPart.HEAD_NECK,
+        direction=Direction.FORWARD,
         advice_topic="forward_head",
-        rules=("forward_head_deg", "forward_head_delta_deg", "head_drop_pct"),
+        rules=(
+            "forward_head_deg",
+            "forward_head_delta_deg",
+            "head_drop_pct",
+            "head_drop_moderate_pct",
+            "neck_forward_3d_delta_deg",
+        ),
     ),
     FindingInfo(
         Finding.HUNCHED_BACK,
@@ -68,6 +94,7 @@ _INFOS = (
         "not the chair, were holding you up.",
         notice="Your upper back has been hunched forward",
         body_part=BodyPart.TRUNK,
+        direction=Direction.FORWARD,
         advice_topic="hunched_back",
         rules=("hunched_back_deg", "hunched_back_delta_deg"),
     ),
@@ -79,6 +106,7 @@ _INFOS = (
         "laptop, a phone, papers or the keyboard.",
         notice="Your neck has been bent forward",
         body_part=BodyPart.HEAD_NECK,
+        direction=Direction.FORWARD,
         advice_topic="neck_flexion",
         rules=("neck_flexion_delta_deg",),
     ),
@@ -90,6 +118,7 @@ _INFOS = (
         "of leaning in to read.",
         notice="You have been leaning in towards the screen",
         body_part=BodyPart.HEAD_NECK,
+        direction=Direction.FORWARD,
         advice_topic="leaning_in",
         rules=("leaning_in_pct",),
     ),
@@ -100,6 +129,7 @@ _INFOS = (
         meaning="Your shoulders or trunk were tilted sideways, loading one side of the back more than the other.",
         notice="You have been leaning to one side",
         body_part=BodyPart.TRUNK,
+        direction=Direction.SIDEWAYS,
         advice_topic="side_lean",
         rules=("side_lean_deg", "side_lean_delta_deg"),
     ),
@@ -111,11 +141,13 @@ _INFOS = (
         "a rounded, collapsed sitting posture.",
         notice="You have been slumped back with your head pushed forward",
         body_part=BodyPart.TRUNK,
+        direction=Direction.BACKWARD,
         advice_topic="slumped",
         rules=(
             "slumped_recline_deg",
             "slumped_pulled_recline_deg",
-            "slumped_pulled_flexion_deg",
+            "slumped_head_forward_deg",
+            "slumped_head_back_deg",
             "slumped_recline_delta_deg",
         ),
     ),

@@ -13,11 +13,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from posture import geometry as geo
-from posture.config import Band, FindingRules, MetricsConfig
+from posture.config import Band, FindingRules, HabitConfig, MetricsConfig
 from posture.findings import FINDING_CODES, Finding
 from posture.geometry import View
 from posture.landmarks import Pose
-from posture.reading import ESTIMATE_METRICS, FRONT_METRICS, METRIC_NAMES, SIDE_METRICS, Verdict
+from posture.reading import (
+    ESTIMATE_METRICS,
+    FRONT_METRICS,
+    METRIC_NAMES,
+    SIDE_METRICS,
+    Reason,
+    Reference,
+    Verdict,
+)
 
 __all__ = [
     "REFERENCE_KEYS",
@@ -27,6 +35,7 @@ __all__ = [
     "assess",
     "implausible_reason",
     "measure",
+    "upright_band_contains",
 ]
 
 # Raw quantities kept for baselines but not published as metrics (their units are not degrees).
@@ -60,6 +69,7 @@ class Assessment:
     findings: dict[str, float]
     posture: Verdict
     estimated: frozenset[str]
+    reasons: tuple[Reason, ...] = ()  # why each active finding has its severity
 
 
 def measure(pose: Pose | None, config: MetricsConfig) -> RawMeasurement:
@@ -136,6 +146,87 @@ def _max_abs(*values: float | None) -> float | None:
     return max(present) if present else None
 
 
+class _Judgement:
+    """The findings of one frame as they are offered, each with the reasons behind its severity.
+
+    A finding may be offered several times (an absolute limit, a personal one; a far recline, a
+    lesser one with the head forward): it keeps the strongest offer. An offer is one or more
+    conditions that must all hold, so its severity is the weakest of theirs.
+    """
+
+    def __init__(self) -> None:
+        self.severity = dict.fromkeys(FINDING_CODES, 0.0)
+        self._reasons: dict[str, tuple[Reason, ...]] = {}
+
+    def offer(self, *conditions: Reason) -> None:
+        if not conditions:
+            return
+        code = conditions[0].finding
+        severity = min(c.severity for c in conditions)
+        if code not in self._reasons or severity > self.severity[code]:
+            self.severity[code] = severity
+            self._reasons[code] = conditions
+
+    def reasons(self) -> tuple[Reason, ...]:
+        """Every active finding's reasons, the worst finding first."""
+        active = sorted((c for c in self._reasons if self.severity[c] > 0), key=lambda c: -self.severity[c])
+        return tuple(r for code in active for r in self._reasons[code])
+
+
+def _condition(
+    finding: Finding,
+    metric: str,
+    value: float,
+    band: Band,
+    reference: Reference,
+    *,
+    origin: float = 0.0,
+    above: bool = True,
+    scale: float = 1.0,
+) -> Reason:
+    """``value`` of ``metric`` against ``band`` applied from ``origin`` (a personal reference or
+    0), in the direction ``above``. ``scale`` maps the metric into the band's units (a
+    foreshortened angle is judged as the angle it stands for); the limit is given back in the
+    metric's own units."""
+    dev = (value - origin) if above else (origin - value)
+    severity = band.severity(_unscaled(dev, scale))
+    limit_dev = _scaled(band.limit, scale)
+    return Reason(
+        finding.value,
+        metric,
+        value,
+        origin + limit_dev if above else origin - limit_dev,
+        above,
+        reference,
+        severity,
+    )
+
+
+def _unscaled(dev: float, scale: float) -> float:
+    """The angle a foreshortened one (horizontal extent shrunk by ``scale``) stands for."""
+    if scale >= 0.999:
+        return dev
+    return math.degrees(math.atan(math.tan(math.radians(dev)) / max(scale, 0.5)))
+
+
+def _scaled(angle: float, scale: float) -> float:
+    """The inverse of :func:`_unscaled`: how a true angle appears when foreshortened."""
+    if scale >= 0.999:
+        return angle
+    return math.degrees(math.atan(math.tan(math.radians(angle)) * max(scale, 0.5)))
+
+
+def upright_band_contains(values: Mapping[str, float | None], habit: HabitConfig) -> bool:
+    """Whether a side view's values lie in the narrow band of clearly upright sitting for
+    everyone (both the neck and the trunk measured and inside it)."""
+    neck, trunk = values.get("neck_inclination_deg"), values.get("trunk_inclination_deg")
+    if neck is None or trunk is None:
+        return False
+    lo_n, hi_n = habit.upright_neck_deg
+    lo_t, hi_t = habit.upright_trunk_deg
+    return lo_n <= neck <= hi_n and lo_t <= trunk <= hi_t
+
+
 def assess(
     raw: RawMeasurement,
     config: MetricsConfig,
@@ -143,19 +234,19 @@ def assess(
     *,
     habitual: Mapping[str, float | None] | None = None,
 ) -> Assessment:
-    """Public metrics, findings (severity per code) and the frame's verdict.
+    """Public metrics, findings (severity per code, with their reasons) and the frame's verdict.
 
     With a ``baseline`` (reference values of the user's good posture, same camera) findings come
     from deviations, which absorb camera tilt, model bias and the person's build. Without one, a
-    side view is judged on absolute angles with thresholds fitted leave-one-source-out on many
+    side view is judged on absolute angles with limits fitted leave-one-person-out on many
     people (README, "Accuracy"); ``habitual`` (the person's own usual upright posture, learnt in
-    the session: :class:`posture.baseline.HabitualReference`) adds the deviations from it. A
-    front view without a baseline can judge only a sideways lean: otherwise it is uncertain.
+    the session: :class:`posture.baseline.HabitualReference`) adds the deviations from it, but
+    never makes poor a posture inside the band of clearly upright sitting. A front view without
+    a baseline can judge only a sideways lean: otherwise it is uncertain.
     """
     metrics: dict[str, float | None] = dict.fromkeys(METRIC_NAMES)
-    findings = dict.fromkeys(FINDING_CODES, 0.0)
     if not raw.person or raw.standing:  # nobody at the desk: gone, or standing up
-        return Assessment(metrics, findings, Verdict.AWAY, frozenset())
+        return Assessment(metrics, dict.fromkeys(FINDING_CODES, 0.0), Verdict.AWAY, frozenset())
     v = raw.values
     ref = baseline or {}
     for name in SIDE_METRICS + FRONT_METRICS:
@@ -173,8 +264,21 @@ def assess(
         v.get("neck_sagittal_3d_deg"), ref.get("neck_sagittal_3d_deg")
     )
     estimated.update(n for n in ESTIMATE_METRICS if metrics[n] is not None)
+    judgement = _Judgement()
     if raw.problem is not None:
-        return Assessment(metrics, findings, Verdict.UNCERTAIN, frozenset(estimated))
+        # Implausible geometry never votes, with one exception: a trunk bent far forward with
+        # the head down below the shoulders (slumped onto the desk) is a real posture, and the
+        # trunk alone shows it.
+        if raw.problem == HEAD_BELOW_SHOULDERS and raw.view is View.SIDE:
+            trunk = metrics["trunk_inclination_deg"]
+            band = config.rules.hunched_back_deg
+            plausible = trunk is not None and trunk <= geo.PLAUSIBLE_TRUNK_DEG[1]
+            if plausible and trunk >= band.limit + HEAD_DOWN_MARGIN_DEG:
+                judgement.offer(
+                    _condition(Finding.HUNCHED_BACK, "trunk_inclination_deg", trunk, band, Reference.EVERYONE)
+                )
+                return _verdict(metrics, judgement, True, True, estimated)
+        return _verdict(metrics, judgement, False, False, estimated)
 
     rules = config.rules
     judged = False
@@ -189,108 +293,185 @@ def assess(
     oblique_ok = raw.view is View.OBLIQUE and bool(baseline) and not turned
     near_profile = raw.view is View.OBLIQUE and yaw >= OBLIQUE_JUDGE_MIN_YAW_DEG
     if raw.view is View.SIDE or oblique_ok or near_profile:
-        rel = ref if baseline else (habitual or {})
-        # A calibration replaces the absolute limits where it has a value (its deviations absorb
-        # the camera's tilt); the habitual reference only adds to them.
         absolute_ok = raw.view is View.SIDE or near_profile
         scale = math.sin(math.radians(yaw)) if raw.view is View.OBLIQUE and absolute_ok else 1.0
+        if baseline:
+            personal, kind = ref, Reference.CALIBRATION
+        elif habitual and not upright_band_contains(v, config.habit):
+            personal, kind = habitual, Reference.HABIT
+        else:
+            personal, kind = {}, Reference.HABIT
         judged |= _side_findings(
             metrics,
-            rel,
+            personal,
+            kind,
             rules,
-            findings,
+            judgement,
             absolute=absolute_ok,
-            calibrated=bool(baseline),
             foreshortening=scale,
         )
     if raw.view is View.FRONT and turned:
         complete = False  # the baseline's ratios no longer apply
     elif raw.view is View.FRONT or oblique_ok:
-        front_judged, complete = _front_findings(metrics, ref, rules, findings, calibrated=bool(baseline))
+        front_judged, complete = _front_findings(metrics, ref, rules, judgement, calibrated=bool(baseline))
         judged |= front_judged
-    poor = any(sev >= 1.0 for sev in findings.values())
-    if poor:
-        return Assessment(metrics, findings, Verdict.POOR, frozenset(estimated))
-    if not judged or not complete:
+    return _verdict(metrics, judgement, judged, complete, estimated)
+
+
+# The problem geometry.upper_body_problem reports for a head below the shoulders, and how far past
+# the hunched-back limit the trunk must lean for that to read as slumped onto the desk.
+HEAD_BELOW_SHOULDERS = "head not above the shoulders"
+HEAD_DOWN_MARGIN_DEG = 10.0
+
+
+def _verdict(
+    metrics: dict[str, float | None],
+    judgement: _Judgement,
+    judged: bool,
+    complete: bool,
+    estimated: set[str],
+) -> Assessment:
+    findings = judgement.severity
+    if any(sev >= 1.0 for sev in findings.values()):
+        posture = Verdict.POOR
+    elif not judged or not complete:
         # Nothing over a threshold, but the view could not show everything that matters (a front
         # view without a baseline sees no forward head): not "good", uncertain.
-        return Assessment(metrics, findings, Verdict.UNCERTAIN, frozenset(estimated))
-    return Assessment(metrics, findings, Verdict.GOOD, frozenset(estimated))
+        posture = Verdict.UNCERTAIN
+    else:
+        posture = Verdict.GOOD
+    return Assessment(metrics, findings, posture, frozenset(estimated), judgement.reasons())
 
 
 def _side_findings(
     m: Mapping[str, float | None],
-    ref: Mapping[str, float | None],
+    personal: Mapping[str, float | None],
+    kind: Reference,
     r: FindingRules,
-    out: dict[str, float],
+    out: _Judgement,
     *,
     absolute: bool = True,
-    calibrated: bool = False,
     foreshortening: float = 1.0,
 ) -> bool:
-    """Side-view findings: the absolute bands (unless ``absolute=False``: an oblique view far
-    from a profile; with ``calibrated``, only for the angles the baseline has no value for) and,
-    where ``ref`` has a value, the deviation bands. Each finding takes the larger of the two
-    severities. ``foreshortening`` (the sine of the
-    shoulders' turn, 1 in a true profile) undoes an oblique view's shrinking of the angles
-    before the absolute bands see them."""
-    neck = _unforeshortened(m["neck_inclination_deg"], foreshortening)
-    trunk = _unforeshortened(m["trunk_inclination_deg"], foreshortening)
-    flex = m["neck_flexion_deg"]
-    if neck is not None and trunk is not None:
-        flex = neck - trunk
+    """Side-view findings; whether the head could be judged.
 
-    def both(
-        value: float | None, absolute_band: Band, key: str, delta_band: Band, sign: float = 1.0
-    ) -> float | None:
-        sevs = []
-        rel = m.get(key)
-        has_ref = rel is not None and ref.get(key) is not None
-        # A calibration with a value for this key replaces the absolute band; one without it
-        # (taken from another view, or with the hips hidden) leaves the absolute band in force.
-        if absolute and value is not None and not (calibrated and has_ref):
-            sevs.append(absolute_band.severity(sign * value))
-        if has_ref:
-            sevs.append(delta_band.severity(sign * (rel - ref[key])))  # type: ignore[operator]
-        return max(sevs) if sevs else None
+    Everyone's limits apply unless ``absolute=False`` (an oblique view far from a profile) or a
+    calibration has a value for the metric (its deviations absorb the camera's tilt, so they
+    replace the absolute limit). Where ``personal`` (the calibration, or the session's habit)
+    has a value, the deviation from it is judged too, and each finding keeps the larger
+    severity. ``foreshortening`` (the sine of the shoulders' turn, 1 in a true profile) undoes an
+    oblique view's shrinking of the angles before everyone's limits see them.
+    """
+    calibrated = kind is Reference.CALIBRATION
+    everyone = Reference.EVERYONE
+    neck, trunk, head = m["neck_inclination_deg"], m["trunk_inclination_deg"], m["head_forward_deg"]
+    scale = foreshortening
 
-    head = both(neck, r.forward_head_deg, "head_forward_deg", r.forward_head_delta_deg)
-    hunched = both(trunk, r.hunched_back_deg, "trunk_inclination_deg", r.hunched_back_delta_deg)
-    slumped = both(trunk, r.slumped_recline_deg, "trunk_inclination_deg", r.slumped_recline_delta_deg, -1.0)
-    if absolute and not calibrated and trunk is not None and flex is not None:
-        # The classic slump: reclined less far, but with the head pulled forward of the trunk
-        # to keep looking at the screen.
-        pulled = min(
-            r.slumped_pulled_recline_deg.severity(-trunk), r.slumped_pulled_flexion_deg.severity(flex)
+    def own(key: str) -> float | None:
+        value, origin = m.get(key), personal.get(key)
+        return None if value is None or origin is None else origin
+
+    def absolute_applies(key: str) -> bool:
+        return absolute and m.get(key) is not None and not (calibrated and own(key) is not None)
+
+    # Head carried forward: the neck's lean against everyone's limit, the head's (neck and
+    # pitch) change against the person's own.
+    if absolute_applies("neck_inclination_deg") and neck is not None:
+        out.offer(
+            _condition(
+                Finding.FORWARD_HEAD, "neck_inclination_deg", neck, r.forward_head_deg, everyone, scale=scale
+            )
         )
-        slumped = max(slumped or 0.0, pulled)
-    flexion = None
-    flex_ref = ref.get("neck_flexion_deg")
-    if m["neck_flexion_deg"] is not None and flex_ref is not None:
-        flexion = r.neck_flexion_delta_deg.severity(m["neck_flexion_deg"] - flex_ref)
-    for code, sev in (
-        (Finding.FORWARD_HEAD, head),
-        (Finding.HUNCHED_BACK, hunched),
-        (Finding.NECK_FLEXION, flexion),
-        (Finding.SLUMPED, slumped),
-    ):
-        if sev is not None:
-            out[code.value] = sev
-    return head is not None
-
-
-def _unforeshortened(angle_deg: float | None, scale: float) -> float | None:
-    """The angle a foreshortened one (horizontal extent shrunk by ``scale``) stands for."""
-    if angle_deg is None or scale >= 0.999:
-        return angle_deg
-    return math.degrees(math.atan(math.tan(math.radians(angle_deg)) / max(scale, 0.5)))
+    if head is not None and (origin := own("head_forward_deg")) is not None:
+        out.offer(
+            _condition(
+                Finding.FORWARD_HEAD, "head_forward_deg", head, r.forward_head_delta_deg, kind, origin=origin
+            )
+        )
+    if trunk is not None:
+        if absolute_applies("trunk_inclination_deg"):
+            out.offer(
+                _condition(
+                    Finding.HUNCHED_BACK,
+                    "trunk_inclination_deg",
+                    trunk,
+                    r.hunched_back_deg,
+                    everyone,
+                    scale=scale,
+                )
+            )
+            # Slumped: a far recline whatever the head does, or a lesser one with the head not
+            # resting back but forward of upright (the pelvis slid forward and the back rounded
+            # to keep the eyes on the screen), or thrown back (the neck extended).
+            out.offer(
+                _condition(
+                    Finding.SLUMPED,
+                    "trunk_inclination_deg",
+                    trunk,
+                    r.slumped_recline_deg,
+                    everyone,
+                    above=False,
+                    scale=scale,
+                )
+            )
+            if neck is not None and not calibrated:
+                reclined = _condition(
+                    Finding.SLUMPED,
+                    "trunk_inclination_deg",
+                    trunk,
+                    r.slumped_pulled_recline_deg,
+                    everyone,
+                    above=False,
+                    scale=scale,
+                )
+                for band, ahead in ((r.slumped_head_forward_deg, True), (r.slumped_head_back_deg, False)):
+                    head_cond = _condition(
+                        Finding.SLUMPED,
+                        "neck_inclination_deg",
+                        neck,
+                        band,
+                        everyone,
+                        above=ahead,
+                        scale=scale,
+                    )
+                    out.offer(reclined, head_cond)
+        if (origin := own("trunk_inclination_deg")) is not None:
+            out.offer(
+                _condition(
+                    Finding.HUNCHED_BACK,
+                    "trunk_inclination_deg",
+                    trunk,
+                    r.hunched_back_delta_deg,
+                    kind,
+                    origin=origin,
+                )
+            )
+            out.offer(
+                _condition(
+                    Finding.SLUMPED,
+                    "trunk_inclination_deg",
+                    trunk,
+                    r.slumped_recline_delta_deg,
+                    kind,
+                    origin=origin,
+                    above=False,
+                )
+            )
+    flex = m["neck_flexion_deg"]
+    if flex is not None and (origin := own("neck_flexion_deg")) is not None:
+        out.offer(
+            _condition(
+                Finding.NECK_FLEXION, "neck_flexion_deg", flex, r.neck_flexion_delta_deg, kind, origin=origin
+            )
+        )
+    return neck is not None and (absolute or own("head_forward_deg") is not None)
 
 
 def _front_findings(
     m: Mapping[str, float | None],
     ref: Mapping[str, float | None],
     r: FindingRules,
-    out: dict[str, float],
+    out: _Judgement,
     *,
     calibrated: bool,
 ) -> tuple[bool, bool]:
@@ -299,25 +480,53 @@ def _front_findings(
     Forward head, slumping and leaning in show from the front only as changes from the user's
     baseline; a sideways lean is judged on its own."""
     judged = False
-    side_lean = Finding.SIDE_LEAN.value
     tilt = m["shoulder_tilt_deg"]
     lean = m["trunk_side_lean_deg"]
     if tilt is not None or lean is not None:
-        if ref.get("shoulder_tilt_deg") is not None:
-            dev = _max_abs(
-                _delta(tilt, ref.get("shoulder_tilt_deg")),
-                _delta(lean, ref.get("trunk_side_lean_deg")),
-            )
-            out[side_lean] = r.side_lean_delta_deg.severity(dev)
+        base_tilt = ref.get("shoulder_tilt_deg")
+        if base_tilt is not None:
+            d_tilt = _delta(tilt, base_tilt)
+            d_lean = _delta(lean, ref.get("trunk_side_lean_deg"))
+            for metric, value, dev, origin in (
+                ("shoulder_tilt_deg", tilt, d_tilt, base_tilt),
+                ("trunk_side_lean_deg", lean, d_lean, ref.get("trunk_side_lean_deg")),
+            ):
+                if value is not None and dev is not None and origin is not None:
+                    out.offer(_lateral(metric, value, origin, r.side_lean_delta_deg, Reference.CALIBRATION))
         else:
-            out[side_lean] = r.side_lean_deg.severity(_max_abs(tilt, lean))
+            for metric, value in (("shoulder_tilt_deg", tilt), ("trunk_side_lean_deg", lean)):
+                if value is not None:
+                    out.offer(_lateral(metric, value, 0.0, r.side_lean_deg, Reference.EVERYONE))
         judged = True
     if m["face_scale_pct"] is not None:
-        out[Finding.LEANING_IN.value] = r.leaning_in_pct.severity(m["face_scale_pct"])
+        out.offer(
+            _condition(
+                Finding.LEANING_IN,
+                "face_scale_pct",
+                m["face_scale_pct"],
+                r.leaning_in_pct,
+                Reference.CALIBRATION,
+            )
+        )
         judged = True
-    forward = m["head_drop_pct"] is not None
-    if forward:
-        head = Finding.FORWARD_HEAD.value
-        out[head] = max(out[head], r.head_drop_pct.severity(m["head_drop_pct"]))
+    drop = m["head_drop_pct"]
+    forward = drop is not None
+    if drop is not None:
+        cal = Reference.CALIBRATION
+        out.offer(_condition(Finding.FORWARD_HEAD, "head_drop_pct", drop, r.head_drop_pct, cal))
+        depth = m["neck_forward_3d_delta_deg"]
+        if depth is not None:  # a lesser drop with the neck coming forward toward the camera
+            out.offer(
+                _condition(Finding.FORWARD_HEAD, "head_drop_pct", drop, r.head_drop_moderate_pct, cal),
+                _condition(
+                    Finding.FORWARD_HEAD, "neck_forward_3d_delta_deg", depth, r.neck_forward_3d_delta_deg, cal
+                ),
+            )
         judged = True
     return judged, calibrated and forward
+
+
+def _lateral(metric: str, value: float, origin: float, band: Band, reference: Reference) -> Reason:
+    """A sideways tilt either way from ``origin``: the limit on the side the value lies."""
+    above = value >= origin
+    return _condition(Finding.SIDE_LEAN, metric, value, band, reference, origin=origin, above=above)

@@ -29,8 +29,8 @@ from posture.detector import Detector, DetectorConfig, Episode, Event
 from posture.errors import BaselineError
 from posture.geometry import View
 from posture.landmarks import Pose
-from posture.metrics import RawMeasurement, assess, measure
-from posture.reading import Reading, Verdict
+from posture.metrics import RawMeasurement, assess, measure, upright_band_contains
+from posture.reading import Reading
 from posture.smoothing import MetricSmoother, StickyLabel
 from posture.sources.media import ImageSource, VideoFileSource, VideoInfo
 
@@ -60,8 +60,9 @@ class PostureAnalyzer:
         self._smoother = MetricSmoother(s.min_cutoff_hz, s.beta) if s.enabled else None
         self._view = StickyLabel(s.view_hold_s) if s.enabled else None
         # Without a calibration, the person's own usual upright posture, learnt from the
-        # session's frames (side view only; a still photo has no session and keeps none).
-        self._habit = HabitualReference() if baseline is None and s.enabled else None
+        # session's clearly upright frames (side view only; a still photo has no session).
+        learn = baseline is None and s.enabled and metrics.habit.enabled
+        self._habit = HabitualReference(metrics.habit) if learn else None
 
     def raw(self, pose: Pose | None) -> RawMeasurement:
         return measure(pose, self.metrics)
@@ -75,14 +76,12 @@ class PostureAnalyzer:
                 self._smoother.reset()
                 self._view.reset()
         ref = self.baseline.values if self.baseline is not None else None
-        a = assess(raw, self.metrics, ref)
-        if self._habit is not None and raw.view is View.SIDE and a.posture is not Verdict.UNCERTAIN:
+        habitual = None
+        if self._habit is not None and raw.view is View.SIDE and raw.problem is None:
             habitual = self._habit.values
-            if habitual is not None:
-                a = assess(raw, self.metrics, None, habitual=habitual)
-            # Only what is good by both rules teaches it: a slouch it already flags never does.
-            if a.posture is Verdict.GOOD:
-                self._habit.add(t_s, raw.values)
+            upright = upright_band_contains(raw.values, self.metrics.habit)
+            self._habit.observe(t_s, raw.values, upright)
+        a = assess(raw, self.metrics, ref, habitual=habitual)
         return Reading(
             t_s=t_s,
             person=raw.person,
@@ -91,6 +90,7 @@ class PostureAnalyzer:
             findings=a.findings,
             posture=a.posture,
             estimated=a.estimated,
+            reasons=a.reasons,
         )
 
 
@@ -159,8 +159,14 @@ class AnalysisResult:
 
     @property
     def step_s(self) -> float:
-        """How long each analysed frame stands for (the last one included)."""
-        return self.info.sample_step_s(self.sample_fps)
+        """How long each analysed frame stands for (the last one included): the sample step, but
+        never past the end of the video, so a step longer than the clip (one frame every 100 s
+        of a 3 s clip) never makes a session longer than its source."""
+        step = self.info.sample_step_s(self.sample_fps)
+        if self.readings:
+            end_s = max(self.info.duration_s, self.readings[-1].t_s + self.info.frame_step_s)
+            step = min(step, end_s - self.readings[-1].t_s)
+        return step
 
     @property
     def duration_s(self) -> float:
@@ -277,17 +283,7 @@ class Pipeline:
             frames_decoded=run.frames_decoded,
             workers=run.workers,
         )
-        raws = [self.measure(pose) for pose in run.poses]
-        baseline = self._calibration(result, raws, run.times, baseline, calibrate_first_s)
-        session = self.session(baseline)
-        for t_s, pose, raw in zip(run.times, run.poses, raws, strict=False):
-            reading, events = session.step(t_s, raw)
-            result.readings.append(reading)
-            result.poses.append(pose)
-            result.events.extend(events)
-        end_t = result.readings[-1].t_s if result.readings else 0.0
-        result.events.extend(session.finish(end_t))
-        result.episodes = list(session.detector.episodes)
+        self.judge(result, run.times, run.poses, baseline=baseline, calibrate_first_s=calibrate_first_s)
         result.wall_s = time.monotonic() - started
         log.info(
             "metrics and detector: %d readings, %d episode(s) with an alert in %.2f s",
@@ -295,6 +291,31 @@ class Pipeline:
             len(result.episodes),
             result.wall_s - estimated_s,
         )
+        return result
+
+    def judge(
+        self,
+        result: AnalysisResult,
+        times: Sequence[float],
+        poses: Sequence[Pose | None],
+        *,
+        baseline: Baseline | None = None,
+        calibrate_first_s: float | None = None,
+    ) -> AnalysisResult:
+        """Everything after the pose model, over a video's poses in time order: the set-up
+        checks and calibration, then metrics, smoothing and the detector, into ``result``.
+        (``bench/`` replays cached poses through this to judge clips without the model.)"""
+        raws = [self.measure(pose) for pose in poses]
+        baseline = self._calibration(result, raws, times, baseline, calibrate_first_s)
+        session = self.session(baseline)
+        for t_s, pose, raw in zip(times, poses, raws, strict=False):
+            reading, events = session.step(t_s, raw)
+            result.readings.append(reading)
+            result.poses.append(pose)
+            result.events.extend(events)
+        end_t = result.readings[-1].t_s if result.readings else 0.0
+        result.events.extend(session.finish(end_t))
+        result.episodes = list(session.detector.episodes)
         return result
 
     def _calibration(

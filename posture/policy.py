@@ -23,6 +23,7 @@ from datetime import datetime
 from posture.detector import ALERT, BREAK_DUE, BREAK_TAKEN, EPISODE_END, DetectorState, Event
 from posture.durations import format_duration
 from posture.findings import FINDINGS, info
+from posture.untrusted import printable
 
 __all__ = [
     "DEFAULT_ADVICE_LINKS",
@@ -69,7 +70,8 @@ def describe(finding_code: str, duration_s: float) -> str:
 def _minutes_of_day(text: str) -> int:
     match = _HHMM.match(text.strip()) if isinstance(text, str) else None
     if match is None:
-        raise ValueError(f"policy.quiet_hours: expected a time like '22:00', got {text!r}")
+        shown = printable(repr(text[:50] if isinstance(text, str) else text), 40)
+        raise ValueError(f"policy.quiet_hours: expected a time like '22:00', got {shown}")
     return int(match.group(1)) * 60 + int(match.group(2))
 
 

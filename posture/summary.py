@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ __all__ = [
     "SessionSummary",
     "durations_s",
     "events_document",
+    "finding_reasons",
     "metric_stats",
     "session_summary",
 ]
@@ -78,6 +79,9 @@ class SessionSummary:
     poor_share_of_present: float
     alert_s: float
     finding_poor_s: dict[str, float]  # time over each finding's threshold
+    # per finding, the time over its threshold by what the limit was measured against
+    # (``everyone``, ``calibration``, ``habit``) and the range of the limits that flagged it
+    finding_reasons: dict[str, dict[str, Any]] = field(default_factory=dict)
     top_finding: str | None
     episodes: int
     metrics: dict[str, dict[str, float | int | bool]]  # per metric: n, mean, median, p10, p90, min, max
@@ -102,6 +106,7 @@ def session_summary(
         for code, sev in reading.findings.items():
             if sev >= 1.0:
                 poor_by_finding[code] += float(d)
+    reasons = finding_reasons(readings, dur)
     alert_s = float(sum(d for r, d in zip(readings, dur, strict=False) if r.alert))
     views = Counter(r.view for r in readings if r.person)
     top = max(poor_by_finding.items(), key=lambda kv: kv[1]) if readings else ("", 0.0)
@@ -115,10 +120,35 @@ def session_summary(
         poor_share_of_present=round(by_verdict["poor"] / present, 4) if present > 0 else 0.0,
         alert_s=round(alert_s, 2),
         finding_poor_s={k: round(v, 2) for k, v in poor_by_finding.items()},
+        finding_reasons=reasons,
         top_finding=top[0] if top[1] > 0 else None,
         episodes=len(episodes),
         metrics=metric_stats(readings),
     )
+
+
+def finding_reasons(readings: Sequence[Reading], durations: Sequence[float]) -> dict[str, dict[str, Any]]:
+    """For each finding that went over its threshold: how long against each reference
+    (everyone's limit, the calibration, the session's habit), and per metric that flagged it
+    the range of its limits (a habit's limit moves as it learns)."""
+    out: dict[str, dict[str, Any]] = {}
+    for reading, d in zip(readings, durations, strict=False):
+        for code, sev in reading.findings.items():
+            if sev < 1.0:
+                continue
+            entry = out.setdefault(code, {"time_s": {}, "limits": {}})
+            for reason in reading.reasons_for(code):
+                ref = reason.reference.value
+                entry["time_s"][ref] = entry["time_s"].get(ref, 0.0) + float(d)
+                lo, hi = entry["limits"].get(reason.metric, (reason.limit, reason.limit))
+                entry["limits"][reason.metric] = (min(lo, reason.limit), max(hi, reason.limit))
+    return {
+        code: {
+            "time_s": {k: round(v, 2) for k, v in e["time_s"].items()},
+            "limits": {m: [round(lo, 2), round(hi, 2)] for m, (lo, hi) in e["limits"].items()},
+        }
+        for code, e in out.items()
+    }
 
 
 def events_document(

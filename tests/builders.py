@@ -76,8 +76,10 @@ def front_pose(
     centre: tuple[float, float] = (320.0, 300.0),
     hips_visible: bool = False,
     size: tuple[int, int] = (640, 480),
+    head_forward_m: float = 0.02,
 ) -> Pose:
-    """A person facing the camera (not mirrored: their left is image-right)."""
+    """A person facing the camera (not mirrored: their left is image-right); ``head_forward_m``:
+    how far the ears are nearer the camera than the shoulders, in MediaPipe's world metres."""
     xy = np.zeros((N_LANDMARKS, 2))
     vis = np.full(N_LANDMARKS, 0.95)
     c = np.array(centre)
@@ -98,6 +100,6 @@ def front_pose(
     world = np.zeros((N_LANDMARKS, 3))
     world[L.LEFT_SHOULDER] = [0.18, -0.5, 0.0]
     world[L.RIGHT_SHOULDER] = [-0.18, -0.5, 0.0]
-    world[L.LEFT_EAR] = [0.07, -0.7, -0.02]
-    world[L.RIGHT_EAR] = [-0.07, -0.7, -0.02]
+    world[L.LEFT_EAR] = [0.07, -0.7, -head_forward_m]
+    world[L.RIGHT_EAR] = [-0.07, -0.7, -head_forward_m]
     return Pose(xy, vis, world, size)

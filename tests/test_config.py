@@ -138,7 +138,7 @@ def test_file_overrides_defaults_and_flags_override_the_file(tmp_path: Path) -> 
             "[metrics.rules]\nhunched_back_deg = [15, 5]\n",
             "metrics.rules.hunched_back_deg: a band's limit must exceed",
         ),
-        ("[analysis]\nsample_fps = -1\n", "analysis.sample_fps must be positive"),
+        ("[analysis]\nsample_fps = -1\n", "analysis.sample_fps must be from 0.01 to 240"),
         ("[analysis]\nmodel_complexity = 5\n", "analysis.model_complexity must be 0, 1 or 2"),
         ("[detector]\nrelease_severity = 2\n", "detector.release_severity"),
         ("[policy]\nescalation = 0.5\n", "policy.escalation must be >= 1"),

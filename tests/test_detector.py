@@ -372,3 +372,39 @@ def test_a_short_fixed_hold_still_catches_a_short_slouch() -> None:
 def test_config_validation(changes: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="detector"):
         DetectorConfig(**changes)  # type: ignore[arg-type]
+
+
+# --- a change of problem -------------------------------------------------------------------------
+
+HUNCHED = {"hunched_back": 1.5, "forward_head": 1.2}
+SLUMPED = {"slumped": 1.5}
+
+
+def test_a_new_problem_starts_an_episode_and_an_alert_of_its_own() -> None:
+    """Hunched over the desk, then slid down and reclined with no upright moment between: two
+    episodes, each alerting a hold after its own start; the first ends where the second began."""
+    det = Detector(DetectorConfig(hold_s=3.0))
+    events = run(det, timeline((10.0, HUNCHED), (10.0, SLUMPED), (8.0, GOOD)))
+    starts, alerts = kinds(events, EPISODE_START), kinds(events, ALERT)
+    assert len(det.episodes) == 2
+    first, second = det.episodes
+    assert first.start_s == pytest.approx(0.0) and first.end_s == pytest.approx(10.0)
+    assert set(first.findings) == {"hunched_back", "forward_head"}
+    assert second.start_s == pytest.approx(10.0) and set(second.findings) == {"slumped"}
+    assert [round(a.t_s, 1) for a in alerts] == [3.0, 13.0]
+    assert len(starts) == 2
+
+
+def test_findings_that_take_turns_within_one_slouch_stay_one_episode() -> None:
+    """The head forward, then the back as well, then the head alone again: one problem."""
+    det = Detector(DetectorConfig(hold_s=3.0))
+    run(det, timeline((4.0, HEAD), (4.0, HUNCHED), (4.0, HEAD), (4.0, {"hunched_back": 1.3}), (8.0, GOOD)))
+    assert len(det.episodes) == 1
+    assert set(det.episodes[0].findings) == {"forward_head", "hunched_back"}
+
+
+def test_a_new_problem_that_gives_way_before_change_s_stays_in_the_episode() -> None:
+    det = Detector(DetectorConfig(hold_s=3.0, change_s=2.0))
+    run(det, timeline((6.0, HEAD), (1.0, SLUMPED), (4.0, HEAD), (8.0, GOOD)))
+    assert len(det.episodes) == 1
+    assert set(det.episodes[0].findings) == {"forward_head", "slumped"}

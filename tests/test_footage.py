@@ -22,25 +22,36 @@ def config() -> Config:
 
 
 @pytest.fixture(scope="module")
-def sources(footage, config, tmp_path_factory) -> dict[str, dict]:
-    """bench/accuracy.py's per-source table, computed afresh (landmark cache in a temp folder)."""
+def measured(footage, config, tmp_path_factory) -> dict:
+    """bench/accuracy.py's tables (sources, persons, the spliced session), computed afresh
+    (landmark cache in a temp folder)."""
     import os
 
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
-    return {r["source"]: r for r in accuracy.per_source(footage, config)}
+    return accuracy.measure_all(footage, config, quick=True)
 
 
-# Sources on which the verdict is not yet at 0.85 (README, "Accuracy"): their present floor, so a
-# regression still fails. Every other source must reach 0.85.
-KNOWN_SHORT: dict[str, float] = {}
+@pytest.fixture(scope="module")
+def sources(measured) -> dict[str, dict]:
+    return {r["source"]: r for r in measured["sources"]}
+
+
+# Sources below 0.85 with the shipped limits, or below the tutorial rule (README, "Accuracy"):
+# their present floor, so a regression still fails. Every other source must reach 0.85 and beat
+# the tutorial rule.
+KNOWN_SHORT: dict[str, float] = {
+    "side_video/office_chair_postures": 0.62,  # an upright neck of 20-30°; a recline with the head forward labelled upright
+    "side_video/desk_slump_upright": 0.76,  # slumped forward at a neck other people sit upright with
+}
 
 
 def test_every_labelled_source_is_judged_right(sources) -> None:
-    assert len(sources) >= 12
+    assert len(sources) >= 14
     for name, r in sources.items():
         floor = KNOWN_SHORT.get(name, 0.85)
         assert r["posture"] >= floor, (name, r)
-        assert r["posture"] >= r["learnopencv"], (name, r)
+        if name not in KNOWN_SHORT:
+            assert r["posture"] >= r["learnopencv"], (name, r)
 
 
 def test_front_sources_with_a_baseline_and_without(sources) -> None:
@@ -49,19 +60,43 @@ def test_front_sources_with_a_baseline_and_without(sources) -> None:
     for r in fronts:
         assert r["posture"] >= 0.9, r
         assert r["uncalibrated_uncertain"] == 1.0, r  # no baseline: uncertain, never a guess
+        assert r["uncalibrated_wrong_way"] == 0.0, r
 
 
-# Held out, the desk woman's photos fall below the tutorial rule (README, "Accuracy").
-KNOWN_LOSO_SHORT = {"side_photos/desk": 0.80}
+# Held out, below the tutorial rule (README, "Accuracy"): the floor each is at today.
+KNOWN_HELD_OUT_SHORT = {"side_video/office_chair_postures": 0.60}
 
 
-def test_leave_one_source_out_beats_the_tutorial_rule(sources) -> None:
+def test_held_out_every_source_beats_the_tutorial_rule(sources) -> None:
     for name, r in sources.items():
-        assert r["loso"] is not None, name
-        if name in KNOWN_LOSO_SHORT:
-            assert r["loso"] >= KNOWN_LOSO_SHORT[name], (name, r)
+        assert r["held_out"] is not None, name
+        if name in KNOWN_HELD_OUT_SHORT:
+            assert r["held_out"] >= KNOWN_HELD_OUT_SHORT[name], (name, r)
         else:
-            assert r["loso"] >= r["learnopencv"], (name, r)
+            assert r["held_out"] >= r["learnopencv"], (name, r)
+
+
+def test_the_worst_person_held_out(measured) -> None:
+    persons = [r for r in measured["persons"] if not r["pooled"]]
+    assert len(persons) >= 10
+    worst = min(persons, key=lambda r: r["held_out"])
+    assert worst["held_out"] >= 0.60, worst  # README, "Accuracy": the office chair clip
+
+
+def test_a_session_that_starts_slumped_judges_the_upright_sitting_after_it_good(measured) -> None:
+    sp = measured["spliced_start"]
+    assert sp["upright_good"] >= 0.95, sp
+    assert sp["slump_poor"] >= 0.9, sp
+
+
+def test_office_clip_each_slouch_raises_its_own_alert_and_upright_none(footage, config) -> None:
+    """posture analyze office_chair_postures.mp4 --hold 3: hunched over the desk, then slid down
+    and reclined; each starts its own episode within 3 s and alerts within hold + 2.5 s."""
+    r = accuracy.office_episodes(footage, config, hold_s=3.0)
+    for slouch in r["slouches"]:
+        assert slouch["ok"], r
+        assert slouch["episode_start"] <= slouch["stretch"][0] + 3.0, r
+    assert r["upright_alerts"] == [], r
 
 
 def test_exif_orientation_is_applied(footage, config) -> None:

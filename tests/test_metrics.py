@@ -12,7 +12,7 @@ from posture.errors import BaselineError
 from posture.findings import FINDING_CODES
 from posture.geometry import View
 from posture.metrics import assess, measure
-from posture.reading import METRIC_NAMES, Verdict
+from posture.reading import METRIC_NAMES, Reference, Verdict
 from tests.builders import front_pose, side_pose
 
 CFG = MetricsConfig()
@@ -54,7 +54,7 @@ def test_hunched_back_from_trunk_inclination(facing: int) -> None:
 
 def test_forward_head_from_the_neck_lean_and_head_forward_adds_the_pitch() -> None:
     neutral = _assess(side_pose(trunk_deg=-5.0, neck_deg=10.0, pitch_deg=10.0))
-    forward = _assess(side_pose(trunk_deg=-5.0, neck_deg=30.0, pitch_deg=10.0))
+    forward = _assess(side_pose(trunk_deg=-5.0, neck_deg=33.0, pitch_deg=10.0))
     assert neutral.findings["forward_head"] < 1.0
     assert forward.findings["forward_head"] >= 1.0
     m = forward.metrics
@@ -342,3 +342,102 @@ def test_malformed_profile_is_a_baseline_error(tmp_path) -> None:
     bad.write_text(json.dumps({"kind": "posture-baseline", "version": 1, "values": {}, "frames": "many"}))
     with pytest.raises(BaselineError, match="frames"):
         Baseline.load(bad)
+
+
+# -- slumped or supported, and why ---------------------------------------------------------------
+
+
+def test_a_lesser_recline_with_the_head_forward_is_slumped_with_both_reasons() -> None:
+    """Sacral sitting: the trunk reclined about 20° as measured, the head not resting back but
+    still forward of upright. Both conditions are the reasons, each against everyone's limit."""
+    a = _assess(side_pose(trunk_deg=-22.0, neck_deg=8.0, pitch_deg=0.0))
+    assert a.posture is Verdict.POOR
+    assert a.findings["slumped"] >= 1.0
+    reasons = [r for r in a.reasons if r.finding == "slumped"]
+    assert {r.metric for r in reasons} == {"trunk_inclination_deg", "neck_inclination_deg"}
+    assert all(r.reference is Reference.EVERYONE for r in reasons)
+    trunk = next(r for r in reasons if r.metric == "trunk_inclination_deg")
+    assert not trunk.above and trunk.limit == pytest.approx(-CFG.rules.slumped_pulled_recline_deg.limit)
+    assert trunk.value == pytest.approx(-22.0, abs=0.5)
+
+
+def test_a_supported_recline_with_the_head_resting_back_is_good() -> None:
+    a = _assess(side_pose(trunk_deg=-30.0, neck_deg=-4.0, pitch_deg=2.0))
+    assert a.posture is Verdict.GOOD
+    assert a.findings["slumped"] < 1.0
+
+
+def test_a_recline_with_the_head_thrown_back_is_slumped() -> None:
+    a = _assess(side_pose(trunk_deg=-30.0, neck_deg=-35.0, pitch_deg=-30.0))
+    assert a.posture is Verdict.POOR
+    head = [r for r in a.reasons if r.finding == "slumped" and r.metric == "neck_inclination_deg"]
+    assert head and not head[0].above  # poor from the limit downwards: the neck extended
+
+
+def test_hunched_onto_the_desk_with_the_head_below_the_shoulders_is_poor_on_the_trunk_alone() -> None:
+    """The head below the shoulders makes the neck's angle meaningless, but a trunk bent far
+    forward is still a real posture, judged on the trunk."""
+    a = _assess(side_pose(trunk_deg=50.0, neck_deg=100.0, pitch_deg=60.0))
+    assert a.posture is Verdict.POOR
+    assert [r.metric for r in a.reasons] == ["trunk_inclination_deg"]
+    barely = _assess(side_pose(trunk_deg=15.0, neck_deg=100.0, pitch_deg=60.0))
+    assert barely.posture is Verdict.UNCERTAIN
+
+
+def test_reasons_name_the_metric_the_limit_and_the_reference() -> None:
+    a = _assess(side_pose(trunk_deg=0.0, neck_deg=35.0, pitch_deg=10.0))
+    [reason] = a.reasons
+    assert (reason.finding, reason.metric, reason.reference) == (
+        "forward_head",
+        "neck_inclination_deg",
+        Reference.EVERYONE,
+    )
+    assert reason.limit == CFG.rules.forward_head_deg.limit and reason.above and reason.reached
+    assert reason.severity == pytest.approx(a.findings["forward_head"])
+    assert "(everyone's limit)" in reason.describe() and ">=" in reason.describe()
+    good = _assess(side_pose(trunk_deg=-5.0, neck_deg=5.0, pitch_deg=0.0))
+    assert good.posture is Verdict.GOOD and all(r.severity < 1.0 for r in good.reasons)
+
+
+def test_a_calibration_reason_gives_its_limit_in_the_metric_s_own_units() -> None:
+    base = baseline_from_measurements([measure(side_pose(trunk_deg=-5.0, neck_deg=10.0, pitch_deg=5.0), CFG)])
+    a = _assess(side_pose(trunk_deg=-5.0, neck_deg=30.0, pitch_deg=20.0), base.values)
+    head = [r for r in a.reasons if r.finding == "forward_head"]
+    assert head and all(r.reference is Reference.CALIBRATION for r in head)
+    ref = base.values["head_forward_deg"]
+    assert head[0].limit == pytest.approx(ref + CFG.rules.forward_head_delta_deg.limit)
+
+
+def test_the_habit_never_makes_poor_a_posture_inside_the_upright_band() -> None:
+    """Against a habit learnt at a very upright neck, a neck of 14° (still inside the band of
+    clearly upright sitting) is not poor; a neck of 24°, outside it, is, with the habit named."""
+    habit = {
+        "neck_inclination_deg": 0.0,
+        "trunk_inclination_deg": -5.0,
+        "neck_flexion_deg": 5.0,
+        "head_forward_deg": 0.0,
+    }
+    inside = assess(
+        measure(side_pose(trunk_deg=-5.0, neck_deg=14.0, pitch_deg=10.0), CFG), CFG, habitual=habit
+    )
+    outside = assess(
+        measure(side_pose(trunk_deg=-5.0, neck_deg=24.0, pitch_deg=20.0), CFG), CFG, habitual=habit
+    )
+    assert inside.posture is Verdict.GOOD
+    assert outside.posture is Verdict.POOR
+    assert any(r.reference is Reference.HABIT and r.reached for r in outside.reasons)
+
+
+def test_front_moderate_head_drop_counts_when_the_neck_comes_forward_in_depth() -> None:
+    """A drop below the head-drop limit is poor only together with the neck coming forward
+    toward the camera (MediaPipe's depth, against the baseline's)."""
+    base = baseline_from_measurements([measure(front_pose(head_height=110.0), CFG)])
+    moderate = 100.0 * (1 - 0.06)  # a 6 % drop: under the 12 % limit, over the moderate one
+    still = _assess(front_pose(head_height=moderate + 10.0), base.values)
+    forward = _assess(front_pose(head_height=moderate + 10.0, head_forward_m=0.08), base.values)
+    assert still.posture is Verdict.GOOD
+    assert forward.posture is Verdict.POOR
+    assert {r.metric for r in forward.reasons if r.finding == "forward_head"} == {
+        "head_drop_pct",
+        "neck_forward_3d_delta_deg",
+    }

@@ -75,11 +75,33 @@ def test_summary_shares_and_episodes() -> None:
     assert summary.share["away"] == pytest.approx(0.25, abs=0.02)
     assert summary.time_s["poor"] == pytest.approx(6.0, abs=0.5)
     assert summary.top_finding == "forward_head"
+    # Why it was poor: all six seconds against the habit learnt in the upright stretch before.
+    why = summary.finding_reasons["forward_head"]
+    assert set(why["time_s"]) == {"habit"} and why["time_s"]["habit"] == pytest.approx(6.0, abs=0.5)
+    lo, hi = why["limits"]["head_forward_deg"]
+    assert lo <= hi and lo > 0
     assert summary.episodes == 1
     assert summary.metrics["neck_inclination_deg"]["n"] == 120
     doc = events_document(session.detector.episodes, lambda code: (code, "breaks"))
     assert doc["episodes"][0]["advice"][0] == "forward_head"
     assert "breaks" in doc["episodes"][0]["advice"]
+
+
+def test_the_timeline_says_why_each_frame_was_judged_as_it_was() -> None:
+    import csv
+    import io
+
+    from posture.outputs.timeline import write_timeline
+
+    config = Config().replace("detector", hold_s=2.0)
+    readings, _, _ = _run([(6.0, GOOD), (6.0, SLOUCH)], config)
+    buf = io.StringIO()
+    write_timeline(readings, buf)
+    rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
+    poor = [row for row in rows if row["posture"] == "poor"]
+    assert poor and all(row["reason"].startswith("forward_head: head_forward_deg") for row in poor)
+    assert all("(this session's habit)" in row["reason"] for row in poor)
+    assert all(row["reason"] == "" for row in rows if float(row["t_s"]) < 1.0)
 
 
 def test_durations_cap_long_gaps() -> None:
@@ -130,6 +152,33 @@ def test_habitual_reference_does_not_learn_a_slouch_it_flags() -> None:
     readings, _, _ = _run([(60.0, GOOD), (120.0, slouch)], fps=2.0)
     late = [r for r in readings if r.t_s >= 65.0]
     assert late and all(r.posture is Verdict.POOR for r in late)
+
+
+SACRAL = side_pose(trunk_deg=-22.0, neck_deg=8.0, pitch_deg=0.0)  # slumped, pelvis slid forward
+UPRIGHT = side_pose(trunk_deg=-6.0, neck_deg=6.0, pitch_deg=0.0)
+
+
+def test_a_session_that_starts_slumped_never_takes_the_slump_for_upright() -> None:
+    """A session beginning in a slump: the slump is poor by everyone's limits, teaches the
+    habit nothing, and the upright sitting that follows is good on every frame."""
+    readings, _, session = _run([(20.0, SACRAL), (30.0, UPRIGHT)])
+    slump = [r for r in readings if r.t_s < 20.0]
+    upright = [r for r in readings if r.t_s >= 20.0]
+    assert all(r.posture is Verdict.POOR for r in slump[3:])
+    assert all(r.posture is Verdict.GOOD for r in upright)
+    habit = session.analyzer._habit.values
+    assert habit is not None and habit["trunk_inclination_deg"] == pytest.approx(-6.0, abs=1.0)
+
+
+def test_a_session_that_starts_in_a_mild_slouch_learns_only_the_upright_sitting() -> None:
+    """A mild slouch that everyone's limits call good teaches the habit nothing either: only
+    frames inside the narrow band of clearly upright sitting do."""
+    readings, _, session = _run([(30.0, MILD)])
+    assert session.analyzer._habit.values is None
+    assert all(r.posture is Verdict.GOOD for r in readings)
+    readings, _, _ = _run([(30.0, MILD), (20.0, UPRIGHT), (20.0, MILD)])
+    assert all(r.posture is Verdict.GOOD for r in readings if 30.0 <= r.t_s < 50.0)
+    assert all(r.posture is Verdict.POOR for r in readings if r.t_s >= 51.0)
 
 
 # -- the whole pipeline over a video, with the scripted estimator ------------------------------------

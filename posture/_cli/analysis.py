@@ -51,6 +51,7 @@ def _reading_lines(name: str, reading: Reading) -> list[str]:
             f"{c} {s:.2f}{' (poor)' if s >= 1 else ''}" for c, s in sorted(active, key=lambda x: -x[1])
         )
         lines.append(f"  findings: {flagged}")
+        lines += [f"    {r.finding}: {r.describe()}" for r in reading.reasons]
     if reading.estimated:
         lines.append("  ~ estimate (front or oblique view)")
     return lines
@@ -79,6 +80,7 @@ def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
                     "metrics": d["metrics"],
                     "estimated": d["estimated"],
                     "findings": d["findings"],
+                    "reasons": d["reasons"],
                     "posture": d["posture"],
                 }
             )
@@ -246,7 +248,7 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
         file=out,
     )
     print(demo.ATTRIBUTION, file=out)
-    print(f"writing into {out_dir}", file=out)
+    print(f"writing into {printable(out_dir)}", file=out)
     bar = _Progress(not args.quiet)
     with demo.clip_path() as clip, contextlib.closing(bar):
         output = run_analysis(
@@ -262,7 +264,7 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
         )
     _print_summary(output, out)
     report = output.files.get("report")
-    print(f"open the report: {report.resolve().as_uri() if report else out_dir}", file=out)
+    print(f"open the report: {printable(report.resolve().as_uri() if report else out_dir)}", file=out)
     if args.open and report:
         open_in_browser(report, out)
     return ExitCode.OK

@@ -9,22 +9,22 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from posture.config import Config, load_config
+from posture.config import MAX_SAMPLE_FPS, MIN_SAMPLE_FPS, Config, load_config
 from posture.errors import InputError
+from posture.untrusted import printable
 
 log = logging.getLogger("posture")
 
 
-MAX_SAMPLE_FPS = 240.0  # more analysed frames a second than any video has: use --every-frame
-
-
-def positive(flag: str, value: float, *, most: float = math.inf) -> float:
-    """A finite number of seconds or frames, above zero and at most ``most``: else exit 2."""
+def positive(flag: str, value: float, *, least: float = 0.0, most: float = math.inf) -> float:
+    """A finite number of seconds or frames, above zero (or at least ``least``) and at most
+    ``most``: else exit 2."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"{flag} needs a number, not {value!r}")
-    if not (math.isfinite(value) and 0 < value <= most):
+    if not (math.isfinite(value) and value > 0 and least <= value <= most):
+        low = f"from {least:g}" if least > 0 else "above 0"
         bound = "" if math.isinf(most) else f" and at most {most:g}"
-        raise InputError(f"{flag} must be a number above 0{bound}, not {value!r}")
+        raise InputError(f"{flag} must be a number {low}{bound}, not {value!r}")
     return value
 
 
@@ -35,7 +35,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if getattr(args, "every_frame", False):
         config = config.replace("analysis", sample_fps=None)
     elif getattr(args, "fps", None) is not None:
-        positive("--fps", args.fps, most=MAX_SAMPLE_FPS)
+        positive("--fps", args.fps, least=MIN_SAMPLE_FPS, most=MAX_SAMPLE_FPS)
         config = config.replace("analysis", sample_fps=args.fps)
     if getattr(args, "hold", None) is not None:
         positive("--hold", args.hold)
@@ -65,4 +65,7 @@ def open_in_browser(path: Path, out: IO[str]) -> None:
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
         ):
             reason = "there is no display (DISPLAY and WAYLAND_DISPLAY are unset) and " + reason
-    print(f"could not open the report in a browser: {reason}; open it yourself: {path.resolve()}", file=out)
+    print(
+        f"could not open the report in a browser: {printable(reason)}; open it yourself: {printable(path.resolve())}",
+        file=out,
+    )

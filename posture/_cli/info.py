@@ -8,6 +8,7 @@ import logging
 from typing import IO
 
 from posture.errors import ExitCode, InputError
+from posture.untrusted import printable
 
 log = logging.getLogger("posture")
 
@@ -24,7 +25,7 @@ def cmd_advice(args: argparse.Namespace, out: IO[str]) -> int:
                 fh.write(render_html(catalogue))
         except OSError as exc:
             raise InputError(f"cannot write {args.html}: {exc.strerror or exc}") from None
-        print(f"wrote {args.html}", file=out)
+        print(f"wrote {printable(args.html)}", file=out)
         return ExitCode.OK
     if args.list:
         out.write(render_list(catalogue))
@@ -45,7 +46,7 @@ def cmd_check(args: argparse.Namespace, out: IO[str]) -> int:
     width = max(len(item.label) for item in items) + 2
     for item in items:
         mark = {"fail": "PROBLEM: ", "note": "note: "}.get(item.status, "")
-        print(f"{item.label:<{width}}{mark}{item.value}", file=out)
+        print(f"{item.label:<{width}}{mark}{printable(item.value)}", file=out)
     failed = [item.label for item in items if item.status == "fail"]
     if failed:
         print(f"{'status':<{width}}not ready: fix {', '.join(failed)}", file=out)
@@ -56,18 +57,30 @@ def cmd_check(args: argparse.Namespace, out: IO[str]) -> int:
     return ExitCode.OK
 
 
+MAX_HISTORY_LIMIT = 1_000_000  # --limit: more sessions than anyone records
+
+
 def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
     from posture._cli.history_view import history_json, render_history
-    from posture.outputs.history import OWN_KINDS, count_sessions, daily_trend, list_sessions
+    from posture.outputs.history import OWN_KINDS, read_history
 
-    if args.limit < 1:
-        raise InputError("--limit must be at least 1")
+    if not 1 <= args.limit <= MAX_HISTORY_LIMIT:
+        raise InputError(f"--limit must be from 1 to {MAX_HISTORY_LIMIT:,}")
     kinds = None if args.all else OWN_KINDS
-    sessions, trend = list_sessions(args.limit, kinds=kinds), daily_trend(kinds=kinds)
-    hidden = {} if kinds is None else {k: n for k, n in count_sessions().items() if k not in kinds}
+    listing = read_history(args.limit, kinds=kinds)
+    hidden = {} if kinds is None else {k: n for k, n in listing.counts.items() if k not in kinds}
     if args.json:
-        json.dump(history_json(sessions, trend, hidden), out, indent=2)
+        json.dump(history_json(listing.sessions, listing.trend, hidden), out, indent=2)
         out.write("\n")
     else:
-        out.write(render_history(sessions, trend, hidden, own_only=kinds is not None))
+        out.write(render_history(listing.sessions, listing.trend, hidden, own_only=kinds is not None))
+    if listing.unreadable:
+        ids = ", ".join(str(i) for i in listing.unreadable[:10])
+        more = f" and {len(listing.unreadable) - 10} more" if len(listing.unreadable) > 10 else ""
+        log.warning(
+            "skipped what could not be read of %d session(s), changed on disk? (id %s%s)",
+            len(listing.unreadable),
+            ids,
+            more,
+        )
     return ExitCode.OK

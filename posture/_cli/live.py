@@ -11,6 +11,7 @@ from typing import IO, Any
 from posture._cli.common import config_from_args, positive
 from posture.config import Config
 from posture.errors import ExitCode, InputError
+from posture.untrusted import printable
 
 log = logging.getLogger("posture")
 
@@ -83,34 +84,47 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
         positive("--duration", args.duration)
     profile = args.profile or profile_path()
     baseline = Baseline.load(profile) if (args.profile or profile.is_file()) else None
-    frames = FileFrames(args.source, loop=args.loop) if args.source else CameraFrames(args.camera)
+    if args.loop and not args.source:
+        raise InputError("--loop needs --source FILE (a camera never ends)")
+    frames = FileFrames(args.source, loop=args.loop) if args.source else CameraFrames(_camera(args))
     preview = _preview_window(config) if args.preview else None
     try:
         sinks = make_sinks([s for s in args.alerts.split(",") if s], out)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    where = "a file played at real speed" if args.source else f"camera {args.camera}"
-    calib = f"profile {profile}" if baseline else "no calibration (run posture calibrate)"
+    where = "a file played at real speed" if args.source else f"camera {_camera(args)}"
+    calib = f"profile {printable(profile)}" if baseline else "no calibration (run posture calibrate)"
     monitor_ref: list[Monitor] = []
+    stop_asked: list[int] = []  # signals received while starting up
 
     def on_signal(signum: int, _frame: Any) -> None:
         if monitor_ref:
             monitor_ref[0].stop()
-        else:  # still starting up: stop right here
+        else:  # still starting up: stop at the next step, never inside a library's own set-up
+            stop_asked.append(signum)
+
+    def started(step: Any) -> Any:
+        if stop_asked:  # nothing recorded yet: leave as interrupted (exit 130)
             raise KeyboardInterrupt
+        return step
 
     # Closing the terminal (SIGHUP) ends the session as cleanly as Ctrl-C and SIGTERM.
     stop_on = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
     previous = {sig: signal.signal(sig, on_signal) for sig in stop_on}
     try:
         with ExitStack() as stack:
+            # The control channel first: it is what tells a second monitor that one runs, and that
+            # one must stop here, before it writes a session or opens the camera (exit 2).
+            server = started(stack.enter_context(ControlServer(None)))  # "starting" until the monitor is set
             history = None
             if not args.no_history:
                 from posture.outputs.history import LiveSession
 
                 # A file played as a stand-in for a camera is not the user's own sitting.
-                history = stack.enter_context(LiveSession(kind="replay" if args.source else "live"))
-            estimator = stack.enter_context(Pipeline(config).open_estimator(video=True, sampled=True))
+                history = started(stack.enter_context(LiveSession(kind="replay" if args.source else "live")))
+            estimator = started(
+                stack.enter_context(Pipeline(config).open_estimator(video=True, sampled=True))
+            )
             monitor = Monitor(
                 config,
                 frames,
@@ -127,8 +141,10 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
             )
             monitor_ref.append(monitor)
             stack.callback(monitor.release_source)
-            monitor.open_source()  # a missing camera is reported before the control channel starts
-            stack.enter_context(ControlServer(monitor))  # started on entry
+            monitor.open_source()  # a missing camera is reported before the loop starts
+            if stop_asked:  # between the last step and the monitor taking over the signals
+                monitor.stop()
+            server.target = monitor
             totals = monitor.run()
     finally:
         for sig, handler in previous.items():
@@ -188,7 +204,12 @@ def cmd_resume(args: argparse.Namespace, out: IO[str]) -> int:
 def _live_frames(args: argparse.Namespace) -> Any:
     from posture.sources.camera import CameraFrames, FileFrames
 
-    return FileFrames(args.source) if getattr(args, "source", None) else CameraFrames(args.camera)
+    return FileFrames(args.source) if getattr(args, "source", None) else CameraFrames(_camera(args))
+
+
+def _camera(args: argparse.Namespace) -> int:
+    """``--camera N``, or camera 0 when neither it nor ``--source`` was given."""
+    return 0 if args.camera is None else int(args.camera)
 
 
 def _frames_from(live: Any, seconds: float) -> Any:
@@ -258,7 +279,10 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
         raise InputError(f"calibration not saved: {check.message}")
     baseline.save(profile)
     print(f"ok: {check.message}", file=out)
-    print(f"saved your baseline ({baseline.view} view, {baseline.frames} frames) to {profile}", file=out)
+    print(
+        f"saved your baseline ({baseline.view} view, {baseline.frames} frames) to {printable(profile)}",
+        file=out,
+    )
     return ExitCode.OK
 
 
@@ -267,5 +291,7 @@ def cmd_record(args: argparse.Namespace, out: IO[str]) -> int:
 
     positive("--seconds", args.seconds)
     result = record_camera(args.out, camera=args.camera, seconds=args.seconds)
-    print(f"recorded {result.frames} frames ({result.duration_s:.1f} s) to {result.path}", file=out)
+    print(
+        f"recorded {result.frames} frames ({result.duration_s:.1f} s) to {printable(result.path)}", file=out
+    )
     return ExitCode.OK

@@ -3,7 +3,6 @@ duration read from what the user typed."""
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import datetime, timedelta
 
@@ -50,34 +49,37 @@ def parse_duration(text: str, now: datetime) -> float | None:
             end += timedelta(days=1)
         return end.timestamp()
     if words.startswith("-"):
-        raise ValueError(f"a pause duration must be positive, not {text.strip()!r}")
+        raise ValueError(f"a pause duration must be positive, not {_short(text, 40)!r}")
     total_s = 0.0
     pos = 0
     while pos < len(words):
         match = _PART.match(words, pos)
         if match is None:
-            raise ValueError(f"cannot read the pause duration {text.strip()!r}: {_EXAMPLES}")
+            raise ValueError(f"cannot read the pause duration {_short(text, 40)!r}: {_EXAMPLES}")
         number, unit = match.groups()
         if not unit:
             raise ValueError(
-                f"{text.strip()!r} has no unit: write e.g. {number}m for minutes or {number}h for hours"
+                f"{_short(text, 40)!r} has no unit: write e.g. {number}m for minutes or {number}h for hours"
             )
         if unit not in _UNIT_S:
-            raise ValueError(f"unknown unit {unit!r} in {text.strip()!r}: use s, m, h or d")
+            raise ValueError(f"unknown unit {unit!r} in {_short(text, 40)!r}: use s, m, h or d")
         total_s += float(number) * _UNIT_S[unit]
         pos = match.end()
         while pos < len(words) and words[pos] in " ,":
             pos += 1
-    if not math.isfinite(total_s) or total_s <= 0:
-        raise ValueError(f"a pause must be longer than zero, not {text.strip()!r}")
-    if total_s > MAX_PAUSE_S:
-        raise ValueError(f"{text.strip()!r} is longer than 7 days: pause 'indefinite' and resume instead")
+    if total_s <= 0:
+        raise ValueError(f"a pause must be longer than zero, not {_short(text, 40)!r}")
+    if not total_s <= MAX_PAUSE_S:  # infinite too: a number of 400 digits reads as inf
+        raise ValueError(f"{_short(text, 40)!r} is longer than 7 days: pause 'indefinite' and resume instead")
     return now.timestamp() + total_s
 
 
 def _clock_time(t_s: float, now: datetime) -> str:
     """``14:30`` today, ``tomorrow 06:00``, or ``Mon 3 Mar 06:00`` further away, in now's zone."""
-    end = datetime.fromtimestamp(t_s, tz=now.tzinfo)
+    try:
+        end = datetime.fromtimestamp(t_s, tz=now.tzinfo)
+    except (OverflowError, OSError, ValueError):  # years past 9999, or before what the OS can show
+        return f"unix time {t_s:g}"
     days = (end.date() - now.date()).days
     hhmm = end.strftime("%H:%M")
     if days == 0:
@@ -88,8 +90,7 @@ def _clock_time(t_s: float, now: datetime) -> str:
 
 
 def _short(text: str, limit: int) -> str:
-    s = printable(" ".join(text.split()))
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+    return printable(" ".join(text.split()), limit)
 
 
 def _state_line(status: Status, now: datetime) -> str:

@@ -21,32 +21,56 @@ __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("posture")
 
+MAX_LINE = 1000  # characters of one error or warning line: a 10 MB value is never echoed whole
+
 # Commands whose native libraries print on the terminal's stderr: MediaPipe's C++ start-up notes,
 # and OpenCV's WebM writer (record), which says a VP8 tag is "not supported" and then writes it.
 NATIVE_COMMANDS = frozenset({"measure", "analyze", "batch", "demo", "monitor", "calibrate", "record"})
 
 
 def _add_common_analysis(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="TOML config file (default: the user's posture.toml if any)")
+    p.add_argument("--config", type=_path, help="TOML config file (default: the user's posture.toml if any)")
     p.add_argument(
         "--model",
-        type=Path,
+        type=_path,
         help="a pose_landmarker_*.task file for the Tasks API (default: bundled full model)",
     )
     p.add_argument(
         "--baseline",
-        type=Path,
+        type=_path,
         metavar="IMAGE_OR_PROFILE",
         help="your good posture: a photo or a saved profile (.json)",
     )
 
 
+def _path(text: str) -> Path:
+    """A path flag: an empty one (``--out ''``) would quietly mean the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path")
+    return Path(text)
+
+
+def _camera_index(text: str) -> int:
+    """``--camera N``: a camera index OpenCV takes for one (0-99), else a usage error (exit 2)."""
+    from posture.sources.camera import MAX_CAMERA_INDEX
+
+    try:
+        index = int(text)
+    except ValueError:
+        index = None
+    if index is None or not 0 <= index <= MAX_CAMERA_INDEX:
+        raise argparse.ArgumentTypeError(f"a camera index from 0 to {MAX_CAMERA_INDEX}, not {text[:40]!r}")
+    return index
+
+
 def _add_live_source(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
+    # No default here: argparse lets an option given its default value (--camera 0) past the
+    # mutual exclusion with --source. The commands read a missing --camera as camera 0.
+    src.add_argument("--camera", type=_camera_index, metavar="N", help="camera index (default 0)")
     src.add_argument(
         "--source",
-        type=Path,
+        type=_path,
         metavar="PATH",
         help="a video file played at real speed, as a stand-in for a camera",
     )
@@ -73,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="one reading per photo",
         description="Measure posture on still images (EXIF orientation applied).",
     )
-    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    p.add_argument("images", nargs="+", type=_path, metavar="IMAGE")
     p.add_argument("--json", action="store_true", help="print a JSON array, one object per image")
     _add_common_analysis(p)
 
@@ -82,9 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="analyse a recorded video",
         description="Run the pipeline over a recorded video as fast as it can and write the results into DIR.",
     )
-    p.add_argument("video", type=Path, metavar="VIDEO")
+    p.add_argument("video", type=_path, metavar="VIDEO")
     p.add_argument(
-        "--out", type=Path, metavar="DIR", help="output folder (default: ./posture-out/<video name>)"
+        "--out", type=_path, metavar="DIR", help="output folder (default: ./posture-out/<video name>)"
     )
     _add_common_analysis(p)
     p.add_argument(
@@ -131,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR_OR_GLOB",
         help="folders (searched recursively), globs or video files",
     )
-    p.add_argument("--out", type=Path, required=True, metavar="RESULTS", help="results folder")
+    p.add_argument("--out", type=_path, required=True, metavar="RESULTS", help="results folder")
     p.add_argument(
         "--engine",
         choices=("local", "ray"),
@@ -154,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--people",
-        type=Path,
+        type=_path,
         metavar="CSV",
         help="who each recording shows: a CSV with the columns file,person,baseline (paths relative to it)",
     )
@@ -189,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         "a report, an annotated video and the data files. The demo never goes into your history.",
     )
     p.add_argument(
-        "--out", type=Path, metavar="DIR", help="output folder (default: demo/ in your cache folder, reused)"
+        "--out", type=_path, metavar="DIR", help="output folder (default: demo/ in your cache folder, reused)"
     )
     # Accepted for old scripts: the demo never writes to the history.
     p.add_argument("--no-history", action="store_true", help=argparse.SUPPRESS)
@@ -203,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("topic", nargs="?", help="a topic id or finding code (see --list)")
     p.add_argument("--list", action="store_true", help="list the topics")
-    p.add_argument("--html", type=Path, metavar="FILE", help="write the advice as one HTML page")
+    p.add_argument("--html", type=_path, metavar="FILE", help="write the advice as one HTML page")
 
     p = sub.add_parser(
         "history",
@@ -231,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--profile",
-        type=Path,
+        type=_path,
         metavar="PROFILE",
         help="calibration profile (default: the one posture calibrate saved)",
     )
@@ -245,8 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-context", action="store_true", help="do not pause on screen lock or while meeting apps run"
     )
     p.add_argument("--no-history", action="store_true", help="do not record this session in the history")
-    p.add_argument("--config", type=Path, help="TOML config file")
-    p.add_argument("--model", type=Path, help="a pose_landmarker_*.task file (default: bundled full model)")
+    p.add_argument("--config", type=_path, help="TOML config file")
+    p.add_argument("--model", type=_path, help="a pose_landmarker_*.task file (default: bundled full model)")
 
     p = sub.add_parser(
         "calibrate",
@@ -262,12 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--profile",
-        type=Path,
+        type=_path,
         metavar="PATH",
         help="where to save the profile (default: the user config folder)",
     )
-    p.add_argument("--config", type=Path, help="TOML config file")
-    p.add_argument("--model", type=Path, help="a pose_landmarker_*.task file (default: bundled full model)")
+    p.add_argument("--config", type=_path, help="TOML config file")
+    p.add_argument("--model", type=_path, help="a pose_landmarker_*.task file (default: bundled full model)")
 
     p = sub.add_parser(
         "record",
@@ -275,9 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Record a clip from the webcam for later analysis: the only way camera frames reach the disk.",
     )
     p.add_argument(
-        "out", type=Path, metavar="OUT.webm", help="output file (.webm, or .mp4 with the h264 extra)"
+        "out", type=_path, metavar="OUT.webm", help="output file (.webm, or .mp4 with the h264 extra)"
     )
-    p.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
+    p.add_argument("--camera", type=_camera_index, default=0, metavar="N", help="camera index (default 0)")
     p.add_argument("--seconds", type=float, default=10.0, help="length (default 10)")
 
     sub.add_parser(
@@ -328,16 +352,26 @@ class _PrintableFormatter(logging.Formatter):
     def formatMessage(self, record: logging.LogRecord) -> str:
         from posture.untrusted import printable
 
-        return printable(super().formatMessage(record))
+        return printable(super().formatMessage(record), MAX_LINE)
+
+
+def _show_warning(message: Any, category: type[Warning], filename: str, lineno: int, *_: Any) -> None:
+    """Python warnings of the libraries underneath (Pillow, matplotlib, numpy) as one log line at
+    INFO (shown with --verbose), never with their file and source line: posture has already dealt
+    with what they warn about, or says so in its own words."""
+    logging.getLogger("posture.warnings").info("%s: %s", category.__name__, message)
 
 
 def _setup_logging(verbose: bool) -> None:
+    import warnings
+
     handler = _StderrHandler()
     handler.setFormatter(_PrintableFormatter("posture: %(message)s"))
     root = logging.getLogger("posture")
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
     root.propagate = False
+    warnings.showwarning = _show_warning
 
 
 def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> int:
@@ -383,7 +417,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     except PostureError as exc:
         if debug:
             raise
-        print(f"posture: error: {printable(str(exc))}", file=sys.stderr)
+        print(f"posture: error: {printable(exc, MAX_LINE)}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # `posture ... | head`
         return ExitCode.OK
@@ -391,7 +425,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
         if debug:
             raise
         print(
-            f"posture: unexpected error: {type(exc).__name__}: {printable(str(exc))} (POSTURE_DEBUG=1 shows details)",
+            f"posture: unexpected error: {type(exc).__name__}: {printable(exc, MAX_LINE)} (POSTURE_DEBUG=1 shows details)",
             file=sys.stderr,
         )
         return ExitCode.FAILURE

@@ -38,6 +38,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from posture import __version__
+from posture.analysis import check_calibrate_first
 from posture.batch.discover import Recording, discover, read_people_csv
 from posture.batch.engines import Engine, LocalEngine, local_workers
 from posture.batch.manifest import MANIFEST_NAME, Manifest, RecordState, Status
@@ -67,6 +68,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENGINES = ("local", "ray")
+# --cpus-per-task: Ray counts CPUs in steps of 0.0001 and no machine has more than this many
+MIN_CPUS_PER_TASK = 0.01
+MAX_CPUS_PER_TASK = 1024.0
 RECORDINGS_DIR = "recordings"
 PARTIAL_DIR = ".partial"
 PARTIAL_SENTINEL = ".posture-batch"  # in .partial: the folder is the batch's own to clear
@@ -575,12 +579,17 @@ def _validate(options: BatchOptions) -> None:
         raise InputError("--workers must be at least 1")
     if options.max_attempts < 1:
         raise InputError("--max-attempts must be at least 1")
-    if options.cpus_per_task <= 0:
-        raise InputError("--cpus-per-task must be positive")
+    if not (
+        isinstance(options.cpus_per_task, (int, float))
+        and MIN_CPUS_PER_TASK <= options.cpus_per_task <= MAX_CPUS_PER_TASK  # NaN fails too
+    ):
+        raise InputError(
+            f"--cpus-per-task must be a number from {MIN_CPUS_PER_TASK:g} to {MAX_CPUS_PER_TASK:g}, "
+            f"not {options.cpus_per_task!r}"
+        )
     if options.baseline is not None and options.calibrate_first_s is not None:
         raise InputError("use either --baseline or --calibrate-first, not both")
-    if options.calibrate_first_s is not None and options.calibrate_first_s <= 0:
-        raise InputError("--calibrate-first needs a positive number of seconds")
+    check_calibrate_first(options.calibrate_first_s)
     if options.baseline is not None and not options.baseline.is_file():
         raise InputError(f"no such baseline file: {options.baseline}")
     if options.ray_address is not None and options.engine != "ray":

@@ -10,8 +10,9 @@ nothing of the commands; they keep strangers and garbage out:
 * Where ``socket.AF_UNIX`` is missing (Windows): TCP on 127.0.0.1 with an ephemeral port; the port
   and a random 32-byte token are written to ``control.json`` (0o600) beside the socket's path, and
   every message must carry the token.
-* A request is one line of at most 64 KiB, sent within 2 s, nested at most 4 deep; at most 8
-  clients are served at once.
+* A request is one line of at most 64 KiB, sent within 2 s, nested at most 4 deep. One thread
+  serves every connection, so a silent or slow client holds up no other; at most 32 connections
+  are held at once, and past that the one idle longest is dropped.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from posture import paths
-from posture.errors import PostureError
-from posture.untrusted import printable
+from posture.errors import ExitCode, PostureError
+from posture.untrusted import UntrustedJSONError, load_json, printable
 
 __all__ = [
     "NOT_RUNNING",
+    "AlreadyRunningError",
     "ControlError",
     "MonitorNotRunningError",
     "NoAnswer",
@@ -50,7 +52,8 @@ MAX_REQUEST_BYTES = 64 * 1024
 MAX_REPLY_BYTES = 1024 * 1024
 MAX_REQUEST_DEPTH = 4  # {"cmd": ...} is one level; anything deeper is refused before parsing
 IDLE_TIMEOUT_S = 2.0  # a client must send its whole line within this time
-MAX_CLIENTS = 8  # connections served at once; more get a "busy" answer
+MAX_CONNECTIONS = 32  # connections held at once; past that the one idle longest is dropped
+LISTEN_BACKLOG = 128  # connections the kernel queues until the server takes them
 NOT_RUNNING = "no posture monitor is running"
 PING = {"cmd": "ping"}  # answered by every posture listener: tells a live one from a stale port file
 PING_TIMEOUT_S = 2.0
@@ -69,14 +72,22 @@ class MonitorNotRunningError(ControlError):
         super().__init__(message)
 
 
+class AlreadyRunningError(ControlError):
+    """Another monitor already answers on the control channel (a usage error: exit 2)."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+    def __init__(self, message: str = "another posture monitor is already running") -> None:
+        super().__init__(message)
+
+
 class NoAnswer(ControlError):
     """The monitor accepted the connection but did not answer in time."""
 
 
 def one_line(text: object, limit: int = 200) -> str:
     """``text`` on one printable line of at most ``limit`` characters (for error replies)."""
-    s = printable(" ".join(str(text).split()))
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+    return printable(" ".join(str(text).split()), limit)
 
 
 def error(message: str) -> dict[str, Any]:
@@ -225,9 +236,9 @@ def exchange(
             raise ControlError(f"lost the connection to the posture monitor: {exc.strerror or exc}") from None
     if not raw:
         raise ControlError("the posture monitor closed the connection without answering")
-    try:
-        reply = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    try:  # the reply is another process's: bounded like a request (no RecursionError, no 5000 digits)
+        reply = load_json(raw)
+    except UntrustedJSONError:
         reply = None
     if not isinstance(reply, dict):
         raise ControlError("the posture monitor sent an unreadable answer")

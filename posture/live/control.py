@@ -205,15 +205,20 @@ _DISPATCH: Mapping[Command, Callable[[Controlled, Request], Status]] = {
 class ControlServer:
     """Answers control requests for ``target`` (the monitor) while it runs.
 
+    Started before the monitor is built, it claims the channel first (a second monitor stops
+    there, having written nothing); ``target`` is then None and every request is answered
+    with the state ``starting`` until the monitor is set.
     ``path`` is the socket's path (default :func:`posture.paths.socket_path`); the TCP fallback,
     used where ``AF_UNIX`` is missing or with ``force_tcp``, writes ``control.json`` beside it. A
     context manager: entering starts it (:meth:`start`), leaving closes it (:meth:`close`).
     """
 
-    def __init__(self, target: Controlled, path: Path | None = None, *, force_tcp: bool = False) -> None:
+    def __init__(
+        self, target: Controlled | None, path: Path | None = None, *, force_tcp: bool = False
+    ) -> None:
         own_default = path is None and not os.environ.get(paths.RUNTIME_DIR_ENV)
         self.path = Path(path) if path is not None else paths.socket_path()
-        self._target = target
+        self.target = target  # None while the monitor starts: status says "starting"
         self._lock = threading.Lock()  # one command at a time
         self._listener = Listener(self.path, self.reply, own_default=own_default, force_tcp=force_tcp)
         self.port_file = self._listener.port_file
@@ -224,7 +229,8 @@ class ControlServer:
         return self._listener.address
 
     def start(self) -> None:
-        """Start listening; :class:`ControlError` when another monitor runs or the folder is unsafe."""
+        """Start listening; :class:`~posture.live.channel.AlreadyRunningError` (exit 2) when
+        another monitor runs, :class:`ControlError` when the folder is unsafe."""
         self._listener.start()
 
     def close(self) -> None:
@@ -245,8 +251,13 @@ class ControlServer:
         except RequestError as exc:
             return error(str(exc))
         with self._lock:
+            target = self.target
+            if target is None:
+                if request.cmd is Command.STATUS:
+                    return {"ok": True, **Status(state="starting").to_json()}
+                return error("the posture monitor is starting; try again in a moment")
             try:
-                status = _DISPATCH[request.cmd](self._target, request)
+                status = _DISPATCH[request.cmd](target, request)
             except PostureError as exc:
                 return error(one_line(exc))
             except Exception as exc:

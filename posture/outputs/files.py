@@ -11,6 +11,7 @@ from typing import Any
 from posture.outputs.timeline import write_json, write_timeline
 from posture.pipeline import AnalysisResult
 from posture.summary import SessionSummary, events_document, session_summary
+from posture.untrusted import as_text
 
 __all__ = [
     "AnalysisSummary",
@@ -81,7 +82,7 @@ def analysis_summary(result: AnalysisResult) -> AnalysisSummary:
     info, baseline = result.info, result.baseline
     return AnalysisSummary(
         **{f.name: getattr(session, f.name) for f in fields(SessionSummary)},
-        source=str(result.source),
+        source=as_text(result.source),  # a name that is not UTF-8 still writes as JSON and HTML
         video=VideoFacts(
             width=info.width,
             height=info.height,

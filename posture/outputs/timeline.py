@@ -34,6 +34,7 @@ TIMELINE_COLUMNS: tuple[str, ...] = (
     *METRIC_NAMES,
     *FINDING_CODES,
     "estimated",
+    "reason",
 )
 
 
@@ -68,6 +69,8 @@ def _row(reading: Reading) -> dict[str, Any]:
         "posture": csv_cell(reading.posture.value),
         "alert": int(reading.alert),
         "estimated": csv_cell(";".join(sorted(reading.estimated))),
+        # the worst finding and why: "forward_head: neck_inclination_deg 31.2 >= 29.0 (everyone's limit)"
+        "reason": csv_cell(reading.explain()),
     }
     for name in METRIC_NAMES:
         value = reading.metrics.get(name)

@@ -26,6 +26,7 @@ import numpy as np
 
 from posture.errors import InputError, PostureError
 from posture.files import atomic_path
+from posture.sources.media import opencv_name
 
 __all__ = [
     "ENCODERS",
@@ -177,7 +178,8 @@ class _OpenCV:
         import cv2
 
         self._tmp = tmp
-        self._writer: Any = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*VP8_WEBM.codec), fps, size)
+        with opencv_name(tmp) as name:  # FFmpeg opens the file here and holds it
+            self._writer: Any = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*VP8_WEBM.codec), fps, size)
         if not self._writer.isOpened():
             self._writer.release()
             extra = "" if h264_available() else f"; {H264_EXTRA} adds H.264 MP4"

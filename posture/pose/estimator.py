@@ -276,7 +276,11 @@ def _base_options_kwargs(model_path: Path | None) -> dict[str, Any]:
             return {"model_asset_path": str(model)}
         return {"model_asset_buffer": model.read_bytes()}
     path = Path(model_path).expanduser()
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as exc:  # a name too long for the file system (is_file() raises on Python < 3.12)
+        raise ModelUnavailableError(f"cannot read the model file {path}: {exc.strerror or exc}") from None
+    if not found:
         raise ModelUnavailableError(f"model file not found: {path} (see models/README.md)")
     if path.suffix != ".task":
         raise ModelUnavailableError(

@@ -8,6 +8,7 @@ that opens them once. All their OpenCV I/O lives here; ``cv2`` is imported only 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 from posture.errors import CameraUnavailableError, NotAMediaError, UnreadableSourceError
 from posture.sources.media import Frame
 
-__all__ = ["WARM_UP_FRAMES", "CameraFrames", "FileFrames", "LiveFrames", "thumbnail"]
+__all__ = ["MAX_CAMERA_INDEX", "WARM_UP_FRAMES", "CameraFrames", "FileFrames", "LiveFrames", "thumbnail"]
 
 
 class LiveFrames(Protocol):
@@ -39,6 +40,9 @@ class LiveFrames(Protocol):
 
 
 WARM_UP_FRAMES = 3  # frames dropped after opening a camera, while its exposure settles
+# OpenCV reads an index from 100 up as a back-end plus a camera (200 is V4L2's camera 0), and -1
+# as "any camera", which crashes it on a machine with none (signal 11): only 0-99 are cameras.
+MAX_CAMERA_INDEX = 99
 
 _S = TypeVar("_S", bound="_Reopenable")
 
@@ -66,6 +70,10 @@ class CameraFrames(_Reopenable):
     def __init__(
         self, index: int, width: int = 640, height: int = 480, opener: Callable[[int], Any] | None = None
     ):
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= MAX_CAMERA_INDEX:
+            raise CameraUnavailableError(
+                f"a camera index is a number from 0 to {MAX_CAMERA_INDEX}, not {index!r}"
+            )
         self.index = index
         self.name = f"camera {index}"
         self._size = (width, height)
@@ -146,18 +154,29 @@ class FileFrames(_Reopenable):
         self._index = -1  # index of the last grabbed frame
         self._fps = 0.0
         self._raw_jpeg = False  # packets are JPEG images, decoded only when due
+        self._length_s = 0.0  # the file's length as far as known (stated, or played so far)
         self._ended = False
+        self._check_first_frame()  # a file that is no video is refused before anything starts
 
-    def _open_capture(self) -> Any:
+    def _open_capture(self, *, check_timing: bool = False) -> Any:
         import cv2
 
         # One decoding thread: the stand-in decodes about one frame in 25 that it uses, and frame
         # threading costs more CPU than it saves at that pace (measured: 1.9 % against 2.4 % of a
         # core per second of 630x360 H.264).
-        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
-        if not cap.isOpened():
-            cap.release()
-            cap = cv2.VideoCapture(str(self.path))
+        from posture.sources.media import check_frame_timing, opencv_name
+
+        with opencv_name(self.path) as name:
+            cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
+            if not cap.isOpened():
+                cap.release()
+                cap = cv2.VideoCapture(name)
+            if cap.isOpened() and check_timing:
+                try:
+                    check_frame_timing(self.path, name, float(cap.get(cv2.CAP_PROP_FPS) or 0.0))
+                except BaseException:
+                    cap.release()
+                    raise
         if not cap.isOpened():
             cap.release()
             raise NotAMediaError(f"{self.path} is not a video OpenCV can open")
@@ -170,12 +189,13 @@ class FileFrames(_Reopenable):
         self._fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         fourcc = int(cap.get(cv2.CAP_PROP_FOURCC) or 0).to_bytes(4, "little").decode("latin-1").upper()
         self._raw_jpeg = fourcc == "MJPG" and self._fps > 0 and bool(cap.set(cv2.CAP_PROP_FORMAT, -1))
+        count = float(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0)
+        if self._fps > 0 and count > 0:
+            self._length_s = max(self._length_s, count / self._fps)
         self._pos_s, self._index = -1.0, -1
         return cap
 
     def open(self) -> None:
-        if self._t0 is None:  # first open: is there a frame at all?
-            self._check_first_frame()
         self._cap = self._capture()
         if self._t0 is None:
             self._t0 = self._clock()
@@ -186,8 +206,9 @@ class FileFrames(_Reopenable):
             self._cap = None
 
     def _check_first_frame(self) -> None:
-        """A file OpenCV opens but cannot decode (text named .jpg, a broken clip) is bad input."""
-        cap = self._open_capture()
+        """A file OpenCV opens but cannot decode (text named .jpg, a broken clip), or whose
+        frames are timed faster than any camera films, is bad input."""
+        cap = self._open_capture(check_timing=True)
         try:
             ok, image = cap.read()
         finally:
@@ -209,6 +230,7 @@ class FileFrames(_Reopenable):
             self._pos_s = self._index / self._fps
         else:
             self._pos_s = float(self._cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0) / 1000.0
+        self._length_s = max(self._length_s, self._pos_s)
         return True
 
     def read(self) -> Frame | None:
@@ -217,19 +239,32 @@ class FileFrames(_Reopenable):
         if self._cap is None or self._ended or self._t0 is None:
             return None
         target = self._clock() - self._t0 - self._offset_s
+        if self.loop and self._length_s > 0 and target >= self._length_s:
+            # The file's end went by unseen (the stand-in was paused or released meanwhile):
+            # skip the whole plays it missed, as a camera's picture would have moved on.
+            plays = math.floor(target / self._length_s)
+            self._offset_s += plays * self._length_s
+            target -= plays * self._length_s
+            self._cap.release()
+            self._cap = self._capture()
         if not self._raw_jpeg and target - self._pos_s > self.seek_after_s:
             self._cap.set(cv2.CAP_PROP_POS_MSEC, target * 1000.0)
             self._index = int(self._cap.get(cv2.CAP_PROP_POS_FRAMES) or 0) - 1
+        restarted = False  # started over and no frame since: a file that gives none ends
         while True:
             if not self._grab():
-                if self.loop and self._pos_s > 0:
-                    self._offset_s += self._pos_s + (1.0 / self._fps if self._fps else 0.04)
+                # At the end; or past it, after a seek to where a pause left the clock.
+                if self.loop and not restarted and (self._pos_s > 0 or self._length_s > 0):
+                    played = self._pos_s + (1.0 / self._fps if self._fps else 0.04)
+                    self._offset_s += played if self._pos_s > 0 else self._length_s
                     self._cap.release()
                     self._cap = self._capture()
                     target = self._clock() - self._t0 - self._offset_s
+                    restarted = True
                     continue
                 self._ended = True
                 return None
+            restarted = False
             if self._pos_s + 1e-3 >= target:
                 break
         ok, data = self._cap.retrieve()

@@ -7,9 +7,13 @@ the monotonic clock since opening for a camera. All OpenCV I/O of the project li
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
+import os
 import queue
 import stat
+import tempfile
 import threading
 import time
 import warnings
@@ -25,15 +29,18 @@ from posture.errors import (
     SourceNotFoundError,
     UnreadableSourceError,
 )
+from posture.untrusted import printable
 
 __all__ = [
     "Frame",
     "ImageSource",
     "VideoFileSource",
     "VideoInfo",
+    "check_frame_timing",
     "check_media_path",
     "is_image_file",
     "load_image",
+    "opencv_name",
 ]
 
 log = logging.getLogger(__name__)
@@ -98,6 +105,78 @@ def check_media_path(path: Path) -> None:
         raise UnreadableSourceError(f"{path} is empty")
 
 
+@contextlib.contextmanager
+def opencv_name(path: Path) -> Iterator[str]:
+    """A name for ``path`` that OpenCV can be given, valid while the block runs.
+
+    OpenCV's Python binding kills the process (signal 11) when handed a string that is not valid
+    UTF-8, which is what Python makes of a file name holding other bytes (``surrogateescape``:
+    a Latin-1 name from an old disk, say). Such a path is reached through a symbolic link with a
+    plain name in a private temporary folder; OpenCV keeps the file open once it has opened it,
+    so the link may go when the block ends. Where there are no symbolic links, such a name is
+    refused as bad input.
+    """
+    name = str(path)
+    if is_utf8(name):
+        yield name
+        return
+    if os.name != "posix":
+        raise UnreadableSourceError(
+            f"{printable(name)}: OpenCV cannot open a file whose name is not valid text; rename it"
+        )
+    suffix = path.suffix if is_utf8(path.suffix) else ""
+    with tempfile.TemporaryDirectory(prefix="posture-name-") as folder:
+        link = Path(folder) / f"media{suffix}"
+        os.symlink(os.fsencode(path.absolute()), link)
+        yield str(link)
+
+
+MAX_CAMERA_FPS = 240.0  # the fastest a camera films (phones' slow motion); a desk is filmed at 5-60
+
+
+def check_frame_timing(path: Path, name: str, stated_fps: float) -> None:
+    """Refuse a video whose frames are stamped closer together than any camera films them.
+
+    An AVI's clock is its header's frame rate: one claiming 900 frames a second makes 75 frames
+    last 0.08 s, and the analysis would see one frame of them. A stated rate above
+    :data:`MAX_CAMERA_FPS` (or none) is checked against the timestamps of the first frames, so a
+    WebM whose header gives its time base (1000) but whose frames are stamped 33 ms apart is
+    fine. ``name`` is what OpenCV opens (:func:`opencv_name`).
+    """
+    if 0 < stated_fps <= MAX_CAMERA_FPS:
+        return
+    import cv2
+
+    cap = cv2.VideoCapture(name)
+    try:
+        stamps = []
+        for _ in range(4):
+            if not cap.grab():
+                break
+            stamps.append(float(cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0) / 1000.0)
+    finally:
+        cap.release()
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    if len(gaps) < 1 or max(gaps) <= 0:
+        return  # one frame, or no timestamps at all: the frame count and a fallback rate time it
+    gap_s = sorted(gaps)[len(gaps) // 2]
+    if gap_s < 0.95 / MAX_CAMERA_FPS:
+        raise UnreadableSourceError(
+            f"{path} stamps its frames {gap_s * 1000:.2g} ms apart ({1 / gap_s:.0f} a second"
+            f"{f'; its header says {stated_fps:g}' if stated_fps > 0 else ''}): no camera films that fast, "
+            "so its timing is broken; re-encode it at its real frame rate (e.g. ffmpeg -r 30 -i IN OUT.mp4)"
+        )
+
+
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (a file name decoded with ``surrogateescape`` may not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def is_image_file(path: Path) -> bool:
     """True when Pillow recognises the file as an image (by content, not by name)."""
     from PIL import Image, UnidentifiedImageError
@@ -137,10 +216,17 @@ def load_image(path: Path) -> np.ndarray:
 
     check_media_path(path)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 upright = _to_8bit_rgb(ImageOps.exif_transpose(im))
+        # Pillow warns (with a source line) about EXIF data it cannot parse, and carries on.
+        if any("EXIF" in str(w.message) for w in caught):
+            log.warning("%s: its EXIF data is damaged and was ignored (the photo is used as stored)", path)
+        for w in caught:
+            if "EXIF" not in str(w.message):
+                log.info("%s: %s", path, w.message)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise NotAMediaError(
             f"{path} is too large an image (over {(Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels)"
@@ -206,11 +292,17 @@ class VideoFileSource:
         self.path = Path(path)
         check_media_path(self.path)
         self._cv2 = cv2
-        self._cap: Any = cv2.VideoCapture(str(self.path))
-        if not self._cap.isOpened():
-            self._cap.release()
-            raise NotAMediaError(f"{self.path} is not a video OpenCV can open")
-        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        with opencv_name(self.path) as name:
+            self._cap: Any = cv2.VideoCapture(name)
+            if not self._cap.isOpened():
+                self._cap.release()
+                raise NotAMediaError(f"{self.path} is not a video OpenCV can open")
+            fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+            try:
+                check_frame_timing(self.path, name, fps)
+            except BaseException:
+                self._cap.release()
+                raise
         self.info = VideoInfo(
             width=int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
             height=int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),

@@ -117,7 +117,7 @@ def _wait_status(env: dict[str, str], proc: subprocess.Popen, timeout_s: float =
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()[1]
         res = subprocess.run(posture_cmd("status"), env=env, capture_output=True, text=True, timeout=30)
-        if res.returncode == 0:
+        if res.returncode == 0 and "starting" not in res.stdout:  # answers while it starts, too
             return res.stdout
         time.sleep(0.2)
     raise AssertionError("the monitor never answered")

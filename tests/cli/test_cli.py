@@ -108,6 +108,7 @@ def test_measure_json_on_an_image_without_a_person(tmp_path: Path, capsys) -> No
             "metrics": data[0]["metrics"],
             "estimated": [],
             "findings": data[0]["findings"],
+            "reasons": [],
             "posture": "away",
         }
     ]

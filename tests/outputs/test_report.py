@@ -204,7 +204,7 @@ def test_timeline_chart_has_titles_axes_legend_and_thresholds(side_page: str) ->
         "poor posture",
         "alert (sustained)",
         "away",
-        "head forward 29°",  # FindingRules().forward_head_deg.limit, on the neck inclination
+        "head forward 31°",  # FindingRules().forward_head_deg.limit, on the neck inclination
         "hunched 23°",
     ):
         assert piece in svg, piece
@@ -254,7 +254,7 @@ def test_method_section_lists_settings_and_thresholds(side_page: str) -> None:
     method = text_of(side_page.split('id="method"', 1)[1])
     assert "One Euro filter" in method
     assert "ISO 11226" in method
-    assert "19° 29°" in method  # head forward band (neck inclination)
+    assert "21° 31°" in method  # head forward band (neck inclination)
     assert "None: every metric shown was measured from a side view" in method
 
 
@@ -328,7 +328,7 @@ def test_front_view_with_baseline_charts_estimates_against_the_baseline() -> Non
 def test_threshold_lines_absolute_and_relative_to_baseline() -> None:
     rules = FindingRules()
     assert threshold_lines("head_forward_deg", rules, None) == []  # only against your own posture
-    assert threshold_lines("neck_inclination_deg", rules, None) == [(29.0, "head forward")]
+    assert threshold_lines("neck_inclination_deg", rules, None) == [(31.0, "head forward")]
     ref = {"head_forward_deg": 12.0, "trunk_inclination_deg": -5.0}
     assert threshold_lines("head_forward_deg", rules, ref) == [(24.0, "head forward")]
     assert [y for y, _ in threshold_lines("trunk_inclination_deg", rules, ref)] == [10.0, -30.0]

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from posture.outputs.history.schema import SCHEMA_VERSION, HistoryError
 from posture.outputs.history.sessions import (
+    HistoryListing,
     LiveSession,
     count_sessions,
     daily_trend,
     list_sessions,
+    read_history,
     record_analysis,
 )
 from posture.outputs.history.store import (
@@ -44,6 +46,7 @@ __all__ = [
     "STALE_AFTER_S",
     "DayTrend",
     "HistoryError",
+    "HistoryListing",
     "HistoryStore",
     "LiveSession",
     "SessionRow",
@@ -52,5 +55,6 @@ __all__ = [
     "count_sessions",
     "daily_trend",
     "list_sessions",
+    "read_history",
     "record_analysis",
 ]

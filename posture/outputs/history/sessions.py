@@ -1,13 +1,14 @@
 """Recording sessions and reading them back, one short-lived connection per call.
 
 :func:`record_analysis` stores a finished ``analyze``; :class:`LiveSession` records a monitor
-session as it runs; :func:`list_sessions`, :func:`daily_trend` and :func:`count_sessions` read the
-history without ever creating it.
+session as it runs; :func:`read_history` (what ``posture history`` shows), :func:`list_sessions`,
+:func:`daily_trend` and :func:`count_sessions` read the history without ever creating or changing it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +27,15 @@ if TYPE_CHECKING:
     from posture.pipeline import AnalysisResult
     from posture.summary import SessionSummary
 
-__all__ = ["LiveSession", "count_sessions", "daily_trend", "list_sessions", "record_analysis"]
+__all__ = [
+    "HistoryListing",
+    "LiveSession",
+    "count_sessions",
+    "daily_trend",
+    "list_sessions",
+    "read_history",
+    "record_analysis",
+]
 
 
 def record_analysis(
@@ -134,3 +143,27 @@ def count_sessions(db_path: Path | None = None) -> dict[str, int]:
     """How many sessions of each kind the history holds (empty when there is no history)."""
     with HistoryStore(db_path, create=False) as store:
         return store.count_sessions()
+
+
+@dataclass(frozen=True)
+class HistoryListing:
+    """What ``posture history`` shows, read in one go: the newest sessions, the daily trend, how
+    many sessions of each kind there are, and the ids of rows that could not be read (changed on
+    disk) and are left out of the rest."""
+
+    sessions: tuple[SessionRow, ...]
+    trend: tuple[DayTrend, ...]
+    counts: Mapping[str, int]  # sessions per kind, all of them
+    unreadable: tuple[int, ...]
+
+
+def read_history(
+    limit: int = 20, db_path: Path | None = None, *, kinds: Sequence[str] | None = None, days: int = 14
+) -> HistoryListing:
+    """The newest ``limit`` sessions and the last ``days`` days of the given ``kinds`` (None: every
+    kind), read from a database opened read-only (an empty listing when there is none)."""
+    with HistoryStore(db_path, create=False) as store:
+        sessions = store.list_sessions(limit, kinds=kinds)
+        trend = store.daily_trend(days, kinds=kinds)
+        counts = store.count_sessions()
+        return HistoryListing(tuple(sessions), tuple(trend), counts, tuple(sorted(store.unreadable)))

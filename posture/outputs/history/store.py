@@ -7,17 +7,20 @@ A write is one committed transaction; a read never creates the database.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from posture.outputs.history.schema import (
+    SCHEMA_VERSION,
     HistoryError,
     ensure_folder,
     iso,
@@ -30,6 +33,7 @@ from posture.outputs.history.schema import (
 )
 from posture.paths import DATA_DIR_ENV, history_db_path
 from posture.summary import SessionSummary
+from posture.untrusted import as_text
 
 __all__ = [
     "KINDS",
@@ -49,6 +53,9 @@ __all__ = [
 KINDS = ("live", "replay", "analyze")
 OWN_KINDS = ("live",)  # what `posture history` and its trend show by default
 STALE_AFTER_S = 60.0  # a live session not updated for this long was interrupted (crash, kill -9)
+MAX_LIMIT = 2**62  # more rows than any history holds, within SQLite's 64-bit integers
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
@@ -174,8 +181,11 @@ _LIST_COLUMNS = (
 class HistoryStore:
     """A connection to the history database; use as a context manager.
 
-    ``create=False`` opens an existing database only (``connection`` is then ``None`` when there is
-    none yet), so reading the history never creates files. ``clock`` returns the current UTC time.
+    ``create=False`` opens an existing database for reading only (``connection`` is then ``None``
+    when there is none yet): reading the history never creates or changes a file, and works in a
+    folder the user cannot write to. ``clock`` returns the current UTC time. Rows changed on disk
+    so that they no longer make sense (a start time ``yesterday``, a duration in words, infinite
+    numbers) are left out of what the queries return; their ids collect in :attr:`unreadable`.
     """
 
     def __init__(
@@ -185,8 +195,11 @@ class HistoryStore:
         self.path = Path(db_path) if db_path is not None else history_db_path()
         self.clock: Clock = clock or utc_now
         self.connection: sqlite3.Connection | None = None
+        self.unreadable: set[int] = set()  # ids of the rows the queries had to leave out
         with self._errors("open"):
-            if not create and not self.path.exists():
+            if not create:
+                if self.path.exists():
+                    self.connection = self._open_for_reading()
                 return
             try:
                 ensure_folder(self.path.parent, tighten_existing=own_default)
@@ -194,18 +207,43 @@ class HistoryStore:
                 raise HistoryError(
                     f"cannot create the history folder {self.path.parent}: {exc.strerror or exc}"
                 ) from None
-            new = not self.path.exists()
-            conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
+            self.connection = self._open_for_writing()
+
+    def _open_for_writing(self) -> sqlite3.Connection:
+        new = not self.path.exists()
+        conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
+        try:
+            if new and os.name == "posix":
+                self.path.chmod(0o600)  # SQLite gives its -wal and -shm files the same mode
+            retry_when_locked(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+            conn.execute("PRAGMA synchronous = FULL")  # a committed update survives a power cut too
+            retry_when_locked(lambda: migrate(conn, self.path))
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _open_for_reading(self) -> sqlite3.Connection:
+        """Read-only; in a folder where SQLite cannot make the WAL index (``-shm``) either, as an
+        immutable file (what a monitor killed mid-write left in ``-wal`` is then not seen). A
+        database of an older schema is upgraded first, which needs a writable one."""
+        uri = self.path.absolute().as_uri()
+        conn: sqlite3.Connection | None = None
+        for mode in ("mode=ro", "immutable=1"):
+            conn = sqlite3.connect(f"{uri}?{mode}", uri=True, timeout=10.0, isolation_level=None)
             try:
-                if new and os.name == "posix":
-                    self.path.chmod(0o600)  # SQLite gives its -wal and -shm files the same mode
-                retry_when_locked(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
-                conn.execute("PRAGMA synchronous = FULL")  # a committed update survives a power cut too
-                retry_when_locked(lambda: migrate(conn, self.path))
-            except BaseException:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                break
+            except sqlite3.OperationalError as exc:
                 conn.close()
-                raise
-            self.connection = conn
+                if mode == "immutable=1" or ("unable to open" not in str(exc) and "readonly" not in str(exc)):
+                    raise
+                log.info("reading %s as an immutable file: %s", self.path, exc)
+        assert conn is not None
+        if version == SCHEMA_VERSION:
+            return conn
+        conn.close()
+        return self._open_for_writing()  # migrates, or says the schema is newer
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
@@ -266,7 +304,7 @@ class HistoryStore:
                     iso(started),
                     None if ended is None else iso(ended),
                     kind,
-                    source,
+                    as_text(source),  # SQLite refuses a name that is not UTF-8 (lone surrogates)
                     *self._values(totals),
                     int(live),
                     iso(self.clock()),
@@ -321,45 +359,20 @@ class HistoryStore:
         with self._errors("read"):
             rows = self.connection.execute(
                 f"SELECT {_LIST_COLUMNS} FROM sessions{where} ORDER BY started DESC, id DESC LIMIT ?",
-                (*params, max(int(limit), 0)),
+                (*params, min(max(int(limit), 0), MAX_LIMIT)),
             ).fetchall()
         out = []
-        for (
-            id_,
-            started,
-            ended,
-            kind,
-            source,
-            duration,
-            poor_share,
-            episodes,
-            alerts,
-            top,
-            live,
-            updated,
-        ) in rows:
-            status = SessionStatus.DONE
-            if live:
-                age_s = (now - parse_time(updated)).total_seconds()
-                status = SessionStatus.INTERRUPTED if age_s > stale_after_s else SessionStatus.LIVE
-                if status is SessionStatus.INTERRUPTED:
-                    ended = updated  # the last sign of life is the best end we know
-            out.append(
-                SessionRow(
-                    id=int(id_),
-                    started=parse_time(started),
-                    ended=None if ended is None else parse_time(ended),
-                    kind=kind,
-                    source=source,
-                    duration_s=round(duration, 2),
-                    poor_share=round(poor_share, 4),
-                    episodes=int(episodes),
-                    alerts=int(alerts),
-                    top_finding=top,
-                    status=status,
-                )
-            )
+        for row in rows:
+            try:
+                out.append(_session_row(row, now, stale_after_s))
+            except (TypeError, ValueError, OverflowError):
+                self._unreadable(row[0])
         return out
+
+    def _unreadable(self, session_id: object) -> None:
+        if isinstance(session_id, int) and session_id not in self.unreadable:
+            log.debug("history row %d cannot be read: left out", session_id)
+            self.unreadable.add(session_id)
 
     def count_sessions(self) -> dict[str, int]:
         """How many sessions of each kind the history holds."""
@@ -367,7 +380,7 @@ class HistoryStore:
             return {}
         with self._errors("read"):
             rows = self.connection.execute("SELECT kind, COUNT(*) FROM sessions GROUP BY kind").fetchall()
-        return {kind: int(n) for kind, n in rows}
+        return {str(kind): int(n) for kind, n in rows}
 
     def daily_trend(
         self, days: int = 14, *, tz: tzinfo | None = None, kinds: Sequence[str] | None = None
@@ -385,14 +398,19 @@ class HistoryStore:
         where, params = kind_filter(kinds)
         with self._errors("read"):
             rows = self.connection.execute(
-                "SELECT started, present_s, poor_s, episodes FROM sessions"
+                "SELECT id, started, present_s, poor_s, episodes FROM sessions"
                 + (where + " AND" if where else " WHERE")
                 + " started >= ?",
                 (*params, since),
             ).fetchall()
         by_day: dict[date, dict[str, float]] = {}
-        for started, present, poor, episodes in rows:
-            day = parse_time(started).astimezone(tz).date()
+        for id_, started, present, poor, episodes in rows:
+            try:
+                day = _time(started).astimezone(tz).date()
+                present, poor, episodes = _seconds(present), _seconds(poor), _count(episodes)
+            except (TypeError, ValueError, OverflowError):
+                self._unreadable(id_)
+                continue
             if not first <= day <= today:
                 continue
             acc = by_day.setdefault(day, {"sessions": 0, "present_s": 0.0, "poor_s": 0.0, "episodes": 0})
@@ -410,3 +428,72 @@ class HistoryStore:
             )
             for day, acc in sorted(by_day.items())
         ]
+
+
+# -- reading rows that may have been changed on disk -----------------------------------------------------
+
+MAX_STORED_S = 366 * 24 * 3600.0  # no session lasts a year: a longer one was changed on disk
+
+
+def _session_row(row: Sequence[Any], now: datetime, stale_after_s: float) -> SessionRow:
+    """A listed row, every value checked (``TypeError``/``ValueError`` for one that makes no sense)."""
+    id_, started, ended, kind, source, duration, poor_share, episodes, alerts, top, live, updated = row
+    status = SessionStatus.DONE
+    if live:
+        age_s = (now - _time(updated)).total_seconds()
+        status = SessionStatus.INTERRUPTED if age_s > stale_after_s else SessionStatus.LIVE
+        if status is SessionStatus.INTERRUPTED:
+            ended = updated  # the last sign of life is the best end we know
+    share = _number(poor_share)
+    if not 0.0 <= share <= 1.0:
+        raise ValueError("a share outside 0-1")
+    return SessionRow(
+        id=int(id_),
+        started=_time(started),
+        ended=None if ended is None else _time(ended),
+        kind=_text(kind),
+        source=_text(source),
+        duration_s=round(_seconds(duration), 2),
+        poor_share=round(share, 4),
+        episodes=_count(episodes),
+        alerts=_count(alerts),
+        top_finding=None if top is None else _text(top),
+        status=status,
+    )
+
+
+def _time(value: object) -> datetime:
+    """A stored ISO 8601 time, in UTC when it names no zone."""
+    if not isinstance(value, str):
+        raise TypeError("a time must be text")
+    t = parse_time(value)
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number
+
+
+def _seconds(value: object) -> float:
+    seconds = _number(value)
+    if not 0.0 <= seconds <= MAX_STORED_S:
+        raise ValueError("a duration out of range")
+    return seconds
+
+
+def _count(value: object) -> int:
+    number = _number(value)
+    if number < 0 or number != int(number) or number > 1e9:
+        raise ValueError("not a count")
+    return int(number)
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not text")
+    return value

@@ -17,6 +17,7 @@ from posture.outputs.overlay import draw_skeleton, fit_pose
 from posture.outputs.report.words import finding_title
 from posture.pipeline import AnalysisResult
 from posture.reading import Reading, Verdict
+from posture.sources.media import opencv_name
 
 __all__ = [
     "KEY_FRAME_WIDTH_PX",
@@ -90,7 +91,8 @@ def read_key_frames(
         return ()
     import cv2
 
-    cap = cv2.VideoCapture(str(source))
+    with opencv_name(source) as name:
+        cap = cv2.VideoCapture(name)
     frames: list[KeyFrame] = []
     try:
         if not cap.isOpened():
