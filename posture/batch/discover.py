@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from posture.errors import InputError
+from posture.untrusted import as_text
 
 __all__ = [
     "FOLDER_PROFILE",
@@ -44,6 +45,7 @@ class Recording:
     rel: str  # posix path below its input, used for the result folder and in the cohort
     person: str
     baseline: Path | None  # a photo or profile of this person's good posture
+    unusable: str | None = None  # why it cannot be analysed whatever it holds (its name)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,14 @@ def _walk(folder: Path) -> list[Path]:
     return found
 
 
+def _is_text(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # the bytes of a name that is not UTF-8, held as lone surrogates
+        return False
+    return True
+
+
 def _absolute(path: Path) -> Path:
     """The file's absolute path, links resolved; a broken link or a link loop (which Python
     before 3.13 answers with RuntimeError) keeps its own name in its resolved folder."""
@@ -169,5 +179,16 @@ def discover(
                 baseline = _folder_profile(path, root_abs)
             if entry is not None and baseline is None:
                 baseline = _folder_profile(path, root_abs)
-            out.append(Recording(path, rel_path.as_posix(), person, baseline))
+            if _is_text(str(path)):
+                out.append(Recording(path, rel_path.as_posix(), person, baseline))
+            else:  # a name that is not UTF-8 cannot be stored, shown or written into the cohort
+                out.append(
+                    Recording(
+                        Path(as_text(path)),
+                        as_text(rel_path.as_posix()),
+                        as_text(person),
+                        None,
+                        unusable="its name is not valid UTF-8 text; rename it to analyse it",
+                    )
+                )
     return sorted(out, key=lambda r: (r.rel, str(r.path)))

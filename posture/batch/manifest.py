@@ -203,7 +203,7 @@ class Manifest:
             if row is None:
                 self._db.execute("INSERT INTO meta VALUES ('version', ?)", (str(SCHEMA_VERSION),))
             elif str(row["value"]) != str(SCHEMA_VERSION):
-                version = printable(str(row["value"]))[:40]
+                version = printable(row["value"], 40)
                 raise InputError(f"{path} was written by another version of posture (manifest {version})")
         except sqlite3.DatabaseError as exc:
             self._db.close()
@@ -259,7 +259,7 @@ class Manifest:
         state = _state(row)
         if isinstance(state, RecordState):
             return state
-        key = printable(str(row["path"]))[:300]
+        key = printable(row["path"], 300)
         if key not in self._reported:
             self._reported.add(key)
             log.warning("%s: ignoring the row of %s: %s", self.path.name, key, state)
@@ -267,7 +267,7 @@ class Manifest:
 
     def report_bad(self, path: str, why: str) -> None:
         """Reports (once) a row the driver found unusable, e.g. a result folder it would not choose."""
-        key = printable(path)[:300]
+        key = printable(path, 300)
         if key not in self._reported:
             self._reported.add(key)
             log.warning("%s: ignoring the row of %s: %s", self.path.name, key, why)

@@ -386,7 +386,7 @@ class _Driver:
             else:
                 folder = _folder_name(rec.rel, taken)
                 taken.add(folder)
-            why = _unusable(rec.path)
+            why = rec.unusable or _unusable(rec.path)
             try:
                 st = rec.path.stat() if why is None else None
             except OSError as exc:  # gone since it was looked at

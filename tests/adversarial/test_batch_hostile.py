@@ -352,6 +352,24 @@ def test_a_glob_and_a_single_path_find_the_fifo_too(tmp_path: Path, capsys) -> N
             assert code == 1 and len(_failure_lines(err)) == 1, err
 
 
+def test_a_name_that_is_not_utf8_is_a_failed_recording(tmp_path: Path, capsys) -> None:
+    archive = _archive(tmp_path / "a", {"ok.mp4": "ok"})
+    Path(os.fsdecode(os.fsencode(archive) + b"/\xff\xfe.mp4")).write_text("ok\n")
+    out = tmp_path / "results"
+    code, stdout, err = _batch(archive, out, capsys)
+    assert code == 1, err
+    (line,) = _failure_lines(err)
+    assert (
+        line == "posture: failed: \ufffd\ufffd.mp4: its name is not valid UTF-8 text; rename it to analyse it"
+    )
+    assert "2 recording(s): 1 analysed now" in stdout
+    with (out / "cohort.csv").open(encoding="utf-8") as fh:
+        assert {r["recording"]: r["status"] for r in csv.DictReader(fh)} == {
+            "ok.mp4": "ok",
+            "\ufffd\ufffd.mp4": "failed",
+        }
+
+
 def test_escape_sequences_in_names_never_reach_the_terminal(tmp_path: Path, capsys) -> None:
     name = "\x1b]0;pwned\x07\x1b[31mred"
     archive = _archive(tmp_path / "a", {f"{name}/bad.mp4": "bad", "ok.mp4": "ok"})
