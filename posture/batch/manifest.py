@@ -252,9 +252,6 @@ class Manifest:
             if state is not None:
                 yield state
 
-    def folders(self) -> set[str]:
-        return {state.folder for state in self.records()}
-
     def _checked(self, row: sqlite3.Row) -> RecordState | None:
         state = _state(row)
         if isinstance(state, RecordState):
