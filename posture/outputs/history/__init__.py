@@ -23,6 +23,7 @@ from posture.outputs.history.sessions import (
     LiveSession,
     count_sessions,
     daily_trend,
+    day_summaries,
     list_sessions,
     record_analysis,
 )
@@ -30,6 +31,7 @@ from posture.outputs.history.store import (
     KINDS,
     OWN_KINDS,
     STALE_AFTER_S,
+    DaySummary,
     DayTrend,
     HistoryStore,
     SessionRow,
@@ -42,6 +44,7 @@ __all__ = [
     "OWN_KINDS",
     "SCHEMA_VERSION",
     "STALE_AFTER_S",
+    "DaySummary",
     "DayTrend",
     "HistoryError",
     "HistoryStore",
@@ -51,6 +54,7 @@ __all__ = [
     "SessionTotals",
     "count_sessions",
     "daily_trend",
+    "day_summaries",
     "list_sessions",
     "record_analysis",
 ]
