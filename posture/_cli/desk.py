@@ -66,7 +66,7 @@ def cmd_tray(args: argparse.Namespace, out: IO[str]) -> int:
     desktop = DesktopSink()
 
     def notify(title: str, message: str) -> None:
-        log.info("%s: %s", title, message)
+        log.info("%s", message)
         desktop.send(Notification(0.0, "tray", title, message, 1))
 
     def open_page(days: int) -> None:

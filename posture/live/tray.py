@@ -135,6 +135,8 @@ def tray_view(status: Status | None, monitor: MonitorState, now: datetime) -> Tr
         return TrayView(state, COLOURS[state], f"posture: {text}", **extra)
 
     if status is None or status.state == "stopped":
+        if monitor.exit_code == 0:
+            return view(TrayState.NOT_RUNNING, "the monitor has stopped (its session is saved)")
         if monitor.exit_code is not None:
             why = f": {monitor.last_words}" if monitor.last_words else ""
             return view(
@@ -323,11 +325,13 @@ class TrayApp:
     clock: Callable[[], datetime] = datetime.now
     cameras: Sequence[int] = ()
     start_timeout_s: float = 60.0  # a monitor that has not answered by then is taken as failed
+    today_every_s: float = 10.0  # how often today's line is read from the history
     view: TrayView | None = field(default=None, init=False)
     status: Status | None = field(default=None, init=False)
     menu: tuple[MenuItem, ...] = field(default=(), init=False)
     _started_at: float | None = field(default=None, init=False)  # monotonic time the own monitor was started
     _said_crash: bool = field(default=False, init=False)
+    _today_cache: tuple[float, str] | None = field(default=None, init=False)  # (monotonic time, line)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -341,7 +345,7 @@ class TrayApp:
             self.channel(Request(Command.STATUS))
         except MonitorNotRunningError:
             if self.own is not None:
-                self._start()
+                self._start(self.own.camera)
         except ControlError as exc:
             log.warning("cannot reach the posture monitor: %s", exc)
         self.tick()
@@ -364,7 +368,7 @@ class TrayApp:
             except ControlError as exc:  # e.g. no answer in time: show it, try again next tick
                 status, error = None, str(exc)
             monitor = self._monitor_state(status, error)
-            if monitor.exit_code is not None and not self._said_crash:
+            if monitor.exit_code not in (None, 0) and not self._said_crash:
                 self._said_crash = True
                 why = f" ({monitor.last_words})" if monitor.last_words else ""
                 self.notify(
@@ -399,13 +403,19 @@ class TrayApp:
         return MonitorState(owned=True, starting=waiting, error=error)
 
     def _today_line(self) -> str:
+        """Today's line from the history, read again at most every ``today_every_s``."""
         from posture.live.end_of_day import day_line
 
+        now = time.monotonic()
+        if self._today_cache is not None and now - self._today_cache[0] < self.today_every_s:
+            return self._today_cache[1]
         try:
-            return day_line(self.today())
+            line = day_line(self.today())
         except Exception as exc:  # a locked or broken history must not take the tray down
             log.debug("cannot read today's history", exc_info=True)
-            return f"Today: history unavailable ({type(exc).__name__})"
+            line = f"Today: history unavailable ({type(exc).__name__})"
+        self._today_cache = (now, line)
+        return line
 
     def act(self, action: Action, arg: int | None = None) -> None:
         """Carry out a menu action; a refusal or failure is told as a notification."""

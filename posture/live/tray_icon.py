@@ -179,7 +179,7 @@ class PystrayBackend:
     def create(self, view: TrayView, menu: tuple[MenuItem, ...]) -> Any:
         """The pystray icon (not shown yet: :meth:`run` shows it)."""
         self._menu = menu
-        self._icon = self._pystray.Icon(
+        self._icon = _icon_class(self._pystray)(
             "posture", icon_image(view), view.tooltip, menu=self._pystray_menu(menu)
         )
         return self._icon
@@ -212,6 +212,32 @@ class PystrayBackend:
                 self._icon.stop()
 
 
+def _icon_class(pystray: Any) -> Any:
+    """pystray's icon class; on X11 one with two fixes to pystray 0.19's X11 back-end. It asks the
+    tray host to dock the icon again at every change of image, and hosts such as trayer then shrink
+    it to the window's first size (1 pixel wide): this one docks again only after the host has gone
+    (pystray clears its ``_systray_manager`` then). And its window does not ask for clicks, so the
+    click that should run the default action never arrives: this one asks for them."""
+    base = pystray.Icon
+    if not base.__module__.endswith("_xorg"):
+        return base
+    import Xlib.X
+
+    class DockOnce(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._window.change_attributes(
+                event_mask=Xlib.X.ExposureMask | Xlib.X.StructureNotifyMask | Xlib.X.ButtonPressMask
+            )
+            self._display.flush()
+
+        def _assert_docked(self) -> None:
+            if self._systray_manager is None:
+                super()._assert_docked()
+
+    return DockOnce
+
+
 class _TkPopup:
     """The menu as a Tk pop-up at the pointer, for pystray's X11 back-end (Tk runs in its own thread:
     it must make every Tk call from one)."""
@@ -230,7 +256,9 @@ class _TkPopup:
         self._requests.put(menu)
 
     def close(self) -> None:
+        """End Tk in its own thread (Tcl must be torn down by the thread that made it)."""
         self._requests.put(None)
+        self._thread.join(2.0)
 
     def _run(self) -> None:
         try:
