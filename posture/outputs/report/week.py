@@ -150,6 +150,7 @@ def _watched_chart(rows: Sequence[DayRow]) -> Chart:
         ax.bar(x, rest, color=COLOURS["good"], width=0.62, label="not poor")
         ax.bar(x, poor, bottom=rest, color=COLOURS["poor"], width=0.62, label="poor posture")
         ax.set_ylabel(f"time watched ({unit})")
+        ax.set_ylim(0, max(max(r.watched_s for r in rows) / div, 1e-6) * 1.3)  # room for the legend
         _day_axis(ax, rows)
         ax.legend(loc="upper left", frameon=False, ncol=2)
         fig.suptitle("Time watched per day", x=0.02, ha="left", fontweight="bold", fontsize=10)
@@ -175,7 +176,8 @@ def _findings_chart(rows: Sequence[DayRow], codes: Sequence[str]) -> Chart:
             colour = _FINDING_COLOURS[i % len(_FINDING_COLOURS)]
             ax.plot(x, ys, color=colour, lw=1.2, marker="s", ms=3, ls="--", label=finding_title(code))
         ax.set_ylabel("% of the time watched")
-        ax.set_ylim(bottom=0)
+        top = max((100 * r.poor_share for r in rows if r.watched_s > 0), default=1.0)
+        ax.set_ylim(0, max(top, 1.0) * 1.45)  # room for the legend
         _day_axis(ax, rows)
         ax.legend(loc="upper left", frameon=False, ncol=min(len(codes) + 1, 3))
         fig.suptitle("Share of the time poor, per finding", x=0.02, ha="left", fontweight="bold", fontsize=10)
@@ -207,6 +209,7 @@ def _alerts_chart(rows: Sequence[DayRow]) -> Chart:
             label="breaks taken",
         )
         ax.set_ylabel("count")
+        ax.set_ylim(0, max(max(max(r.alerts, r.breaks) for r in rows), 1) * 1.35)
         ax.yaxis.get_major_locator().set_params(integer=True)
         _day_axis(ax, rows)
         ax.legend(loc="upper left", frameon=False, ncol=2)
