@@ -35,11 +35,14 @@ PLAN = ("good", "bad", "good", "bad")  # 80 s: slouches start at 20 s and 60 s
 WINDOW = (10.0, 70.0)
 
 
-def build_clip(out: Path) -> tuple[float, float]:
-    """The good/bad stand-in clip; returns (fps, total seconds)."""
+def build_clip(
+    out: Path, stretch_s: float = STRETCH_S, plan: tuple[str, ...] = PLAN, clip: Path = CLIP
+) -> tuple[float, float]:
+    """The good/bad stand-in clip, ``stretch_s`` seconds per stretch of ``plan``; returns (fps,
+    total seconds). The tray's desktop test uses it too."""
     import cv2
 
-    cap = cv2.VideoCapture(str(CLIP))
+    cap = cv2.VideoCapture(str(clip))
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     good, bad = [], []
     while True:
@@ -54,14 +57,14 @@ def build_clip(out: Path) -> tuple[float, float]:
     cap.release()
     h, w = good[0].shape[:2]
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
-    n = round(STRETCH_S * fps)
-    for kind in PLAN:
+    n = round(stretch_s * fps)
+    for kind in plan:
         frames = good if kind == "good" else bad
         cycle = frames + frames[::-1]  # forward and back: no jump at the seam
         for i in range(n):
             writer.write(cycle[i % len(cycle)])
     writer.release()
-    return fps, STRETCH_S * len(PLAN)
+    return fps, stretch_s * len(plan)
 
 
 def transcode_h264(clip: Path) -> Path:

@@ -294,6 +294,12 @@ class _TkPopup:
 
         root.after(0, poll)
         root.mainloop()
+        # Tcl must be deleted by this thread: drop every reference (the callback holds the root
+        # in a cycle) and collect here, not in whichever thread the collector would next run in.
+        del poll, root
+        import gc
+
+        gc.collect()
 
     def _build(self, tkinter: Any, parent: Any, items: Sequence[MenuItem]) -> Any:
         menu = tkinter.Menu(parent, tearoff=False)
