@@ -171,7 +171,9 @@ def test_status_pause_resume_reach_the_handler(
 
 
 @needs_unix
-def test_calibrate_and_stop_reach_the_handler(runtime_dir: Path, servers: Callable[..., ControlServer]) -> None:
+def test_calibrate_and_stop_reach_the_handler(
+    runtime_dir: Path, servers: Callable[..., ControlServer]
+) -> None:
     handler = Recorder()
     server = servers(handler)
     assert send_command(Request(Command.CALIBRATE)).state == "calibrating"
