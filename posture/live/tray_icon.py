@@ -246,6 +246,8 @@ class _TkPopup:
         self._invoke = invoke
         self._requests: queue.Queue[tuple[MenuItem, ...] | None] = queue.Queue()
         self._failed = False
+        self._root: Any = None  # the Tk root, in the menu's thread only
+        self._popup: Any = None  # the last menu shown
         self._thread = threading.Thread(target=self._run, name="posture-tray-menu", daemon=True)
         self._thread.start()
 
@@ -274,32 +276,35 @@ class _TkPopup:
             log.warning("the tray's menu cannot open: %s", exc)
             return
         root.withdraw()
-
-        def poll() -> None:
-            try:
-                menu = self._requests.get_nowait()
-            except queue.Empty:
-                root.after(100, poll)
-                return
-            if menu is None:
-                root.destroy()
-                return
-            popup = self._build(tkinter, root, menu)
-            x, y = root.winfo_pointerxy()
-            try:
-                popup.tk_popup(x, y)
-            finally:
-                popup.grab_release()
-            root.after(100, poll)
-
-        root.after(0, poll)
+        self._root = root
+        root.after(0, self._poll, tkinter)
         root.mainloop()
-        # Tcl must be deleted by this thread: drop every reference (the callback holds the root
-        # in a cycle) and collect here, not in whichever thread the collector would next run in.
-        del poll, root
+        # Tcl must be deleted by this thread: drop the references and collect here, not in
+        # whichever thread the collector would next run in.
+        self._root = self._popup = root = None
         import gc
 
         gc.collect()
+
+    def _poll(self, tkinter: Any) -> None:
+        root = self._root
+        try:
+            menu = self._requests.get_nowait()
+        except queue.Empty:
+            root.after(100, self._poll, tkinter)
+            return
+        if menu is None:
+            root.destroy()
+            return
+        if self._popup is not None:
+            self._popup.destroy()  # the previous one, long unposted
+        popup = self._popup = self._build(tkinter, root, menu)
+        x, y = root.winfo_pointerxy()
+        try:
+            popup.tk_popup(x, y)
+        finally:
+            popup.grab_release()
+        root.after(100, self._poll, tkinter)
 
     def _build(self, tkinter: Any, parent: Any, items: Sequence[MenuItem]) -> Any:
         menu = tkinter.Menu(parent, tearoff=False)

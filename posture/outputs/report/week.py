@@ -291,7 +291,11 @@ def build_week_data(
     poor_share = poor_s / watched_s if watched_s > 0 else 0.0
     one_day = days == 1
     headlines = (
-        Headline("Time watched", format_duration(watched_s) if watched_s else "–", f"over {days} day(s)"),
+        Headline(
+            "Time watched",
+            format_duration(watched_s) if watched_s else "–",
+            f"over {days} day{'s' if days != 1 else ''}",
+        ),
         Headline(
             "Poor posture",
             f"{poor_share:.0%}" if watched_s else "–",
