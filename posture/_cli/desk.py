@@ -40,7 +40,7 @@ def _monitor_args(args: argparse.Namespace) -> list[str]:
 def cmd_tray(args: argparse.Namespace, out: IO[str]) -> int:
     from datetime import datetime
 
-    from posture._cli.common import config_from_args
+    from posture._cli.common import config_from_args, positive
     from posture._cli.info import write_history_page
     from posture.live.alerts import DesktopSink
     from posture.live.control import send_command
@@ -51,6 +51,7 @@ def cmd_tray(args: argparse.Namespace, out: IO[str]) -> int:
     from posture.policy import Notification
 
     config = config_from_args(args)  # a bad config is reported here, before anything starts
+    positive("--poll", args.poll, most=60.0)
     if args.source is not None and not args.source.is_file():
         raise InputError(f"--source: no such file: {args.source}")
     kinds = ("replay",) if args.source is not None else OWN_KINDS
@@ -136,9 +137,7 @@ def cmd_tray(args: argparse.Namespace, out: IO[str]) -> int:
                 backend.stop()
 
     def on_signal(_signum: int, _frame: Any) -> None:
-        stop.set()
-        if isinstance(backend, PystrayBackend):
-            backend.stop()
+        stop.set()  # the worker sees it within a poll, stops its monitor, then the icon
 
     stop_on = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
     previous = {sig: signal.signal(sig, on_signal) for sig in stop_on}

@@ -152,7 +152,7 @@ class Monitor:
             self._status = replace(
                 self._status,
                 state="calibrating",
-                calibration=f"calibrating: sit the way you mean to sit and hold still for {seconds:g} s",
+                calibration=f"sit the way you mean to sit and hold still for {seconds:g} s",
             )
             status = self._status
         self._commands.put(("calibrate", None))

@@ -155,7 +155,7 @@ def tray_view(status: Status | None, monitor: MonitorState, now: datetime) -> Tr
             "the monitor is starting" if state == "starting" else "the monitor is stopping",
         )
     if state == "calibrating":
-        return view(TrayState.CALIBRATING, status.calibration or "calibrating")
+        return view(TrayState.CALIBRATING, f"calibrating: {status.calibration or 'sit well and hold still'}")
     if state == "paused":
         if status.reason == USER_PAUSE_REASON or status.reason is None:
             if status.paused_until_s is None:

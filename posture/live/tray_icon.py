@@ -141,6 +141,7 @@ class PystrayBackend:
         self._menu: tuple[MenuItem, ...] = ()
         self._icon: Any = None
         self._popup: _TkPopup | None = None
+        self._stopped = False
         self.has_menu = bool(getattr(pystray.Icon, "HAS_MENU", True))
 
     def _items(self, items: Sequence[MenuItem]) -> list[Any]:
@@ -186,6 +187,8 @@ class PystrayBackend:
 
     def show(self, view: TrayView, menu: tuple[MenuItem, ...]) -> None:
         self._menu = menu
+        if self._stopped:
+            return
         if self._icon is None:
             self.create(view, menu)
             return
@@ -205,11 +208,23 @@ class PystrayBackend:
         self._icon.run(setup=start)
 
     def stop(self) -> None:
+        """End the menu and pystray's loop. From another thread, pystray's X11 back-end waits for
+        its loop to carry out the stop, forever if the loop has already ended: so the call runs in
+        a thread of its own, given two seconds."""
         if self._popup is not None:
             self._popup.close()
-        if self._icon is not None:
+        self._stopped = True
+        icon, self._icon = self._icon, None
+        if icon is None:
+            return
+
+        def stop_icon() -> None:
             with contextlib.suppress(Exception):
-                self._icon.stop()
+                icon.stop()
+
+        stopper = threading.Thread(target=stop_icon, name="posture-tray-stop", daemon=True)
+        stopper.start()
+        stopper.join(2.0)
 
 
 def _icon_class(pystray: Any) -> Any:

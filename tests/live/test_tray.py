@@ -60,7 +60,7 @@ class FakeChannel:
         elif request.cmd is Command.RESUME:
             self.status = replace(self.status, state="running", reason=None, paused_until_s=None)
         elif request.cmd is Command.CALIBRATE:
-            self.status = replace(self.status, state="calibrating", calibration="calibrating: hold still")
+            self.status = replace(self.status, state="calibrating", calibration="hold still")
         elif request.cmd is Command.STOP:
             self.status = replace(self.status, state="stopping")
         return self.status
@@ -167,7 +167,7 @@ STATES = {
     TrayState.AWAY: (replace(RUNNING, state="away", verdict="away"), MonitorState(), "nobody at the desk"),
     TrayState.NO_CAMERA: (replace(RUNNING, state="camera-lost"), MonitorState(), "no camera (camera 0)"),
     TrayState.CALIBRATING: (
-        replace(RUNNING, state="calibrating", calibration="calibrating: hold still for 8 s"),
+        replace(RUNNING, state="calibrating", calibration="hold still for 8 s"),
         MonitorState(),
         "calibrating: hold still for 8 s",
     ),
@@ -351,7 +351,7 @@ def test_resume_calibrate_and_pages() -> None:
     assert backend.shown[-1][0].state is TrayState.FINE
     app.act(Action.CALIBRATE)
     assert backend.shown[-1][0].state is TrayState.CALIBRATING
-    assert calls["notes"][-1] == ("posture: calibrating", "calibrating: hold still")
+    assert calls["notes"][-1] == ("posture: calibrating", "hold still")
     app.act(Action.OPEN_TODAY)
     app.act(Action.OPEN_WEEK)
     assert calls["pages"] == [1, 7]
