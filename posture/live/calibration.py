@@ -41,11 +41,17 @@ class Calibrated:
 
 
 def frames_for(
-    live: Any, seconds: float, *, sleep: Callable[[float], Any] = time.sleep, fps: float = CAPTURE_FPS
+    live: Any,
+    seconds: float,
+    *,
+    sleep: Callable[[float], Any] = time.sleep,
+    fps: float = CAPTURE_FPS,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> Iterator[Frame]:
-    """Frames from an opened live source for ``seconds`` of its own time, about ``fps`` a second."""
+    """Frames from an opened live source for ``seconds`` of its own time, about ``fps`` a second;
+    none more once ``stopped()`` is true (the monitor is asked to stop mid-capture)."""
     first: float | None = None
-    while True:
+    while not stopped():
         frame = live.read()
         if frame is None:
             if live.ended:
@@ -68,6 +74,7 @@ def calibrate_live(
     on_check: Callable[[Any], None] | None = None,
     on_validating: Callable[[], None] | None = None,
     sleep: Callable[[float], Any] = time.sleep,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> Calibrated:
     """Capture, validate and save a baseline from ``live`` (opened) with ``estimator`` (opened).
 
@@ -80,7 +87,7 @@ def calibrate_live(
 
     seconds = config.calibration.seconds
     baseline, report = run_calibration(
-        frames_for(live, seconds + _SLACK_S, sleep=sleep),
+        frames_for(live, seconds + _SLACK_S, sleep=sleep, stopped=stopped),
         estimator,
         config.calibration,
         config.metrics,
@@ -93,8 +100,10 @@ def calibrate_live(
         on_validating()
     raws = [
         measure(estimator.estimate(f), config.metrics)
-        for f in islice(frames_for(live, VALIDATION_S, sleep=sleep), 0, None, 3)
+        for f in islice(frames_for(live, VALIDATION_S, sleep=sleep, stopped=stopped), 0, None, 3)
     ]
+    if stopped():
+        raise CalibrationFailed("calibration not saved: stopped before it was checked")
     check = validate(baseline, raws, config.metrics)
     if not check.ok:  # only a profile that passed its check is ever saved
         raise CalibrationFailed(f"calibration not saved: {check.message}")

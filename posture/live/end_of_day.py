@@ -108,20 +108,33 @@ class EndOfDay:
         self._catalogue = catalogue
         self._last: datetime | None = None  # the wall time of the previous call
 
-    def due(self, wall: datetime, running: SessionTotals) -> Notification | None:
-        last, self._last = self._last, wall
+    def due(
+        self,
+        wall: datetime,
+        running: Callable[[], SessionTotals],
+        quiet: Callable[[datetime], bool] = lambda _wall: False,
+    ) -> Notification | None:
+        """The notification if the set time passed since the last call, else None. ``running`` gives
+        the session's totals so far; during ``quiet`` hours it is held (same day) until they end."""
+        last = self._last
         if last is None or not self.config.enabled:
+            self._last = wall
             return None
         hour, minute = self.config.hour_minute
         at = wall.replace(hour=hour, minute=minute, second=0, microsecond=0)
         if not last < at <= wall:
+            self._last = wall
             return None
+        if quiet(wall):
+            return None  # still due once the quiet hours end, the same day
+        self._last = wall
         if self._catalogue is None:
             from posture.advice import load_catalogue
 
             self._catalogue = load_catalogue()
-        day = self._today() or day_from_totals(wall.date(), running)
+        totals = running()
+        day = self._today() or day_from_totals(wall.date(), totals)
         if day.present_s <= 0:
             return None  # nobody sat here today: nothing to sum up
         title, message, topic = end_of_day_message(day, self._catalogue)
-        return Notification(running.duration_s, "end_of_day", title, message, 1, advice=(topic,))
+        return Notification(totals.duration_s, "end_of_day", title, message, 1, advice=(topic,))

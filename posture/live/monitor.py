@@ -371,11 +371,11 @@ class Monitor:
         """The day's summary once a day at the configured time (when the user asked for it)."""
         if self.end_of_day is None:
             return
-        wall = self._wall()
-        if self.policy.config.is_quiet(wall):
-            return  # held until the quiet hours end (the same day), like any notification
-        running = self.totals.for_history(self._clock() - self.totals.started_s)
-        note = self.end_of_day.due(wall, running)
+        note = self.end_of_day.due(
+            self._wall(),
+            lambda: self.totals.for_history(self._clock() - self.totals.started_s),
+            self.policy.config.is_quiet,  # held until the quiet hours end, like any notification
+        )
         if note is not None:
             log.info("end of the day: %s", note.message)
             self._deliver(note)
@@ -391,7 +391,12 @@ class Monitor:
             if not self._camera_open:
                 self.open_source()
             done = calibrate_live(
-                self.frames, self.estimator, self.config, self.profile_path, sleep=self._sleep
+                self.frames,
+                self.estimator,
+                self.config,
+                self.profile_path,
+                sleep=self._sleep,
+                stopped=self._stop.is_set,
             )
         except PostureError as exc:
             message = str(exc).removeprefix("calibration not saved: ")

@@ -164,13 +164,13 @@ def running(present_s: float = 3600.0) -> SessionTotals:
 def test_end_of_day_is_sent_once_when_the_time_passes() -> None:
     eod = EndOfDay(EndOfDayConfig(enabled=True, at="17:30"), today=lambda: None)
     start = datetime(2026, 3, 10, 17, 29, 0)
-    sent = [eod.due(start + timedelta(seconds=s), running()) for s in range(0, 180, 5)]
+    sent = [eod.due(start + timedelta(seconds=s), running) for s in range(0, 180, 5)]
     notes = [n for n in sent if n is not None]
     assert len(notes) == 1 and notes[0].kind == "end_of_day"
     assert notes[0].message.startswith("1 hour at the desk, poor posture 17%")
     # the next day again, once
     later = [
-        eod.due(datetime(2026, 3, 11, 17, 29, 50) + timedelta(seconds=s), running()) for s in range(0, 30, 5)
+        eod.due(datetime(2026, 3, 11, 17, 29, 50) + timedelta(seconds=s), running) for s in range(0, 30, 5)
     ]
     assert len([n for n in later if n is not None]) == 1
 
@@ -178,17 +178,17 @@ def test_end_of_day_is_sent_once_when_the_time_passes() -> None:
 def test_end_of_day_not_when_off_not_on_an_empty_day_not_when_started_after() -> None:
     t = datetime(2026, 3, 10, 17, 29, 58)
     off = EndOfDay(EndOfDayConfig(enabled=False, at="17:30"), today=lambda: None)
-    assert [off.due(t + timedelta(seconds=s), running()) for s in range(5)] == [None] * 5
+    assert [off.due(t + timedelta(seconds=s), running) for s in range(5)] == [None] * 5
     empty = EndOfDay(EndOfDayConfig(enabled=True, at="17:30"), today=lambda: day(present_s=0.0, poor_s=0.0))
-    assert [empty.due(t + timedelta(seconds=s), running()) for s in range(5)] == [None] * 5
+    assert [empty.due(t + timedelta(seconds=s), running) for s in range(5)] == [None] * 5
     late = EndOfDay(EndOfDayConfig(enabled=True, at="17:30"), today=lambda: None)
-    assert late.due(datetime(2026, 3, 10, 20, 0), running()) is None  # started after: no summary at once
+    assert late.due(datetime(2026, 3, 10, 20, 0), running) is None  # started after: no summary at once
 
 
 def test_end_of_day_uses_the_history_of_the_day() -> None:
     eod = EndOfDay(EndOfDayConfig(enabled=True, at="09:00"), today=lambda: day())
-    assert eod.due(datetime(2026, 3, 10, 8, 59, 59), running()) is None
-    note = eod.due(datetime(2026, 3, 10, 9, 0, 0), running())
+    assert eod.due(datetime(2026, 3, 10, 8, 59, 59), running) is None
+    note = eod.due(datetime(2026, 3, 10, 9, 0, 0), running)
     assert note is not None and "5 hours at the desk" in note.message and note.advice == ("forward_head",)
 
 
@@ -214,3 +214,35 @@ def test_the_monitor_sends_the_end_of_day_through_its_sinks_and_not_in_quiet_hou
     monitor.end_of_day = EndOfDay(quiet.end_of_day, today=lambda: None)
     monitor.run()
     assert [n for n in sink.sent if n.kind == "end_of_day"] == []
+
+
+def test_end_of_day_in_quiet_hours_is_held_until_they_end() -> None:
+    eod = EndOfDay(EndOfDayConfig(enabled=True, at="17:30"), today=lambda: None)
+
+    def quiet(wall: datetime) -> bool:
+        return wall < datetime(2026, 3, 10, 18, 0)
+
+    t = datetime(2026, 3, 10, 17, 29, 0)
+    sent = [eod.due(t + timedelta(minutes=m), running, quiet) for m in range(0, 45, 5)]
+    assert [n is not None for n in sent] == [False] * 7 + [True, False]  # at 18:00, once
+
+
+def test_a_stop_during_a_calibration_ends_it_at_once(tmp_path: Path) -> None:
+    profile = tmp_path / "profile.json"
+    monitor, camera, _sink, clock = make(lambda t: GOOD, duration=None)
+    monitor.frames = GreyCamera(camera)
+    monitor.profile_path = profile
+    original_sleep = clock.sleep
+
+    def sleep(s: float) -> None:
+        before = clock.t
+        original_sleep(s)
+        if before < 5.0 <= clock.t:
+            monitor.calibrate()
+        if before < 8.0 <= clock.t:
+            monitor.finish()  # 3 s into the 8 s capture
+
+    monitor._sleep = sleep
+    monitor.run()
+    assert clock.t < 9.0 and not profile.exists()
+    assert monitor.status().calibration.startswith("not saved")
