@@ -57,7 +57,6 @@ log = logging.getLogger(__name__)
 
 NEAR_SEVERITY = 0.7  # a finding from here counts as "poor posture building" (sampling.near_severity)
 TOMORROW_HOUR = 6  # "until tomorrow" ends at the next 06:00, as `posture pause until-tomorrow`
-POLL_S = 1.0  # how often the tray asks the monitor (a status costs the monitor well under a millisecond)
 STOP_WAIT_S = 15.0  # how long the tray waits for its own monitor to save and exit
 
 
@@ -423,6 +422,9 @@ class TrayApp:
             self._act(action, arg)
         except ControlError as exc:
             self.notify("posture", str(exc))
+        except Exception as exc:  # e.g. the page cannot be written: say so, keep the tray
+            log.warning("the tray could not %s", action.value, exc_info=True)
+            self.notify("posture", f"could not {action.value.replace('-', ' ')}: {exc}")
         if action is not Action.QUIT:
             self.tick()
 
@@ -441,6 +443,10 @@ class TrayApp:
         elif action is Action.START:
             if self.own is None:
                 raise ControlError("this tray does not start monitors (--no-start)")
+            if self.own.started() and self.own.exit_code() is None:
+                raise ControlError(
+                    "the monitor the tray started is still running; quit and start the tray again"
+                )
             self._start(self.own.camera)
         elif action is Action.CAMERA:
             if not self.owned or arg is None:
@@ -470,8 +476,3 @@ class TrayApp:
             log.warning("the monitor did not stop within %.0f s; ending it", STOP_WAIT_S)
             own.kill()
         self._stopping.clear()
-
-    def run(self, stop: threading.Event, poll_s: float = POLL_S) -> None:
-        """Tick every ``poll_s`` until ``stop`` is set (the backend's thread or a test)."""
-        while not stop.wait(poll_s):
-            self.tick()

@@ -427,3 +427,25 @@ def test_a_broken_history_does_not_take_the_tray_down() -> None:
     app.today = broken
     app.attach()
     assert backend.shown[-1][1][1].label == "Today: history unavailable (OSError)"
+
+
+def test_start_is_refused_while_its_monitor_still_runs() -> None:
+    app, channel, _backend, own, calls = make_app(None, own=True)
+    app.attach()
+    channel.error = NoAnswer("the posture monitor did not answer within 2 s")  # busy, not gone
+    app.act(Action.START)
+    assert own is not None and own.starts == [0]
+    assert "still running" in calls["notes"][-1][1]
+
+
+def test_a_failing_action_is_told_and_the_tray_goes_on() -> None:
+    app, _channel, backend, _own, calls = make_app()
+    app.attach()
+
+    def broken_page(days: int) -> None:
+        raise OSError("No space left on device")
+
+    app.open_page = broken_page
+    app.act(Action.OPEN_WEEK)
+    assert calls["notes"][-1] == ("posture", "could not open week: No space left on device")
+    assert backend.shown[-1][0].state is TrayState.FINE
