@@ -12,9 +12,11 @@ reads, from /proc:
 and, from the monitor's log, when each sustained-poor-posture alert came, against the start of
 each slouched stretch plus the holding time.
 
-With ``--tray``: the same run alternately alone and with ``posture tray --no-start`` attached to the
-monitor (on an Xvfb display with a system tray when Xvfb and trayer are installed), ``--rounds``
-times each; the monitor's CPU must not move by more than 0.3 points.
+With ``--tray``: the same run alternately alone, with ``posture tray --no-start`` attached to the
+monitor (on an Xvfb display with a system tray when Xvfb and trayer are installed), and asked for
+its status 50 times a second (50 times the tray's rate, so that the cost of the tray's polling
+stands out of the noise of a shared machine), ``--rounds`` times each; the monitor's CPU must not
+move by more than 0.3 points with the tray.
 
 Run: python bench/monitor_cpu.py [--hold 5] [--json] [--tray [--rounds 2]]   (Linux: reads /proc)
 """
@@ -31,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +44,7 @@ CLIP = FOOTAGE / "side_video" / "chair_good_bad.mp4"
 STRETCH_S = 20.0
 PLAN = ("good", "bad", "good", "bad")  # 80 s: slouches start at 20 s and 60 s
 WINDOW = (10.0, 70.0)
+POLL_HZ = 50.0  # --tray: also a run with this many status requests a second, to measure one's cost
 
 
 def build_clip(
@@ -104,12 +108,27 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _poll_status(sock: Path, hz: float, stop: threading.Event) -> None:
+    """Ask the monitor for its status ``hz`` times a second, as a tray would once a second."""
+    from posture.live.control import Command, ControlError, Request, send_command
+
+    while not stop.wait(1.0 / hz):
+        with contextlib.suppress(ControlError):
+            send_command(Request(Command.STATUS), path=sock)
+
+
 def _run_monitor(
-    clip: Path, cfg: Path, tmp: str, duration: float, tray_env: dict[str, str] | None = None
+    clip: Path,
+    cfg: Path,
+    tmp: str,
+    duration: float,
+    tray_env: dict[str, str] | None = None,
+    poll_hz: float = 0.0,
 ) -> tuple[int, str, str, dict[float, float], float, dict[float, float]]:
     """One ``posture monitor`` run; with ``tray_env``, ``posture tray --no-start`` attached to it
-    (polling it every second as the tray does). Returns the exit code, stdout, stderr, the monitor's
-    CPU seconds at the window's marks, its peak RSS and the tray's CPU seconds at the marks."""
+    (polling it every second as the tray does); with ``poll_hz``, status requests from this process
+    at that rate. Returns the exit code, stdout, stderr, the monitor's CPU seconds at the window's
+    marks, its peak RSS and the tray's CPU seconds at the marks."""
     env = {**os.environ, "POSTURE_DATA_DIR": tmp, "POSTURE_RUNTIME_DIR": tmp}
     cmd = [sys.executable, "-m", "posture", "-v", "monitor", "--source", str(clip)]
     cmd += ["--duration", str(duration), "--alerts", "console", "--no-context", "--config", str(cfg)]
@@ -123,6 +142,11 @@ def _run_monitor(
             stderr=subprocess.DEVNULL,
             env={**env, **tray_env},
         )
+    stop_polling = threading.Event()
+    if poll_hz > 0:
+        threading.Thread(
+            target=_poll_status, args=(Path(tmp) / "control.sock", poll_hz, stop_polling), daemon=True
+        ).start()
     marks: dict[float, float] = {}
     tray_marks: dict[float, float] = {}
     rss = 0.0
@@ -141,6 +165,7 @@ def _run_monitor(
             time.sleep(0.2)
         out, err = proc.communicate()
     finally:
+        stop_polling.set()
         if tray is not None:
             tray.terminate()
             tray.wait(30)
@@ -196,30 +221,39 @@ def compare_with_tray(args: argparse.Namespace, clip: Path, cfg: Path, tmp: str)
     """The monitor alone and with the tray attached, alternately, ``--rounds`` times each."""
     alone: list[float] = []
     with_tray: list[float] = []
+    polled: list[float] = []
     tray_cpu: list[float] = []
     loads: list[str] = []
     with _display() as display:
         for _ in range(args.rounds):
-            for attached in (False, True):
+            for kind in ("alone", "tray", "polled"):
                 loads.append(_loadavg())
                 code, _out, err, marks, _rss, tray_marks = _run_monitor(
-                    clip, cfg, tmp, args.duration, display if attached else None
+                    clip,
+                    cfg,
+                    tmp,
+                    args.duration,
+                    display if kind == "tray" else None,
+                    POLL_HZ if kind == "polled" else 0.0,
                 )
                 share = _share(marks)
                 if code != 0 or share is None:
                     print(f"monitor failed ({code}): {err.strip()[-800:]}", file=sys.stderr)
                     return 1
-                (with_tray if attached else alone).append(share)
-                if attached and _share(tray_marks) is not None:
+                {"alone": alone, "tray": with_tray, "polled": polled}[kind].append(share)
+                if kind == "tray" and _share(tray_marks) is not None:
                     tray_cpu.append(_share(tray_marks))
     loads.append(_loadavg())
     median = statistics.median
     diff = median(with_tray) - median(alone)
+    per_request = (median(polled) - median(alone)) / POLL_HZ  # share of a core per status a second
     result = {
         "monitor_alone": [round(x, 4) for x in alone],
         "monitor_with_tray": [round(x, 4) for x in with_tray],
         "difference_points": round(100 * diff, 2),
         "tray_process": [round(x, 4) for x in tray_cpu],
+        f"monitor_polled_{POLL_HZ:g}_hz": [round(x, 4) for x in polled],
+        "cost_of_one_status_a_second_points": round(100 * per_request, 4),
         "icon": "Xvfb + trayer"
         if display.get("DISPLAY")
         else "none (no Xvfb/trayer: the tray polls without an icon)",
@@ -240,6 +274,14 @@ def compare_with_tray(args: argparse.Namespace, clip: Path, cfg: Path, tmp: str)
         f"| monitor with the tray attached | {', '.join(f'{x:.2%}' for x in with_tray)} (median {median(with_tray):.2%}) |"
     )
     print(f"| difference of the medians | {100 * diff:+.2f} points (target within ±0.3) |")
+    print(
+        f"| monitor asked its status {POLL_HZ:g} times a second | {', '.join(f'{x:.2%}' for x in polled)} "
+        f"(median {median(polled):.2%}) |"
+    )
+    print(
+        f"| what one status a second (the tray's rate) costs the monitor, from that | "
+        f"{100 * per_request:+.3f} points |"
+    )
     if tray_cpu:
         print(f"| the tray's own process | {', '.join(f'{x:.2%}' for x in tray_cpu)} |")
     print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import queue
 import signal
 import sys
@@ -15,6 +16,8 @@ from typing import IO, Any
 from posture.errors import ExitCode, InputError
 
 log = logging.getLogger("posture")
+
+ICON_STOP_S = 3.0  # how long the tray waits for pystray's loop to end once the icon is stopped
 
 
 def _monitor_args(args: argparse.Namespace) -> list[str]:
@@ -130,11 +133,18 @@ def cmd_tray(args: argparse.Namespace, out: IO[str]) -> int:
             log.exception("the tray stopped on an error")
             stop.set()
         finally:
-            if not stop.is_set():
-                stop.set()
+            stop.set()
             app.quit()
             if isinstance(backend, PystrayBackend):
                 backend.stop()
+                if not icon_done.wait(ICON_STOP_S):
+                    # pystray's X11 loop sometimes misses the end of its window (the event is read
+                    # by the thread that asked for the stop) and waits for ever. Everything is
+                    # stopped and saved by now: end the process here.
+                    log.debug("pystray's loop did not end; exiting")
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(ExitCode.OK)
 
     def on_signal(_signum: int, _frame: Any) -> None:
         stop.set()  # the worker sees it within a poll, stops its monitor, then the icon
@@ -142,6 +152,7 @@ def cmd_tray(args: argparse.Namespace, out: IO[str]) -> int:
     stop_on = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
     previous = {sig: signal.signal(sig, on_signal) for sig in stop_on}
     worker = threading.Thread(target=loop, name="posture-tray", daemon=False)
+    icon_done = threading.Event()  # pystray's loop has returned
     try:
         if isinstance(backend, PystrayBackend):
             from posture.live.tray import MonitorState, tray_menu, tray_view
@@ -151,6 +162,7 @@ def cmd_tray(args: argparse.Namespace, out: IO[str]) -> int:
             )
             backend.create(first, tray_menu(first, "Today: …", owned=own is not None))
             backend.run(setup=worker.start)  # pystray's loop in the main thread until stopped
+            icon_done.set()
         else:
             worker.start()
             while worker.is_alive():
