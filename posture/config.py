@@ -301,7 +301,7 @@ class EndOfDayConfig:
     and the one thing to work on tomorrow, through the monitor's alert sinks."""
 
     enabled: bool = False
-    at: str = "17:30"  # local time, HH:MM; sent at the first moment the monitor runs from then on that day
+    at: str = "17:30"  # local time, HH:MM; sent as that time passes while the monitor runs
 
     def __post_init__(self) -> None:
         _require(_hhmm(self.at) is not None, f"end_of_day.at must be a time like '17:30', got {self.at!r}")

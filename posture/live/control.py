@@ -140,7 +140,7 @@ class Request:
 class Status:
     """What a running monitor reports: the reply to every command, taken after it took effect."""
 
-    state: str = "running"  # starting, running, away, paused, camera-lost, calibrating, stopped
+    state: str = "running"  # starting, running, away, paused, camera-lost, calibrating, stopping, stopped
     reason: str | None = None  # why paused: USER_PAUSE_REASON, or a context such as "screen locked"
     paused_until_s: float | None = None  # unix time a user's pause ends; None: until resumed
     verdict: str | None = None  # the last reading's posture
@@ -185,7 +185,7 @@ class Status:
             poor_s=finite_number(data.get("poor_s")) or 0.0,
             present_s=finite_number(data.get("present_s")) or 0.0,
             profile=text("profile"),
-            alerts=max(int(finite_number(data.get("alerts")) or 0), 0),
+            alerts=min(max(int(finite_number(data.get("alerts")) or 0), 0), 10**9),
             calibration=text("calibration"),
         )
 
