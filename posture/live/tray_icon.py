@@ -140,6 +140,7 @@ class PystrayBackend:
         self._invoke = invoke
         self._menu: tuple[MenuItem, ...] = ()
         self._icon: Any = None
+        self._view: TrayView | None = None  # what the icon shows now
         self._popup: _TkPopup | None = None
         self._stopped = False
         self.has_menu = bool(getattr(pystray.Icon, "HAS_MENU", True))
@@ -179,7 +180,7 @@ class PystrayBackend:
 
     def create(self, view: TrayView, menu: tuple[MenuItem, ...]) -> Any:
         """The pystray icon (not shown yet: :meth:`run` shows it)."""
-        self._menu = menu
+        self._menu, self._view = menu, view
         self._icon = _icon_class(self._pystray)(
             "posture", icon_image(view), view.tooltip, menu=self._pystray_menu(menu)
         )
@@ -192,8 +193,10 @@ class PystrayBackend:
         if self._icon is None:
             self.create(view, menu)
             return
-        self._icon.icon = icon_image(view)
-        self._icon.title = view.tooltip
+        if view != self._view:  # only today's line changed: the picture stays
+            self._view = view
+            self._icon.icon = icon_image(view)
+            self._icon.title = view.tooltip
         if self.has_menu:
             self._icon.menu = self._pystray_menu(menu)
 
