@@ -48,6 +48,7 @@ __all__ = [
     "Band",
     "CalibrationConfig",
     "Config",
+    "EndOfDayConfig",
     "FindingRules",
     "MetricsConfig",
     "GateConfig",
@@ -259,10 +260,13 @@ class MonitorConfig:
     retry_max_s: float = 30.0
     release_after_away_s: float = 60.0  # after this long away, open the camera only to look
     max_credit_s: float = 10.0  # longest gap credited to one reading
+    camera: int = 0  # the camera monitor, calibrate and tray use without --camera (a machine with two)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            _require(getattr(self, f.name) > 0, f"monitor.{f.name} must be positive")
+            if f.name != "camera":
+                _require(getattr(self, f.name) > 0, f"monitor.{f.name} must be positive")
+        _require(0 <= self.camera <= 63, "monitor.camera must be a camera index from 0 to 63")
         _require(
             self.retry_max_s >= self.retry_first_s, "monitor.retry_max_s must be >= monitor.retry_first_s"
         )
@@ -341,6 +345,32 @@ class ContextConfig:
             raise ValueError(f"context.interval_s must be a positive number, got {self.interval_s!r}")
 
 
+def _hhmm(text: str) -> tuple[int, int] | None:
+    parts = text.strip().split(":") if isinstance(text, str) else []
+    if len(parts) != 2 or not all(p.isdigit() and len(p) == 2 for p in parts):
+        return None
+    hour, minute = int(parts[0]), int(parts[1])
+    return (hour, minute) if hour < 24 and minute < 60 else None
+
+
+@dataclass(frozen=True)
+class EndOfDayConfig:
+    """The end-of-day line (opt-in): one notification at ``at`` (local time) with the day's summary
+    and the one thing to work on tomorrow, through the monitor's alert sinks."""
+
+    enabled: bool = False
+    at: str = "17:30"  # local time, HH:MM; sent as that time passes while the monitor runs
+
+    def __post_init__(self) -> None:
+        _require(_hhmm(self.at) is not None, f"end_of_day.at must be a time like '17:30', got {self.at!r}")
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        found = _hhmm(self.at)
+        assert found is not None  # checked on construction
+        return found
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting, one section per table of the TOML file (the field names are the table names)."""
@@ -355,6 +385,7 @@ class Config:
     change_gate: GateConfig = field(default_factory=GateConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    end_of_day: EndOfDayConfig = field(default_factory=EndOfDayConfig)
 
     def replace(self, section: str, **changes: Any) -> Config:
         """A copy with some fields of one section changed (used for command-line flags)."""

@@ -74,7 +74,7 @@ def scripted():
     return make
 
 
-_SLOW_BY_NATURE = frozenset({"footage", "mediapipe", "browser"})
+_SLOW_BY_NATURE = frozenset({"footage", "mediapipe", "browser", "desktop"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -27,6 +27,8 @@ _MODULES = {
     "advice": "info",
     "check": "info",
     "history": "info",
+    "tray": "desk",
+    "service": "desk",
 }
 
 

@@ -221,4 +221,18 @@ def check_environment(cameras: Callable[[], list[int]] = cameras_found) -> list[
             "ok" if sound else "note",
         )
     )
+    items.append(_tray_item())
     return items
+
+
+def _tray_item() -> Item:
+    """The tray extra and whether this session has a tray to show its icon in."""
+    pystray = _version("pystray")
+    if pystray is None:
+        return Item("tray", 'pystray not installed: posture tray needs pip install "posture[tray]"', "note")
+    from posture.live.tray_icon import tray_host
+
+    why_not = tray_host()
+    if why_not is not None:
+        return Item("tray", f"pystray {pystray}; no icon here: {why_not} (the tray runs without one)", "note")
+    return Item("tray", f"pystray {pystray}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Sequence
+from pathlib import Path
 from typing import IO
 
 from posture.errors import ExitCode, InputError
@@ -67,6 +69,12 @@ def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
     if not 1 <= args.limit <= MAX_HISTORY_LIMIT:
         raise InputError(f"--limit must be from 1 to {MAX_HISTORY_LIMIT:,}")
     kinds = None if args.all else OWN_KINDS
+    if args.html is not None:
+        path = write_history_page(args.html, args.days, kinds)
+        print(f"wrote {printable(str(path))}", file=out)
+        return ExitCode.OK
+    if args.days != 7:
+        raise InputError("--days goes with --html (the page's span)")
     listing = read_history(args.limit, kinds=kinds)
     hidden = {} if kinds is None else {k: n for k, n in listing.counts.items() if k not in kinds}
     if args.json:
@@ -84,3 +92,22 @@ def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
             more,
         )
     return ExitCode.OK
+
+
+MAX_PAGE_DAYS = 366
+
+
+def write_history_page(target: Path, days: int, kinds: Sequence[str] | None) -> Path:
+    """The history page for the last ``days`` days (``posture history --html``, the tray's pages)."""
+    from posture.outputs.history import day_summaries
+    from posture.outputs.report.week import build_week_data, write_week
+
+    if not 1 <= days <= MAX_PAGE_DAYS:
+        raise InputError(f"--days must be from 1 to {MAX_PAGE_DAYS}")
+    data = build_week_data(day_summaries(days, kinds=kinds), days=days)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_week(data, target)
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return target

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from typing import IO, Any
 
 from posture._cli.common import config_from_args, positive
@@ -86,13 +85,14 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
     baseline = Baseline.load(profile) if (args.profile or profile.is_file()) else None
     if args.loop and not args.source:
         raise InputError("--loop needs --source FILE (a camera never ends)")
-    frames = FileFrames(args.source, loop=args.loop) if args.source else CameraFrames(_camera(args))
+    camera = camera_index(args, config)
+    frames = FileFrames(args.source, loop=args.loop) if args.source else CameraFrames(camera)
     preview = _preview_window(config) if args.preview else None
     try:
         sinks = make_sinks([s for s in args.alerts.split(",") if s], out)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    where = "a file played at real speed" if args.source else f"camera {_camera(args)}"
+    where = "a file played at real speed" if args.source else f"camera {camera}"
     calib = f"profile {printable(profile)}" if baseline else "no calibration (run posture calibrate)"
     monitor_ref: list[Monitor] = []
     stop_asked: list[int] = []  # signals received while starting up
@@ -135,6 +135,8 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
                 history=history,
                 context=None if args.no_context else ContextWatcher(config.context),
                 preview=preview,
+                profile_path=profile,
+                end_of_day=_end_of_day(config, "replay" if args.source else "live", history is not None),
                 on_start=lambda: print(
                     f"posture monitor: watching {where}; {calib}; Ctrl-C to stop", file=out
                 ),
@@ -153,6 +155,25 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
             sink.close()
     print(_closing_summary(monitor, totals.paused_s), file=out)
     return ExitCode.OK
+
+
+def _end_of_day(config: Config, kind: str, with_history: bool) -> Any:
+    """The end-of-day notification when the config asks for it: the day from the history (this
+    session included, as last flushed), or from this session alone without a history."""
+    if not config.end_of_day.enabled:
+        return None
+    from datetime import datetime
+
+    from posture.live.end_of_day import EndOfDay
+    from posture.outputs.history import day_summaries
+
+    def today() -> Any:
+        if not with_history:
+            return None
+        now = datetime.now().date()
+        return next((d for d in day_summaries(1, kinds=(kind,)) if d.day == now), None)
+
+    return EndOfDay(config.end_of_day, today)
 
 
 def _closing_summary(monitor: Any, paused_s: float) -> str:
@@ -201,42 +222,24 @@ def cmd_resume(args: argparse.Namespace, out: IO[str]) -> int:
     return ExitCode.OK
 
 
-def _live_frames(args: argparse.Namespace) -> Any:
+def camera_index(args: argparse.Namespace, config: Config) -> int:
+    """``--camera N``, else the config's ``monitor.camera`` (the one to use on a machine with two)."""
+    camera = getattr(args, "camera", None)
+    return config.monitor.camera if camera is None else camera
+
+
+def _live_frames(args: argparse.Namespace, config: Config) -> Any:
     from posture.sources.camera import CameraFrames, FileFrames
 
-    return FileFrames(args.source) if getattr(args, "source", None) else CameraFrames(_camera(args))
-
-
-def _camera(args: argparse.Namespace) -> int:
-    """``--camera N``, or camera 0 when neither it nor ``--source`` was given."""
-    return 0 if args.camera is None else int(args.camera)
-
-
-def _frames_from(live: Any, seconds: float) -> Any:
-    """Frames from a live source for ``seconds`` of its own time, about 15 a second."""
-
-    first: float | None = None
-    while True:
-        frame = live.read()
-        if frame is None:
-            if live.ended:
-                return
-            time.sleep(0.05)
-            continue
-        first = frame.t_s if first is None else first
-        if frame.t_s - first > seconds:
-            return
-        yield frame
-        time.sleep(1.0 / 15.0)
+    if getattr(args, "source", None):
+        return FileFrames(args.source)
+    return CameraFrames(camera_index(args, config))
 
 
 def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
-    from itertools import islice
-
-    from posture.calibrate import run_calibration
+    from posture.live.calibration import calibrate_live
     from posture.paths import profile_path
     from posture.pipeline import Pipeline
-    from posture.profile import validate
 
     config = config_from_args(args)
     if args.seconds is not None:
@@ -244,7 +247,7 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
         config = config.replace("calibration", seconds=args.seconds)
     seconds = config.calibration.seconds
     profile = args.profile or profile_path()
-    live = _live_frames(args)
+    live = _live_frames(args, config)
     shown: dict[str, str] = {}  # the last line printed per check
 
     def on_check(report: Any) -> None:
@@ -260,27 +263,22 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
         f"posture calibrate: sit the way you mean to sit, look at your screen and hold still for {seconds:g} s",
         file=out,
     )
-    pipeline = Pipeline(config)
     live.open()
     try:
-        with pipeline.open_estimator(video=True, sampled=True) as est:
-            baseline, report = run_calibration(
-                _frames_from(live, seconds + 30.0), est, config.calibration, config.metrics, on_check=on_check
+        with Pipeline(config).open_estimator(video=True, sampled=True) as est:
+            done = calibrate_live(
+                live,
+                est,
+                config,
+                profile,
+                on_check=on_check,
+                on_validating=lambda: print("checking it: keep sitting the same way for 3 s ...", file=out),
             )
-            if baseline is None:
-                failed = "; ".join(c.message for c in report.failed) or "no usable frames"
-                raise InputError(f"calibration not saved: {failed}")
-            print("checking it: keep sitting the same way for 3 s ...", file=out)
-            raws = [pipeline.measure(est.estimate(f)) for f in islice(_frames_from(live, 3.0), 0, None, 3)]
     finally:
         live.close()
-    check = validate(baseline, raws, config.metrics)
-    if not check.ok:  # only a profile that passed its check is ever saved
-        raise InputError(f"calibration not saved: {check.message}")
-    baseline.save(profile)
-    print(f"ok: {check.message}", file=out)
+    print(f"ok: {done.message}", file=out)
     print(
-        f"saved your baseline ({baseline.view} view, {baseline.frames} frames) to {printable(profile)}",
+        f"saved your baseline ({done.baseline.view} view, {done.baseline.frames} frames) to {printable(profile)}",
         file=out,
     )
     return ExitCode.OK

@@ -113,8 +113,10 @@ def _state_line(status: Status, now: datetime) -> str:
         return f"Monitoring{where}: nobody at the desk."
     if state == "camera-lost":
         return f"Monitoring{where}: the camera stopped delivering frames; waiting for it."
-    if state == "stopped":
+    if state in ("stopped", "stopping"):
         return "The monitor is stopping."
+    if state == "calibrating":
+        return f"Calibrating{where}: {_short(status.calibration or 'sit well and hold still', 100)}."
     if state == "starting":
         return "The monitor is starting."
     if state == "running":
@@ -140,6 +142,8 @@ def format_status(status: Status, now: datetime | None = None) -> str:
         )
     if status.alert and not paused:
         lines.append("An alert is active.")
+    if status.calibration and status.state != "calibrating":
+        lines.append(f"Last calibration asked for: {_short(status.calibration, 120)}.")
     if status.session_s is not None:
         session = format_duration(status.session_s, style="words")
         if status.present_s > 0:

@@ -66,8 +66,13 @@ def _camera_index(text: str) -> int:
 def _add_live_source(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group()
     # No default here: argparse lets an option given its default value (--camera 0) past the
-    # mutual exclusion with --source. The commands read a missing --camera as camera 0.
-    src.add_argument("--camera", type=_camera_index, metavar="N", help="camera index (default 0)")
+    # mutual exclusion with --source. A missing --camera means the config's monitor.camera (0).
+    src.add_argument(
+        "--camera",
+        type=_camera_index,
+        metavar="N",
+        help="camera index (default: monitor.camera in the config, 0)",
+    )
     src.add_argument(
         "--source",
         type=_path,
@@ -240,6 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="every session: also analyze and monitor --source (replay)"
     )
     p.add_argument("--limit", type=int, default=20, help="sessions to list (default 20)")
+    p.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="write one self-contained page of the last --days days instead: time watched, poor share "
+        "per finding, alerts and breaks per day, the trend, the top finding's advice, streaks of good days",
+    )
+    p.add_argument("--days", type=int, default=7, metavar="N", help="with --html: the days shown (default 7)")
 
     p = sub.add_parser(
         "monitor",
@@ -322,6 +335,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="15m, 1h, until-tomorrow, indefinite (default)",
     )
     sub.add_parser("resume", help="resume the running monitor", description="Resume a paused monitor.")
+
+    p = sub.add_parser(
+        "tray",
+        help="a tray icon for the monitor",
+        description="An icon in the system tray that shows how the monitor sees you (green fine, orange "
+        "poor posture building, red alert, blue paused, grey away or not running, purple no camera) with a "
+        "menu: today's figures, pause, resume, calibrate, today's and the week's page. It uses the running "
+        "monitor, or starts one of its own and stops it (session saved) on quit. Needs the tray extra: "
+        'pip install "posture[tray]".',
+    )
+    _add_live_source(p)
+    p.add_argument("--loop", action="store_true", help="with --source: start the file over at its end")
+    p.add_argument("--config", type=Path, help="TOML config file (for the monitor the tray starts)")
+    p.add_argument("--profile", type=Path, metavar="PROFILE", help="calibration profile for its monitor")
+    p.add_argument("--model", type=Path, help="a pose_landmarker_*.task file for its monitor")
+    p.add_argument("--alerts", metavar="SINKS", help="its monitor's alert sinks (default console,desktop)")
+    p.add_argument(
+        "--no-context", action="store_true", help="its monitor does not pause on screen lock or meetings"
+    )
+    p.add_argument("--no-history", action="store_true", help="its monitor records no history")
+    p.add_argument("--no-start", action="store_true", help="never start a monitor: only show one that runs")
+    p.add_argument(
+        "--cameras", action="store_true", help="look for every camera and offer a choice in the menu"
+    )
+    p.add_argument("--poll", type=float, default=1.0, help=argparse.SUPPRESS)
+
+    p = sub.add_parser(
+        "service",
+        help="start the monitor (or the tray) at login",
+        description="install: a systemd user unit on Linux (an XDG autostart entry without a systemd user "
+        "session), a LaunchAgent on macOS, a Startup-folder script on Windows, running posture monitor "
+        "(or posture tray with --tray) with your config. uninstall removes it; status says what is "
+        "installed and whether it runs. Files posture did not write are never touched.",
+    )
+    p.add_argument("action", choices=("install", "uninstall", "status"))
+    p.add_argument(
+        "--tray", action="store_true", help="install: start the tray (icon and monitor), not the bare monitor"
+    )
+    p.add_argument(
+        "--config", type=Path, help="install: the config file to run with (default: your posture.toml)"
+    )
 
     sub.add_parser(
         "check",

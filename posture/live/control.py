@@ -1,7 +1,11 @@
-"""The control channel of a running ``posture monitor``: ``status``, ``pause`` and ``resume``.
+"""The control channel of a running ``posture monitor``: ``status``, ``pause``, ``resume``,
+``calibrate`` and ``stop``.
 
 Requests are ``{"cmd": "status"}``, ``{"cmd": "pause", "until_s": <unix time> | null}`` (null:
-until resumed) and ``{"cmd": "resume"}``, one JSON line per connection over the private channel
+until resumed), ``{"cmd": "resume"}``, ``{"cmd": "calibrate"}`` (a new calibration taken by the
+monitor itself, on its own camera, so that nothing else has to open it) and ``{"cmd": "stop"}``
+(end the session as Ctrl-C does: saved, exit 0; what the tray uses to close a monitor it started,
+on every OS alike), one JSON line per connection over the private channel
 of :mod:`posture.live.channel` (a Unix socket only the same user reaches; TCP with a token where
 there is none). Each request is parsed into a :class:`Request` (anything else gets a one-line
 refusal), dispatched through one table to the monitor (a :class:`Controlled`), and answered with
@@ -63,6 +67,8 @@ class Command(str, Enum):
     STATUS = "status"
     PAUSE = "pause"
     RESUME = "resume"
+    CALIBRATE = "calibrate"
+    STOP = "stop"
 
 
 COMMANDS = tuple(c.value for c in Command)
@@ -134,7 +140,7 @@ class Request:
 class Status:
     """What a running monitor reports: the reply to every command, taken after it took effect."""
 
-    state: str = "running"  # starting, running, away, paused, camera-lost, stopped
+    state: str = "running"  # starting, running, away, paused, camera-lost, calibrating, stopping, stopped
     reason: str | None = None  # why paused: USER_PAUSE_REASON, or a context such as "screen locked"
     paused_until_s: float | None = None  # unix time a user's pause ends; None: until resumed
     verdict: str | None = None  # the last reading's posture
@@ -147,6 +153,8 @@ class Status:
     poor_s: float = 0.0
     present_s: float = 0.0
     profile: str | None = None  # a warning about the calibration profile or the camera set-up
+    alerts: int = 0  # sustained-posture alerts this session
+    calibration: str | None = None  # the outcome of the last calibration asked for, in words
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "findings": dict(self.findings)}
@@ -177,6 +185,8 @@ class Status:
             poor_s=finite_number(data.get("poor_s")) or 0.0,
             present_s=finite_number(data.get("present_s")) or 0.0,
             profile=text("profile"),
+            alerts=min(max(int(finite_number(data.get("alerts")) or 0), 0), 10**9),
+            calibration=text("calibration"),
         )
 
 
@@ -190,12 +200,18 @@ class Controlled(Protocol):
 
     def resume(self) -> Status: ...
 
+    def calibrate(self) -> Status: ...
+
+    def finish(self) -> Status: ...
+
 
 # The one dispatcher: each command and what it does to the monitor.
 _DISPATCH: Mapping[Command, Callable[[Controlled, Request], Status]] = {
     Command.STATUS: lambda target, _req: target.status(),
     Command.PAUSE: lambda target, req: target.pause(req.until_s),
     Command.RESUME: lambda target, _req: target.resume(),
+    Command.CALIBRATE: lambda target, _req: target.calibrate(),
+    Command.STOP: lambda target, _req: target.finish(),
 }
 
 

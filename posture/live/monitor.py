@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from posture.baseline import Baseline
 from posture.config import Config
-from posture.detector import DetectorState, Event
+from posture.detector import BREAK_TAKEN, DetectorState, Event
 from posture.errors import CameraUnavailableError
 from posture.landmarks import Pose
 from posture.live.control import USER_PAUSE_REASON, RequestError, Status, finite_number
@@ -68,6 +68,8 @@ class Monitor:
         preview: Callable[[Frame, Pose | None, Reading, DetectorState], bool] | None = None,
         advice_links: Any = None,
         on_start: Callable[[], None] | None = None,
+        profile_path: Path | None = None,
+        end_of_day: Any = None,
     ) -> None:
         self.config = config
         self.frames = frames
@@ -85,6 +87,8 @@ class Monitor:
         self.context = context
         self.preview = preview
         self.on_start = on_start  # called once the camera delivers
+        self.profile_path = profile_path  # where a calibration asked for over the control channel goes
+        self.end_of_day = end_of_day  # posture.live.end_of_day.EndOfDay, or None (not wanted)
         self._clock = clock
         self._wall = wall
         self._stop = threading.Event()
@@ -136,6 +140,31 @@ class Monitor:
         self._commands.put(("pause", until_s))
         return status
 
+    def calibrate(self) -> Status:
+        """Take a new calibration on this monitor's own camera (the loop runs it next turn); the
+        outcome goes to the status's ``calibration`` and to the alert sinks."""
+        if self.profile_path is None:
+            raise RequestError("this monitor cannot calibrate: it has no profile to save to")
+        if getattr(self.frames, "ended", False):
+            raise RequestError("the source has ended: nothing to calibrate on")
+        seconds = self.config.calibration.seconds
+        with self._lock:
+            self._status = replace(
+                self._status,
+                state="calibrating",
+                calibration=f"sit the way you mean to sit and hold still for {seconds:g} s",
+            )
+            status = self._status
+        self._commands.put(("calibrate", None))
+        return status
+
+    def finish(self) -> Status:
+        """End the session as Ctrl-C does (the history saved); the reply is the last status."""
+        self.stop()
+        with self._lock:
+            self._status = replace(self._status, state="stopping")
+            return self._status
+
     def resume(self) -> Status:
         with self._lock:
             self._user_paused = False
@@ -177,7 +206,11 @@ class Monitor:
                 now = self._clock()
                 if self.duration_s is not None and now - start >= self.duration_s:
                     break
-                self._apply_commands()
+                if self._apply_commands():
+                    prev, prev_t = None, None  # a calibration took the camera's time: credit none of it
+                    next_due = self._clock()
+                    continue
+                self._end_of_day()
                 paused_reason = self._paused_reason(now)
                 if paused_reason is not None:
                     self._release_camera()
@@ -313,6 +346,8 @@ class Monitor:
             log.info("sustained poor posture at %.1f s: %s", event.t_s, ", ".join(event.findings))
         elif event.kind == "episode_end" and event.episode is not None and event.episode.alert_s is not None:
             self.totals.episodes += 1
+        elif event.kind == BREAK_TAKEN:
+            self.totals.breaks += 1
 
     def _notify(self, events: list[Event], reading: Reading, now: float) -> None:
         wall = self._wall()
@@ -322,20 +357,76 @@ class Monitor:
             out.extend(self.policy.on_event(event, reading.t_s, wall))
         out.extend(self.policy.tick(reading.t_s, wall, self.session.detector.state))
         for note in out:
-            self.notifications.append(note)
-            for sink in self.sinks:
-                try:
-                    sink.send(note)
-                except Exception as exc:
-                    log.warning("could not deliver a notification through %s: %s", type(sink).__name__, exc)
+            self._deliver(note)
 
-    def _apply_commands(self) -> None:
-        """Log the pauses and resumes the control channel applied (their state is already set)."""
+    def _deliver(self, note: Notification) -> None:
+        self.notifications.append(note)
+        for sink in self.sinks:
+            try:
+                sink.send(note)
+            except Exception as exc:
+                log.warning("could not deliver a notification through %s: %s", type(sink).__name__, exc)
+
+    def _end_of_day(self) -> None:
+        """The day's summary once a day at the configured time (when the user asked for it)."""
+        if self.end_of_day is None:
+            return
+        note = self.end_of_day.due(
+            self._wall(),
+            lambda: self.totals.for_history(self._clock() - self.totals.started_s),
+            self.policy.config.is_quiet,  # held until the quiet hours end, like any notification
+        )
+        if note is not None:
+            log.info("end of the day: %s", note.message)
+            self._deliver(note)
+
+    def _calibrate(self) -> None:
+        """A calibration asked for over the control channel, on this monitor's camera and model."""
+        from posture.errors import PostureError
+        from posture.live.calibration import calibrate_live
+
+        assert self.profile_path is not None  # calibrate() refuses otherwise
+        title, message, outcome = "Calibration not saved", "", None
+        try:
+            if not self._camera_open:
+                self.open_source()
+            done = calibrate_live(
+                self.frames,
+                self.estimator,
+                self.config,
+                self.profile_path,
+                sleep=self._sleep,
+                stopped=self._stop.is_set,
+            )
+        except PostureError as exc:
+            message = str(exc).removeprefix("calibration not saved: ")
+            outcome = f"not saved: {message}"
+        else:
+            self.session.analyzer.baseline = done.baseline
+            self._fit_checked, self._fit_start_s, self._fit_raws = True, None, []
+            title, message = "Calibration saved", f"{done.message}; posture is judged against it from now on"
+            outcome = f"saved: {done.message}"
+            with self._lock:
+                self._status = replace(self._status, profile=None)
+        log.info("calibration %s", outcome)
+        with self._lock:
+            self._status = replace(self._status, calibration=outcome)
+        self._deliver(Notification(self._clock() - self.totals.started_s, "calibration", title, message, 1))
+        self._last_raw = None  # the next sample runs the model
+
+    def _apply_commands(self) -> bool:
+        """Log the pauses and resumes the control channel applied (their state is already set) and
+        run a calibration asked for; True when one ran."""
+        calibrated = False
         while True:
             try:
                 cmd, arg = self._commands.get_nowait()
             except queue.Empty:
-                return
+                return calibrated
+            if cmd == "calibrate" and not self._stop.is_set():
+                self._calibrate()
+                calibrated = True
+                continue
             if cmd == "pause":
                 log.info(
                     "paused %s",
@@ -420,4 +511,5 @@ class Monitor:
                 session_s=round(self._clock() - self.totals.started_s, 1),
                 poor_s=round(self.totals.poor_s, 1),
                 present_s=round(self.totals.present_s, 1),
+                alerts=self.totals.alerts,
             )

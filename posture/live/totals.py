@@ -16,7 +16,7 @@ __all__ = ["Totals"]
 
 @dataclass
 class Totals:
-    """Running time per verdict (seconds), episodes and alerts of a live session."""
+    """Running time per verdict (seconds), episodes, alerts and breaks of a live session."""
 
     started_s: float = 0.0
     good_s: float = 0.0
@@ -26,6 +26,7 @@ class Totals:
     paused_s: float = 0.0
     episodes: int = 0
     alerts: int = 0
+    breaks: int = 0  # movement breaks taken (away long enough after sitting)
     finding_poor_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(FINDING_CODES, 0.0))
 
     @property
@@ -60,6 +61,7 @@ class Totals:
             uncertain_s=self.uncertain_s,
             episodes=self.episodes,
             alerts=self.alerts,
+            breaks=self.breaks,
             top_finding=top[0] if top[1] > 0 else None,
             finding_poor_s={k: round(v, 2) for k, v in self.finding_poor_s.items() if v > 0},
         )

@@ -57,8 +57,9 @@ def test_without_a_camera_it_lists_the_paths_and_says_what_needs_one(capsys, no_
     assert "Tasks PoseLandmarker" in lines["mediapipe"]
     assert "monitor and calibrate need one" in lines["cameras"] and "demo do not" in lines["cameras"]
     assert lines["status"] == "ready for analyze, measure and demo (no camera)"
-    for label in ("notifications", "sound", "annotated video"):
+    for label in ("notifications", "sound", "annotated video", "tray"):
         assert lines[label]
+    assert "pystray" in lines["tray"]  # installed or how to install it
 
 
 @pytest.mark.mediapipe

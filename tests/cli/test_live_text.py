@@ -147,6 +147,12 @@ def test_format_status_away_camera_lost_and_sparse() -> None:
     )
     assert status_text({}, NOW) == "Monitoring.\n"
     assert status_text({"state": "stopped"}, NOW) == "The monitor is stopping.\n"
-    assert status_text({"state": "calibrating", "findings": None, "verdict": "uncertain"}, NOW) == (
-        "State: calibrating.\nPosture now: uncertain.\n"
+    assert status_text({"state": "recalibrating", "findings": None, "verdict": "uncertain"}, NOW) == (
+        "State: recalibrating.\nPosture now: uncertain.\n"
+    )
+    assert status_text({"state": "calibrating", "calibration": "hold still for 8 s"}, NOW) == (
+        "Calibrating: hold still for 8 s.\n"
+    )
+    assert status_text({"state": "running", "calibration": "saved: 95% of the frames read good"}, NOW) == (
+        "Monitoring.\nLast calibration asked for: saved: 95% of the frames read good.\n"
     )

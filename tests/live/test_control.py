@@ -82,6 +82,14 @@ class Recorder:
         self._record("resume")
         return Status(state="running")
 
+    def calibrate(self) -> Status:
+        self._record("calibrate")
+        return Status(state="calibrating", calibration="calibrating")
+
+    def finish(self) -> Status:
+        self._record("stop")
+        return Status(state="stopping")
+
 
 @pytest.fixture
 def servers() -> Iterator[Callable[..., ControlServer]]:
@@ -163,6 +171,19 @@ def test_status_pause_resume_reach_the_handler(
 
 
 @needs_unix
+def test_calibrate_and_stop_reach_the_handler(
+    runtime_dir: Path, servers: Callable[..., ControlServer]
+) -> None:
+    handler = Recorder()
+    server = servers(handler)
+    assert send_command(Request(Command.CALIBRATE)).state == "calibrating"
+    assert send_command(Request(Command.STOP)).state == "stopping"
+    assert handler.requests == [("calibrate", None), ("stop", None)]
+    refused = raw_request(server, b'{"cmd": "stop", "until_s": null}\n')
+    assert refused["ok"] is False and "unexpected field" in refused["error"]
+
+
+@needs_unix
 def test_handler_refusals_become_control_errors(
     runtime_dir: Path, servers: Callable[..., ControlServer]
 ) -> None:
@@ -183,7 +204,7 @@ def test_handler_refusals_become_control_errors(
         send_command(pause(None))
     with pytest.raises(ControlError, match="the monitor failed to status: RuntimeError"):
         send_command(STATUS)
-    assert raw_request(server, b'{"cmd": "stop"}\n')["error"].startswith("unknown command 'stop'")
+    assert raw_request(server, b'{"cmd": "shutdown"}\n')["error"].startswith("unknown command 'shutdown'")
 
 
 @needs_unix

@@ -387,7 +387,7 @@ def test_a_schema_1_database_is_migrated_without_losing_a_row(data_dir: Path) ->
 
     sessions = list_sessions()  # opening it migrates
     with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION == 3
         stored = conn.execute(
             "SELECT id, kind, source, duration_s, present_s, poor_s, episodes, alerts, top_finding,"
             " finding_poor_s, live FROM sessions ORDER BY id"
@@ -401,6 +401,8 @@ def test_a_schema_1_database_is_migrated_without_losing_a_row(data_dir: Path) ->
     ]
     assert all(r[3:10] == (60.0, 50.0, 20.0, 1, 2, "forward_head", '{"forward_head": 20.0}') for r in stored)
     assert [r[10] for r in stored] == [0, 0, 0, 0, 1]
+    with sqlite3.connect(db) as conn:  # schema 3: breaks, none in the old rows
+        assert conn.execute("SELECT breaks FROM sessions").fetchall() == [(0,)] * 5
     assert len(sessions) == 5
     assert [s.source for s in list_sessions(kinds=history.OWN_KINDS)] == ["camera 2", "camera 0"]
     # and it takes new sessions, with new ids

@@ -35,7 +35,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class HistoryError(PostureError):
@@ -125,6 +125,8 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX sessions_started ON sessions (started)",
         "CREATE INDEX sessions_kind ON sessions (kind, started)",
     ),
+    # 3: the movement breaks a live session took (away long enough), for the week page.
+    ("ALTER TABLE sessions ADD COLUMN breaks INTEGER NOT NULL DEFAULT 0",),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 

@@ -17,6 +17,7 @@ from posture.outputs.history.store import (
     KINDS,
     STALE_AFTER_S,
     Clock,
+    DaySummary,
     DayTrend,
     HistoryStore,
     SessionRow,
@@ -32,6 +33,7 @@ __all__ = [
     "LiveSession",
     "count_sessions",
     "daily_trend",
+    "day_summaries",
     "list_sessions",
     "read_history",
     "record_analysis",
@@ -137,6 +139,15 @@ def daily_trend(
     first: day, sessions, present_s, poor_share (weighted by present time), episodes."""
     with HistoryStore(db_path, create=False) as store:
         return store.daily_trend(days, kinds=kinds)
+
+
+def day_summaries(
+    days: int = 7, db_path: Path | None = None, *, kinds: Sequence[str] | None = None
+) -> list[DaySummary]:
+    """Per local calendar day with sessions of the given ``kinds`` (default: every kind), oldest
+    first: time watched, poor time per finding, alerts, breaks (see :class:`DaySummary`)."""
+    with HistoryStore(db_path, create=False) as store:
+        return store.day_summaries(days, kinds=kinds)
 
 
 def count_sessions(db_path: Path | None = None) -> dict[str, int]:

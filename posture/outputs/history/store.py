@@ -40,6 +40,7 @@ __all__ = [
     "OWN_KINDS",
     "STALE_AFTER_S",
     "Clock",
+    "DaySummary",
     "DayTrend",
     "HistoryStore",
     "SessionRow",
@@ -74,12 +75,13 @@ class SessionTotals:
     alerts: int = 0
     top_finding: str | None = None
     finding_poor_s: Mapping[str, float] = field(default_factory=dict)  # seconds poor per finding code
+    breaks: int = 0  # movement breaks taken (away long enough after sitting)
 
     def __post_init__(self) -> None:
         for name in ("duration_s", "present_s", "poor_s", "good_s", "away_s", "uncertain_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"SessionTotals.{name} must not be negative")
-        if self.episodes < 0 or self.alerts < 0:
+        if self.episodes < 0 or self.alerts < 0 or self.breaks < 0:
             raise ValueError("SessionTotals counts must not be negative")
 
     @property
@@ -164,6 +166,44 @@ class DayTrend:
             "poor_share": self.poor_share,
             "episodes": self.episodes,
         }
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """One local calendar day's sessions added up, as the week page and the tray show them."""
+
+    day: date
+    sessions: int
+    present_s: float  # at the desk (time watched, away excluded)
+    poor_s: float
+    episodes: int
+    alerts: int
+    breaks: int
+    finding_poor_s: Mapping[str, float]  # seconds over threshold per finding code
+
+    @property
+    def poor_share(self) -> float:
+        """Poor seconds over present seconds (0 on a day with nobody at the desk)."""
+        return self.poor_s / self.present_s if self.present_s > 0 else 0.0
+
+    def finding_share(self, code: str) -> float:
+        """The share of the present time a finding was over its threshold."""
+        return float(self.finding_poor_s.get(code, 0.0)) / self.present_s if self.present_s > 0 else 0.0
+
+    @property
+    def top_finding(self) -> str | None:
+        """The finding over its threshold longest that day, if any."""
+        code, seconds = max(self.finding_poor_s.items(), key=lambda kv: kv[1], default=("", 0.0))
+        return code if seconds > 0 else None
+
+    def trend(self) -> DayTrend:
+        return DayTrend(
+            day=self.day,
+            sessions=self.sessions,
+            present_s=round(self.present_s, 2),
+            poor_share=round(self.poor_share, 4),
+            episodes=self.episodes,
+        )
 
 
 def _stored(t: datetime) -> str:
@@ -298,8 +338,8 @@ class HistoryStore:
         with self._errors("write"), transaction(self._conn()):
             cur = self._conn().execute(
                 "INSERT INTO sessions (started, ended, kind, source, duration_s, present_s, poor_s, good_s,"
-                " away_s, uncertain_s, poor_share, episodes, alerts, top_finding, finding_poor_s, live, updated)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " away_s, uncertain_s, poor_share, episodes, alerts, top_finding, finding_poor_s, breaks,"
+                " live, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     iso(started),
                     None if ended is None else iso(ended),
@@ -319,7 +359,7 @@ class HistoryStore:
             cur = self._conn().execute(
                 "UPDATE sessions SET duration_s = ?, present_s = ?, poor_s = ?, good_s = ?, away_s = ?,"
                 " uncertain_s = ?, poor_share = ?, episodes = ?, alerts = ?, top_finding = ?,"
-                " finding_poor_s = ?, updated = ?, live = ?, ended = ? WHERE id = ?",
+                " finding_poor_s = ?, breaks = ?, updated = ?, live = ?, ended = ? WHERE id = ?",
                 (*self._values(totals), now, 0 if finished else 1, now if finished else None, session_id),
             )
             if cur.rowcount != 1:
@@ -339,6 +379,7 @@ class HistoryStore:
             t.alerts,
             t.top_finding,
             json.dumps(dict(t.finding_poor_s), sort_keys=True),
+            t.breaks,
         )
 
     # -- reads --
@@ -384,10 +425,18 @@ class HistoryStore:
 
     def daily_trend(
         self, days: int = 14, *, tz: tzinfo | None = None, kinds: Sequence[str] | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[DayTrend]:
         """Per local calendar day with sessions of the given ``kinds`` (None: every kind) in the last
         ``days`` days (today included), oldest first: sessions, present time, time-weighted share of
         poor posture, episodes."""
+        return [d.trend() for d in self.day_summaries(days, tz=tz, kinds=kinds)]
+
+    def day_summaries(
+        self, days: int = 7, *, tz: tzinfo | None = None, kinds: Sequence[str] | None = None
+    ) -> list[DaySummary]:
+        """Per local calendar day with sessions of the given ``kinds`` (None: every kind) in the last
+        ``days`` days (today included), oldest first, every figure added up over its sessions (a
+        session counts on the day it started). A running session counts with its last update."""
         if days < 1:
             raise ValueError("days must be at least 1")
         if self.connection is None:
@@ -398,33 +447,52 @@ class HistoryStore:
         where, params = kind_filter(kinds)
         with self._errors("read"):
             rows = self.connection.execute(
-                "SELECT id, started, present_s, poor_s, episodes FROM sessions"
+                "SELECT id, started, present_s, poor_s, episodes, alerts, breaks, finding_poor_s FROM sessions"
                 + (where + " AND" if where else " WHERE")
                 + " started >= ?",
                 (*params, since),
             ).fetchall()
-        by_day: dict[date, dict[str, float]] = {}
-        for id_, started, present, poor, episodes in rows:
+        by_day: dict[date, dict[str, Any]] = {}
+        for id_, started, present, poor, episodes, alerts, breaks, findings in rows:
             try:
                 day = _time(started).astimezone(tz).date()
                 present, poor, episodes = _seconds(present), _seconds(poor), _count(episodes)
+                alerts, breaks = _count(alerts), _count(breaks)
             except (TypeError, ValueError, OverflowError):
                 self._unreadable(id_)
                 continue
             if not first <= day <= today:
                 continue
-            acc = by_day.setdefault(day, {"sessions": 0, "present_s": 0.0, "poor_s": 0.0, "episodes": 0})
+            acc = by_day.setdefault(
+                day,
+                {
+                    "sessions": 0,
+                    "present_s": 0.0,
+                    "poor_s": 0.0,
+                    "episodes": 0,
+                    "alerts": 0,
+                    "breaks": 0,
+                    "f": {},
+                },
+            )
             acc["sessions"] += 1
             acc["present_s"] += present
             acc["poor_s"] += poor
             acc["episodes"] += episodes
+            acc["alerts"] += alerts
+            acc["breaks"] += breaks
+            for code, seconds in _finding_seconds(findings).items():
+                acc["f"][code] = acc["f"].get(code, 0.0) + seconds
         return [
-            DayTrend(
+            DaySummary(
                 day=day,
                 sessions=int(acc["sessions"]),
-                present_s=round(acc["present_s"], 2),
-                poor_share=round(acc["poor_s"] / acc["present_s"], 4) if acc["present_s"] > 0 else 0.0,
+                present_s=float(acc["present_s"]),
+                poor_s=float(acc["poor_s"]),
                 episodes=int(acc["episodes"]),
+                alerts=int(acc["alerts"]),
+                breaks=int(acc["breaks"]),
+                finding_poor_s={k: round(v, 2) for k, v in acc["f"].items()},
             )
             for day, acc in sorted(by_day.items())
         ]
@@ -497,3 +565,18 @@ def _text(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError("not text")
     return value
+
+
+def _finding_seconds(text: object) -> dict[str, float]:
+    """A stored ``finding_poor_s`` (JSON text) as code -> seconds; anything malformed counts as none."""
+    try:
+        data = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        str(k): float(v)
+        for k, v in data.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and 0 <= v < 1e9
+    }

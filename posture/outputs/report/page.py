@@ -23,12 +23,15 @@ Target = str | Path | IO[str]
 
 @functools.lru_cache(maxsize=4)
 def template(name: str) -> Any:
-    """A packaged template (``report.html.j2``, ``cohort.html.j2``), compiled once, with the
+    """A packaged template (``report.html.j2``, ``cohort.html.j2``, ``week.html.j2``), compiled once, with the
     ``clock`` and ``span`` filters (:mod:`posture.durations`)."""
     import jinja2
 
-    text = (resources.files("posture") / "data" / name).read_text(encoding="utf-8")
+    def load(included: str) -> str:
+        return (resources.files("posture") / "data" / included).read_text(encoding="utf-8")
+
     env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(load),  # for {% include %} of the shared stylesheet
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -37,7 +40,7 @@ def template(name: str) -> Any:
     )
     env.filters["clock"] = clock
     env.filters["span"] = format_duration
-    return env.from_string(text)
+    return env.get_template(name)
 
 
 def render(name: str, data: Any, **extra: Any) -> str:
