@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from posture import __version__
+from posture import __version__, extra_hint
 from posture.errors import ExitCode, PostureError
 
 __all__ = ["build_parser", "main"]
@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine",
         choices=("local", "ray"),
         default="local",
-        help="local: processes on this machine (default); ray: a Ray instance (pip install 'posture[ray]')",
+        help=f"local: processes on this machine (default); ray: a Ray instance (the ray extra: {extra_hint('ray', 'ray')})",
     )
     p.add_argument(
         "--workers",

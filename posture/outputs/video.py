@@ -2,7 +2,7 @@
 
 Annotated videos and ``posture record`` both write through :class:`VideoWriter`, with one choice
 of encoder: H.264 in MP4 through ``imageio_ffmpeg.write_frames`` where the optional ``h264`` extra
-is installed (``pip install "posture[h264]"``), otherwise VP8 in WebM through OpenCV's own writer,
+is installed (``pip install "posture-monitor[h264]"``), otherwise VP8 in WebM through OpenCV's own writer,
 which every install has. VP9 would be the better WebM codec, but OpenCV's VP9 writer (fixed
 settings, no speed option) took 261 s for the 64 s demo clip on two cores where VP8 took 32 s and
 H.264 4 s, so VP8 it is. Where neither encoder works, :class:`NoEncoderError` says so in one line.
@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from posture import extra_hint
 from posture.errors import InputError, PostureError
 from posture.files import atomic_path
 
@@ -43,7 +44,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-H264_EXTRA = "pip install 'posture[h264]'"
+H264_EXTRA = extra_hint("h264", "imageio-ffmpeg")
 
 
 class VideoEncodeError(PostureError):

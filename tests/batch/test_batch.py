@@ -321,7 +321,11 @@ def test_ray_engine_without_ray_is_one_line_and_exit_2(
     a = _archive(tmp_path / "a", {"x.mp4": "ok"})
     assert main(["batch", str(a), "--out", str(tmp_path / "r"), "--engine", "ray", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and 'pip install "posture[ray]"' in err
+    assert (
+        err.count("\n") == 1
+        and 'pip install "posture-monitor[ray]"' in err
+        and "pipx inject posture-monitor ray" in err
+    )
 
 
 @pytest.mark.slow

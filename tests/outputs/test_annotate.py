@@ -175,7 +175,7 @@ def test_default_encoder_prefers_h264_where_the_extra_is_installed(tmp_path: Pat
 
 
 def test_without_the_h264_extra_the_default_is_opencv_webm(tmp_path: Path, monkeypatch) -> None:
-    # A plain install (no posture[h264] extra): OpenCV's own VP8 WebM.
+    # A plain install (no h264 extra): OpenCV's own VP8 WebM.
     monkeypatch.setattr(vid, "h264_available", lambda: False)
     video = _synthetic_video(tmp_path)
     path = ann.write_annotated_video(_result(video), tmp_path / "annotated")
