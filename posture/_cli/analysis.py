@@ -7,12 +7,13 @@ import contextlib
 import json
 import logging
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from posture._cli.common import config_from_args, fmt, open_in_browser
-from posture.analysis import AnalysisOutput, run_analysis
+from posture.analysis import AnalysisOutput, Stage, run_analysis
 from posture.config import load_config
 from posture.errors import ExitCode, InputError
 from posture.reading import Reading
@@ -91,31 +92,75 @@ def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 class _Progress:
-    """A tqdm bar over seconds of video on a terminal; silent otherwise.
+    """One tqdm bar on a terminal over a whole run, named by the stage it is in; silent otherwise.
 
-    Called with the video's length it starts the bar and returns the callback for the seconds reached.
+    It follows :class:`posture.analysis.Progress`: the stages (analysis, annotated video, report)
+    weighted by their expected share of the time. It stops at 99 % until :meth:`complete` says
+    the run returned, so it never shows 100 % while anything remains to be done.
     """
+
+    _STEPS = 1000  # the bar's resolution
+    _MAX_RUNNING = 990  # 99 %: never rounded up to 100 % before the end
 
     def __init__(self, enabled: bool) -> None:
         self._enabled = enabled and sys.stderr.isatty()
         self._bar: Any = None
+        self._stages: list[Stage] = []
+        self._done: dict[str, float] = {}  # units of each stage reached so far
+        self._finished: set[str] = set()
+        self._shown = ""  # the stage the bar names
+        self._lock = threading.Lock()  # the report finishes on a thread of its own
 
-    def __call__(self, total_s: float) -> Callable[[float], None]:
-        if self._enabled and self._bar is None:
+    def plan(self, stages: Sequence[Stage]) -> None:
+        self._stages = list(stages)
+        if self._enabled and self._bar is None and self._stages:
             from tqdm import tqdm
 
             self._bar = tqdm(
-                total=round(total_s, 1) or None,
-                unit="s",
-                desc="analysing",
+                total=self._STEPS,
+                desc=self._stages[0].name,
                 dynamic_ncols=True,
-                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s video [{elapsed}<{remaining}, {rate_fmt}]",
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
             )
-        return self._update
 
-    def _update(self, t_s: float) -> None:
+    def advance(self, stage: str, done: float) -> None:
+        with self._lock:
+            self._done[stage] = max(done, self._done.get(stage, 0.0))
+            self._refresh()
+
+    def finish(self, stage: str) -> None:
+        with self._lock:
+            self._finished.add(stage)
+            self._refresh()
+
+    def _fraction(self, stage: Stage) -> float:
+        if stage.name in self._finished:
+            return 1.0
+        return min(self._done.get(stage.name, 0.0) / stage.size, 1.0) if stage.size > 0 else 0.0
+
+    def _refresh(self) -> None:
+        if self._bar is None:
+            return
+        weight = sum(s.weight for s in self._stages) or 1.0
+        share = sum(s.weight * self._fraction(s) for s in self._stages) / weight
+        current = next((s for s in self._stages if s.name not in self._finished), None)
+        name = current.name if current is not None else "finishing"  # files moved into place
+        desc = name
+        if current is not None and current.unit == "s":
+            reached = min(self._done.get(name, 0.0), current.size)
+            desc += f" ({reached:.0f}/{current.size:.0f} s of video)"
+        shown = name != self._shown
+        self._shown = name
+        self._bar.set_description_str(desc, refresh=False)
+        self._bar.update(max(0, min(round(share * self._STEPS), self._MAX_RUNNING) - self._bar.n))
+        if shown:  # a new stage is named at once, however short it is
+            self._bar.refresh()
+
+    def complete(self) -> None:
+        """The run returned: every stage's work is done."""
         if self._bar is not None:
-            self._bar.update(max(0.0, round(t_s, 1) - self._bar.n))
+            self._bar.set_description_str("done", refresh=False)
+            self._bar.update(self._STEPS - self._bar.n)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -155,6 +200,7 @@ def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
             history=not args.no_history,
             progress=bar,
         )
+        bar.complete()
     _print_summary(output, out)
     return ExitCode.OK
 
@@ -248,10 +294,12 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
             config,
             calibrate_first_s=demo.CALIBRATE_S,
             annotate=True,
+            annotate_fps=demo.VIDEO_FPS,
             history=False,  # the history is the user's own: a demo never goes into it
             progress=bar,
             footage_credit=demo.ATTRIBUTION,
         )
+        bar.complete()
     _print_summary(output, out)
     report = output.files.get("report")
     print(f"open the report: {report.resolve().as_uri() if report else out_dir}", file=out)

@@ -165,6 +165,29 @@ def test_annotated_video_keeps_frame_count_and_size(
     assert not _has_colour(frames[int(1.9 * FPS)][40:], POOR_BGR, tol=40)
 
 
+def test_a_lower_frame_rate_writes_one_frame_per_step_of_source_time(tmp_path: Path) -> None:
+    # The demo's case: a source whose picture changes more slowly than its frame rate.
+    video = _synthetic_video(tmp_path)
+    path = ann.write_annotated_video(_result(video), tmp_path / "annotated", encoder=vid.VP8_WEBM, fps=5.0)
+    cap = cv2.VideoCapture(str(path))
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(5.0)
+    cap.release()
+    count, size, _, frames = _decode(path)
+    assert count == round(5.0 * SECONDS) and size == (W // 2, H // 2)
+    # Frame k is the source frame at k/5 s: its colour (blue 40 + 3 i for source frame i) says so.
+    blues = [int(np.median(f[:, :, 0])) for f in frames]
+    source_index = [round(k / 5.0 * FPS) for k in range(count)]
+    assert all(abs(b - (40 + 3 * i)) <= 7 for b, i in zip(blues, source_index, strict=True)), blues
+    # The alert (1.2-1.6 s) is still shown, in the frames of its time.
+    assert _has_colour(frames[7], ALERT_BGR, tol=40)
+
+
+def test_a_frame_rate_above_the_sources_keeps_the_sources(tmp_path: Path) -> None:
+    video = _synthetic_video(tmp_path)
+    path = ann.write_annotated_video(_result(video), tmp_path / "annotated", encoder=vid.VP8_WEBM, fps=60.0)
+    assert abs(_decode(path)[0] - FPS * SECONDS) <= 1
+
+
 def test_default_encoder_prefers_h264_where_the_extra_is_installed(tmp_path: Path) -> None:
     video = _synthetic_video(tmp_path)
     path = ann.write_annotated_video(_result(video), tmp_path / "annotated")
@@ -190,7 +213,7 @@ def test_no_encoder_at_all_is_a_clear_error(tmp_path: Path, monkeypatch) -> None
     monkeypatch.setattr(cv2, "VideoWriter", ClosedVideoWriter)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    with pytest.raises(vid.NoEncoderError, match=r"posture\[h264\]") as raised:
+    with pytest.raises(vid.NoEncoderError, match=r"posture-monitor\[h264\]") as raised:
         ann.write_annotated_video(_result(video), out_dir / "annotated")
     assert raised.value.exit_code == 2 and "\n" not in str(raised.value)
     assert list(out_dir.iterdir()) == []
