@@ -17,6 +17,7 @@ from posture.analysis import AnalysisOutput, Stage, run_analysis
 from posture.config import load_config
 from posture.errors import ExitCode, InputError
 from posture.reading import Reading
+from posture.summary import whole_percentages
 from posture.untrusted import printable
 
 log = logging.getLogger("posture")
@@ -169,10 +170,10 @@ class _Progress:
 
 def _print_summary(output: AnalysisOutput, out: IO[str]) -> None:
     s = output.summary
-    share = s.share
+    share = whole_percentages({v: s.time_s.get(v, 0.0) for v in ("good", "poor", "away", "uncertain")})
     print(
         f"analysed {s.duration_s:.1f} s ({s.frames_analysed} frames, view: {s.view}): "
-        f"good {share['good']:.0%}, poor {share['poor']:.0%}, away {share['away']:.0%}, uncertain {share['uncertain']:.0%}; "
+        f"good {share['good']}%, poor {share['poor']}%, away {share['away']}%, uncertain {share['uncertain']}%; "
         f"{s.episodes} sustained episode(s)",
         file=out,
     )

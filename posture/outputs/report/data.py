@@ -35,10 +35,10 @@ from posture.outputs.report.sections import (
     headlines,
     threshold_rows,
 )
-from posture.outputs.report.words import metric_label, pct
+from posture.outputs.report.words import metric_label
 from posture.pipeline import AnalysisResult
 from posture.reading import ESTIMATE_METRICS
-from posture.summary import durations_s
+from posture.summary import durations_s, whole_percentages
 
 __all__ = ["FRONT_CHART_METRICS", "SIDE_CHART_METRICS", "ReportData", "VideoLink", "build_report_data"]
 
@@ -161,12 +161,9 @@ def build_report_data(
     duration = summary.duration_s
     views_text = view
     if len(summary.views) > 1:
-        counts = summary.views
-        n = sum(counts.values())
+        shares = whole_percentages({v: float(c) for v, c in summary.views.items()})
         views_text = (
-            f"{view} ("
-            + ", ".join(f"{v} {pct(c, n)}" for v, c in counts.items())
-            + " of frames with a person)"
+            f"{view} (" + ", ".join(f"{v} {p} %" for v, p in shares.items()) + " of frames with a person)"
         )
     header = (
         Fact("Source", source),
