@@ -16,14 +16,22 @@ from posture._cli.common import config_from_args, fmt, open_in_browser
 from posture.analysis import AnalysisOutput, Stage, run_analysis
 from posture.config import load_config
 from posture.errors import ExitCode, InputError
-from posture.reading import Reading
+from posture.reading import Reading, Verdict
 from posture.summary import whole_percentages
 from posture.untrusted import printable
 
 log = logging.getLogger("posture")
 
 
-def _reading_lines(name: str, reading: Reading) -> list[str]:
+_NO_BASELINE_FRONT = (
+    "  from the front, posture is judged against your own good posture: add --baseline with a photo "
+    "of you sitting well in front of the same camera, or with the profile posture calibrate saves ({profile})"
+)
+
+
+def _reading_lines(name: str, reading: Reading, *, baseline: bool = False) -> list[str]:
+    from posture.outputs.report.words import estimate_reasons
+
     m = reading.metrics
     lines = [f"{name}: {reading.posture.value} (view: {reading.view})"]
     if not reading.person:
@@ -53,8 +61,17 @@ def _reading_lines(name: str, reading: Reading) -> list[str]:
             f"{c} {s:.2f}{' (poor)' if s >= 1 else ''}" for c, s in sorted(active, key=lambda x: -x[1])
         )
         lines.append(f"  findings: {flagged}")
-    if reading.estimated:
-        lines.append("  ~ estimate (front or oblique view)")
+    # Each "~" above, with why it is an estimate in this view.
+    labels = {key: label for label, key, _ in shown if m.get(key) is not None and key in reading.estimated}
+    by_reason: dict[str, list[str]] = {}
+    for metric, reason in estimate_reasons((key, reading.view) for key in labels).items():
+        by_reason.setdefault(reason, []).append(labels[metric])
+    for reason, names in by_reason.items():
+        lines.append(f"  ~ {', '.join(names)}: {'estimates' if len(names) > 1 else 'an estimate'}, {reason}")
+    if reading.posture is Verdict.UNCERTAIN and reading.view == "front" and not baseline:
+        from posture.paths import profile_path
+
+        lines.append(_NO_BASELINE_FRONT.format(profile=profile_path()))
     return lines
 
 
@@ -85,7 +102,8 @@ def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
                 }
             )
         else:
-            print("\n".join(_reading_lines(printable(str(res.source)), res.reading)), file=out)
+            lines = _reading_lines(printable(str(res.source)), res.reading, baseline=baseline is not None)
+            print("\n".join(lines), file=out)
     if args.json:
         json.dump(results, out, indent=2)
         out.write("\n")

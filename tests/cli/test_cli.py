@@ -483,3 +483,46 @@ def test_monitor_killed_with_sigkill_keeps_all_but_the_last_seconds(tmp_path: Pa
     assert session.status == "interrupted"
     # Flushed every 5 s: at most that (plus start-up) is lost.
     assert session.duration_s >= ran - 5.0 - 3.0
+
+
+def _photo_reading(view: str, posture: str, metrics: dict[str, float], estimated: set[str]):
+    from posture.reading import METRIC_NAMES, Reading, Verdict
+
+    values: dict[str, float | None] = dict.fromkeys(METRIC_NAMES)
+    values.update(metrics)
+    return Reading(0.0, True, view, values, {}, Verdict(posture), estimated=frozenset(estimated))
+
+
+def test_measure_says_why_each_estimate_is_one_in_its_view() -> None:
+    from posture._cli.analysis import _reading_lines
+
+    side = _photo_reading(
+        "side", "poor", {"neck_inclination_deg": 35.7, "head_forward_deg": 54.3}, {"head_forward_deg"}
+    )
+    lines = _reading_lines("hunchback_left.jpg", side)
+    assert lines[0] == "hunchback_left.jpg: poor (view: side)"
+    assert lines[-1] == (
+        "  ~ head forward: an estimate, mixes in the face's pitch (the nose's drop below the ears), "
+        "which the pose model only estimates"
+    )
+    assert not any("front" in x or "oblique" in x for x in lines)
+    oblique = _photo_reading(
+        "oblique",
+        "good",
+        {"neck_inclination_deg": 20.0, "trunk_inclination_deg": 3.0},
+        {"neck_inclination_deg", "trunk_inclination_deg"},
+    )
+    (note,) = [x for x in _reading_lines("o.jpg", oblique) if x.startswith("  ~")]
+    assert note.startswith(
+        "  ~ neck, trunk: estimates, foreshortened: the camera saw you at an angle (oblique view)"
+    )
+
+
+def test_a_front_photo_without_a_baseline_says_how_to_get_one() -> None:
+    from posture._cli.analysis import _reading_lines
+    from posture.paths import profile_path
+
+    front = _photo_reading("front", "uncertain", {"shoulder_tilt_deg": 2.1}, set())
+    hint = _reading_lines("fw.jpg", front)[-1]
+    assert "--baseline" in hint and "posture calibrate" in hint and str(profile_path()) in hint
+    assert not any("--baseline" in x for x in _reading_lines("fw.jpg", front, baseline=True))

@@ -35,9 +35,8 @@ from posture.outputs.report.sections import (
     headlines,
     threshold_rows,
 )
-from posture.outputs.report.words import metric_label
+from posture.outputs.report.words import estimate_reasons, metric_label
 from posture.pipeline import AnalysisResult
-from posture.reading import ESTIMATE_METRICS
 from posture.summary import durations_s, whole_percentages
 
 __all__ = ["FRONT_CHART_METRICS", "SIDE_CHART_METRICS", "ReportData", "VideoLink", "build_report_data"]
@@ -180,16 +179,8 @@ def build_report_data(
         timeline = timeline_chart(readings, dur, _chart_metrics(view), rules, baseline)
     charts = bar_charts(summary.time_s, summary.finding_poor_s, summary.duration_s) if readings else ()
 
-    estimates = sorted({name for r in readings for name in r.estimated})
-    estimate_facts = tuple(
-        Fact(
-            metric_label(name),
-            "relative to your baseline, from the face and shoulders seen from the front"
-            if name in ESTIMATE_METRICS
-            else "foreshortened: the camera saw you at an angle (oblique view)",
-        )
-        for name in estimates
-    )
+    reasons = estimate_reasons((name, r.view) for r in readings for name in r.estimated)
+    estimate_facts = tuple(Fact(metric_label(name), reason) for name, reason in reasons.items())
     s = config.smoothing
     smoothing = (
         f"One Euro filter on the metrics (min cut-off {s.min_cutoff_hz:g} Hz, beta {s.beta:g})"
