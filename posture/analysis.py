@@ -81,6 +81,7 @@ def run_analysis(
     progress: Progress | None = None,
     kind: str = "analyze",
     footage_credit: str = "",
+    credit_band_px: int = 0,
 ) -> AnalysisOutput:
     """Analyse a video and write its outputs into ``out_dir`` (shared by analyze, demo and batch).
 
@@ -89,7 +90,8 @@ def run_analysis(
     video is encoded: they need different cores (the encoder is one thread of C, the report mostly
     Python), and the report knows the video's file name before it exists.
 
-    ``footage_credit`` (who made the video, its licence) goes into the report's footer.
+    ``footage_credit`` (who made the video, its licence) goes into the report's footer; the
+    annotation leaves the bottom ``credit_band_px`` rows, where the video shows it, uncovered.
     """
     from posture.outputs.files import analysis_summary, write_outputs
     from posture.outputs.staging import staged_output
@@ -179,6 +181,7 @@ def run_analysis(
                     staging / "annotated",
                     encoder=encoder,
                     fps=annotate_fps,
+                    credit_band_px=credit_band_px,
                     progress=(lambda t_s: progress.advance(VIDEO, t_s)) if progress is not None else None,
                 )
                 log.info("annotated video written in %.1f s", time.monotonic() - started)

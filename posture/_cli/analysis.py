@@ -15,6 +15,7 @@ from typing import IO, Any
 from posture._cli.common import config_from_args, fmt, open_in_browser
 from posture.analysis import AnalysisOutput, Stage, run_analysis
 from posture.config import load_config
+from posture.durations import format_duration
 from posture.errors import ExitCode, InputError
 from posture.reading import Reading, Verdict
 from posture.summary import whole_percentages
@@ -225,7 +226,7 @@ def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 class _BatchBar:
-    """One tqdm bar for the archive on a terminal (recordings, video-hours, throughput); silent otherwise."""
+    """One tqdm bar for the archive on a terminal (recordings, video time, throughput); silent otherwise."""
 
     def __init__(self, enabled: bool) -> None:
         self._enabled = enabled and sys.stderr.isatty()
@@ -241,7 +242,7 @@ class _BatchBar:
         self._bar.update(p.done + p.failed - self._bar.n)
         speed = p.video_s / p.wall_s if p.wall_s > 0 else 0.0
         self._bar.set_postfix_str(
-            f"{p.failed} failed, video {p.video_s / 3600:.2f} h, {speed:.1f} video-s/s", refresh=True
+            f"{p.failed} failed, video {format_duration(p.video_s)}, {speed:.1f} video-s/s", refresh=True
         )
 
     def close(self) -> None:
@@ -317,6 +318,7 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
             history=False,  # the history is the user's own: a demo never goes into it
             progress=bar,
             footage_credit=demo.ATTRIBUTION,
+            credit_band_px=demo.CREDIT_BAND_PX,
         )
         bar.complete()
     _print_summary(output, out)

@@ -235,13 +235,13 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
                 print(line, file=out)
         out.flush()
 
-    print(
-        f"posture calibrate: sit the way you mean to sit, look at your screen and hold still for {seconds:g} s",
-        file=out,
-    )
     pipeline = Pipeline(config)
-    live.open()
+    live.open()  # a missing camera is said before asking anyone to hold still
     try:
+        print(
+            f"posture calibrate: sit the way you mean to sit, look at your screen and hold still for {seconds:g} s",
+            file=out,
+        )
         with pipeline.open_estimator(video=True, sampled=True) as est:
             baseline, report = run_calibration(
                 _frames_from(live, seconds + 30.0), est, config.calibration, config.metrics, on_check=on_check

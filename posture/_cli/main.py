@@ -340,6 +340,16 @@ def _setup_logging(verbose: bool) -> None:
     root.propagate = False
 
 
+def _hint(exc: PostureError, args: argparse.Namespace) -> str:
+    """What to try next, for the errors a first run meets: a camera that is not there."""
+    from posture.errors import CameraUnavailableError
+
+    if not isinstance(exc, CameraUnavailableError):
+        return ""
+    instead = "; --source FILE plays a recording instead" if hasattr(args, "source") else ""
+    return f" (posture check lists the cameras it finds, try another with --camera N{instead})"
+
+
 def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> int:
     """Entry point; returns the exit status instead of exiting so tests can call it in-process."""
     out = stdout or sys.stdout
@@ -349,9 +359,9 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
     _setup_logging(args.verbose)
-    if args.command is None:
-        parser.print_help(out)
-        return ExitCode.OK
+    if args.command is None:  # a usage error, as argparse has it: the usage on stderr, exit 2
+        parser.print_help(sys.stderr)
+        return ExitCode.BAD_INPUT
     debug = os.environ.get("POSTURE_DEBUG") == "1"
     from posture._cli import COMMANDS
 
@@ -383,7 +393,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     except PostureError as exc:
         if debug:
             raise
-        print(f"posture: error: {printable(str(exc))}", file=sys.stderr)
+        print(f"posture: error: {printable(str(exc))}{_hint(exc, args)}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # `posture ... | head`
         return ExitCode.OK

@@ -35,6 +35,7 @@ from posture.batch.manifest import MANIFEST_NAME, Manifest, RecordState, Status
 from posture.batch.task import RecordingTask, TaskOutcome, publish, read_stamp
 from posture.config import Config
 from posture.errors import InputError
+from posture.outputs.staging import folder_error_words
 
 __all__ = [
     "ENGINES",
@@ -373,7 +374,7 @@ def run_batch(
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"cannot use {out} as the results folder: {exc.strerror or exc}") from None
+        raise InputError(f"cannot use {out} as the results folder: {folder_error_words(exc)}") from None
     if not out.is_dir():
         raise InputError(f"{out} is not a folder")
     recordings = discover(options.inputs, people, exclude=[out])

@@ -100,6 +100,7 @@ def write_annotated_video(
     progress: ProgressFn | None = None,
     encoder: Encoder | None = None,
     fps: float | None = None,
+    credit_band_px: int = 0,
 ) -> Path:
     """Re-decode ``result.source`` frame by frame, draw the analysis on every frame and encode it.
 
@@ -108,8 +109,9 @@ def write_annotated_video(
     source's) writes fewer frames: one every 1/fps s of source time, the latest frame at that
     time, for sources whose picture changes more slowly than their frame rate (the demo's
     time-lapse). Frames are encoded on a thread of their own while the next ones are decoded and
-    drawn. Returns the path written: ``out_base`` with the suffix of ``encoder`` (by default the
-    best one here: ``.mp4`` with the ``h264`` extra, else ``.webm``).
+    drawn. ``credit_band_px`` rows at the bottom hold the footage's credit: the advice hint is
+    drawn above them. Returns the path written: ``out_base`` with the suffix of ``encoder`` (by
+    default the best one here: ``.mp4`` with the ``h264`` extra, else ``.webm``).
     """
     path = annotated_path(out_base, encoder)
     states = overlay_states(result.readings, result.episodes)
@@ -132,7 +134,7 @@ def write_annotated_video(
             image = frame.image
             i = reading_index(times, frame.t_s, max_age_s)
             if i is not None:
-                annotate_frame(image, result.readings[i], poses[i], states[i])
+                annotate_frame(image, result.readings[i], poses[i], states[i], credit_band_px)
             writer.write(image)
             if progress is not None:
                 progress(frame.t_s)

@@ -9,6 +9,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -436,5 +437,7 @@ def test_one_progress_bar_on_a_terminal_only(
     shown = err.getvalue()
     if bar:
         assert "recordings: 100%" in shown and "3/3" in shown and "1 failed" in shown and "video-s/s" in shown
+        # a small archive's video time in seconds, not "video 0.00 h"
+        assert re.search(r"video \d+(\.\d)? s, ", shown) and " h, " not in shown, shown
     else:
         assert shown == ""

@@ -41,11 +41,18 @@ def no_history(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 def test_help_is_instant_and_lists_commands(capsys) -> None:
-    code, out, _ = run([], capsys)
-    assert code == 0
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
     for command in ("measure", "analyze", "advice", "check"):
         assert command in out
-    assert main(["--help"]) == 0
+
+
+def test_no_command_is_a_usage_error_with_the_usage_on_stderr(capsys) -> None:
+    code, out, err = run([], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("usage: posture")
+    for command in ("measure", "analyze", "demo", "check"):
+        assert command in err
 
 
 def test_help_does_not_import_heavy_modules() -> None:
@@ -364,7 +371,18 @@ def test_monitor_with_a_missing_camera_is_one_line_exit_2(capsys) -> None:
         ["monitor", "--camera", "9", "--no-history", "--no-context", "--alerts", "console"], capsys
     )
     assert code == 2
-    assert err.strip().splitlines() == ["posture: error: camera 9 is not available"]
+    assert err.strip().splitlines() == [
+        "posture: error: camera 9 is not available (posture check lists the cameras it finds, "
+        "try another with --camera N; --source FILE plays a recording instead)"
+    ]
+
+
+@pytest.mark.slow
+def test_calibrate_checks_the_camera_before_asking_to_hold_still(capsys) -> None:
+    code, out, err = run(["calibrate", "--camera", "9"], capsys)
+    assert code == 2 and out == ""  # no "hold still for 8 s" for a camera that is not there
+    (line,) = err.strip().splitlines()
+    assert "camera 9 is not available" in line and "posture check" in line and "--source FILE" in line
 
 
 def test_record_refuses_a_bad_name_before_opening_the_camera(tmp_path: Path, capsys) -> None:
@@ -526,3 +544,18 @@ def test_a_front_photo_without_a_baseline_says_how_to_get_one() -> None:
     hint = _reading_lines("fw.jpg", front)[-1]
     assert "--baseline" in hint and "posture calibrate" in hint and str(profile_path()) in hint
     assert not any("--baseline" in x for x in _reading_lines("fw.jpg", front, baseline=True))
+
+
+@pytest.mark.parametrize("command", ["analyze", "demo"])
+def test_out_naming_a_file_says_so_in_words(command: str, tmp_path: Path, capsys, no_history) -> None:
+    existing = tmp_path / "results"
+    existing.write_text("a file, not a folder")
+    argv = ["demo"] if command == "demo" else ["analyze", str(_write_video(tmp_path / "clip.avi"))]
+    code, _, err = run([*argv, "--out", str(existing), "--quiet"], capsys)
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert "a file of that name is already there: give the name of a folder" in line
+    assert "File exists" not in line
+    assert existing.read_text() == "a file, not a folder"
+    code, _, err = run([*argv, "--out", str(existing / "sub"), "--quiet"], capsys)
+    assert code == 2 and "part of that path is a file, not a folder" in err

@@ -188,6 +188,38 @@ def test_a_frame_rate_above_the_sources_keeps_the_sources(tmp_path: Path) -> Non
     assert abs(_decode(path)[0] - FPS * SECONDS) <= 1
 
 
+def test_the_hint_leaves_a_credit_band_at_the_bottom_uncovered(tmp_path: Path) -> None:
+    video = _synthetic_video(tmp_path)
+    band = 24
+    plain = _decode(ann.write_annotated_video(_result(video), tmp_path / "a", encoder=vid.VP8_WEBM))[3]
+    kept = _decode(
+        ann.write_annotated_video(_result(video), tmp_path / "b", encoder=vid.VP8_WEBM, credit_band_px=band)
+    )[3]
+    source = _decode(video)[3]
+    k = int(1.3 * FPS)  # poor with an alert: the hint is drawn
+    diff = lambda a, b: float(np.abs(a[-band:].astype(int) - b[-band:].astype(int)).mean())  # noqa: E731
+    assert diff(plain[k], source[k]) > 20  # by default the hint's band covers the bottom rows
+    assert diff(kept[k], source[k]) < 4  # with the credit band kept: only the codec's noise
+    assert diff(kept[k][:-band], source[k][:-band]) > diff(kept[k], source[k])  # the hint moved up
+
+
+def test_the_demo_clip_has_its_credit_band_where_the_demo_says() -> None:
+    from posture.sources import demo
+
+    with demo.clip_path() as clip:
+        cap = cv2.VideoCapture(str(clip))
+        ok, frame = cap.read()
+        cap.release()
+    assert ok
+    band, above = frame[-demo.CREDIT_BAND_PX :], frame[-demo.CREDIT_BAND_PX - 8 : -demo.CREDIT_BAND_PX]
+    assert np.median(band) == pytest.approx(32, abs=3)  # samples/make_demo_clip.py's band grey
+    assert abs(float(np.median(above)) - 32) > 10  # the photo, right above it
+    assert (
+        "BAND_PX = 48" in (Path(__file__).resolve().parents[2] / "samples" / "make_demo_clip.py").read_text()
+    )
+    assert demo.CREDIT_BAND_PX == 48
+
+
 def test_default_encoder_prefers_h264_where_the_extra_is_installed(tmp_path: Path) -> None:
     video = _synthetic_video(tmp_path)
     path = ann.write_annotated_video(_result(video), tmp_path / "annotated")
