@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         metavar="N",
-        help="recordings analysed at once (default: one per core, as memory allows, ~250 MB each)",
+        help="recordings analysed at once (default: one per core, as memory allows, ~430 MB each)",
     )
     p.add_argument(
         "--ray-address",
