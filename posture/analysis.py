@@ -39,9 +39,14 @@ class Stage:
     name: str  # ANALYSING, VIDEO or REPORT
     size: float  # its work in its own units: seconds of video (analysis, video) or 1 (the report)
     unit: str  # "s" (of video) or "" (a whole)
-    # Its expected share of the run's wall time, relative to the others. Measured on the demo
-    # (64 s of 640x688 video, two cores): analysis 6 s, annotated video at 5 fps 8 s, report 1 s.
-    weight: float
+    weight: float  # its expected wall time in seconds, only to pace a progress bar
+
+
+# Expected wall time on two cores, to pace a progress bar; measured on the demo (64 s of 640x688
+# video): the analysis 6 s, the annotated video at 5 fps 8 s (VP8, about 25 ms a frame), the report 1 s.
+_ANALYSIS_S_PER_VIDEO_S = 0.1
+_VIDEO_S_PER_MEGAPIXEL_FRAME = 0.057
+_REPORT_S = 1.0
 
 
 class Progress(Protocol):
@@ -118,11 +123,14 @@ def run_analysis(
         log.warning("--workers %d: this machine has %d core(s); using %d", n_workers, cores, cores)
         n_workers = cores
     duration_s = info.duration_s
-    stages = [Stage(ANALYSING, duration_s, "s", 6.0)]
+    stages = [Stage(ANALYSING, duration_s, "s", _ANALYSIS_S_PER_VIDEO_S * duration_s)]
     if annotate:
-        stages.append(Stage(VIDEO, duration_s, "s", 8.0))
+        source_fps = info.fps or 30.0  # the annotated video's own fallback
+        frames = duration_s * min(annotate_fps or source_fps, source_fps)
+        megapixels = info.width * info.height / 1e6
+        stages.append(Stage(VIDEO, duration_s, "s", _VIDEO_S_PER_MEGAPIXEL_FRAME * frames * megapixels))
     if report:
-        stages.append(Stage(REPORT, 1.0, "", 1.0))
+        stages.append(Stage(REPORT, 1.0, "", _REPORT_S))
     if progress is not None:
         progress.plan(stages)
     with staged_output(out_dir) as staging:  # all files appear at the end, or none
