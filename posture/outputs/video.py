@@ -87,7 +87,7 @@ def _ffmpeg_exe() -> str | None:
     try:
         import imageio_ffmpeg
     except ImportError:
-        log.info("no imageio-ffmpeg: WebM, not H.264 MP4 (%s)", H264_EXTRA)
+        log.info("no imageio-ffmpeg: WebM, not H.264 MP4; for H.264: %s", H264_EXTRA)
         return None
     try:
         return str(imageio_ffmpeg.get_ffmpeg_exe())
