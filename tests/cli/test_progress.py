@@ -59,6 +59,19 @@ def test_the_bar_names_each_stage_and_reaches_100_only_when_the_run_returned(
     assert percents == sorted(percents)  # never backwards
 
 
+def test_a_report_that_outlasts_the_video_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    err = _Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    bar = _Progress(True)
+    bar.plan([Stage(ANALYSING, 8.0, "s", 1.0), Stage(VIDEO, 8.0, "s", 1.0), Stage(REPORT, 1.0, "", 1.0)])
+    bar.finish(ANALYSING)
+    bar.finish(VIDEO)
+    assert _renders(err.getvalue())[-1].startswith("report:  6")  # two of three stages: 2/3, not 100 %
+    bar.finish(REPORT)
+    bar.close()
+    assert all(_percent(r) < 100 for r in _renders(err.getvalue()))
+
+
 def test_no_bar_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     err = io.StringIO()
     monkeypatch.setattr(sys, "stderr", err)
@@ -84,6 +97,7 @@ def test_analyze_with_annotate_shows_every_stage_on_a_terminal(
     assert main(argv, stdout=io.StringIO()) == 0
     renders = _renders(err.getvalue())
     shown = {r.split(":")[0].split(" (")[0] for r in renders}
-    assert {ANALYSING, VIDEO, REPORT, "done"} <= shown, renders
+    # (the report is written alongside the video: it is named only when it outlasts the video)
+    assert {ANALYSING, VIDEO, "done"} <= shown, renders
     assert all(_percent(r) < 100 for r in renders if not r.startswith("done")), renders
     assert _percent(renders[-1]) == 100
