@@ -1,14 +1,18 @@
 """``posture batch`` throughput: video-seconds analysed per wall-second, side by side for the local
 engine with 1 and 2 workers and for Ray on this machine.
 
-Builds an archive of short clips cut from ../shared/footage into a temporary folder (never kept),
+Builds an archive of short clips cut from the development footage in ../shared/footage
+(``side_video/``: chair_good_bad.mp4, home_office_cuts.mp4, office_chair_postures.mp4,
+desk_slump_upright.mp4; never ``eval/``) into a temporary folder (never kept),
 then runs ``posture batch`` on it as its own process for each engine, alternating over rounds,
 each into a fresh results folder (start-up, worker start, Ray's start and the cohort report
 included, as a user would see it). The issue's target on a 2-core machine: 2 workers >= 1.7x one.
 Wall-clock scaling needs the cores to be free; the CPU seconds per video second (driver and
-local workers) say whether more workers added work, whatever else the machine is doing.
+local workers) say whether more workers added work, whatever else the machine is doing. The
+peak resident memory of the largest process the local engine started (a worker with the pose
+model loaded) is what ``--workers`` and the README budget per worker.
 
-Run: python bench/batch.py [--rounds N] [--clips N] [--seconds S] [--no-ray]
+Run: python bench/batch.py [--rounds N] [--clips N] [--seconds S] [--no-ray] [--annotate]
 """
 
 from __future__ import annotations
@@ -35,12 +39,12 @@ from tests.batch.archive import cut_clip  # noqa: E402  (the tests' clip cutter,
 SOURCES = (
     ("side_video/chair_good_bad.mp4", 0.0, 480),
     ("side_video/home_office_cuts.mp4", 0.0, 480),
-    ("eval/side_clip.mp4", 0.0, 218),
-    ("eval/desk_clip.mp4", 5.0, 480),
+    ("side_video/office_chair_postures.mp4", 0.0, 218),
+    ("side_video/desk_slump_upright.mp4", 5.0, 480),
     ("side_video/home_office_cuts.mp4", 7.0, 480),
-    ("eval/side_clip.mp4", 12.0, 218),
-    ("eval/desk_clip.mp4", 30.0, 480),
-    ("eval/side_clip.mp4", 25.0, 218),
+    ("side_video/office_chair_postures.mp4", 12.0, 218),
+    ("side_video/desk_slump_upright.mp4", 30.0, 480),
+    ("side_video/office_chair_postures.mp4", 25.0, 218),
 )
 
 
@@ -52,12 +56,14 @@ def build(folder: Path, clips: int, seconds: float) -> float:
     return total
 
 
-def run(archive: Path, out: Path, engine: str, workers: int) -> tuple[float, float, int, float]:
+def run(
+    archive: Path, out: Path, engine: str, workers: int, extra: tuple[str, ...] = ()
+) -> tuple[float, float, int, float]:
     """(wall s, video s analysed, recordings ok, CPU s) of one ``posture batch`` process. The CPU
     time counts the driver and the worker processes it waited for (not Ray's own services)."""
     cmd = [
         sys.executable, "-m", "posture", "batch", str(archive), "--out", str(out),
-        "--engine", engine, "--workers", str(workers), "--quiet",
+        "--engine", engine, "--workers", str(workers), "--quiet", *extra,
     ]  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -83,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clips", type=int, default=8, help="recordings in the archive")
     ap.add_argument("--seconds", type=float, default=6.0, help="length of each recording")
     ap.add_argument("--no-ray", action="store_true", help="leave out the Ray engine")
+    ap.add_argument("--annotate", action="store_true", help="also write each recording's annotated video")
     args = ap.parse_args(argv)
     if not FOOTAGE.is_dir():
         raise SystemExit(f"needs the footage at {FOOTAGE}")
@@ -103,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(args.rounds):
             for engine, workers in variants:
                 out = Path(tmp) / f"out-{engine}-{workers}-{r}"
-                wall, secs, ok, cpu = run(archive, out, engine, workers)
+                wall, secs, ok, cpu = run(
+                    archive, out, engine, workers, ("--annotate",) if args.annotate else ()
+                )
                 if ok != args.clips:
                     raise SystemExit(f"{engine} x{workers}: only {ok} of {args.clips} recordings analysed")
                 walls[(engine, workers)].append(wall)
@@ -111,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
                 analysed[(engine, workers)] = secs
                 print(f"  round {r + 1}: {engine} x{workers}: {wall:.1f} s, CPU {cpu:.1f} s", flush=True)
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        # ru_maxrss of the children: the largest of every process waited for (KiB on Linux).
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(
+            f"largest process (a local worker with the pose model loaded): {peak_mb:.0f} MB resident at its peak"
+        )
     base = None
     print()
     print(

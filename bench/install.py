@@ -25,6 +25,9 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from posture import DISTRIBUTION  # noqa: E402  (the name pip installs; posture/__init__ imports nothing)
+
 # "Downloading name-1.2.3-....whl", "Processing /path/name-1.2.3-....whl", "... name-1.2.3.tar.gz"
 _FETCHED = re.compile(
     r"^\s*(?:Downloading|Processing|Using cached)\s+(?:\S*/)?([A-Za-z0-9_.]+?)-(\d[^-\s]*?)(?:-|\.tar)"
@@ -69,7 +72,7 @@ def measure(python: str, wheel: Path, extra: str | None, tmp: Path) -> dict[str,
     env_dir = tmp / f"venv-{Path(python).name}"
     subprocess.run([python, "-m", "venv", str(env_dir)], check=True)
     pip = env_dir / "bin" / "pip"
-    target = f"posture[{extra}] @ {wheel.as_uri()}" if extra else str(wheel)
+    target = f"{DISTRIBUTION}[{extra}] @ {wheel.as_uri()}" if extra else str(wheel)
     t0 = time.monotonic()
     proc = subprocess.run(
         [str(pip), "install", "--no-cache-dir", "--disable-pip-version-check", "-v", target],
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp / "dist"), str(ROOT)],
             check=True,
         )
-        wheel = next((tmp / "dist").glob("posture-*.whl"))
+        wheel = next((tmp / "dist").glob("posture_monitor-*.whl"))  # the wheel of DISTRIBUTION
         for python in pythons:
             results.append(measure(python, wheel, args.extra, tmp))
     if args.json:

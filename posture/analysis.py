@@ -9,21 +9,67 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from posture.config import Config
 from posture.errors import InputError
-from posture.pipeline import ProgressFn
 
 if TYPE_CHECKING:
     from posture.outputs.files import AnalysisSummary
+    from posture.pipeline import AnalysisResult
 
-__all__ = ["MAX_CALIBRATE_FIRST_S", "AnalysisOutput", "check_calibrate_first", "run_analysis"]
+__all__ = [
+    "ANALYSING",
+    "MAX_CALIBRATE_FIRST_S",
+    "REPORT",
+    "VIDEO",
+    "AnalysisOutput",
+    "Progress",
+    "Stage",
+    "check_calibrate_first",
+    "run_analysis",
+]
 
 log = logging.getLogger(__name__)
+
+# The stages of a run, by the names a progress display shows.
+ANALYSING = "analysing"
+VIDEO = "annotated video"
+REPORT = "report"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a run, as a progress display needs it."""
+
+    name: str  # ANALYSING, VIDEO or REPORT
+    size: float  # its work in its own units: seconds of video (analysis, video) or 1 (the report)
+    unit: str  # "s" (of video) or "" (a whole)
+    weight: float  # its expected wall time in seconds, only to pace a progress bar
+
+
+# Expected wall time on two cores, to pace a progress bar; measured on the demo (64 s of 640x688
+# video): the analysis 6 s, the annotated video at 5 fps 8 s (VP8, about 25 ms a frame), the report 1 s.
+_ANALYSIS_S_PER_VIDEO_S = 0.1
+_VIDEO_S_PER_MEGAPIXEL_FRAME = 0.057
+_REPORT_S = 1.0
+
+
+class Progress(Protocol):
+    """What :func:`run_analysis` tells a progress display: the stages, then how far each got."""
+
+    def plan(self, stages: Sequence[Stage]) -> None:
+        """The stages to come, in order (called once, before any work)."""
+
+    def advance(self, stage: str, done: float) -> None:
+        """``stage`` reached ``done`` of its size."""
+
+    def finish(self, stage: str) -> None:
+        """``stage`` is complete (the run's last ``finish`` means all work is done)."""
 
 
 MAX_CALIBRATE_FIRST_S = 3600.0  # --calibrate-first: an hour of good posture is more than any baseline needs
@@ -64,19 +110,25 @@ def run_analysis(
     calibrate_first_s: float | None = None,
     workers: int | None = None,
     annotate: bool = False,
+    annotate_fps: float | None = None,
     report: bool = True,
     key_frames: bool = True,
     history: bool = True,
-    progress: Callable[[float], ProgressFn] | None = None,
+    progress: Progress | None = None,
     kind: str = "analyze",
     footage_credit: str = "",
     own_folder: bool = False,
+    credit_band_px: int = 0,
 ) -> AnalysisOutput:
     """Analyse a video and write its outputs into ``out_dir`` (shared by analyze, demo and batch).
 
-    ``progress``, given the video's length in seconds, returns the callback for the seconds reached.
+    ``progress`` hears of every stage: the analysis, the annotated video (``annotate``, at
+    ``annotate_fps`` frames a second when given) and the report. The report is written while the
+    video is encoded: they need different cores (the encoder is one thread of C, the report mostly
+    Python), and the report knows the video's file name before it exists.
 
-    ``footage_credit`` (who made the video, its licence) goes into the report's footer.
+    ``footage_credit`` (who made the video, its licence) goes into the report's footer; the
+    annotation leaves the bottom ``credit_band_px`` rows, where the video shows it, uncovered.
 
     Only files an earlier run wrote into ``out_dir`` are replaced (:mod:`posture.outputs.staging`);
     ``own_folder`` says ``out_dir`` is posture's own (the demo's cache folder), where every
@@ -106,6 +158,17 @@ def run_analysis(
     if n_workers > cores:
         log.warning("--workers %d: this machine has %d core(s); using %d", n_workers, cores, cores)
         n_workers = cores
+    duration_s = info.duration_s
+    stages = [Stage(ANALYSING, duration_s, "s", _ANALYSIS_S_PER_VIDEO_S * duration_s)]
+    if annotate:
+        source_fps = info.fps or 30.0  # the annotated video's own fallback
+        frames = duration_s * min(annotate_fps or source_fps, source_fps)
+        megapixels = info.width * info.height / 1e6
+        stages.append(Stage(VIDEO, duration_s, "s", _VIDEO_S_PER_MEGAPIXEL_FRAME * frames * megapixels))
+    if report:
+        stages.append(Stage(REPORT, 1.0, "", _REPORT_S))
+    if progress is not None:
+        progress.plan(stages)
     writes = ["timeline.csv", "summary.json", "events.json"]
     if report:
         writes.append("report.html")
@@ -120,7 +183,7 @@ def run_analysis(
             video,
             baseline=baseline,
             calibrate_first_s=calibrate_first_s,
-            progress=progress(info.duration_s) if progress is not None else None,
+            progress=(lambda t_s: progress.advance(ANALYSING, t_s)) if progress is not None else None,
             workers=n_workers,
             info=info,
         )
@@ -138,26 +201,46 @@ def run_analysis(
         summary = analysis_summary(result)
         files = write_outputs(result, summary, staging)
         log.info("timeline, summary and events written in %.2f s", time.monotonic() - started)
-        if annotate:
-            from posture.outputs.annotate import write_annotated_video
+        if progress is not None:
+            progress.finish(ANALYSING)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="posture-report") as pool:
+            encoder = None
+            if annotate:
+                from posture.outputs.annotate import annotated_path
+                from posture.outputs.video import default_encoder
 
-            started = time.monotonic()
-            files.files["video"] = write_annotated_video(result, staging / "annotated")
-            log.info("annotated video written in %.1f s", time.monotonic() - started)
-        if report:
-            from posture.outputs.report import write_report
+                encoder = default_encoder()
+                files.files["video"] = annotated_path(staging / "annotated", encoder)
+            written: Future[Path | None] | None = None
+            if report:
+                written = pool.submit(
+                    _write_report,
+                    result,
+                    summary,
+                    staging,
+                    dict(files.files),
+                    config,
+                    key_frames,
+                    footage_credit,
+                    progress,
+                )
+            if annotate:
+                from posture.outputs.annotate import write_annotated_video
 
-            started = time.monotonic()
-            files.files["report"] = write_report(
-                result,
-                summary,
-                staging / "report.html",
-                files.files,
-                key_frames=key_frames,
-                config=config,
-                footage_credit=footage_credit,
-            )
-            log.info("report written in %.1f s", time.monotonic() - started)
+                started = time.monotonic()
+                write_annotated_video(
+                    result,
+                    staging / "annotated",
+                    encoder=encoder,
+                    fps=annotate_fps,
+                    credit_band_px=credit_band_px,
+                    progress=(lambda t_s: progress.advance(VIDEO, t_s)) if progress is not None else None,
+                )
+                log.info("annotated video written in %.1f s", time.monotonic() - started)
+                if progress is not None:
+                    progress.finish(VIDEO)
+            if written is not None:
+                files.files["report"] = written.result()  # type: ignore[assignment]
     files.files = {k: out_dir / Path(v).name for k, v in files.files.items()}
     history_error = None
     if history:
@@ -169,3 +252,31 @@ def run_analysis(
         except HistoryError as exc:  # the results are written: the run succeeded all the same
             history_error = str(exc)
     return AnalysisOutput(summary, files.files, history_error)
+
+
+def _write_report(
+    result: AnalysisResult,
+    summary: AnalysisSummary,
+    staging: Path,
+    files: dict[str, Path],
+    config: Config,
+    key_frames: bool,
+    footage_credit: str,
+    progress: Progress | None,
+) -> Path | None:
+    from posture.outputs.report import write_report
+
+    started = time.monotonic()
+    path = write_report(
+        result,
+        summary,
+        staging / "report.html",
+        files,
+        key_frames=key_frames,
+        config=config,
+        footage_credit=footage_credit,
+    )
+    log.info("report written in %.1f s", time.monotonic() - started)
+    if progress is not None:
+        progress.finish(REPORT)
+    return path

@@ -21,11 +21,18 @@ the desk, then slid down and reclined: forward, then backward) and stay so for `
 without the old way coming back, the episode ends where the new problem began and a new one
 starts there, with its own dose and alert. Findings that take turns the same way (the head
 forward, then the back as well) stay one episode.
+
+Live, an alert stays active through the clearly-better time that ends its episode: the detector
+cannot know yet that the better posture will last. A recording can: :func:`settle_alerts` gives
+its readings the alert the whole recording tells, active from ``alert_s`` to the episode's
+``end_s`` and nowhere else, so the timeline, the events, the summary and the report agree.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +52,8 @@ __all__ = [
     "Episode",
     "Event",
     "FindingStats",
+    "alert_spans",
+    "settle_alerts",
 ]
 
 EPISODE_START = "episode_start"
@@ -495,3 +504,28 @@ class Detector:
         if episode.alert_s is not None:
             self._episodes.append(episode)
         events.append(Event(EPISODE_END, t_s, tuple(episode.findings), episode, episode.duration_s))
+
+
+def alert_spans(episodes: Sequence[Episode]) -> list[tuple[float, float]]:
+    """When each episode's alert was active: from ``alert_s`` to ``end_s`` (end excluded), in order."""
+    return sorted((e.alert_s, e.end_s) for e in episodes if e.alert_s is not None and e.end_s > e.alert_s)
+
+
+def settle_alerts(readings: Sequence[Reading], episodes: Sequence[Episode]) -> list[Reading]:
+    """The readings of a whole recording with the alert it tells: active exactly inside an
+    alert span of ``episodes`` (:func:`alert_spans`) while someone is there.
+
+    The live flag (:attr:`Detector.alert_active`) also covers the clearly-better time after an
+    episode's end, until that time confirms the end; here that tail is dropped, so that no
+    reading alerts outside an episode.
+    """
+    spans = alert_spans(episodes)
+    out: list[Reading] = []
+    k = 0
+    for r in readings:
+        while k < len(spans) and r.t_s >= spans[k][1] - _EPS:
+            k += 1
+        inside = k < len(spans) and r.t_s >= spans[k][0] - _EPS
+        alert = inside and r.person and r.posture is not Verdict.AWAY
+        out.append(r if r.alert == alert else dataclasses.replace(r, alert=alert))
+    return out

@@ -1,6 +1,6 @@
 """Process life cycle: termination signals that unwind like Ctrl-C, and workers that die with their parent.
 
-``posture analyze`` may run estimator processes of about 430 MB each. When the parent goes away
+``posture analyze`` may run estimator processes of about 240 MB each. When the parent goes away
 (Ctrl-C, SIGTERM, SIGHUP, or ``kill -9``), they must go too, at once, not after the whole video:
 
 * on Linux the kernel sends them SIGKILL when their parent dies (``PR_SET_PDEATHSIG``);

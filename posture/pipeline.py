@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from posture import setup_check
 from posture.baseline import Baseline, HabitualReference, baseline_from_measurements
 from posture.config import Config, MetricsConfig, SmoothingConfig
-from posture.detector import Detector, DetectorConfig, Episode, Event
+from posture.detector import Detector, DetectorConfig, Episode, Event, settle_alerts
 from posture.errors import BaselineError
 from posture.geometry import View
 from posture.landmarks import Pose
@@ -316,6 +316,7 @@ class Pipeline:
         end_t = result.readings[-1].t_s if result.readings else 0.0
         result.events.extend(session.finish(end_t))
         result.episodes = list(session.detector.episodes)
+        result.readings = settle_alerts(result.readings, result.episodes)  # no alert outside an episode
         return result
 
     def _calibration(

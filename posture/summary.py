@@ -7,7 +7,7 @@ so a variable sample rate does not skew them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -25,6 +25,7 @@ __all__ = [
     "finding_reasons",
     "metric_stats",
     "session_summary",
+    "whole_percentages",
 ]
 
 SUMMARY_VERSION = 1
@@ -38,6 +39,24 @@ def durations_s(readings: Sequence[Reading], last_step_s: float) -> np.ndarray:
     gaps = np.diff(t, append=t[-1] + last_step_s)
     # A gap much longer than the sample step (a cut, a stall) should not inflate one reading.
     return np.clip(gaps, 0.0, max(5 * last_step_s, 1e-9))
+
+
+def whole_percentages(parts: Mapping[str, float]) -> dict[str, int]:
+    """Each part's share of their sum in whole per cent, summing to exactly 100.
+
+    Largest remainder: every share rounded down, then the points still missing go to the largest
+    remainders (ties in the order given), so shown shares never add up to 99 or 101 %. All 0
+    when the parts sum to 0.
+    """
+    total = float(sum(max(v, 0.0) for v in parts.values()))
+    if total <= 0:
+        return dict.fromkeys(parts, 0)
+    exact = {k: 100.0 * max(v, 0.0) / total for k, v in parts.items()}
+    whole = {k: int(np.floor(x + 1e-9)) for k, x in exact.items()}
+    missing = 100 - sum(whole.values())
+    for k in sorted(exact, key=lambda k: -(exact[k] - whole[k]))[: max(missing, 0)]:
+        whole[k] += 1
+    return whole
 
 
 def metric_stats(readings: Sequence[Reading]) -> dict[str, dict[str, float | int]]:

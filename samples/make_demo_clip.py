@@ -58,7 +58,7 @@ TIMELINE = OUT_DIR / "demo_desk.json"
 
 FPS = 10
 SIZE_PX = 640  # the photos are 640x640 (the Roboflow export stretched them); kept as they are
-BAND_PX = 48  # caption band under the picture
+BAND_PX = 48  # caption band under the picture (= posture.sources.demo.CREDIT_BAND_PX; a test checks)
 SETTING = "A"  # one person: patterned shirt, white desk
 
 # (posture, [(photo, seconds held), ...]): what the person does, in order.

@@ -13,6 +13,8 @@ from posture.detector import (
     Detector,
     DetectorConfig,
     Event,
+    alert_spans,
+    settle_alerts,
 )
 from posture.findings import FINDINGS, BodyPart
 from posture.reading import Reading, Verdict
@@ -408,3 +410,46 @@ def test_a_new_problem_that_gives_way_before_change_s_stays_in_the_episode() -> 
     run(det, timeline((6.0, HEAD), (1.0, SLUMPED), (4.0, HEAD), (8.0, GOOD)))
     assert len(det.episodes) == 1
     assert set(det.episodes[0].findings) == {"forward_head", "slumped"}
+
+
+# --- one alert story for a whole recording (settle_alerts) ----------------------------------------
+
+
+def _live_alerts(det: Detector, readings: list[Reading]) -> list[Reading]:
+    """The readings with the live alert flag, as the pipeline sets it, then the recording's end."""
+    out = []
+    for r in readings:
+        det.update(r)
+        out.append(Reading(r.t_s, r.person, r.view, r.metrics, r.findings, r.posture, det.alert_active))
+    det.finish()
+    return out
+
+
+def test_settled_alerts_end_where_the_episode_ends_not_when_the_recovery_is_confirmed() -> None:
+    det = Detector(DetectorConfig(hold_s=10.0, release_s=5.0))
+    readings = _live_alerts(det, timeline((20, HEAD), (2, "uncertain"), (8, HEAD), (10, GOOD)))
+    (episode,) = det.episodes
+    assert episode.alert_s == pytest.approx(10.0, abs=FRAME_S) and episode.end_s == pytest.approx(30.0)
+    live = [r.t_s for r in readings if r.alert]
+    assert max(live) == pytest.approx(34.9, abs=FRAME_S)  # live: until the recovery is confirmed
+    settled = settle_alerts(readings, det.episodes)
+    on = [r.t_s for r in settled if r.alert]
+    assert on[0] == pytest.approx(episode.alert_s) and max(on) < episode.end_s
+    # One run, uncertain frames included: the alert band has no gap inside the episode.
+    assert len(on) == round((episode.end_s - episode.alert_s) * FPS)
+    assert alert_spans(det.episodes) == [(episode.alert_s, episode.end_s)]
+    assert [r.posture for r in settled] == [r.posture for r in readings]  # only the flag changes
+
+
+def test_settled_alerts_pause_while_away_and_stay_off_outside_episodes() -> None:
+    det = Detector(DetectorConfig(hold_s=10.0, release_s=5.0))
+    readings = _live_alerts(det, timeline((5, GOOD), (15, HEAD), (3, "away"), (5, HEAD)))
+    settled = settle_alerts(readings, det.episodes)
+    (episode,) = det.episodes
+    assert episode.end_s == pytest.approx(27.9)  # still open at the end of the recording
+    for r in settled:
+        inside = episode.alert_s - 1e-9 <= r.t_s < episode.end_s  # type: ignore[operator]
+        assert r.alert == (inside and r.posture is not Verdict.AWAY), r
+    assert settle_alerts(readings, []) == [
+        Reading(r.t_s, r.person, r.view, r.metrics, r.findings, r.posture, False) for r in readings
+    ]

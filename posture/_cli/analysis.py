@@ -7,21 +7,32 @@ import contextlib
 import json
 import logging
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from posture._cli.common import config_from_args, fmt, open_in_browser
-from posture.analysis import AnalysisOutput, run_analysis
+from posture.analysis import AnalysisOutput, Stage, run_analysis
 from posture.config import load_config
+from posture.durations import format_duration
 from posture.errors import ExitCode, InputError
-from posture.reading import Reading
+from posture.reading import Reading, Verdict
+from posture.summary import whole_percentages
 from posture.untrusted import printable
 
 log = logging.getLogger("posture")
 
 
-def _reading_lines(name: str, reading: Reading) -> list[str]:
+_NO_BASELINE_FRONT = (
+    "  from the front, posture is judged against your own good posture: add --baseline with a photo "
+    "of you sitting well in front of the same camera, or with the profile posture calibrate saves ({profile})"
+)
+
+
+def _reading_lines(name: str, reading: Reading, *, baseline: bool = False) -> list[str]:
+    from posture.outputs.report.words import estimate_reasons
+
     m = reading.metrics
     lines = [f"{name}: {reading.posture.value} (view: {reading.view})"]
     if not reading.person:
@@ -52,8 +63,17 @@ def _reading_lines(name: str, reading: Reading) -> list[str]:
         )
         lines.append(f"  findings: {flagged}")
         lines += [f"    {r.finding}: {r.describe()}" for r in reading.reasons]
-    if reading.estimated:
-        lines.append("  ~ estimate (front or oblique view)")
+    # Each "~" above, with why it is an estimate in this view.
+    labels = {key: label for label, key, _ in shown if m.get(key) is not None and key in reading.estimated}
+    by_reason: dict[str, list[str]] = {}
+    for metric, reason in estimate_reasons((key, reading.view) for key in labels).items():
+        by_reason.setdefault(reason, []).append(labels[metric])
+    for reason, names in by_reason.items():
+        lines.append(f"  ~ {', '.join(names)}: {'estimates' if len(names) > 1 else 'an estimate'}, {reason}")
+    if reading.posture is Verdict.UNCERTAIN and reading.view == "front" and not baseline:
+        from posture.paths import profile_path
+
+        lines.append(_NO_BASELINE_FRONT.format(profile=profile_path()))
     return lines
 
 
@@ -85,7 +105,8 @@ def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
                 }
             )
         else:
-            print("\n".join(_reading_lines(printable(str(res.source)), res.reading)), file=out)
+            lines = _reading_lines(printable(str(res.source)), res.reading, baseline=baseline is not None)
+            print("\n".join(lines), file=out)
     if args.json:
         json.dump(results, out, indent=2)
         out.write("\n")
@@ -93,31 +114,75 @@ def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 class _Progress:
-    """A tqdm bar over seconds of video on a terminal; silent otherwise.
+    """One tqdm bar on a terminal over a whole run, named by the stage it is in; silent otherwise.
 
-    Called with the video's length it starts the bar and returns the callback for the seconds reached.
+    It follows :class:`posture.analysis.Progress`: the stages (analysis, annotated video, report)
+    weighted by their expected share of the time. It stops at 99 % until :meth:`complete` says
+    the run returned, so it never shows 100 % while anything remains to be done.
     """
+
+    _STEPS = 1000  # the bar's resolution
+    _MAX_RUNNING = 990  # 99 %: never rounded up to 100 % before the end
 
     def __init__(self, enabled: bool) -> None:
         self._enabled = enabled and sys.stderr.isatty()
         self._bar: Any = None
+        self._stages: list[Stage] = []
+        self._done: dict[str, float] = {}  # units of each stage reached so far
+        self._finished: set[str] = set()
+        self._shown = ""  # the stage the bar names
+        self._lock = threading.Lock()  # the report finishes on a thread of its own
 
-    def __call__(self, total_s: float) -> Callable[[float], None]:
-        if self._enabled and self._bar is None:
+    def plan(self, stages: Sequence[Stage]) -> None:
+        self._stages = list(stages)
+        if self._enabled and self._bar is None and self._stages:
             from tqdm import tqdm
 
             self._bar = tqdm(
-                total=round(total_s, 1) or None,
-                unit="s",
-                desc="analysing",
+                total=self._STEPS,
+                desc=self._stages[0].name,
                 dynamic_ncols=True,
-                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s video [{elapsed}<{remaining}, {rate_fmt}]",
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
             )
-        return self._update
 
-    def _update(self, t_s: float) -> None:
+    def advance(self, stage: str, done: float) -> None:
+        with self._lock:
+            self._done[stage] = max(done, self._done.get(stage, 0.0))
+            self._refresh()
+
+    def finish(self, stage: str) -> None:
+        with self._lock:
+            self._finished.add(stage)
+            self._refresh()
+
+    def _fraction(self, stage: Stage) -> float:
+        if stage.name in self._finished:
+            return 1.0
+        return min(self._done.get(stage.name, 0.0) / stage.size, 1.0) if stage.size > 0 else 0.0
+
+    def _refresh(self) -> None:
+        if self._bar is None:
+            return
+        weight = sum(s.weight for s in self._stages) or 1.0
+        share = sum(s.weight * self._fraction(s) for s in self._stages) / weight
+        current = next((s for s in self._stages if s.name not in self._finished), None)
+        name = current.name if current is not None else "finishing"  # files moved into place
+        desc = name
+        if current is not None and current.unit == "s":
+            reached = min(self._done.get(name, 0.0), current.size)
+            desc += f" ({reached:.0f}/{current.size:.0f} s of video)"
+        shown = name != self._shown
+        self._shown = name
+        self._bar.set_description_str(desc, refresh=False)
+        self._bar.update(max(0, min(round(share * self._STEPS), self._MAX_RUNNING) - self._bar.n))
+        if shown:  # a new stage is named at once, however short it is
+            self._bar.refresh()
+
+    def complete(self) -> None:
+        """The run returned: every stage's work is done."""
         if self._bar is not None:
-            self._bar.update(max(0.0, round(t_s, 1) - self._bar.n))
+            self._bar.set_description_str("done", refresh=False)
+            self._bar.update(self._STEPS - self._bar.n)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -126,10 +191,10 @@ class _Progress:
 
 def _print_summary(output: AnalysisOutput, out: IO[str]) -> None:
     s = output.summary
-    share = s.share
+    share = whole_percentages({v: s.time_s.get(v, 0.0) for v in ("good", "poor", "away", "uncertain")})
     print(
         f"analysed {s.duration_s:.1f} s ({s.frames_analysed} frames, view: {s.view}): "
-        f"good {share['good']:.0%}, poor {share['poor']:.0%}, away {share['away']:.0%}, uncertain {share['uncertain']:.0%}; "
+        f"good {share['good']}%, poor {share['poor']}%, away {share['away']}%, uncertain {share['uncertain']}%; "
         f"{s.episodes} sustained episode(s)",
         file=out,
     )
@@ -157,6 +222,7 @@ def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
             history=not args.no_history,
             progress=bar,
         )
+        bar.complete()
     _print_summary(output, out)
     if output.history_error:  # the results are written: a warning after them, and success
         print(
@@ -168,7 +234,7 @@ def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 class _BatchBar:
-    """One tqdm bar for the archive on a terminal (recordings, video-hours, throughput); silent otherwise."""
+    """One tqdm bar for the archive on a terminal (recordings, video time, throughput); silent otherwise."""
 
     def __init__(self, enabled: bool) -> None:
         self._enabled = enabled and sys.stderr.isatty()
@@ -184,7 +250,7 @@ class _BatchBar:
         self._bar.update(p.done + p.failed - self._bar.n)
         speed = p.video_s / p.wall_s if p.wall_s > 0 else 0.0
         self._bar.set_postfix_str(
-            f"{p.failed} failed, video {p.video_s / 3600:.2f} h, {speed:.1f} video-s/s", refresh=True
+            f"{p.failed} failed, video {format_duration(p.video_s)}, {speed:.1f} video-s/s", refresh=True
         )
 
     def close(self) -> None:
@@ -257,11 +323,14 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
             config,
             calibrate_first_s=demo.CALIBRATE_S,
             annotate=True,
+            annotate_fps=demo.VIDEO_FPS,
             history=False,  # the history is the user's own: a demo never goes into it
             progress=bar,
             footage_credit=demo.ATTRIBUTION,
             own_folder=args.out is None,  # the cache folder is posture's own
+            credit_band_px=demo.CREDIT_BAND_PX,
         )
+        bar.complete()
     _print_summary(output, out)
     report = output.files.get("report")
     print(f"open the report: {printable(report.resolve().as_uri() if report else out_dir)}", file=out)

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from posture import DISTRIBUTION, extra_hint
+
 __all__ = ["Item", "Status", "check_environment", "cameras_found", "video_encoder"]
 
 log = logging.getLogger(__name__)
@@ -132,7 +134,10 @@ def check_environment(cameras: Callable[[], list[int]] = cameras_found) -> list[
     from posture.live.alerts import desktop_program, sound_command
     from posture.paths import history_db_path, runtime_dir
 
-    items = [Item("python", sys.version.split()[0]), Item("posture", _version("posture") or "not installed")]
+    items = [
+        Item("python", sys.version.split()[0]),
+        Item("posture", _version(DISTRIBUTION) or "not installed"),
+    ]
 
     mediapipe = _version("mediapipe")
     try:
@@ -179,12 +184,16 @@ def check_environment(cameras: Callable[[], list[int]] = cameras_found) -> list[
             Item(
                 "annotated video",
                 "no encoder works here: demo and analyze --annotate cannot write one; "
-                "pip install 'posture[h264]'",
+                + extra_hint("h264", "imageio-ffmpeg"),
                 "fail",
             )
         )
     else:
-        hint = "" if encoder.startswith("ffmpeg-h264") else "; pip install 'posture[h264]' for H.264 MP4"
+        hint = (
+            ""
+            if encoder.startswith("ffmpeg-h264")
+            else f"; {extra_hint('h264', 'imageio-ffmpeg')} for H.264 MP4"
+        )
         items.append(Item("annotated video", encoder + hint))
 
     found = cameras()
@@ -229,7 +238,9 @@ def _tray_item() -> Item:
     """The tray extra and whether this session has a tray to show its icon in."""
     pystray = _version("pystray")
     if pystray is None:
-        return Item("tray", 'pystray not installed: posture tray needs pip install "posture[tray]"', "note")
+        return Item(
+            "tray", f"pystray not installed: posture tray needs {extra_hint('tray', 'pystray')}", "note"
+        )
     from posture.live.tray_icon import tray_host
 
     why_not = tray_host()

@@ -259,12 +259,12 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
                 print(line, file=out)
         out.flush()
 
-    print(
-        f"posture calibrate: sit the way you mean to sit, look at your screen and hold still for {seconds:g} s",
-        file=out,
-    )
-    live.open()
+    live.open()  # a missing camera is said before asking anyone to hold still
     try:
+        print(
+            f"posture calibrate: sit the way you mean to sit, look at your screen and hold still for {seconds:g} s",
+            file=out,
+        )
         with Pipeline(config).open_estimator(video=True, sampled=True) as est:
             done = calibrate_live(
                 live,

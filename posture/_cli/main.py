@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from posture import __version__
+from posture import __version__, extra_hint
 from posture.errors import ExitCode, PostureError
 
 __all__ = ["build_parser", "main"]
@@ -165,13 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine",
         choices=("local", "ray"),
         default="local",
-        help="local: processes on this machine (default); ray: a Ray instance (pip install 'posture[ray]')",
+        help=f"local: processes on this machine (default); ray: a Ray instance (the ray extra: {extra_hint('ray', 'ray')})",
     )
     p.add_argument(
         "--workers",
         type=int,
         metavar="N",
-        help="recordings analysed at once (default: one per core, as memory allows, ~250 MB each)",
+        help="recordings analysed at once (default: one per core, as memory allows, ~430 MB each)",
     )
     p.add_argument(
         "--ray-address",
@@ -343,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
         "poor posture building, red alert, blue paused, grey away or not running, purple no camera) with a "
         "menu: today's figures, pause, resume, calibrate, today's and the week's page. It uses the running "
         "monitor, or starts one of its own and stops it (session saved) on quit. Needs the tray extra: "
-        'pip install "posture[tray]".',
+        f"{extra_hint('tray', 'pystray')}.",
     )
     _add_live_source(p)
     p.add_argument("--loop", action="store_true", help="with --source: start the file over at its end")
@@ -428,6 +428,16 @@ def _setup_logging(verbose: bool) -> None:
     warnings.showwarning = _show_warning
 
 
+def _hint(exc: PostureError, args: argparse.Namespace) -> str:
+    """What to try next, for the errors a first run meets: a camera that is not there."""
+    from posture.errors import CameraUnavailableError
+
+    if not isinstance(exc, CameraUnavailableError):
+        return ""
+    instead = "; --source FILE plays a recording instead" if hasattr(args, "source") else ""
+    return f" (posture check lists the cameras it finds, try another with --camera N{instead})"
+
+
 def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> int:
     """Entry point; returns the exit status instead of exiting so tests can call it in-process."""
     out = stdout or sys.stdout
@@ -437,9 +447,9 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
     _setup_logging(args.verbose)
-    if args.command is None:
-        parser.print_help(out)
-        return ExitCode.OK
+    if args.command is None:  # a usage error, as argparse has it: the usage on stderr, exit 2
+        parser.print_help(sys.stderr)
+        return ExitCode.BAD_INPUT
     debug = os.environ.get("POSTURE_DEBUG") == "1"
     from posture._cli import COMMANDS
 
@@ -471,7 +481,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     except PostureError as exc:
         if debug:
             raise
-        print(f"posture: error: {printable(exc, MAX_LINE)}", file=sys.stderr)
+        print(f"posture: error: {printable(str(exc), MAX_LINE)}{_hint(exc, args)}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # `posture ... | head`
         return ExitCode.OK

@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from posture import extra_hint
 from posture.batch.engines import WORKER_MEMORY_MB, StartFn, TaskFn, usable_cores
 from posture.batch.task import RecordingTask, TaskOutcome, analyse_recording
 from posture.errors import InputError
@@ -53,7 +54,7 @@ def _import_ray() -> Any:
         import ray
     except ImportError:
         raise EngineUnavailableError(
-            'the ray engine needs Ray: pip install "posture[ray]" (or use --engine local)'
+            f"the ray engine needs Ray: {extra_hint('ray', 'ray')}; or use --engine local"
         ) from None
     return ray
 

@@ -51,6 +51,7 @@ from posture.outputs.staging import (
     check_marker,
     claim,
     claimed,
+    folder_error_words,
     foreign_entries,
     not_ours_message,
 )
@@ -614,7 +615,7 @@ def run_batch(
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"cannot use {out} as the results folder: {exc.strerror or exc}") from None
+        raise InputError(f"cannot use {out} as the results folder: {folder_error_words(exc)}") from None
     if not out.is_dir():
         raise InputError(f"{out} is not a folder")
     recordings = discover(options.inputs, people, exclude=[out])

@@ -3,7 +3,7 @@ the menu (pystray's own, or a Tk pop-up where pystray's X11 back-end has none), 
 tray host, and the monitor process the tray starts and owns.
 
 Everything here is a small adapter around :mod:`posture.live.tray`, which holds the logic.
-pystray and Pillow come with the ``tray`` extra (``pip install "posture[tray]"``).
+pystray and Pillow come with the ``tray`` extra (:func:`posture.extra_hint` says how to add it).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from posture import extra_hint
 from posture.errors import InputError
 from posture.live.tray import Action, MenuItem, TrayState, TrayView
 
@@ -35,7 +36,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ICON_SIZE = 64
-INSTALL_HINT = 'posture tray needs the tray extra: pip install "posture[tray]" (pystray and Pillow)'
+INSTALL_HINT = f"posture tray needs the tray extra: {extra_hint('tray', 'pystray')}"
 
 Invoke = Callable[[Action, "int | None"], None]  # queues a menu action for the tray's own thread
 

@@ -25,7 +25,7 @@ from posture.pipeline import AnalysisResult
 from posture.reading import Reading, Verdict
 from posture.sources.media import VideoFileSource
 
-__all__ = ["overlay_states", "reading_index", "write_annotated_video"]
+__all__ = ["annotated_path", "overlay_states", "reading_index", "write_annotated_video"]
 
 log = logging.getLogger(__name__)
 
@@ -88,38 +88,53 @@ def reading_index(times_s: Sequence[float], t_s: float, max_age_s: float) -> int
 _FALLBACK_FPS = 30.0
 
 
+def annotated_path(out_base: Path, encoder: Encoder | None = None) -> Path:
+    """Where :func:`write_annotated_video` writes with ``encoder`` (by default the best one here)."""
+    return Path(out_base).with_suffix((encoder or default_encoder()).suffix)
+
+
 def write_annotated_video(
     result: AnalysisResult,
     out_base: Path,
     *,
     progress: ProgressFn | None = None,
     encoder: Encoder | None = None,
+    fps: float | None = None,
+    credit_band_px: int = 0,
 ) -> Path:
     """Re-decode ``result.source`` frame by frame, draw the analysis on every frame and encode it.
 
     Each frame shows the latest reading at or before its time (readings are sampled, frames are
-    not), so the output keeps the source's frame count, size and rate. Returns the path written:
-    ``out_base`` with the suffix of ``encoder`` (by default the best one here: ``.mp4`` with the
-    ``h264`` extra, else ``.webm``).
+    not), so the output keeps the source's frame count, size and rate. ``fps`` (below the
+    source's) writes fewer frames: one every 1/fps s of source time, the latest frame at that
+    time, for sources whose picture changes more slowly than their frame rate (the demo's
+    time-lapse). Frames are encoded on a thread of their own while the next ones are decoded and
+    drawn. ``credit_band_px`` rows at the bottom hold the footage's credit: the advice hint is
+    drawn above them. Returns the path written: ``out_base`` with the suffix of ``encoder`` (by
+    default the best one here: ``.mp4`` with the ``h264`` extra, else ``.webm``).
     """
-    path = Path(out_base).with_suffix((encoder or default_encoder()).suffix)
+    path = annotated_path(out_base, encoder)
     states = overlay_states(result.readings, result.episodes)
     times = [r.t_s for r in result.readings]
     poses: list[Pose | None] = list(result.poses) + [None] * (len(times) - len(result.poses))
     step_s = 1.0 / result.sample_fps if result.sample_fps else 0.0
     max_age_s = max(0.5, 2.0 * step_s)
-    fps = result.info.fps
-    if not fps > 0:
+    source_fps = result.info.fps
+    if not source_fps > 0:
         log.warning(
             "%s states no frame rate; writing the annotated video at %g fps", result.source, _FALLBACK_FPS
         )
-        fps = _FALLBACK_FPS
-    with VideoFileSource(result.source) as source, VideoWriter(path, fps) as writer:
+        source_fps = _FALLBACK_FPS
+    sample_fps = fps if fps is not None and 0 < fps < source_fps else None
+    with (
+        VideoFileSource(result.source, sample_fps=sample_fps) as source,
+        VideoWriter(path, sample_fps or source_fps, background=True) as writer,
+    ):
         for frame in source:
             image = frame.image
             i = reading_index(times, frame.t_s, max_age_s)
             if i is not None:
-                annotate_frame(image, result.readings[i], poses[i], states[i])
+                annotate_frame(image, result.readings[i], poses[i], states[i], credit_band_px)
             writer.write(image)
             if progress is not None:
                 progress(frame.t_s)

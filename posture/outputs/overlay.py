@@ -235,10 +235,12 @@ def _wrap(text: str, fs: float, thickness: int, width_px: int, max_lines: int) -
     return lines
 
 
-def draw_hint(image: np.ndarray, hint: str) -> None:
-    """The advice hint on a shaded band at the bottom of the frame, at most two lines."""
+def draw_hint(image: np.ndarray, hint: str, keep_bottom_px: int = 0) -> None:
+    """The advice hint on a shaded band at the bottom of the frame, at most two lines, above the
+    bottom ``keep_bottom_px`` rows (a footage credit that must stay readable)."""
     s = _scale(image)
     h, w = image.shape[:2]
+    h -= min(max(keep_bottom_px, 0), h // 2)
     fs = _font_scale(s) * 0.9
     th = _thick(s)
     m = max(3, round(6 * s))
@@ -431,13 +433,16 @@ def draw_angles(image: np.ndarray, pose: Pose, reading: Reading) -> None:
         draw_front_angles(image, pose, reading)
 
 
-def annotate_frame(image: np.ndarray, reading: Reading, pose: Pose | None, state: OverlayState) -> None:
+def annotate_frame(
+    image: np.ndarray, reading: Reading, pose: Pose | None, state: OverlayState, keep_bottom_px: int = 0
+) -> None:
     """Everything for one frame, in place: skeleton and angles (when someone is there), status
-    bar, and the advice hint while posture is poor or an alert is on."""
+    bar, and the advice hint while posture is poor or an alert is on, above the bottom
+    ``keep_bottom_px`` rows."""
     if pose is not None and reading.person:
         pose = fit_pose(pose, image)
         draw_skeleton(image, pose)
         draw_angles(image, pose, reading)
     draw_status_bar(image, state, reading)
     if state.hint is not None:
-        draw_hint(image, state.hint)
+        draw_hint(image, state.hint, keep_bottom_px)

@@ -42,6 +42,7 @@ __all__ = [
     "claim",
     "claimed",
     "fingerprint",
+    "folder_error_words",
     "foreign_entries",
     "not_ours_message",
     "read_claims",
@@ -71,10 +72,18 @@ class OutputFolderError(InputError):
 _FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
-def _why(exc: OSError) -> str:
+def folder_error_words(exc: OSError) -> str:
+    """What went wrong with an output folder, in words (not only "File exists")."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return "the disk is full (or a file size limit was reached)"
+    if exc.errno == errno.EEXIST:  # mkdir(exist_ok=True) refuses only what is not a folder
+        return "a file of that name is already there: give the name of a folder (a new one is made)"
+    if exc.errno == errno.ENOTDIR:
+        return "part of that path is a file, not a folder"
     return exc.strerror or str(exc)
+
+
+_why = folder_error_words
 
 
 def _pid_alive(pid: int) -> bool:

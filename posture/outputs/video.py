@@ -2,13 +2,19 @@
 
 Annotated videos and ``posture record`` both write through :class:`VideoWriter`, with one choice
 of encoder: H.264 in MP4 through ``imageio_ffmpeg.write_frames`` where the optional ``h264`` extra
-is installed (``pip install "posture[h264]"``), otherwise VP8 in WebM through OpenCV's own writer,
+is installed (``pip install "posture-monitor[h264]"``), otherwise VP8 in WebM through OpenCV's own writer,
 which every install has. VP9 would be the better WebM codec, but OpenCV's VP9 writer (fixed
 settings, no speed option) took 261 s for the 64 s demo clip on two cores where VP8 took 32 s and
 H.264 4 s, so VP8 it is. Where neither encoder works, :class:`NoEncoderError` says so in one line.
 
 The file is written under a temporary name beside the target (:func:`posture.files.atomic_path`)
 and renamed when complete, so a failure, Ctrl-C or SIGTERM never leaves half a video.
+
+OpenCV's writer takes no encoder options (``OPENCV_FFMPEG_WRITER_OPTIONS`` is parsed but never
+reaches ``avcodec_open2``: the file came out byte-identical with ``deadline;realtime|cpu-used;8``),
+so VP8 runs at libvpx's default speed, about 25 ms a 640x688 frame here. What can be done is to
+encode on a core of its own: ``VideoWriter(..., background=True)`` encodes in a thread (OpenCV
+and the ffmpeg pipe release the GIL) while the caller decodes and draws the next frames.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import queue
 import tempfile
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from posture import extra_hint
 from posture.errors import InputError, PostureError
 from posture.files import atomic_path
 from posture.sources.media import opencv_name
@@ -44,7 +53,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-H264_EXTRA = "pip install 'posture[h264]'"
+H264_EXTRA = extra_hint("h264", "imageio-ffmpeg")
 
 
 class VideoEncodeError(PostureError):
@@ -79,7 +88,7 @@ def _ffmpeg_exe() -> str | None:
     try:
         import imageio_ffmpeg
     except ImportError:
-        log.info("no imageio-ffmpeg: WebM, not H.264 MP4 (%s)", H264_EXTRA)
+        log.info("no imageio-ffmpeg: WebM, not H.264 MP4; for H.264: %s", H264_EXTRA)
         return None
     try:
         return str(imageio_ffmpeg.get_ffmpeg_exe())
@@ -105,7 +114,7 @@ def encoder_for(path: Path) -> Encoder:
     if suffix == H264_MP4.suffix:
         if not h264_available():
             raise NoEncoderError(
-                f"cannot write {Path(path).name}: H.264 MP4 needs the h264 extra ({H264_EXTRA}); "
+                f"cannot write {Path(path).name}: H.264 MP4 needs the h264 extra, {H264_EXTRA}; "
                 "a .webm file works without it"
             )
         return H264_MP4
@@ -204,9 +213,17 @@ class VideoWriter:
     A context manager: the file appears under ``path`` when the block ends normally and at least
     one frame was written; on an exception the encoder is stopped and nothing is left. The size is
     ``size``, or the first frame's; a frame of another size is a ``ValueError``.
+
+    ``background=True`` encodes in a thread of its own, a few frames behind :meth:`write` (which
+    then copies each frame, so the caller may reuse its buffer); an encoder failure is raised by
+    the next ``write`` or at the end of the block.
     """
 
-    def __init__(self, path: Path, fps: float, *, size: tuple[int, int] | None = None) -> None:
+    _QUEUE_FRAMES = 8  # frames waiting for the background encoder (a few MB)
+
+    def __init__(
+        self, path: Path, fps: float, *, size: tuple[int, int] | None = None, background: bool = False
+    ) -> None:
         self.path = Path(path)
         self.encoder = encoder_for(self.path)
         if not (fps > 0 and np.isfinite(fps)):
@@ -219,6 +236,11 @@ class VideoWriter:
         self._stack = contextlib.ExitStack()
         self._tmp: Path | None = None
         self._sink: _Ffmpeg | _OpenCV | None = None
+        self._background = background
+        self._queue: queue.Queue[tuple[np.ndarray, int] | None] = queue.Queue(self._QUEUE_FRAMES)
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None  # what stopped the background encoder
+        self._stopping = threading.Event()  # the block failed: the encoder drops what is queued
 
     def __enter__(self) -> VideoWriter:
         self._tmp = self._stack.enter_context(atomic_path(self.path, suffix=self.encoder.suffix))
@@ -247,28 +269,76 @@ class VideoWriter:
         elif (w, h) != self.size:
             raise ValueError(f"frame is {w}x{h}, the video {self.size[0]}x{self.size[1]}")  # type: ignore[index]
         assert self._sink is not None
-        image = np.ascontiguousarray(image)
-        for _ in range(repeat):
-            self._sink.write(image)
+        if not self._background:
+            self._encode(np.ascontiguousarray(image), repeat)
+        else:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._encode_queued, name="posture-encode", daemon=True
+                )
+                self._thread.start()
+            self._put((np.array(image, order="C", copy=True), repeat))
         self.frames += repeat
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        sink, self._sink = self._sink, None
-        if exc_type is None:
+    def _encode(self, image: np.ndarray, repeat: int) -> None:
+        assert self._sink is not None
+        for _ in range(repeat):
+            self._sink.write(image)
+
+    def _encode_queued(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._failure is None and not self._stopping.is_set():
+                try:
+                    self._encode(*item)
+                except BaseException as exc:  # raised in the caller's thread
+                    self._failure = exc
+
+    def _put(self, item: tuple[np.ndarray, int] | None) -> None:
+        while True:
+            if self._failure is not None:
+                raise self._failure
             try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                if self._thread is None or not self._thread.is_alive():
+                    raise VideoEncodeError("the background encoder stopped") from None
+
+    def _drain(self, *, abandon: bool) -> None:
+        """Wait for the background encoder to finish what is queued (or drop it: ``abandon``)."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        if abandon:
+            self._stopping.set()
+        self._queue.put(None)  # the encoder takes every item, so there is room soon
+        thread.join()
+        if self._failure is not None and not abandon:
+            raise self._failure
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        sink = self._sink
+        try:
+            self._drain(abandon=exc_type is not None)
+            if exc_type is None:
                 if sink is None or self.frames == 0:
                     raise VideoEncodeError(f"no frames were written to {self.path.name}")
+                self._sink = None
                 sink.close(self.frames)
-            except BaseException as failure:
-                if sink is not None:
-                    sink.abort()
-                self._stack.__exit__(type(failure), failure, failure.__traceback__)  # removes the file
-                raise
+        except BaseException as failure:
+            self._discard(sink, type(failure), failure, failure.__traceback__)
+            raise
+        if exc_type is None:
             self._stack.__exit__(None, None, None)  # renames the file into place
-            return
+        else:
+            self._discard(sink, exc_type, exc, tb)  # the exception goes on
+
+    def _discard(self, sink: _Ffmpeg | _OpenCV | None, exc_type: Any, exc: Any, tb: Any) -> None:
+        """Stop the encoder and remove the partial file."""
+        self._sink = None
         if sink is not None:
             sink.abort()
-        self._stack.__exit__(exc_type, exc, tb)  # removes the partial file; the exception goes on
+        self._stack.__exit__(exc_type, exc, tb)
 
 
 def probe_encoder() -> Encoder | None:

@@ -24,8 +24,10 @@ __all__ = [
     "ATTRIBUTION",
     "CALIBRATE_S",
     "CLIP_NAME",
+    "CREDIT_BAND_PX",
     "HOLD_S",
     "LICENCE_NOTE",
+    "VIDEO_FPS",
     "Stretch",
     "clip_path",
     "load_timeline",
@@ -37,6 +39,13 @@ CLIP_NAME = "demo_desk.mp4"
 TIMELINE_NAME = "demo_desk.json"
 CALIBRATE_S = 6.0  # the clip's first stretch is upright; its first photo is held for 6 s
 HOLD_S = 5.0  # the clip is a minute long: ISO holding times (minutes) would never be reached
+# The annotated demo video's frame rate. The clip is a time-lapse at 10 fps whose picture changes
+# only on whole seconds (each photo is held 4-6 s) and it is analysed 5 times a second, so 5 fps
+# shows every photo from its first second and the readings at that rate, in half the encoding time.
+VIDEO_FPS = 5.0
+# The band under each photo that carries the credit (samples/make_demo_clip.py draws it): the
+# annotated video's advice hint is drawn above it, so the credit stays readable.
+CREDIT_BAND_PX = 48
 
 # Said wherever the clip is shown: the report's footer, `posture demo`'s output, samples/README.md.
 ATTRIBUTION = (

@@ -190,7 +190,10 @@ def test_a_missing_camera_is_reported_as_such_even_with_a_stale_socket(tmp_path:
         timeout=120,
     )
     assert res.returncode == 2
-    assert res.stderr.strip().splitlines() == ["posture: error: camera 9 is not available"]
+    assert res.stderr.strip().splitlines() == [
+        "posture: error: camera 9 is not available (posture check lists the cameras it finds, "
+        "try another with --camera N; --source FILE plays a recording instead)"
+    ]
 
 
 def test_worker_guard_without_pdeathsig_kills_the_orphan(tmp_path: Path) -> None:

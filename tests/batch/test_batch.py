@@ -9,6 +9,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -322,7 +323,11 @@ def test_ray_engine_without_ray_is_one_line_and_exit_2(
     a = _archive(tmp_path / "a", {"x.mp4": "ok"})
     assert main(["batch", str(a), "--out", str(tmp_path / "r"), "--engine", "ray", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and 'pip install "posture[ray]"' in err
+    assert (
+        err.count("\n") == 1
+        and 'pip install "posture-monitor[ray]"' in err
+        and "pipx inject posture-monitor ray" in err
+    )
 
 
 @pytest.mark.slow
@@ -434,5 +439,7 @@ def test_one_progress_bar_on_a_terminal_only(
     shown = err.getvalue()
     if bar:
         assert "recordings: 100%" in shown and "3/3" in shown and "1 failed" in shown and "video-s/s" in shown
+        # a small archive's video time in seconds, not "video 0.00 h"
+        assert re.search(r"video \d+(\.\d)? s, ", shown) and " h, " not in shown, shown
     else:  # no bar: only the one line of the recording that failed
         assert shown.startswith("posture: failed: bad.mp4: ") and shown.count("\n") == 1, shown

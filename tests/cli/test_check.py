@@ -108,7 +108,7 @@ def test_no_video_encoder_fails_and_names_the_extra(capsys, no_camera, homes, mo
     monkeypatch.setattr(environment, "_model_items", lambda: [environment.Item("pose model", "stub")])
     code, lines, _ = _check(capsys)
     assert code == 1
-    assert "posture[h264]" in lines["annotated video"] and "demo" in lines["annotated video"]
+    assert "posture-monitor[h264]" in lines["annotated video"] and "demo" in lines["annotated video"]
 
 
 def test_back_ends_follow_the_platform_tools(monkeypatch) -> None:
@@ -145,4 +145,7 @@ def test_without_the_h264_extra_check_reports_webm_and_names_the_extra(
     monkeypatch.setattr(environment, "_model_items", lambda: [environment.Item("pose model", "stub")])
     code, lines, _ = _check(capsys)
     assert code == 0
-    assert lines["annotated video"] == "opencv-vp8 (webm); pip install 'posture[h264]' for H.264 MP4"
+    assert lines["annotated video"] == (
+        'opencv-vp8 (webm); pip install "posture-monitor[h264]" (pipx: pipx inject posture-monitor imageio-ffmpeg)'
+        " for H.264 MP4"
+    )

@@ -41,11 +41,18 @@ def no_history(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 def test_help_is_instant_and_lists_commands(capsys) -> None:
-    code, out, _ = run([], capsys)
-    assert code == 0
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
     for command in ("measure", "analyze", "advice", "check"):
         assert command in out
-    assert main(["--help"]) == 0
+
+
+def test_no_command_is_a_usage_error_with_the_usage_on_stderr(capsys) -> None:
+    code, out, err = run([], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("usage: posture")
+    for command in ("measure", "analyze", "demo", "check"):
+        assert command in err
 
 
 def test_help_does_not_import_heavy_modules() -> None:
@@ -366,7 +373,18 @@ def test_monitor_with_a_missing_camera_is_one_line_exit_2(capsys) -> None:
         ["monitor", "--camera", "9", "--no-history", "--no-context", "--alerts", "console"], capsys
     )
     assert code == 2
-    assert err.strip().splitlines() == ["posture: error: camera 9 is not available"]
+    assert err.strip().splitlines() == [
+        "posture: error: camera 9 is not available (posture check lists the cameras it finds, "
+        "try another with --camera N; --source FILE plays a recording instead)"
+    ]
+
+
+@pytest.mark.slow
+def test_calibrate_checks_the_camera_before_asking_to_hold_still(capsys) -> None:
+    code, out, err = run(["calibrate", "--camera", "9"], capsys)
+    assert code == 2 and out == ""  # no "hold still for 8 s" for a camera that is not there
+    (line,) = err.strip().splitlines()
+    assert "camera 9 is not available" in line and "posture check" in line and "--source FILE" in line
 
 
 def test_record_refuses_a_bad_name_before_opening_the_camera(tmp_path: Path, capsys) -> None:
@@ -485,3 +503,61 @@ def test_monitor_killed_with_sigkill_keeps_all_but_the_last_seconds(tmp_path: Pa
     assert session.status == "interrupted"
     # Flushed every 5 s: at most that (plus start-up) is lost.
     assert session.duration_s >= ran - 5.0 - 3.0
+
+
+def _photo_reading(view: str, posture: str, metrics: dict[str, float], estimated: set[str]):
+    from posture.reading import METRIC_NAMES, Reading, Verdict
+
+    values: dict[str, float | None] = dict.fromkeys(METRIC_NAMES)
+    values.update(metrics)
+    return Reading(0.0, True, view, values, {}, Verdict(posture), estimated=frozenset(estimated))
+
+
+def test_measure_says_why_each_estimate_is_one_in_its_view() -> None:
+    from posture._cli.analysis import _reading_lines
+
+    side = _photo_reading(
+        "side", "poor", {"neck_inclination_deg": 35.7, "head_forward_deg": 54.3}, {"head_forward_deg"}
+    )
+    lines = _reading_lines("hunchback_left.jpg", side)
+    assert lines[0] == "hunchback_left.jpg: poor (view: side)"
+    assert lines[-1] == (
+        "  ~ head forward: an estimate, mixes in the face's pitch (the nose's drop below the ears), "
+        "which the pose model only estimates"
+    )
+    assert not any("front" in x or "oblique" in x for x in lines)
+    oblique = _photo_reading(
+        "oblique",
+        "good",
+        {"neck_inclination_deg": 20.0, "trunk_inclination_deg": 3.0},
+        {"neck_inclination_deg", "trunk_inclination_deg"},
+    )
+    (note,) = [x for x in _reading_lines("o.jpg", oblique) if x.startswith("  ~")]
+    assert note.startswith(
+        "  ~ neck, trunk: estimates, foreshortened: the camera saw you at an angle (oblique view)"
+    )
+
+
+def test_a_front_photo_without_a_baseline_says_how_to_get_one() -> None:
+    from posture._cli.analysis import _reading_lines
+    from posture.paths import profile_path
+
+    front = _photo_reading("front", "uncertain", {"shoulder_tilt_deg": 2.1}, set())
+    hint = _reading_lines("fw.jpg", front)[-1]
+    assert "--baseline" in hint and "posture calibrate" in hint and str(profile_path()) in hint
+    assert not any("--baseline" in x for x in _reading_lines("fw.jpg", front, baseline=True))
+
+
+@pytest.mark.parametrize("command", ["analyze", "demo"])
+def test_out_naming_a_file_says_so_in_words(command: str, tmp_path: Path, capsys, no_history) -> None:
+    existing = tmp_path / "results"
+    existing.write_text("a file, not a folder")
+    argv = ["demo"] if command == "demo" else ["analyze", str(_write_video(tmp_path / "clip.avi"))]
+    code, _, err = run([*argv, "--out", str(existing), "--quiet"], capsys)
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert "a file of that name is already there: give the name of a folder" in line
+    assert "File exists" not in line
+    assert existing.read_text() == "a file, not a folder"
+    code, _, err = run([*argv, "--out", str(existing / "sub"), "--quiet"], capsys)
+    assert code == 2 and "part of that path is a file, not a folder" in err

@@ -113,6 +113,8 @@ def test_demo_writes_into_the_cache_folder_says_where_and_credits_the_photos(
     assert call["history"] is False
     assert call["footage_credit"] == demo.ATTRIBUTION
     assert call["calibrate_first_s"] == demo.CALIBRATE_S and call["hold_s"] == demo.HOLD_S
+    assert call["annotate"] is True and call["annotate_fps"] == demo.VIDEO_FPS
+    assert call["credit_band_px"] == demo.CREDIT_BAND_PX
     assert f"writing into {cache}" in out
     assert demo.ATTRIBUTION in out
     assert (cache / "report.html").is_file()

@@ -100,7 +100,7 @@ def test_a_bad_suffix_is_refused(tmp_path: Path, name: str) -> None:
 
 def test_an_mp4_without_the_h264_extra_is_refused_before_recording(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(vid, "h264_available", lambda: False)
-    with pytest.raises(InputError, match=r"posture\[h264\]"):
+    with pytest.raises(InputError, match=r"posture-monitor\[h264\]"):
         record(_frames(1.0, 10.0), tmp_path / "clip.mp4", seconds=1.0, fps=10.0)
     assert list(tmp_path.iterdir()) == []
 
@@ -147,6 +147,6 @@ def test_an_existing_file_is_replaced_only_on_success(tmp_path: Path) -> None:
 def test_no_webm_encoder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cv2, "VideoWriter", ClosedVideoWriter)
     monkeypatch.setattr(vid, "h264_available", lambda: False)
-    with pytest.raises(vid.NoEncoderError, match=r"cannot write VP8 WebM.*posture\[h264\]"):
+    with pytest.raises(vid.NoEncoderError, match=r"cannot write VP8 WebM.*posture-monitor\[h264\]"):
         record(_frames(1.0, 10.0), tmp_path / "clip.webm", seconds=1.0, fps=10.0)
     assert list(tmp_path.iterdir()) == []

@@ -165,6 +165,61 @@ def test_annotated_video_keeps_frame_count_and_size(
     assert not _has_colour(frames[int(1.9 * FPS)][40:], POOR_BGR, tol=40)
 
 
+def test_a_lower_frame_rate_writes_one_frame_per_step_of_source_time(tmp_path: Path) -> None:
+    # The demo's case: a source whose picture changes more slowly than its frame rate.
+    video = _synthetic_video(tmp_path)
+    path = ann.write_annotated_video(_result(video), tmp_path / "annotated", encoder=vid.VP8_WEBM, fps=5.0)
+    cap = cv2.VideoCapture(str(path))
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(5.0)
+    cap.release()
+    count, size, _, frames = _decode(path)
+    assert count == round(5.0 * SECONDS) and size == (W // 2, H // 2)
+    # Frame k is the source frame at k/5 s: its colour (blue 40 + 3 i for source frame i) says so.
+    blues = [int(np.median(f[:, :, 0])) for f in frames]
+    source_index = [round(k / 5.0 * FPS) for k in range(count)]
+    assert all(abs(b - (40 + 3 * i)) <= 7 for b, i in zip(blues, source_index, strict=True)), blues
+    # The alert (1.2-1.6 s) is still shown, in the frames of its time.
+    assert _has_colour(frames[7], ALERT_BGR, tol=40)
+
+
+def test_a_frame_rate_above_the_sources_keeps_the_sources(tmp_path: Path) -> None:
+    video = _synthetic_video(tmp_path)
+    path = ann.write_annotated_video(_result(video), tmp_path / "annotated", encoder=vid.VP8_WEBM, fps=60.0)
+    assert abs(_decode(path)[0] - FPS * SECONDS) <= 1
+
+
+def test_the_hint_leaves_a_credit_band_at_the_bottom_uncovered(tmp_path: Path) -> None:
+    video = _synthetic_video(tmp_path)
+    band = 24
+    plain = _decode(ann.write_annotated_video(_result(video), tmp_path / "a", encoder=vid.VP8_WEBM))[3]
+    kept = _decode(
+        ann.write_annotated_video(_result(video), tmp_path / "b", encoder=vid.VP8_WEBM, credit_band_px=band)
+    )[3]
+    source = _decode(video)[3]
+    k = int(1.3 * FPS)  # poor with an alert: the hint is drawn
+    diff = lambda a, b: float(np.abs(a[-band:].astype(int) - b[-band:].astype(int)).mean())  # noqa: E731
+    assert diff(plain[k], source[k]) > 20  # by default the hint's band covers the bottom rows
+    assert diff(kept[k], source[k]) < 4  # with the credit band kept: only the codec's noise
+    assert diff(kept[k][:-band], source[k][:-band]) > diff(kept[k], source[k])  # the hint moved up
+
+
+def test_the_demo_clip_has_its_credit_band_where_the_demo_says() -> None:
+    from posture.sources import demo
+
+    with demo.clip_path() as clip:
+        cap = cv2.VideoCapture(str(clip))
+        ok, frame = cap.read()
+        cap.release()
+    assert ok
+    band, above = frame[-demo.CREDIT_BAND_PX :], frame[-demo.CREDIT_BAND_PX - 8 : -demo.CREDIT_BAND_PX]
+    assert np.median(band) == pytest.approx(32, abs=3)  # samples/make_demo_clip.py's band grey
+    assert abs(float(np.median(above)) - 32) > 10  # the photo, right above it
+    assert (
+        "BAND_PX = 48" in (Path(__file__).resolve().parents[2] / "samples" / "make_demo_clip.py").read_text()
+    )
+    assert demo.CREDIT_BAND_PX == 48
+
+
 def test_default_encoder_prefers_h264_where_the_extra_is_installed(tmp_path: Path) -> None:
     video = _synthetic_video(tmp_path)
     path = ann.write_annotated_video(_result(video), tmp_path / "annotated")
@@ -175,7 +230,7 @@ def test_default_encoder_prefers_h264_where_the_extra_is_installed(tmp_path: Pat
 
 
 def test_without_the_h264_extra_the_default_is_opencv_webm(tmp_path: Path, monkeypatch) -> None:
-    # A plain install (no posture[h264] extra): OpenCV's own VP8 WebM.
+    # A plain install (no h264 extra): OpenCV's own VP8 WebM.
     monkeypatch.setattr(vid, "h264_available", lambda: False)
     video = _synthetic_video(tmp_path)
     path = ann.write_annotated_video(_result(video), tmp_path / "annotated")
@@ -190,7 +245,7 @@ def test_no_encoder_at_all_is_a_clear_error(tmp_path: Path, monkeypatch) -> None
     monkeypatch.setattr(cv2, "VideoWriter", ClosedVideoWriter)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    with pytest.raises(vid.NoEncoderError, match=r"posture\[h264\]") as raised:
+    with pytest.raises(vid.NoEncoderError, match=r"posture-monitor\[h264\]") as raised:
         ann.write_annotated_video(_result(video), out_dir / "annotated")
     assert raised.value.exit_code == 2 and "\n" not in str(raised.value)
     assert list(out_dir.iterdir()) == []

@@ -325,6 +325,30 @@ def test_front_view_with_baseline_charts_estimates_against_the_baseline() -> Non
     assert 'id="advice-forward_head"' not in page
 
 
+def test_the_estimates_say_why_in_the_view_they_were_made() -> None:
+    side = [
+        reading(i / FPS, Verdict.GOOD, head=8.0, estimated=frozenset({"head_forward_deg"})) for i in range(50)
+    ]
+    facts = build_report_data(
+        make_result(side), analysis_summary(make_result(side)), key_frames=False
+    ).estimates
+    assert [(f.label, f.value) for f in facts] == [
+        (
+            "Head forward (°)",
+            "mixes in the face's pitch (the nose's drop below the ears), which the pose model only estimates",
+        )
+    ]
+    # A session seen from the side, then obliquely: both reasons for the same metric.
+    oblique = [
+        reading(5.0 + i / FPS, Verdict.GOOD, view="oblique", estimated=frozenset({"head_forward_deg"}))
+        for i in range(50)
+    ]
+    both = make_result(side + oblique)
+    (fact,) = build_report_data(both, analysis_summary(both), key_frames=False).estimates
+    assert fact.value.startswith("mixes in the face's pitch") and "; or foreshortened" in fact.value
+    assert "oblique view" in fact.value
+
+
 def test_threshold_lines_absolute_and_relative_to_baseline() -> None:
     rules = FindingRules()
     assert threshold_lines("head_forward_deg", rules, None) == []  # only against your own posture

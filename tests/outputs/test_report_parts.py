@@ -15,6 +15,7 @@ from posture.findings import FINDING_CODES, FINDINGS
 from posture.outputs.report.charts import chart_style, runs, svg_element, time_axis
 from posture.outputs.report.page import template, write_page
 from posture.outputs.report.words import finding_meaning, finding_title, metric_label, pct
+from posture.summary import whole_percentages
 
 
 def test_finding_words_come_from_the_registry() -> None:
@@ -33,6 +34,36 @@ def test_metric_labels_and_shares() -> None:
     assert metric_label("unknown_metric") == "unknown_metric"
     assert pct(1.0, 3.0) == "33 %"
     assert pct(5.0, 0.0) == "–"
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        ({"good": 34.5, "poor": 28.9, "uncertain": 0.6}, {"good": 54, "poor": 45, "uncertain": 1}),
+        # rounded one by one: 34 + 34 + 33 = 101 %
+        ({"good": 33.5, "poor": 33.5, "uncertain": 33.0}, {"good": 34, "poor": 33, "uncertain": 33}),
+        ({"a": 1.0, "b": 1.0, "c": 1.0}, {"a": 34, "b": 33, "c": 33}),  # ties: the order given
+        (
+            {"good": 20.35, "poor": 20.35, "away": 0.0, "uncertain": 0.3},
+            {"good": 50, "poor": 49, "away": 0, "uncertain": 1},
+        ),
+        ({"good": 0.0, "poor": 0.0}, {"good": 0, "poor": 0}),
+    ],
+)
+def test_whole_percentages_always_add_up_to_100(parts: dict[str, float], expected: dict[str, int]) -> None:
+    shares = whole_percentages(parts)
+    assert shares == expected
+    assert sum(shares.values()) in (0, 100)
+
+
+def test_whole_percentages_on_many_random_partitions() -> None:
+    rng = np.random.default_rng(20)
+    for _ in range(500):
+        parts = {str(i): float(x) for i, x in enumerate(rng.exponential(size=rng.integers(2, 7)))}
+        shares = whole_percentages(parts)
+        total = sum(parts.values())
+        assert sum(shares.values()) == 100
+        assert all(abs(shares[k] - 100 * v / total) < 1 for k, v in parts.items())
 
 
 def test_time_axis_switches_units_with_the_length() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import resource
+import threading
 from pathlib import Path
 
 import cv2
@@ -87,7 +88,7 @@ def test_an_extension_no_encoder_makes_is_a_one_line_input_error(tmp_path: Path,
 
 
 def test_mp4_without_the_extra_names_it_and_the_webm_alternative(tmp_path: Path, no_h264) -> None:
-    with pytest.raises(vid.NoEncoderError, match=r"posture\[h264\].*\.webm"):
+    with pytest.raises(vid.NoEncoderError, match=r"posture-monitor\[h264\].*\.webm"):
         vid.VideoWriter(tmp_path / "clip.mp4", 10.0)
 
 
@@ -203,3 +204,71 @@ def test_an_ffmpeg_that_does_not_run_is_an_encode_error_and_the_probe_falls_back
         writer.write(next(_frames(1)))
     assert list(out_dir.iterdir()) == []
     assert vid.probe_encoder() is vid.VP8_WEBM
+
+
+# -- encoding on a thread of its own (background=True) ----------------------------------------------
+
+
+def test_background_encoding_writes_every_frame_and_lets_the_caller_reuse_its_buffer(tmp_path: Path) -> None:
+    out = tmp_path / "clip.webm"
+    buffer = np.zeros((48, 64, 3), np.uint8)
+    expected = []  # the stripe's width in each frame of the file
+    with vid.VideoWriter(out, 10.0, background=True) as writer:
+        for i, image in enumerate(_frames(30)):
+            buffer[:] = image  # the same array every time: write() must have copied it
+            repeat = 1 + i % 2
+            writer.write(buffer, repeat=repeat)
+            expected += [(i * 5) % 64] * repeat
+    assert writer.frames == len(expected)
+    cap = cv2.VideoCapture(str(out))
+    widths = []
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        widths.append(int((image[24, :, 2] > 128).sum()))  # the stripe's width on the middle row
+    cap.release()
+    assert len(widths) == len(expected)
+    assert all(abs(w - e) <= 2 for w, e in zip(widths, expected, strict=True)), (widths, expected)
+    assert list(tmp_path.iterdir()) == [out]
+
+
+class _FailingSink:
+    def __init__(self, *args: object) -> None:
+        self.written = 0
+
+    def write(self, image: np.ndarray) -> None:
+        self.written += 1
+        if self.written == 3:
+            raise vid.VideoEncodeError("the encoder stopped")
+
+    def close(self, frames: int) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+def test_a_background_encoder_failure_reaches_the_caller_and_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vid, "_OpenCV", _FailingSink)
+    with (
+        pytest.raises(vid.VideoEncodeError, match="stopped"),
+        vid.VideoWriter(tmp_path / "a.webm", 10.0, background=True) as writer,
+    ):
+        for image in _frames(200):  # raised by a later write, or at the end of the block
+            writer.write(image)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_exception_while_encoding_in_the_background_leaves_no_file(tmp_path: Path) -> None:
+    with (
+        pytest.raises(KeyboardInterrupt),
+        vid.VideoWriter(tmp_path / "a.webm", 10.0, background=True) as writer,
+    ):
+        for image in _frames(20):
+            writer.write(image)
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+    assert not any(t.name == "posture-encode" for t in threading.enumerate())

@@ -23,6 +23,7 @@ from posture.durations import format_duration
 from posture.findings import FINDING_CODES
 from posture.outputs.report.words import METRIC_TEXT, finding_title, pct
 from posture.reading import Reading, Verdict
+from posture.summary import whole_percentages
 
 __all__ = [
     "COLOURS",
@@ -33,6 +34,7 @@ __all__ = [
     "chart_style",
     "decimate",
     "runs",
+    "shaded_spans",
     "svg_element",
     "threshold_lines",
     "time_axis",
@@ -225,6 +227,24 @@ def runs(mask: Sequence[bool], t: np.ndarray, dur: np.ndarray, total_s: float) -
         spans, gap = merged, gap * 2
 
 
+def shaded_spans(readings: Sequence[Reading], dur: np.ndarray) -> dict[str, list[tuple[float, float]]]:
+    """The stretches the timeline chart shades, in seconds from the first reading: ``away``,
+    ``poor`` and ``alert``. An alert band is one colour from the alert to its episode's end:
+    poor is shaded only outside it, so the uncertain frames of a slouch held under an alert do
+    not cut the band into stripes."""
+    if not readings:
+        return {"away": [], "poor": [], "alert": []}
+    t = np.array([r.t_s for r in readings], dtype=float)
+    t0 = float(t[0])
+    total = float(t[-1] + dur[-1] - t0)
+    masks = {
+        "away": [r.posture is Verdict.AWAY for r in readings],
+        "poor": [r.posture is Verdict.POOR and not r.alert for r in readings],
+        "alert": [r.alert for r in readings],
+    }
+    return {name: runs(mask, t - t0, dur, total) for name, mask in masks.items()}
+
+
 def timeline_chart(
     readings: Sequence[Reading],
     dur: np.ndarray,
@@ -253,18 +273,18 @@ def timeline_chart(
     total = float(t[-1] + dur[-1] - t0)
     div, xlabel = time_axis(total)
     shades = [
-        ("away", [r.posture is Verdict.AWAY for r in readings], COLOURS["away"], 0.28),
-        ("poor", [r.posture is Verdict.POOR for r in readings], COLOURS["poor"], 0.22),
-        ("alert", [r.alert for r in readings], COLOURS["alert"], 0.30),
+        ("away", COLOURS["away"], 0.28),
+        ("poor", COLOURS["poor"], 0.22),
+        ("alert", COLOURS["alert"], 0.30),
     ]
-    spans = {name: runs(mask, t - t0, dur, total) for name, mask, _, _ in shades}
+    spans = shaded_spans(readings, dur)
     with chart_style():
         n = len(series)
         fig = Figure(figsize=(9.5, 1.1 + 1.6 * n), layout="constrained")
         FigureCanvasAgg(fig)
         axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
         for ax, (name, values) in zip(axes, series.items(), strict=False):
-            for shade, _, colour, alpha in shades:
+            for shade, colour, alpha in shades:
                 for a, b in spans[shade]:
                     ax.axvspan(a / div, b / div, color=colour, alpha=alpha, lw=0, zorder=0)
             tt, vv = decimate(t - t0, values)
@@ -307,7 +327,7 @@ def timeline_chart(
         )
         if baseline is not None:
             handles.append(Line2D([], [], color=COLOURS["baseline"], lw=1.0, ls=":", label="your baseline"))
-        for shade, _, colour, alpha in shades:
+        for shade, colour, alpha in shades:
             if spans[shade]:
                 text = {"away": "away", "poor": "poor posture", "alert": "alert (sustained)"}[shade]
                 handles.append(Patch(color=colour, alpha=alpha + 0.1, lw=0, label=text))
@@ -330,7 +350,10 @@ def _bar_chart(
     colours: Sequence[str],
     total: float,
     salt: str,
+    shares: Sequence[int] | None = None,
 ) -> str:
+    """Horizontal bars of ``seconds``, each labelled with its time and its share of ``total``
+    (``shares``, in whole per cent, when the caller has them: a partition that must add up)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -348,7 +371,8 @@ def _bar_chart(
         right = max(float(vals.max()) if len(vals) else 0.0, 1.0 / div)
         ax.set_xlim(0, right * 1.35)
         for yi, (v, s) in enumerate(zip(vals, seconds, strict=False)):
-            text = format_duration(s) + (f" ({pct(s, total)})" if total > 0 and s > 0 else "")
+            share = f"{shares[yi]} %" if shares is not None else pct(s, total)
+            text = format_duration(s) + (f" ({share})" if total > 0 and s > 0 else "")
             ax.text(v + right * 0.02, yi, text, va="center", fontsize=8, color="#1f2328")
         ax.set_xlabel(xlabel)
         fig.suptitle(title, x=0.02, ha="left", fontweight="bold", fontsize=10)
@@ -374,6 +398,7 @@ def bar_charts(time_s: Mapping[str, float], poor_s: Mapping[str, float], total: 
             [COLOURS[v] for v in order],
             total,
             "verdicts",
+            shares=list(whole_percentages({v: float(time_s.get(v, 0.0)) for v in order}).values()),
         ),
     )
     present = total - float(time_s.get("away", 0.0))

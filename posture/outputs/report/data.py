@@ -35,10 +35,9 @@ from posture.outputs.report.sections import (
     headlines,
     threshold_rows,
 )
-from posture.outputs.report.words import metric_label, pct
+from posture.outputs.report.words import estimate_reasons, metric_label
 from posture.pipeline import AnalysisResult
-from posture.reading import ESTIMATE_METRICS
-from posture.summary import durations_s
+from posture.summary import durations_s, whole_percentages
 
 __all__ = ["FRONT_CHART_METRICS", "SIDE_CHART_METRICS", "ReportData", "VideoLink", "build_report_data"]
 
@@ -161,12 +160,9 @@ def build_report_data(
     duration = summary.duration_s
     views_text = view
     if len(summary.views) > 1:
-        counts = summary.views
-        n = sum(counts.values())
+        shares = whole_percentages({v: float(c) for v, c in summary.views.items()})
         views_text = (
-            f"{view} ("
-            + ", ".join(f"{v} {pct(c, n)}" for v, c in counts.items())
-            + " of frames with a person)"
+            f"{view} (" + ", ".join(f"{v} {p} %" for v, p in shares.items()) + " of frames with a person)"
         )
     header = (
         Fact("Source", source),
@@ -183,16 +179,8 @@ def build_report_data(
         timeline = timeline_chart(readings, dur, _chart_metrics(view), rules, baseline)
     charts = bar_charts(summary.time_s, summary.finding_poor_s, summary.duration_s) if readings else ()
 
-    estimates = sorted({name for r in readings for name in r.estimated})
-    estimate_facts = tuple(
-        Fact(
-            metric_label(name),
-            "relative to your baseline, from the face and shoulders seen from the front"
-            if name in ESTIMATE_METRICS
-            else "foreshortened: the camera saw you at an angle (oblique view)",
-        )
-        for name in estimates
-    )
+    reasons = estimate_reasons((name, r.view) for r in readings for name in r.estimated)
+    estimate_facts = tuple(Fact(metric_label(name), reason) for name, reason in reasons.items())
     s = config.smoothing
     smoothing = (
         f"One Euro filter on the metrics (min cut-off {s.min_cutoff_hz:g} Hz, beta {s.beta:g})"

@@ -15,7 +15,7 @@ from posture.durations import clock, format_duration
 from posture.findings import FINDING_CODES, Finding
 from posture.outputs.report.words import finding_meaning, finding_title, pct
 from posture.pipeline import AnalysisResult
-from posture.summary import SessionSummary
+from posture.summary import SessionSummary, durations_s, whole_percentages
 
 __all__ = [
     "AdviceBlock",
@@ -70,6 +70,7 @@ class EpisodeRow:
     end_s: float
     duration_s: float
     alert_s: float | None
+    alert_active_s: float  # how long its alert was active (the readings' alert time within it)
     start: str
     end: str
     duration: str
@@ -217,7 +218,16 @@ def threshold_rows(rules: FindingRules, calibrated: bool, views: Sequence[str]) 
 
 def episode_rows(result: AnalysisResult, catalogue: Catalogue) -> tuple[EpisodeRow, ...]:
     rows = []
+    dur = durations_s(result.readings, result.step_s)
     for number, ep in enumerate(result.episodes, start=1):
+        # The same sum as summary.json's alert_s, over this episode's readings only.
+        active_s = float(
+            sum(
+                d
+                for r, d in zip(result.readings, dur, strict=True)
+                if r.alert and ep.start_s <= r.t_s < ep.end_s
+            )
+        )
         cells = tuple(
             EpisodeFinding(
                 code=code,
@@ -236,12 +246,14 @@ def episode_rows(result: AnalysisResult, catalogue: Catalogue) -> tuple[EpisodeR
                 end_s=ep.end_s,
                 duration_s=ep.duration_s,
                 alert_s=ep.alert_s,
+                alert_active_s=active_s,
                 start=clock(ep.start_s),
                 end=clock(ep.end_s),
                 duration=format_duration(ep.duration_s),
                 alert="–"
                 if ep.alert_s is None
-                else f"{clock(ep.alert_s)} (after {format_duration(ep.alert_s - ep.start_s)})",
+                else f"{clock(ep.alert_s)} (after {format_duration(ep.alert_s - ep.start_s)}), "
+                f"active {format_duration(active_s)}",
                 findings=cells,
             )
         )
@@ -309,10 +321,13 @@ def headlines(summary: SessionSummary) -> tuple[Headline, ...]:
     present = total - time_s.get("away", 0.0)
     top = summary.top_finding
     n_ep = summary.episodes
+    # Shares of the time present that add up to 100 % (largest remainder), or "–" with nobody there.
+    shares = whole_percentages({v: time_s.get(v, 0.0) for v in ("good", "poor", "uncertain")})
+    share = {v: f"{shares[v]} %" if present > 0 else "–" for v in shares}
     return (
-        Headline("Good posture", pct(time_s.get("good", 0.0), present), f"{format_duration(time_s.get('good', 0.0))} of the time present", "good"),
-        Headline("Poor posture", pct(time_s.get("poor", 0.0), present), f"{format_duration(time_s.get('poor', 0.0))} of the time present", "poor"),
-        Headline("Uncertain", pct(time_s.get("uncertain", 0.0), present), f"{format_duration(time_s.get('uncertain', 0.0))}: landmarks too unclear to judge", "uncertain"),
+        Headline("Good posture", share["good"], f"{format_duration(time_s.get('good', 0.0))} of the time present", "good"),
+        Headline("Poor posture", share["poor"], f"{format_duration(time_s.get('poor', 0.0))} of the time present", "poor"),
+        Headline("Uncertain", share["uncertain"], f"{format_duration(time_s.get('uncertain', 0.0))}: landmarks too unclear to judge", "uncertain"),
         Headline("Away", pct(time_s.get("away", 0.0), total), f"{format_duration(time_s.get('away', 0.0))} of the whole session", "away"),
         Headline("Sustained episodes", str(n_ep), f"{format_duration(summary.alert_s)} with an alert active", "poor" if n_ep else "good"),
         Headline(

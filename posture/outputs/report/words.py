@@ -6,9 +6,20 @@ metrics' chart labels live here, since only the pages draw metrics.
 
 from __future__ import annotations
 
-from posture.findings import info
+from collections.abc import Iterable
 
-__all__ = ["METRIC_TEXT", "finding_meaning", "finding_title", "metric_label", "pct"]
+from posture.findings import info
+from posture.reading import ESTIMATE_METRICS
+
+__all__ = [
+    "METRIC_TEXT",
+    "estimate_reason",
+    "estimate_reasons",
+    "finding_meaning",
+    "finding_title",
+    "metric_label",
+    "pct",
+]
 
 # Metric labels for charts and tables: (short label, unit, what it is).
 METRIC_TEXT: dict[str, tuple[str, str, str]] = {
@@ -31,6 +42,40 @@ METRIC_TEXT: dict[str, tuple[str, str, str]] = {
 }
 
 UNKNOWN_MEANING = "A posture finding reported by the analysis."
+
+# The side-view metrics that mix in the face's pitch (the nose's drop below the ears), which
+# posture.metrics.assess marks as estimates in every view.
+FACE_PITCH_METRICS = frozenset({"head_pitch_deg", "head_forward_deg"})
+_FACE_PITCH = (
+    "mixes in the face's pitch (the nose's drop below the ears), which the pose model only estimates"
+)
+_OBLIQUE = "foreshortened: the camera saw you at an angle (oblique view), corrected by the shoulders' turn"
+_FRONT = "a change from your baseline, from the face and shoulders seen from the front"
+
+
+def estimate_reason(metric: str, view: str) -> str:
+    """Why ``metric`` is an estimate in a reading of ``view`` (``side``, ``front``, ``oblique``)."""
+    if metric in ESTIMATE_METRICS:
+        return _FRONT
+    if view == "oblique":
+        return _OBLIQUE + ("; it also " + _FACE_PITCH if metric in FACE_PITCH_METRICS else "")
+    if metric in FACE_PITCH_METRICS:
+        return _FACE_PITCH
+    return "an estimate"
+
+
+def estimate_reasons(estimated: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Each estimated metric (of ``(metric, view)`` pairs) with the reasons of the views it was
+    estimated in, in metric order: what the report's and ``posture measure``'s notes say."""
+    by_metric: dict[str, list[str]] = {}
+    for metric, view in estimated:
+        reasons = by_metric.setdefault(metric, [])
+        reason = estimate_reason(metric, view)
+        if reason not in reasons:
+            reasons.append(reason)
+    order = list(METRIC_TEXT)
+    ranked = sorted(by_metric, key=lambda m: (order.index(m) if m in order else len(order), m))
+    return {m: "; or ".join(by_metric[m]) for m in ranked}
 
 
 def finding_title(code: str) -> str:
