@@ -177,17 +177,19 @@ def _condition(
     finding: Finding,
     metric: str,
     value: float,
-    band: Band,
+    rules: FindingRules,
+    rule: str,
     reference: Reference,
     *,
     origin: float = 0.0,
     above: bool = True,
     scale: float = 1.0,
 ) -> Reason:
-    """``value`` of ``metric`` against ``band`` applied from ``origin`` (a personal reference or
-    0), in the direction ``above``. ``scale`` maps the metric into the band's units (a
-    foreshortened angle is judged as the angle it stands for); the limit is given back in the
-    metric's own units."""
+    """``value`` of ``metric`` against the band ``rule`` of ``rules``, applied from ``origin`` (a
+    personal reference or 0), in the direction ``above``. ``scale`` maps the metric into the
+    band's units (a foreshortened angle is judged as the angle it stands for); the limit is given
+    back in the metric's own units."""
+    band: Band = getattr(rules, rule)
     dev = (value - origin) if above else (origin - value)
     severity = band.severity(_unscaled(dev, scale))
     limit_dev = _scaled(band.limit, scale)
@@ -199,6 +201,7 @@ def _condition(
         above,
         reference,
         severity,
+        rule,
     )
 
 
@@ -271,11 +274,18 @@ def assess(
         # trunk alone shows it.
         if raw.problem == HEAD_BELOW_SHOULDERS and raw.view is View.SIDE:
             trunk = metrics["trunk_inclination_deg"]
-            band = config.rules.hunched_back_deg
+            limit = config.rules.hunched_back_deg.limit
             plausible = trunk is not None and trunk <= geo.PLAUSIBLE_TRUNK_DEG[1]
-            if plausible and trunk >= band.limit + HEAD_DOWN_MARGIN_DEG:
+            if plausible and trunk >= limit + HEAD_DOWN_MARGIN_DEG:
                 judgement.offer(
-                    _condition(Finding.HUNCHED_BACK, "trunk_inclination_deg", trunk, band, Reference.EVERYONE)
+                    _condition(
+                        Finding.HUNCHED_BACK,
+                        "trunk_inclination_deg",
+                        trunk,
+                        config.rules,
+                        "hunched_back_deg",
+                        Reference.EVERYONE,
+                    )
                 )
                 return _verdict(metrics, judgement, True, True, estimated)
         return _verdict(metrics, judgement, False, False, estimated)
@@ -379,13 +389,25 @@ def _side_findings(
     if absolute_applies("neck_inclination_deg") and neck is not None:
         out.offer(
             _condition(
-                Finding.FORWARD_HEAD, "neck_inclination_deg", neck, r.forward_head_deg, everyone, scale=scale
+                Finding.FORWARD_HEAD,
+                "neck_inclination_deg",
+                neck,
+                r,
+                "forward_head_deg",
+                everyone,
+                scale=scale,
             )
         )
     if head is not None and (origin := own("head_forward_deg")) is not None:
         out.offer(
             _condition(
-                Finding.FORWARD_HEAD, "head_forward_deg", head, r.forward_head_delta_deg, kind, origin=origin
+                Finding.FORWARD_HEAD,
+                "head_forward_deg",
+                head,
+                r,
+                "forward_head_delta_deg",
+                kind,
+                origin=origin,
             )
         )
     if trunk is not None:
@@ -395,7 +417,8 @@ def _side_findings(
                     Finding.HUNCHED_BACK,
                     "trunk_inclination_deg",
                     trunk,
-                    r.hunched_back_deg,
+                    r,
+                    "hunched_back_deg",
                     everyone,
                     scale=scale,
                 )
@@ -408,7 +431,8 @@ def _side_findings(
                     Finding.SLUMPED,
                     "trunk_inclination_deg",
                     trunk,
-                    r.slumped_recline_deg,
+                    r,
+                    "slumped_recline_deg",
                     everyone,
                     above=False,
                     scale=scale,
@@ -419,17 +443,19 @@ def _side_findings(
                     Finding.SLUMPED,
                     "trunk_inclination_deg",
                     trunk,
-                    r.slumped_pulled_recline_deg,
+                    r,
+                    "slumped_pulled_recline_deg",
                     everyone,
                     above=False,
                     scale=scale,
                 )
-                for band, ahead in ((r.slumped_head_forward_deg, True), (r.slumped_head_back_deg, False)):
+                for rule, ahead in (("slumped_head_forward_deg", True), ("slumped_head_back_deg", False)):
                     head_cond = _condition(
                         Finding.SLUMPED,
                         "neck_inclination_deg",
                         neck,
-                        band,
+                        r,
+                        rule,
                         everyone,
                         above=ahead,
                         scale=scale,
@@ -441,7 +467,8 @@ def _side_findings(
                     Finding.HUNCHED_BACK,
                     "trunk_inclination_deg",
                     trunk,
-                    r.hunched_back_delta_deg,
+                    r,
+                    "hunched_back_delta_deg",
                     kind,
                     origin=origin,
                 )
@@ -451,7 +478,8 @@ def _side_findings(
                     Finding.SLUMPED,
                     "trunk_inclination_deg",
                     trunk,
-                    r.slumped_recline_delta_deg,
+                    r,
+                    "slumped_recline_delta_deg",
                     kind,
                     origin=origin,
                     above=False,
@@ -461,7 +489,13 @@ def _side_findings(
     if flex is not None and (origin := own("neck_flexion_deg")) is not None:
         out.offer(
             _condition(
-                Finding.NECK_FLEXION, "neck_flexion_deg", flex, r.neck_flexion_delta_deg, kind, origin=origin
+                Finding.NECK_FLEXION,
+                "neck_flexion_deg",
+                flex,
+                r,
+                "neck_flexion_delta_deg",
+                kind,
+                origin=origin,
             )
         )
     return neck is not None and (absolute or own("head_forward_deg") is not None)
@@ -492,11 +526,13 @@ def _front_findings(
                 ("trunk_side_lean_deg", lean, d_lean, ref.get("trunk_side_lean_deg")),
             ):
                 if value is not None and dev is not None and origin is not None:
-                    out.offer(_lateral(metric, value, origin, r.side_lean_delta_deg, Reference.CALIBRATION))
+                    out.offer(
+                        _lateral(metric, value, origin, r, "side_lean_delta_deg", Reference.CALIBRATION)
+                    )
         else:
             for metric, value in (("shoulder_tilt_deg", tilt), ("trunk_side_lean_deg", lean)):
                 if value is not None:
-                    out.offer(_lateral(metric, value, 0.0, r.side_lean_deg, Reference.EVERYONE))
+                    out.offer(_lateral(metric, value, 0.0, r, "side_lean_deg", Reference.EVERYONE))
         judged = True
     if m["face_scale_pct"] is not None:
         out.offer(
@@ -504,7 +540,8 @@ def _front_findings(
                 Finding.LEANING_IN,
                 "face_scale_pct",
                 m["face_scale_pct"],
-                r.leaning_in_pct,
+                r,
+                "leaning_in_pct",
                 Reference.CALIBRATION,
             )
         )
@@ -513,20 +550,27 @@ def _front_findings(
     forward = drop is not None
     if drop is not None:
         cal = Reference.CALIBRATION
-        out.offer(_condition(Finding.FORWARD_HEAD, "head_drop_pct", drop, r.head_drop_pct, cal))
+        out.offer(_condition(Finding.FORWARD_HEAD, "head_drop_pct", drop, r, "head_drop_pct", cal))
         depth = m["neck_forward_3d_delta_deg"]
         if depth is not None:  # a lesser drop with the neck coming forward toward the camera
             out.offer(
-                _condition(Finding.FORWARD_HEAD, "head_drop_pct", drop, r.head_drop_moderate_pct, cal),
+                _condition(Finding.FORWARD_HEAD, "head_drop_pct", drop, r, "head_drop_moderate_pct", cal),
                 _condition(
-                    Finding.FORWARD_HEAD, "neck_forward_3d_delta_deg", depth, r.neck_forward_3d_delta_deg, cal
+                    Finding.FORWARD_HEAD,
+                    "neck_forward_3d_delta_deg",
+                    depth,
+                    r,
+                    "neck_forward_3d_delta_deg",
+                    cal,
                 ),
             )
         judged = True
     return judged, calibrated and forward
 
 
-def _lateral(metric: str, value: float, origin: float, band: Band, reference: Reference) -> Reason:
+def _lateral(
+    metric: str, value: float, origin: float, rules: FindingRules, rule: str, reference: Reference
+) -> Reason:
     """A sideways tilt either way from ``origin``: the limit on the side the value lies."""
     above = value >= origin
-    return _condition(Finding.SIDE_LEAN, metric, value, band, reference, origin=origin, above=above)
+    return _condition(Finding.SIDE_LEAN, metric, value, rules, rule, reference, origin=origin, above=above)

@@ -84,6 +84,7 @@ class Reason:
     above: bool
     reference: Reference
     severity: float
+    rule: str = ""  # the FindingRules band that set the limit (e.g. "slumped_pulled_recline_deg")
 
     @property
     def reached(self) -> bool:
@@ -105,6 +106,7 @@ class Reason:
             "above": self.above,
             "reference": self.reference.value,
             "severity": round(self.severity, 3),
+            "rule": self.rule,
         }
 
 

@@ -21,13 +21,13 @@ from posture.outputs.report import (
     MAX_CHART_POINTS,
     build_report_data,
     decimate,
+    fixed_limits,
     key_moments,
     render_report,
-    threshold_lines,
     write_report,
 )
 from posture.pipeline import AnalysisResult
-from posture.reading import METRIC_NAMES, Reading, Verdict
+from posture.reading import METRIC_NAMES, Reading, Reason, Reference, Verdict
 from posture.sources.media import VideoInfo
 
 FPS = 10.0
@@ -69,7 +69,39 @@ def reading(
         posture=posture,
         alert=alert,
         estimated=estimated,
+        reasons=_reasons(sev, values) if person and view == "side" else (),
     )
+
+
+# The hand-built side session's rules: the head forward of a habit of 10° (severity 1.0 at 24°),
+# the trunk against everyone's limit.
+HABIT_HEAD_DEG, HEAD_BAND_DEG = 10.0, 14.0
+
+
+def _reasons(sev: dict[str, float], values: dict[str, float | None]) -> tuple[Reason, ...]:
+    out = []
+    head, trunk = values.get("head_forward_deg"), values.get("trunk_inclination_deg")
+    if sev["forward_head"] > 0 and head is not None:
+        limit = HABIT_HEAD_DEG + HEAD_BAND_DEG
+        out.append(
+            Reason(
+                "forward_head", "head_forward_deg", head, limit, True, Reference.HABIT, sev["forward_head"]
+            )
+        )
+    if sev["hunched_back"] > 0 and trunk is not None:
+        limit = FindingRules().hunched_back_deg.limit
+        out.append(
+            Reason(
+                "hunched_back",
+                "trunk_inclination_deg",
+                trunk,
+                limit,
+                True,
+                Reference.EVERYONE,
+                sev["hunched_back"],
+            )
+        )
+    return tuple(out)
 
 
 def side_session() -> tuple[list[Reading], list[Episode]]:
@@ -200,12 +232,15 @@ def test_timeline_chart_has_titles_axes_legend_and_thresholds(side_page: str) ->
         "Head forward",
         "time since start (s)",
         "angle (°)",
-        "threshold (poor beyond)",
-        "poor posture",
+        "Neck flexion",
+        "everyone's limit (poor beyond)",
+        "limit from this session's habit (poor beyond)",
+        "poor posture, by this measure",
         "alert (sustained)",
         "away",
         "head forward 31°",  # FindingRules().forward_head_deg.limit, on the neck inclination
-        "hunched 23°",
+        "head forward 24°",  # the habit's limit, on the head-forward panel where it flagged
+        "upper back hunched 23°",
     ):
         assert piece in svg, piece
     assert "<text" in svg  # svg.fonttype = none: text stays text
@@ -317,7 +352,7 @@ def test_front_view_with_baseline_charts_estimates_against_the_baseline() -> Non
     assert "Face size vs baseline" in svg and "Head drop vs baseline" in svg and "Shoulder tilt" in svg
     assert "Neck inclination" not in svg
     assert "change (%)" in svg and "your baseline" in svg
-    assert "side lean 12°" in svg  # baseline 2° + the 10° delta threshold
+    assert "leaning sideways 12°" in svg  # baseline 2° + the 10° delta threshold
     text = text_of(page)
     assert "the first 5 s of this video (front view, 50 frames)" in text
     assert "Face size vs baseline (%)" in text.split("Estimates", 1)[1]
@@ -349,14 +384,18 @@ def test_the_estimates_say_why_in_the_view_they_were_made() -> None:
     assert "oblique view" in fact.value
 
 
-def test_threshold_lines_absolute_and_relative_to_baseline() -> None:
+def test_fixed_limits_absolute_and_relative_to_baseline() -> None:
     rules = FindingRules()
-    assert threshold_lines("head_forward_deg", rules, None) == []  # only against your own posture
-    assert threshold_lines("neck_inclination_deg", rules, None) == [(31.0, "head forward")]
+
+    def limits(metric, ref):
+        return [(y, rule) for y, _, rule, _, _ in fixed_limits(metric, rules, ref)]
+
+    assert limits("head_forward_deg", None) == []  # only against your own posture (the habit's moves)
+    assert limits("neck_inclination_deg", None) == [(31.0, "forward_head_deg")]
     ref = {"head_forward_deg": 12.0, "trunk_inclination_deg": -5.0}
-    assert threshold_lines("head_forward_deg", rules, ref) == [(24.0, "head forward")]
-    assert [y for y, _ in threshold_lines("trunk_inclination_deg", rules, ref)] == [10.0, -30.0]
-    assert threshold_lines("neck_inclination_deg", rules, ref) == []
+    assert limits("head_forward_deg", ref) == [(24.0, "forward_head_delta_deg")]
+    assert [y for y, _ in limits("trunk_inclination_deg", ref)] == [10.0, -30.0]
+    assert limits("neck_inclination_deg", ref) == []
 
 
 def test_decimate_bounds_points_and_keeps_peaks() -> None:

@@ -12,7 +12,7 @@ are the only pictures of the person it ever contains, and the page says so.
 
 from __future__ import annotations
 
-from posture.outputs.report.charts import COLOURS, MAX_CHART_POINTS, Chart, decimate, threshold_lines
+from posture.outputs.report.charts import COLOURS, MAX_CHART_POINTS, Chart, decimate, fixed_limits
 from posture.outputs.report.data import ReportData, VideoLink, build_report_data
 from posture.outputs.report.frames import KeyFrame, key_moments
 from posture.outputs.report.page import render_report, write_report
@@ -44,8 +44,8 @@ __all__ = [
     "VideoLink",
     "build_report_data",
     "decimate",
+    "fixed_limits",
     "key_moments",
     "render_report",
-    "threshold_lines",
     "write_report",
 ]

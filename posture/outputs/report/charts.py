@@ -20,9 +20,9 @@ import numpy as np
 
 from posture.config import FindingRules
 from posture.durations import format_duration
-from posture.findings import FINDING_CODES
+from posture.findings import FINDING_CODES, FINDING_WORDS, Finding
 from posture.outputs.report.words import METRIC_TEXT, finding_title, pct
-from posture.reading import Reading, Verdict
+from posture.reading import Reading, Reason, Reference, Verdict
 from posture.summary import whole_percentages
 
 __all__ = [
@@ -30,15 +30,18 @@ __all__ = [
     "MAX_CHART_POINTS",
     "STYLE",
     "Chart",
+    "LimitLine",
+    "Panel",
     "bar_charts",
     "chart_style",
     "decimate",
+    "fixed_limits",
     "runs",
     "shaded_spans",
     "svg_element",
-    "threshold_lines",
     "time_axis",
     "timeline_chart",
+    "timeline_panels",
 ]
 
 MAX_CHART_POINTS = 2000  # per plotted series; longer sessions are decimated (min/max per bin)
@@ -130,50 +133,6 @@ def _ref(baseline: Mapping[str, float | None] | None, key: str) -> float | None:
     return None if baseline is None else baseline.get(key)
 
 
-def threshold_lines(
-    metric: str, rules: FindingRules, baseline: Mapping[str, float | None] | None
-) -> list[tuple[float, str]]:
-    """The threshold values to draw on a metric's chart, with a short label each.
-
-    With a baseline value for the metric the delta rules apply, so the line sits at the baseline
-    value plus the delta threshold; otherwise at the absolute threshold.
-    """
-    ref = _ref(baseline, metric)
-    if metric == "head_forward_deg":
-        if ref is not None:
-            return [(ref + rules.forward_head_delta_deg.limit, "head forward")]
-        return []  # judged against your own posture only
-    if metric == "neck_inclination_deg":
-        if baseline:
-            return []
-        return [(rules.forward_head_deg.limit, "head forward")]
-    if metric == "trunk_inclination_deg":
-        if ref is not None:
-            return [
-                (ref + rules.hunched_back_delta_deg.limit, "hunched"),
-                (ref - rules.slumped_recline_delta_deg.limit, "slumped"),
-            ]
-        return [
-            (rules.hunched_back_deg.limit, "hunched"),
-            (-rules.slumped_recline_deg.limit, "slumped"),
-        ]
-    if metric == "neck_flexion_deg":
-        if ref is not None:
-            return [(ref + rules.neck_flexion_delta_deg.limit, "neck flexion")]
-        return []
-    if metric == "face_scale_pct":
-        return [(rules.leaning_in_pct.limit, "leaning in")]
-    if metric == "head_drop_pct":
-        return [(rules.head_drop_pct.limit, "head drop")]
-    if metric in ("shoulder_tilt_deg", "trunk_side_lean_deg"):
-        if ref is not None:
-            lim = rules.side_lean_delta_deg.limit
-            return [(ref + lim, "side lean"), (ref - lim, "side lean")]
-        lim = rules.side_lean_deg.limit
-        return [(lim, "side lean"), (-lim, "side lean")]
-    return []
-
-
 def decimate(
     t: np.ndarray, v: np.ndarray, max_points: int = MAX_CHART_POINTS
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -245,6 +204,176 @@ def shaded_spans(readings: Sequence[Reading], dur: np.ndarray) -> dict[str, list
     return {name: runs(mask, t - t0, dur, total) for name, mask in masks.items()}
 
 
+# How each reference's limits are drawn: colour, dash pattern, the words of the legend.
+_LIMIT_STYLE: Mapping[Reference, tuple[str, Any, str]] = {
+    Reference.EVERYONE: (COLOURS["threshold"], (0, (5, 3)), "everyone's limit"),
+    Reference.CALIBRATION: (COLOURS["baseline"], (0, (5, 3)), "limit from your calibration"),
+    Reference.HABIT: (COLOURS["uncertain"], (0, (2, 2)), "limit from this session's habit"),
+}
+
+
+@dataclass(frozen=True)
+class LimitLine:
+    """One limit drawn on a panel: of one finding, against one reference, in one direction; its
+    value over time (NaN where it did not apply), from the readings' reasons or the rules."""
+
+    finding: str
+    rule: str  # the FindingRules band (a finding may have several: a far recline, a lesser one)
+    reference: Reference
+    above: bool  # poor from the limit upwards (else downwards)
+    limits: np.ndarray  # per reading
+    fixed: bool  # holds all session long (else drawn only where it flagged a frame)
+
+    @property
+    def label(self) -> str:
+        words = FINDING_WORDS.get(self.finding, self.finding)
+        part = _RULE_WORDS.get(self.rule)
+        return f"{words} ({part})" if part else words
+
+
+# The rules of a finding that has several, in a few words for their limit's label.
+_RULE_WORDS = {
+    "slumped_pulled_recline_deg": "lesser recline",
+    "slumped_head_forward_deg": "head forward while reclined",
+    "slumped_head_back_deg": "head back while reclined",
+    "head_drop_moderate_pct": "lesser drop",
+    "neck_forward_3d_delta_deg": "with the neck forward",
+}
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One metric's panel of the timeline chart: its values, the limits drawn on it, and the
+    readings shaded poor on it (those flagged poor by a reason about this very metric)."""
+
+    metric: str
+    values: np.ndarray  # per reading, NaN where not measured
+    limits: tuple[LimitLine, ...]
+    poor: np.ndarray  # per reading: poor, and by a reason about this metric
+
+    def beyond(self, i: int) -> bool:
+        """Whether reading ``i``'s value lies beyond (or on) one of this panel's limits."""
+        v = self.values[i]
+        for line in self.limits:
+            lim = line.limits[i]
+            if np.isnan(v) or np.isnan(lim):
+                continue
+            if (v >= lim - 1e-6) if line.above else (v <= lim + 1e-6):
+                return True
+        return False
+
+
+def timeline_panels(
+    readings: Sequence[Reading],
+    metrics: Sequence[str],
+    rules: FindingRules,
+    baseline: Mapping[str, float | None] | None,
+) -> list[Panel]:
+    """What the timeline chart draws, as plain data (tests read it).
+
+    A panel for each of ``metrics`` that was measured, and for every other metric a poor
+    verdict was reached on (a neck flexion against the habit, the neck's depth from the front).
+    Each panel carries the fixed limits of its metric (everyone's, or the calibration's) and,
+    from the readings' reasons, every limit that actually flagged a frame, where it did: a
+    session's habit moves as it learns. A reading is shaded poor on a panel only when a reason
+    about that panel's metric reached its limit, so each shaded stretch lies beyond a limit drawn
+    on its own panel.
+    """
+    n = len(readings)
+    reached: dict[str, list[tuple[int, Reason]]] = {}
+    for i, r in enumerate(readings):
+        if r.posture is not Verdict.POOR:
+            continue
+        for reason in r.reasons:
+            if r.findings.get(reason.finding, 0.0) >= 1.0:
+                reached.setdefault(reason.metric, []).append((i, reason))
+    order = [*metrics, *(m for m in METRIC_TEXT if m in reached and m not in metrics)]
+    panels = []
+    for name in order:
+        values = np.array(
+            [np.nan if r.metrics.get(name) is None else r.metrics[name] for r in readings], float
+        )
+        if not np.isfinite(values).any():
+            continue
+        # One line per rule (a finding's far recline and its lesser one with the head forward
+        # are two), reference and direction; the fixed ones are drawn all along, the others
+        # where they flagged a frame (a habit's limit moves as it learns).
+        lines: dict[tuple[str, str, Reference, bool], np.ndarray] = {}
+        for y, finding, rule, reference, above in fixed_limits(name, rules, baseline):
+            lines[(finding, rule, reference, above)] = np.full(n, y)
+        poor = np.zeros(n, bool)
+        for i, reason in reached.get(name, []):
+            key = (reason.finding, reason.rule, reason.reference, reason.above)
+            line = lines.setdefault(key, np.full(n, np.nan))
+            line[i] = reason.limit
+            poor[i] = True
+        fixed = {
+            key
+            for *_, key in ((0, (f, r_, ref, a)) for _, f, r_, ref, a in fixed_limits(name, rules, baseline))
+        }
+        limits = tuple(
+            LimitLine(f, rule, ref, above, lim, (f, rule, ref, above) in fixed)
+            for (f, rule, ref, above), lim in lines.items()
+        )
+        panels.append(Panel(name, values, limits, poor))
+    return panels
+
+
+def fixed_limits(
+    metric: str, rules: FindingRules, baseline: Mapping[str, float | None] | None
+) -> list[tuple[float, str, str, Reference, bool]]:
+    """The limits of ``metric`` that hold all session long: (value, finding, rule, reference,
+    above). With a baseline value for the metric, its deviation bands around that value."""
+    ref = _ref(baseline, metric)
+    cal, everyone = Reference.CALIBRATION, Reference.EVERYONE
+    head, hunched, slumped = Finding.FORWARD_HEAD.value, Finding.HUNCHED_BACK.value, Finding.SLUMPED.value
+    if metric == "neck_inclination_deg" and not baseline:
+        return [(rules.forward_head_deg.limit, head, "forward_head_deg", everyone, True)]
+    if metric == "head_forward_deg" and ref is not None:
+        return [(ref + rules.forward_head_delta_deg.limit, head, "forward_head_delta_deg", cal, True)]
+    if metric == "trunk_inclination_deg":
+        if ref is not None:
+            return [
+                (ref + rules.hunched_back_delta_deg.limit, hunched, "hunched_back_delta_deg", cal, True),
+                (
+                    ref - rules.slumped_recline_delta_deg.limit,
+                    slumped,
+                    "slumped_recline_delta_deg",
+                    cal,
+                    False,
+                ),
+            ]
+        return [
+            (rules.hunched_back_deg.limit, hunched, "hunched_back_deg", everyone, True),
+            (-rules.slumped_recline_deg.limit, slumped, "slumped_recline_deg", everyone, False),
+        ]
+    if metric == "neck_flexion_deg" and ref is not None:
+        return [
+            (
+                ref + rules.neck_flexion_delta_deg.limit,
+                Finding.NECK_FLEXION.value,
+                "neck_flexion_delta_deg",
+                cal,
+                True,
+            )
+        ]
+    if metric == "face_scale_pct" and baseline:
+        return [(rules.leaning_in_pct.limit, Finding.LEANING_IN.value, "leaning_in_pct", cal, True)]
+    if metric == "head_drop_pct" and baseline:
+        return [(rules.head_drop_pct.limit, head, "head_drop_pct", cal, True)]
+    if metric in ("shoulder_tilt_deg", "trunk_side_lean_deg"):
+        lean = Finding.SIDE_LEAN.value
+        if ref is not None:
+            lim = rules.side_lean_delta_deg.limit
+            return [
+                (ref + lim, lean, "side_lean_delta_deg", cal, True),
+                (ref - lim, lean, "side_lean_delta_deg", cal, False),
+            ]
+        lim = rules.side_lean_deg.limit
+        return [(lim, lean, "side_lean_deg", everyone, True), (-lim, lean, "side_lean_deg", everyone, False)]
+    return []
+
+
 def timeline_chart(
     readings: Sequence[Reading],
     dur: np.ndarray,
@@ -252,16 +381,10 @@ def timeline_chart(
     rules: FindingRules,
     baseline: Mapping[str, float | None] | None,
 ) -> Chart | None:
-    """The chosen metrics over time (one panel each) with their thresholds and the verdicts shaded."""
-    series = {}
-    t = np.array([r.t_s for r in readings], dtype=float)
-    for name in metrics:
-        v = np.array(
-            [np.nan if r.metrics.get(name) is None else r.metrics[name] for r in readings], dtype=float
-        )
-        if np.isfinite(v).any():
-            series[name] = v
-    if not series:
+    """The chosen metrics over time (one panel each) with the limits that judged them and the
+    verdicts shaded: poor on the panel of the metric that flagged it, alerts and absences on all."""
+    panels = timeline_panels(readings, metrics, rules, baseline)
+    if not panels:
         return None
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -269,48 +392,55 @@ def timeline_chart(
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
+    t = np.array([r.t_s for r in readings], dtype=float)
     t0 = float(t[0])
     total = float(t[-1] + dur[-1] - t0)
     div, xlabel = time_axis(total)
-    shades = [
-        ("away", COLOURS["away"], 0.28),
-        ("poor", COLOURS["poor"], 0.22),
-        ("alert", COLOURS["alert"], 0.30),
-    ]
     spans = shaded_spans(readings, dur)
+    shared = [("away", COLOURS["away"], 0.28), ("alert", COLOURS["alert"], 0.30)]
+    alerting = np.array([r.alert for r in readings])
+    used: set[Reference] = set()
     with chart_style():
-        n = len(series)
-        fig = Figure(figsize=(9.5, 1.1 + 1.6 * n), layout="constrained")
+        fig = Figure(figsize=(9.5, 1.1 + 1.6 * len(panels)), layout="constrained")
         FigureCanvasAgg(fig)
-        axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
-        for ax, (name, values) in zip(axes, series.items(), strict=False):
-            for shade, colour, alpha in shades:
+        axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+        for ax, panel in zip(axes, panels, strict=True):
+            for shade, colour, alpha in shared:
                 for a, b in spans[shade]:
                     ax.axvspan(a / div, b / div, color=colour, alpha=alpha, lw=0, zorder=0)
-            tt, vv = decimate(t - t0, values)
+            for a, b in runs(panel.poor & ~alerting, t - t0, dur, total):
+                ax.axvspan(a / div, b / div, color=COLOURS["poor"], alpha=0.22, lw=0, zorder=0)
+            tt, vv = decimate(t - t0, panel.values)
             ax.plot(tt / div, vv, color=COLOURS["line"], lw=1.4, zorder=3)
-            ref = _ref(baseline, name)
-            if name in ("face_scale_pct", "head_drop_pct") and baseline is not None:
+            ref = _ref(baseline, panel.metric)
+            if panel.metric in ("face_scale_pct", "head_drop_pct") and baseline is not None:
                 ref = 0.0  # these are already changes from the baseline
             if ref is not None:
                 ax.axhline(ref, color=COLOURS["baseline"], lw=1.0, ls=":", zorder=2)
-            label, unit, _ = METRIC_TEXT.get(name, (name, "", ""))
-            lows, highs = [np.nanmin(values)], [np.nanmax(values)]
-            for y, text in threshold_lines(name, rules, baseline):
-                ax.axhline(y, color=COLOURS["threshold"], lw=1.0, ls=(0, (5, 3)), zorder=2)
+            label, unit, _ = METRIC_TEXT.get(panel.metric, (panel.metric, "", ""))
+            lows, highs = [np.nanmin(panel.values)], [np.nanmax(panel.values)]
+            for line in panel.limits:
+                colour, dash, _ = _LIMIT_STYLE[line.reference]
+                used.add(line.reference)
+                lt, lv = decimate(t - t0, line.limits)
+                ax.step(lt / div, lv, where="post", color=colour, lw=1.0, ls=dash, zorder=2)
+                # A fixed limit is labelled at the right edge; one drawn only where it flagged, at
+                # the start of its first stretch.
+                at = len(t) - 1 if line.fixed else int(np.flatnonzero(np.isfinite(line.limits))[0])
+                y = float(line.limits[at])
                 ax.annotate(
-                    f"{text} {y:.0f}{unit}",
-                    xy=(1.0, y),
+                    f"{line.label} {y:.0f}{unit}",
+                    xy=(1.0 if line.fixed else (t[at] - t0) / max(total, 1e-6), y),
                     xycoords=("axes fraction", "data"),
-                    xytext=(-2, 2),
+                    xytext=(-2 if line.fixed else 2, 2 if line.above else -2),
                     textcoords="offset points",
-                    ha="right",
-                    va="bottom",
+                    ha="right" if line.fixed else "left",
+                    va="bottom" if line.above else "top",
                     fontsize=7.5,
-                    color=COLOURS["threshold"],
+                    color=colour,
                 )
-                lows.append(y)
-                highs.append(y)
+                lows.append(float(np.nanmin(line.limits)))
+                highs.append(float(np.nanmax(line.limits)))
             lo, hi = min(lows), max(highs)
             pad = max(2.0, 0.12 * (hi - lo))
             ax.set_ylim(lo - pad, hi + pad)
@@ -320,25 +450,29 @@ def timeline_chart(
             ax.set_xlim(0, max(total, 1e-6) / div)
         axes[-1].set_xlabel(xlabel)
         handles = [Line2D([], [], color=COLOURS["line"], lw=1.4, label="measured")]
-        handles.append(
-            Line2D(
-                [], [], color=COLOURS["threshold"], lw=1.0, ls=(0, (5, 3)), label="threshold (poor beyond)"
-            )
-        )
+        for reference in Reference:
+            if reference in used:
+                colour, dash, words = _LIMIT_STYLE[reference]
+                handles.append(Line2D([], [], color=colour, lw=1.0, ls=dash, label=f"{words} (poor beyond)"))
         if baseline is not None:
             handles.append(Line2D([], [], color=COLOURS["baseline"], lw=1.0, ls=":", label="your baseline"))
-        for shade, colour, alpha in shades:
+        if any(p.poor.any() for p in panels):
+            handles.append(
+                Patch(color=COLOURS["poor"], alpha=0.32, lw=0, label="poor posture, by this measure")
+            )
+        for shade, colour, alpha in shared:
             if spans[shade]:
-                text = {"away": "away", "poor": "poor posture", "alert": "alert (sustained)"}[shade]
+                text = {"away": "away", "alert": "alert (sustained)"}[shade]
                 handles.append(Patch(color=colour, alpha=alpha + 0.1, lw=0, label=text))
-        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), frameon=False)
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), frameon=False)
         fig.suptitle("Neck and upper back over time", fontweight="bold", fontsize=11)
         svg = svg_element(fig, "timeline")
-    names = ", ".join(METRIC_TEXT.get(n, (n,))[0].lower() for n in series)
+    names = ", ".join(METRIC_TEXT.get(p.metric, (p.metric,))[0].lower() for p in panels)
     return Chart(
         "Neck and upper back over time",
-        f"Line charts of {names} over the session, with threshold lines; poor-posture, alert and "
-        "away stretches are shaded.",
+        f"Line charts of {names} over the session, each with the limits it was judged against "
+        "(everyone's, your calibration's or this session's habit); each poor stretch is shaded on "
+        "the chart of the measure that flagged it, alerts and absences on all.",
         svg,
     )
 

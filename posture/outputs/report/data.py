@@ -41,7 +41,7 @@ from posture.summary import durations_s, whole_percentages
 
 __all__ = ["FRONT_CHART_METRICS", "SIDE_CHART_METRICS", "ReportData", "VideoLink", "build_report_data"]
 
-SIDE_CHART_METRICS = ("neck_inclination_deg", "trunk_inclination_deg", "head_forward_deg")
+SIDE_CHART_METRICS = ("neck_inclination_deg", "head_forward_deg", "trunk_inclination_deg", "neck_flexion_deg")
 FRONT_CHART_METRICS = ("face_scale_pct", "head_drop_pct", "shoulder_tilt_deg")
 
 
