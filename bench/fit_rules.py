@@ -145,10 +145,10 @@ def rules_from(limits: dict[str, float], base: FindingRules | None = None) -> Fi
     base = base or FindingRules()
     changes = {}
     for name, limit in limits.items():
-        band: Band = getattr(base, name)
+        band: Band = base[name]
         width = band.limit - band.start
         changes[name] = Band(float(limit) - width, float(limit))
-    return dataclasses.replace(base, **changes)
+    return base.replace(**changes)
 
 
 def config_with(rules: FindingRules, config: Config | None = None) -> Config:
@@ -292,7 +292,7 @@ def fit_side(items: Sequence[Item], *, thin: int = 3, sweeps: int = 4) -> dict[s
     labels = np.array([it.sample.label == "poor" for it in kept])
     groups = np.array([it.group for it in kept])
     defaults = FindingRules()
-    limits = {k: float(getattr(defaults, k).limit) for k in SIDE_GRID}
+    limits = {k: float(defaults[k].limit) for k in SIDE_GRID}
     for _ in range(sweeps):
         before = dict(limits)
         for key, grid in SIDE_GRID.items():
@@ -371,7 +371,7 @@ def fit_front(items: Sequence[Item], *, sweeps: int = 4) -> dict[str, float]:
     labels = np.array([it.sample.label == "poor" for it in items])
     groups = np.array([it.group for it in items])
     defaults = FindingRules()
-    limits = {k: float(getattr(defaults, k).limit) for k in FRONT_GRID}
+    limits = {k: float(defaults[k].limit) for k in FRONT_GRID}
     for _ in range(sweeps):
         before = dict(limits)
         for key, grid in FRONT_GRID.items():

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from posture.errors import InputError, PostureError
-from posture.findings import FINDING_CODES, FINDINGS
+from posture.findings import FINDINGS, info
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -118,10 +118,15 @@ class Catalogue:
     def topics_for(self, code: str) -> tuple[str, ...]:
         """Topic ids for a finding code or an event kind, most specific first; () for other codes.
 
-        Every finding code and every kind in ``EVENT_KINDS`` has at least one topic (checked when
+        A finding opens its own topic (its ``advice_topic`` in :mod:`posture.findings`) first, then
+        those ``[links]`` adds; every kind in ``EVENT_KINDS`` has at least one topic (checked when
         the catalogue is built), so an empty answer only means the code carries no advice.
         """
-        return self.links.get(code, ())
+        linked = self.links.get(code, ())
+        finding = info(code)
+        if finding is None:
+            return linked
+        return (finding.advice_topic, *(t for t in linked if t != finding.advice_topic))
 
 
 def _validate(cat: Catalogue) -> None:
@@ -145,7 +150,7 @@ def _validate(cat: Catalogue) -> None:
     missing = [tid for tid in required if tid not in seen]
     if missing:
         raise CatalogueError(f"advice catalogue: missing topics {', '.join(missing)}")
-    for code in (*FINDING_CODES, *EVENT_KINDS):
+    for code in EVENT_KINDS:
         if not cat.links.get(code):
             raise CatalogueError(f"advice catalogue: no topics linked from {code!r}")
     for code, ids in cat.links.items():

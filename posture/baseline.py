@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import stat
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,21 +20,27 @@ from typing import Any
 from posture.config import HabitConfig
 from posture.errors import BaselineError
 from posture.files import atomic_write
-from posture.metrics import REFERENCE_KEYS, SIDE_METRICS, RawMeasurement
+from posture.geometry import View
+from posture.metric_registry import METRICS
+from posture.metrics import REFERENCE_KEYS, RawMeasurement
 
-__all__ = ["PROFILE_VERSION", "Baseline", "HabitualReference", "baseline_from_measurements"]
+__all__ = ["PROFILE_VERSION", "Baseline", "HabitualReference", "baseline_from_measurements", "baseline_keys"]
 
 PROFILE_VERSION = 1
 PROFILE_KIND = "posture-baseline"
 MAX_PROFILE_BYTES = 1 << 20  # a profile is about 1 KB
 MAX_REFERENCE = 1e6  # angles and percentages; anything larger is not a measurement
-# The values a baseline keeps: every raw quantity a deviation can be taken from.
-BASELINE_KEYS = (*SIDE_METRICS, "shoulder_tilt_deg", "trunk_side_lean_deg", *REFERENCE_KEYS)
+
+
+def baseline_keys() -> tuple[str, ...]:
+    """The values a baseline keeps: every raw quantity a deviation can be taken from (each metric
+    measured in the picture, not itself a change from a baseline, and the reference quantities)."""
+    return (*(m.name for m in METRICS.values() if not m.relative), *REFERENCE_KEYS)
 
 
 @dataclass(frozen=True)
 class Baseline:
-    view: str
+    view: View
     values: dict[str, float | None]
     frames: int
     source: str = ""
@@ -46,7 +52,7 @@ class Baseline:
             "version": PROFILE_VERSION,
             "created": self.created,
             "source": self.source,
-            "view": self.view,
+            "view": self.view.value,
             "frames": self.frames,
             "values": {k: (None if v is None else round(v, 4)) for k, v in self.values.items()},
         }
@@ -85,17 +91,23 @@ class Baseline:
         values = data.get("values")
         if not isinstance(values, dict):
             raise BaselineError(f"{path} has no values")
-        clean = {k: _reference(v) for k, v in values.items() if k in BASELINE_KEYS}
+        keys = baseline_keys()
+        clean = {k: _reference(v) for k, v in values.items() if k in keys}
         frames = data.get("frames", 0)
         if not isinstance(frames, int) or isinstance(frames, bool) or frames < 0:
             raise BaselineError(f"{path} has a bad 'frames' value: {frames!r}")
         return cls(
-            view=str(data.get("view", "unknown")),
+            view=_view(data.get("view")),
             values=clean,
             frames=frames,
             source=str(data.get("source", "")),
             created=str(data.get("created", "")),
         )
+
+
+def _view(value: Any) -> View:
+    """A stored view, or unknown when it is none this version knows."""
+    return View(value) if value in {v.value for v in View} else View.UNKNOWN
 
 
 def _reference(value: Any) -> float | None:
@@ -118,14 +130,13 @@ def baseline_from_measurements(measurements: Iterable[RawMeasurement], source: s
     The median resists the odd frame where the model slips; frames of other views are left out
     so a turn of the head during calibration does not mix side and front references.
     """
-    seen = [m for m in measurements if m.person and m.view.value != "unknown"]
+    seen = [m for m in measurements if m.person and m.view is not View.UNKNOWN]
     if not seen:
         raise BaselineError(f"no person found for the baseline{' in ' + source if source else ''}")
-    views = [m.view.value for m in seen]
-    view = max(set(views), key=views.count)
-    chosen = [m for m in seen if m.view.value == view]
+    view = Counter(m.view for m in seen).most_common(1)[0][0]  # a tie: the view seen first
+    chosen = [m for m in seen if m.view is view]
     values: dict[str, float | None] = {}
-    for key in BASELINE_KEYS:
+    for key in baseline_keys():
         xs = [m.values[key] for m in chosen if m.values.get(key) is not None]
         xs = [x for x in xs if x is not None and math.isfinite(x)]
         values[key] = _median(xs) if xs else None

@@ -29,6 +29,8 @@ from typing import Any
 
 from posture.detector import DetectorConfig
 from posture.errors import ConfigError
+from posture.findings import FINDINGS
+from posture.findings import bands as finding_bands
 from posture.paths import config_path
 from posture.policy import PolicyConfig
 from posture.untrusted import printable
@@ -87,9 +89,12 @@ class Band:
         return (value - self.start) / (self.limit - self.start)
 
 
-@dataclass(frozen=True)
-class FindingRules:
-    """Where each finding starts and where it reaches its threshold (severity 1.0).
+class FindingRules(Mapping[str, Band]):
+    """Where each finding starts and where it reaches its threshold (severity 1.0): the
+    ``[metrics.rules]`` section, one :class:`Band` per band of the finding registry
+    (:mod:`posture.findings`), by name (``rules.forward_head_deg`` or ``rules["forward_head_deg"]``).
+    A band not given keeps the registry's default, so a finding's bands, their defaults, their
+    check and their place in ``samples/posture.toml`` (:meth:`toml`) all come from its entry.
 
     The absolute side-view limits (``forward_head_deg``, ``hunched_back_deg``,
     ``slumped_recline_deg``) and the front-view limits (``head_drop_pct``, ``leaning_in_pct``)
@@ -102,30 +107,71 @@ class FindingRules:
     in the session); their dead zone of 5° is the minimal detectable change of such angles.
     """
 
-    # side view, no baseline (fitted)
-    forward_head_deg: Band = Band(21.0, 31.0)  # neck_inclination_deg
-    hunched_back_deg: Band = Band(13.0, 23.0)  # trunk_inclination_deg
-    slumped_recline_deg: Band = Band(25.0, 35.0)  # -trunk_inclination_deg, whatever the head does
-    # the classic slump: a lesser recline with the head not resting back but still forward of
-    # upright (both needed): the pelvis slid forward, the back rounded to keep the eyes on the
-    # screen. A supported recline rests the head back over the shoulders.
-    slumped_pulled_recline_deg: Band = Band(10.0, 20.0)  # -trunk_inclination_deg
-    slumped_head_forward_deg: Band = Band(-4.0, 1.0)  # neck_inclination_deg while reclined
-    # ... or with the head thrown back (neck extension, not acceptable without a headrest)
-    slumped_head_back_deg: Band = Band(10.0, 20.0)  # -neck_inclination_deg while reclined
-    # front view, no baseline (ISO 11226: lateral tilt within ±10°)
-    side_lean_deg: Band = Band(5.0, 10.0)  # |shoulder_tilt_deg| or |trunk_side_lean_deg|
-    # relative to the user's good posture
-    forward_head_delta_deg: Band = Band(5.0, 12.0)  # head_forward_deg
-    hunched_back_delta_deg: Band = Band(5.0, 15.0)
-    neck_flexion_delta_deg: Band = Band(5.0, 20.0)
-    slumped_recline_delta_deg: Band = Band(12.0, 25.0)  # a supported recline of ~20° is fine
-    side_lean_delta_deg: Band = Band(5.0, 10.0)
-    leaning_in_pct: Band = Band(13.0, 26.0)  # face_scale_pct (fitted)
-    head_drop_pct: Band = Band(6.0, 12.0)  # head_drop_pct (fitted)
-    # a moderate head drop counts when the neck also comes forward in depth (fitted)
-    head_drop_moderate_pct: Band = Band(1.0, 3.0)  # head_drop_pct
-    neck_forward_3d_delta_deg: Band = Band(2.0, 5.0)  # neck_forward_3d_delta_deg
+    __slots__ = ("_bands",)
+
+    def __init__(self, **bands: Band) -> None:
+        known = finding_bands()
+        for name, value in bands.items():
+            if name not in known:
+                raise TypeError(f"FindingRules has no band {name!r}")
+            if not isinstance(value, Band):
+                raise TypeError(f"metrics.rules.{name} must be a Band, got {value!r}")
+        self._bands: dict[str, Band] = {
+            name: bands[name] if name in bands else Band(b.start, b.limit) for name, b in known.items()
+        }
+
+    def __getitem__(self, name: str) -> Band:
+        return self._bands[name]
+
+    def __getattr__(self, name: str) -> Band:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._bands[name]
+        except KeyError:
+            raise AttributeError(f"FindingRules has no band {name!r}") from None
+
+    def __iter__(self) -> typing.Iterator[str]:
+        return iter(self._bands)
+
+    def __len__(self) -> int:
+        return len(self._bands)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FindingRules) and self._bands == other._bands
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._bands.items()))
+
+    def __repr__(self) -> str:
+        return f"FindingRules({', '.join(f'{k}={v!r}' for k, v in self._bands.items())})"
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled as its bands (to the parallel workers)
+        return (_rules_from_items, (tuple(self._bands.items()),))
+
+    def replace(self, **bands: Band) -> FindingRules:
+        """A copy with some bands changed."""
+        return FindingRules(**{**self._bands, **bands})
+
+    @staticmethod
+    def toml() -> str:
+        """The ``[metrics.rules]`` table of every band's default, finding by finding, with what
+        each measures: ``samples/posture.toml`` lists exactly this (a test checks)."""
+        lines = ["[metrics.rules]"]
+        for finding in FINDINGS.values():
+            lines.append(f"# {finding.code}: {finding.title.lower()}")
+            for b in finding.bands:
+                measured = "/".join(b.metrics) + (" vs your good posture" if b.personal else "")
+                lines.append(
+                    f"{b.name} = [{b.start!r}, {b.limit!r}]".ljust(40) + f"  # {measured}: {b.words}"
+                )
+        return "\n".join(lines) + "\n"
+
+
+def _rules_from_items(items: tuple[tuple[str, Band], ...]) -> FindingRules:
+    rules = FindingRules.__new__(FindingRules)
+    object.__setattr__(rules, "_bands", dict(items))
+    return rules
 
 
 @dataclass(frozen=True)
@@ -506,6 +552,11 @@ def _build(cls: type, table: Mapping[str, Any], section: str) -> Any:
 
 def _convert(value: Any, tp: Any, key: str) -> Any:
     """``value`` as read from TOML checked against the field's type ``tp``; never coerced."""
+    if tp is FindingRules:  # a table whose keys are the finding registry's bands
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a table ([{key}]), got {_shown(value)}")
+        _reject_unknown(value, finding_bands(), "key", f"{key}.{{}}", f"the keys of [{key}] are")
+        return FindingRules(**{name: _convert(v, Band, f"{key}.{name}") for name, v in value.items()})
     if _is_table_type(tp):
         if not isinstance(value, dict):
             raise ConfigError(f"{key} must be a table ([{key}]), got {_shown(value)}")

@@ -7,12 +7,12 @@ Image y points down, so "up" in the formulas below is -y. Angles are in degrees.
 from __future__ import annotations
 
 import math
-from enum import Enum
 
 import numpy as np
 
 from posture.landmarks import Landmark as L
 from posture.landmarks import Pose
+from posture.reading import View  # the reading's own type; classified here
 
 __all__ = [
     "View",
@@ -29,13 +29,6 @@ __all__ = [
     "shoulder_yaw_deg",
     "side_angles",
 ]
-
-
-class View(str, Enum):
-    SIDE = "side"
-    FRONT = "front"
-    OBLIQUE = "oblique"
-    UNKNOWN = "unknown"
 
 
 # Shoulder-line yaw bands for the view (0° = shoulders square to the camera, 90° = true profile).

@@ -4,37 +4,40 @@ Pure numpy. Side view gives real sagittal degrees; front view gives lateral degr
 indicators relative to the user's baseline (estimates). Every metric is gated on the visibility of
 the landmarks it uses. Two steps, so the pipeline can smooth in between:
 ``measure(pose)`` → raw values, ``assess(raw)`` → public metrics, findings and verdict.
+
+Each finding's rule lives here: a function of the frame's :class:`Scene` that offers the
+finding's conditions (each a :class:`~posture.reading.Reason`: a metric against one of the
+finding's bands) and says whether the finding could be judged at all. ``@rule(code)`` makes a
+function the rule of the finding ``code`` of :mod:`posture.findings`; :func:`assess` runs the rule
+of every finding in the registry's order.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from posture import geometry as geo
 from posture.config import Band, FindingRules, HabitConfig, MetricsConfig
-from posture.findings import FINDING_CODES, Finding
+from posture.findings import FINDINGS, Finding, PoorSide
+from posture.findings import band as band_of
 from posture.geometry import View
 from posture.landmarks import Pose
-from posture.reading import (
-    ESTIMATE_METRICS,
-    FRONT_METRICS,
-    METRIC_NAMES,
-    SIDE_METRICS,
-    Reason,
-    Reference,
-    Verdict,
-)
+from posture.metric_registry import METRIC_NAMES, METRICS
+from posture.reading import Reason, Reference, Verdict
 
 __all__ = [
     "REFERENCE_KEYS",
-    "SIDE_METRICS",
     "Assessment",
+    "Judgement",
     "RawMeasurement",
+    "Rule",
+    "Scene",
     "assess",
     "implausible_reason",
     "measure",
+    "rule",
     "upright_band_contains",
 ]
 
@@ -99,6 +102,9 @@ def measure(pose: Pose | None, config: MetricsConfig) -> RawMeasurement:
         values["neck_sagittal_3d_deg"] = geo.neck_sagittal_3d_deg(pose, vis)
     yaw = geo.shoulder_yaw_deg(pose)
     values["shoulder_yaw_deg"] = yaw
+    for m in METRICS.values():  # a metric with a rule of its own, in the views that show it
+        if m.measure is not None and view in m.views:
+            values[m.name] = m.measure(pose, vis)
     values = {k: (x if x is None or math.isfinite(x) else None) for k, x in values.items()}
     problem = None if view is View.UNKNOWN else geo.upper_body_problem(pose, view, vis)
     if problem is None:
@@ -131,41 +137,28 @@ def implausible_reason(v: Mapping[str, float | None]) -> str | None:
     return None
 
 
-def _pct_change(value: float | None, ref: float | None) -> float | None:
-    if value is None or ref is None or abs(ref) < 1e-9:
-        return None
-    return 100.0 * (value - ref) / abs(ref)
-
-
-def _delta(value: float | None, ref: float | None) -> float | None:
-    return None if value is None or ref is None else value - ref
-
-
-def _max_abs(*values: float | None) -> float | None:
-    present = [abs(v) for v in values if v is not None]
-    return max(present) if present else None
-
-
-class _Judgement:
-    """The findings of one frame as they are offered, each with the reasons behind its severity.
+class Judgement:
+    """The findings of one frame as their rules offer them, each with the reasons behind its severity.
 
     A finding may be offered several times (an absolute limit, a personal one; a far recline, a
     lesser one with the head forward): it keeps the strongest offer. An offer is one or more
-    conditions that must all hold, so its severity is the weakest of theirs.
+    conditions that must all hold, so its severity is the weakest of theirs; an offer with a
+    missing condition (None: the metric was not measured) is no offer.
     """
 
     def __init__(self) -> None:
-        self.severity = dict.fromkeys(FINDING_CODES, 0.0)
+        self.severity = dict.fromkeys(FINDINGS, 0.0)
         self._reasons: dict[str, tuple[Reason, ...]] = {}
 
-    def offer(self, *conditions: Reason) -> None:
-        if not conditions:
+    def offer(self, *conditions: Reason | None) -> None:
+        if not conditions or any(c is None for c in conditions):
             return
-        code = conditions[0].finding
-        severity = min(c.severity for c in conditions)
+        held = tuple(c for c in conditions if c is not None)
+        code = held[0].finding
+        severity = min(c.severity for c in held)
         if code not in self._reasons or severity > self.severity[code]:
             self.severity[code] = severity
-            self._reasons[code] = conditions
+            self._reasons[code] = held
 
     def reasons(self) -> tuple[Reason, ...]:
         """Every active finding's reasons, the worst finding first."""
@@ -173,36 +166,105 @@ class _Judgement:
         return tuple(r for code in active for r in self._reasons[code])
 
 
+@dataclass(frozen=True)
+class Scene:
+    """What one frame gives the finding rules.
+
+    ``metrics``: the frame's public metrics; ``baseline``: the calibration's raw values (empty
+    without one); ``personal``: what a side view's changes are measured from, of kind ``kind``
+    (the calibration, else the session's habit, empty while none applies). ``side``: the side
+    view's judgements apply (a profile; an oblique view near one, or against its own
+    calibration); ``absolute``: everyone's limits apply to them too, after undoing the oblique
+    view's foreshortening ``scale``. ``front``: the front view's judgements apply (a front view
+    with the body turned as at calibration, or an oblique view against its own calibration).
+    """
+
+    metrics: Mapping[str, float | None]
+    rules: FindingRules
+    baseline: Mapping[str, float | None]
+    personal: Mapping[str, float | None]
+    kind: Reference
+    side: bool
+    absolute: bool
+    front: bool
+    scale: float = 1.0
+
+    @property
+    def calibrated(self) -> bool:
+        return self.kind is Reference.CALIBRATION
+
+    def own(self, metric: str) -> float | None:
+        """The person's own value of ``metric``, when this frame measured it too."""
+        value, origin = self.metrics.get(metric), self.personal.get(metric)
+        return None if value is None or origin is None else origin
+
+    def condition(
+        self, metric: str, band: str, reference: Reference, *, origin: float = 0.0, scale: float = 1.0
+    ) -> Reason | None:
+        """``metric`` against the band ``band``, applied from ``origin`` on the side of it the
+        band calls poor (either side: the side the value lies on); None when not measured."""
+        value = self.metrics.get(metric)
+        if value is None:
+            return None
+        owner = band_of(band)
+        if owner is None:
+            raise KeyError(f"no finding has a band {band!r}")
+        finding, info = owner
+        above = value >= origin if info.poor is PoorSide.EITHER else info.poor is PoorSide.ABOVE
+        return _condition(
+            finding.code, metric, value, self.rules[band], band, reference, origin, above, scale
+        )
+
+    def everyone(self, metric: str, band: str) -> Reason | None:
+        """A side view's ``metric`` against everyone's limit: unless the view is too far round
+        (not ``absolute``) or a calibration has the metric (its changes replace the limit)."""
+        if not self.absolute or (self.calibrated and self.own(metric) is not None):
+            return None
+        return self.condition(metric, band, Reference.EVERYONE, scale=self.scale)
+
+    def change(self, metric: str, band: str) -> Reason | None:
+        """``metric``'s change from the person's own value (``personal``), when there is one."""
+        origin = self.own(metric)
+        return None if origin is None else self.condition(metric, band, self.kind, origin=origin)
+
+
+# A finding's rule: offers its conditions to the judgement; returns whether the finding could be
+# judged on this frame (what a ``required`` finding must be for the frame to be good).
+Rule = Callable[[Scene, Judgement], bool]
+_RULES: dict[str, Rule] = {}
+
+
+def rule(code: str) -> Callable[[Rule], Rule]:
+    """Make the decorated function the rule of finding ``code`` (its entry is in
+    :mod:`posture.findings`); a later rule for the same code replaces it."""
+
+    def register(fn: Rule) -> Rule:
+        _RULES[code] = fn
+        return fn
+
+    return register
+
+
 def _condition(
-    finding: Finding,
+    code: str,
     metric: str,
     value: float,
-    rules: FindingRules,
-    rule: str,
+    band: Band,
+    name: str,
     reference: Reference,
-    *,
-    origin: float = 0.0,
-    above: bool = True,
-    scale: float = 1.0,
+    origin: float,
+    above: bool,
+    scale: float,
 ) -> Reason:
-    """``value`` of ``metric`` against the band ``rule`` of ``rules``, applied from ``origin`` (a
+    """``value`` of ``metric`` against ``band`` (named ``name``), applied from ``origin`` (a
     personal reference or 0), in the direction ``above``. ``scale`` maps the metric into the
     band's units (a foreshortened angle is judged as the angle it stands for); the limit is given
     back in the metric's own units."""
-    band: Band = getattr(rules, rule)
     dev = (value - origin) if above else (origin - value)
     severity = band.severity(_unscaled(dev, scale))
     limit_dev = _scaled(band.limit, scale)
-    return Reason(
-        finding.value,
-        metric,
-        value,
-        origin + limit_dev if above else origin - limit_dev,
-        above,
-        reference,
-        severity,
-        rule,
-    )
+    limit = origin + limit_dev if above else origin - limit_dev
+    return Reason(code, metric, value, limit, above, reference, severity, name)
 
 
 def _unscaled(dev: float, scale: float) -> float:
@@ -230,6 +292,12 @@ def upright_band_contains(values: Mapping[str, float | None], habit: HabitConfig
     return lo_n <= neck <= hi_n and lo_t <= trunk <= hi_t
 
 
+# The problem geometry.upper_body_problem reports for a head below the shoulders, and how far past
+# the hunched-back limit the trunk must lean for that to read as slumped onto the desk.
+HEAD_BELOW_SHOULDERS = "head not above the shoulders"
+HEAD_DOWN_MARGIN_DEG = 10.0
+
+
 def assess(
     raw: RawMeasurement,
     config: MetricsConfig,
@@ -244,55 +312,55 @@ def assess(
     side view is judged on absolute angles with limits fitted leave-one-person-out on many
     people (README, "Accuracy"); ``habitual`` (the person's own usual upright posture, learnt in
     the session: :class:`posture.baseline.HabitualReference`) adds the deviations from it, but
-    never makes poor a posture inside the band of clearly upright sitting. A front view without
-    a baseline can judge only a sideways lean: otherwise it is uncertain.
+    never makes poor a posture inside the band of clearly upright sitting. The verdict is poor
+    when a finding reaches its threshold, good when none does and every ``required`` finding
+    could be judged (a front view without a baseline sees no forward head), else uncertain.
     """
+    ref = baseline or {}
     metrics: dict[str, float | None] = dict.fromkeys(METRIC_NAMES)
     if not raw.person or raw.standing:  # nobody at the desk: gone, or standing up
-        return Assessment(metrics, dict.fromkeys(FINDING_CODES, 0.0), Verdict.AWAY, frozenset())
+        return Assessment(metrics, dict.fromkeys(FINDINGS, 0.0), Verdict.AWAY, frozenset())
     v = raw.values
-    ref = baseline or {}
-    for name in SIDE_METRICS + FRONT_METRICS:
-        if name in v:
-            metrics[name] = v[name]
-    estimated: set[str] = {"head_pitch_deg", "head_forward_deg"} & {
-        n for n in metrics if metrics[n] is not None
-    }
-    if raw.view is View.OBLIQUE:
-        estimated.update(n for n in SIDE_METRICS + FRONT_METRICS if metrics[n] is not None)
-    metrics["face_scale_pct"] = _pct_change(v.get("face_width_frac"), ref.get("face_width_frac"))
-    drop = _pct_change(v.get("head_height_ratio"), ref.get("head_height_ratio"))
-    metrics["head_drop_pct"] = None if drop is None else -drop
-    metrics["neck_forward_3d_delta_deg"] = _delta(
-        v.get("neck_sagittal_3d_deg"), ref.get("neck_sagittal_3d_deg")
+    for m in METRICS.values():
+        metrics[m.name] = m.value(v, ref)
+    estimated = frozenset(
+        name for name, x in metrics.items() if x is not None and METRICS[name].estimate_reason(raw.view)
     )
-    estimated.update(n for n in ESTIMATE_METRICS if metrics[n] is not None)
-    judgement = _Judgement()
+    judgement = Judgement()
     if raw.problem is not None:
         # Implausible geometry never votes, with one exception: a trunk bent far forward with
         # the head down below the shoulders (slumped onto the desk) is a real posture, and the
         # trunk alone shows it.
-        if raw.problem == HEAD_BELOW_SHOULDERS and raw.view is View.SIDE:
-            trunk = metrics["trunk_inclination_deg"]
-            limit = config.rules.hunched_back_deg.limit
-            plausible = trunk is not None and trunk <= geo.PLAUSIBLE_TRUNK_DEG[1]
-            if plausible and trunk >= limit + HEAD_DOWN_MARGIN_DEG:
-                judgement.offer(
-                    _condition(
-                        Finding.HUNCHED_BACK,
-                        "trunk_inclination_deg",
-                        trunk,
-                        config.rules,
-                        "hunched_back_deg",
-                        Reference.EVERYONE,
-                    )
-                )
-                return _verdict(metrics, judgement, True, True, estimated)
-        return _verdict(metrics, judgement, False, False, estimated)
+        trunk = metrics["trunk_inclination_deg"]
+        head_down = raw.problem == HEAD_BELOW_SHOULDERS and raw.view is View.SIDE and trunk is not None
+        if (
+            head_down
+            and geo.PLAUSIBLE_TRUNK_DEG[1]
+            >= trunk
+            >= config.rules.hunched_back_deg.limit + HEAD_DOWN_MARGIN_DEG
+        ):
+            scene = _scene(raw, config, {}, None, metrics)
+            judgement.offer(scene.condition("trunk_inclination_deg", "hunched_back_deg", Reference.EVERYONE))
+            return _verdict(metrics, judgement, True, estimated)
+        return _verdict(metrics, judgement, False, estimated)
+    scene = _scene(raw, config, ref, habitual, metrics)
+    judged = True  # every required finding could be judged
+    for code, finding in FINDINGS.items():
+        if code not in _RULES:
+            raise LookupError(f"the finding {code} has no rule (see posture.metrics.rule)")
+        judged &= _RULES[code](scene, judgement) or not finding.required
+    return _verdict(metrics, judgement, judged, estimated)
 
-    rules = config.rules
-    judged = False
-    complete = True  # whether every finding the view allows could be judged
+
+def _scene(
+    raw: RawMeasurement,
+    config: MetricsConfig,
+    ref: Mapping[str, float | None],
+    habitual: Mapping[str, float | None] | None,
+    metrics: Mapping[str, float | None],
+) -> Scene:
+    """Which of the view's judgements apply to this frame, and against what."""
+    v = raw.values
     # An oblique view foreshortens the sagittal angles by about the sine of the shoulders' turn:
     # near a profile that is corrected and judged; further round, only against a baseline.
     yaw = v.get("shoulder_yaw_deg") or 0.0
@@ -300,277 +368,123 @@ def assess(
     # A baseline fits only a body turned about as it was at calibration: a turn changes the
     # shoulder width every front ratio is measured against.
     turned = ref_yaw is not None and abs(yaw - ref_yaw) > MAX_TURN_FROM_BASELINE_DEG
-    oblique_ok = raw.view is View.OBLIQUE and bool(baseline) and not turned
-    near_profile = raw.view is View.OBLIQUE and yaw >= OBLIQUE_JUDGE_MIN_YAW_DEG
-    if raw.view is View.SIDE or oblique_ok or near_profile:
-        absolute_ok = raw.view is View.SIDE or near_profile
-        scale = math.sin(math.radians(yaw)) if raw.view is View.OBLIQUE and absolute_ok else 1.0
-        if baseline:
-            personal, kind = ref, Reference.CALIBRATION
-        elif habitual and not upright_band_contains(v, config.habit):
-            personal, kind = habitual, Reference.HABIT
-        else:
-            personal, kind = {}, Reference.HABIT
-        judged |= _side_findings(
-            metrics,
-            personal,
-            kind,
-            rules,
-            judgement,
-            absolute=absolute_ok,
-            foreshortening=scale,
-        )
-    if raw.view is View.FRONT and turned:
-        complete = False  # the baseline's ratios no longer apply
-    elif raw.view is View.FRONT or oblique_ok:
-        front_judged, complete = _front_findings(metrics, ref, rules, judgement, calibrated=bool(baseline))
-        judged |= front_judged
-    return _verdict(metrics, judgement, judged, complete, estimated)
-
-
-# The problem geometry.upper_body_problem reports for a head below the shoulders, and how far past
-# the hunched-back limit the trunk must lean for that to read as slumped onto the desk.
-HEAD_BELOW_SHOULDERS = "head not above the shoulders"
-HEAD_DOWN_MARGIN_DEG = 10.0
+    oblique = raw.view is View.OBLIQUE
+    against_own = oblique and bool(ref) and not turned
+    absolute = raw.view is View.SIDE or (oblique and yaw >= OBLIQUE_JUDGE_MIN_YAW_DEG)
+    if ref:
+        personal, kind = ref, Reference.CALIBRATION
+    elif habitual and not upright_band_contains(v, config.habit):
+        personal, kind = habitual, Reference.HABIT
+    else:
+        personal, kind = {}, Reference.HABIT
+    return Scene(
+        metrics,
+        config.rules,
+        ref,
+        personal,
+        kind,
+        side=absolute or against_own,
+        absolute=absolute,
+        front=(raw.view is View.FRONT and not turned) or against_own,
+        scale=math.sin(math.radians(yaw)) if oblique and absolute else 1.0,
+    )
 
 
 def _verdict(
-    metrics: dict[str, float | None],
-    judgement: _Judgement,
-    judged: bool,
-    complete: bool,
-    estimated: set[str],
+    metrics: dict[str, float | None], judgement: Judgement, judged: bool, estimated: frozenset[str]
 ) -> Assessment:
     findings = judgement.severity
     if any(sev >= 1.0 for sev in findings.values()):
         posture = Verdict.POOR
-    elif not judged or not complete:
+    elif judged:
+        posture = Verdict.GOOD
+    else:
         # Nothing over a threshold, but the view could not show everything that matters (a front
         # view without a baseline sees no forward head): not "good", uncertain.
         posture = Verdict.UNCERTAIN
-    else:
-        posture = Verdict.GOOD
-    return Assessment(metrics, findings, posture, frozenset(estimated), judgement.reasons())
+    return Assessment(metrics, findings, posture, estimated, judgement.reasons())
 
 
-def _side_findings(
-    m: Mapping[str, float | None],
-    personal: Mapping[str, float | None],
-    kind: Reference,
-    r: FindingRules,
-    out: _Judgement,
-    *,
-    absolute: bool = True,
-    foreshortening: float = 1.0,
-) -> bool:
-    """Side-view findings; whether the head could be judged.
+# -- the rules of the built-in findings --------------------------------------------------------------
 
-    Everyone's limits apply unless ``absolute=False`` (an oblique view far from a profile) or a
-    calibration has a value for the metric (its deviations absorb the camera's tilt, so they
-    replace the absolute limit). Where ``personal`` (the calibration, or the session's habit)
-    has a value, the deviation from it is judged too, and each finding keeps the larger
-    severity. ``foreshortening`` (the sine of the shoulders' turn, 1 in a true profile) undoes an
-    oblique view's shrinking of the angles before everyone's limits see them.
-    """
-    calibrated = kind is Reference.CALIBRATION
-    everyone = Reference.EVERYONE
-    neck, trunk, head = m["neck_inclination_deg"], m["trunk_inclination_deg"], m["head_forward_deg"]
-    scale = foreshortening
-
-    def own(key: str) -> float | None:
-        value, origin = m.get(key), personal.get(key)
-        return None if value is None or origin is None else origin
-
-    def absolute_applies(key: str) -> bool:
-        return absolute and m.get(key) is not None and not (calibrated and own(key) is not None)
-
-    # Head carried forward: the neck's lean against everyone's limit, the head's (neck and
-    # pitch) change against the person's own.
-    if absolute_applies("neck_inclination_deg") and neck is not None:
-        out.offer(
-            _condition(
-                Finding.FORWARD_HEAD,
-                "neck_inclination_deg",
-                neck,
-                r,
-                "forward_head_deg",
-                everyone,
-                scale=scale,
-            )
-        )
-    if head is not None and (origin := own("head_forward_deg")) is not None:
-        out.offer(
-            _condition(
-                Finding.FORWARD_HEAD,
-                "head_forward_deg",
-                head,
-                r,
-                "forward_head_delta_deg",
-                kind,
-                origin=origin,
-            )
-        )
-    if trunk is not None:
-        if absolute_applies("trunk_inclination_deg"):
-            out.offer(
-                _condition(
-                    Finding.HUNCHED_BACK,
-                    "trunk_inclination_deg",
-                    trunk,
-                    r,
-                    "hunched_back_deg",
-                    everyone,
-                    scale=scale,
-                )
-            )
-            # Slumped: a far recline whatever the head does, or a lesser one with the head not
-            # resting back but forward of upright (the pelvis slid forward and the back rounded
-            # to keep the eyes on the screen), or thrown back (the neck extended).
-            out.offer(
-                _condition(
-                    Finding.SLUMPED,
-                    "trunk_inclination_deg",
-                    trunk,
-                    r,
-                    "slumped_recline_deg",
-                    everyone,
-                    above=False,
-                    scale=scale,
-                )
-            )
-            if neck is not None and not calibrated:
-                reclined = _condition(
-                    Finding.SLUMPED,
-                    "trunk_inclination_deg",
-                    trunk,
-                    r,
-                    "slumped_pulled_recline_deg",
-                    everyone,
-                    above=False,
-                    scale=scale,
-                )
-                for rule, ahead in (("slumped_head_forward_deg", True), ("slumped_head_back_deg", False)):
-                    head_cond = _condition(
-                        Finding.SLUMPED,
-                        "neck_inclination_deg",
-                        neck,
-                        r,
-                        rule,
-                        everyone,
-                        above=ahead,
-                        scale=scale,
-                    )
-                    out.offer(reclined, head_cond)
-        if (origin := own("trunk_inclination_deg")) is not None:
-            out.offer(
-                _condition(
-                    Finding.HUNCHED_BACK,
-                    "trunk_inclination_deg",
-                    trunk,
-                    r,
-                    "hunched_back_delta_deg",
-                    kind,
-                    origin=origin,
-                )
-            )
-            out.offer(
-                _condition(
-                    Finding.SLUMPED,
-                    "trunk_inclination_deg",
-                    trunk,
-                    r,
-                    "slumped_recline_delta_deg",
-                    kind,
-                    origin=origin,
-                    above=False,
-                )
-            )
-    flex = m["neck_flexion_deg"]
-    if flex is not None and (origin := own("neck_flexion_deg")) is not None:
-        out.offer(
-            _condition(
-                Finding.NECK_FLEXION,
-                "neck_flexion_deg",
-                flex,
-                r,
-                "neck_flexion_delta_deg",
-                kind,
-                origin=origin,
-            )
-        )
-    return neck is not None and (absolute or own("head_forward_deg") is not None)
+_NECK, _TRUNK, _HEAD = "neck_inclination_deg", "trunk_inclination_deg", "head_forward_deg"
 
 
-def _front_findings(
-    m: Mapping[str, float | None],
-    ref: Mapping[str, float | None],
-    r: FindingRules,
-    out: _Judgement,
-    *,
-    calibrated: bool,
-) -> tuple[bool, bool]:
-    """Front-view findings: (whether anything was judged, whether everything was).
-
-    Forward head, slumping and leaning in show from the front only as changes from the user's
-    baseline; a sideways lean is judged on its own."""
+@rule(Finding.FORWARD_HEAD)
+def _forward_head(s: Scene, out: Judgement) -> bool:
+    """From the side: the neck's lean against everyone's limit, the head's (neck and pitch)
+    change against the person's own. From the front: the head's drop from the calibration, or a
+    lesser drop with the neck coming forward in depth. Judged from the side when the neck is
+    seen and a limit applies to it, from the front when the head's drop is measured."""
     judged = False
-    tilt = m["shoulder_tilt_deg"]
-    lean = m["trunk_side_lean_deg"]
-    if tilt is not None or lean is not None:
-        base_tilt = ref.get("shoulder_tilt_deg")
-        if base_tilt is not None:
-            d_tilt = _delta(tilt, base_tilt)
-            d_lean = _delta(lean, ref.get("trunk_side_lean_deg"))
-            for metric, value, dev, origin in (
-                ("shoulder_tilt_deg", tilt, d_tilt, base_tilt),
-                ("trunk_side_lean_deg", lean, d_lean, ref.get("trunk_side_lean_deg")),
-            ):
-                if value is not None and dev is not None and origin is not None:
-                    out.offer(
-                        _lateral(metric, value, origin, r, "side_lean_delta_deg", Reference.CALIBRATION)
-                    )
-        else:
-            for metric, value in (("shoulder_tilt_deg", tilt), ("trunk_side_lean_deg", lean)):
-                if value is not None:
-                    out.offer(_lateral(metric, value, 0.0, r, "side_lean_deg", Reference.EVERYONE))
-        judged = True
-    if m["face_scale_pct"] is not None:
-        out.offer(
-            _condition(
-                Finding.LEANING_IN,
-                "face_scale_pct",
-                m["face_scale_pct"],
-                r,
-                "leaning_in_pct",
-                Reference.CALIBRATION,
-            )
-        )
-        judged = True
-    drop = m["head_drop_pct"]
-    forward = drop is not None
-    if drop is not None:
+    if s.side:
+        out.offer(s.everyone(_NECK, "forward_head_deg"))
+        out.offer(s.change(_HEAD, "forward_head_delta_deg"))
+        judged = s.metrics[_NECK] is not None and (s.absolute or s.own(_HEAD) is not None)
+    if s.front:
         cal = Reference.CALIBRATION
-        out.offer(_condition(Finding.FORWARD_HEAD, "head_drop_pct", drop, r, "head_drop_pct", cal))
-        depth = m["neck_forward_3d_delta_deg"]
-        if depth is not None:  # a lesser drop with the neck coming forward toward the camera
-            out.offer(
-                _condition(Finding.FORWARD_HEAD, "head_drop_pct", drop, r, "head_drop_moderate_pct", cal),
-                _condition(
-                    Finding.FORWARD_HEAD,
-                    "neck_forward_3d_delta_deg",
-                    depth,
-                    r,
-                    "neck_forward_3d_delta_deg",
-                    cal,
-                ),
-            )
-        judged = True
-    return judged, calibrated and forward
+        out.offer(s.condition("head_drop_pct", "head_drop_pct", cal))
+        out.offer(
+            s.condition("head_drop_pct", "head_drop_moderate_pct", cal),
+            s.condition("neck_forward_3d_delta_deg", "neck_forward_3d_delta_deg", cal),
+        )
+        judged = s.metrics["head_drop_pct"] is not None
+    return judged
 
 
-def _lateral(
-    metric: str, value: float, origin: float, rules: FindingRules, rule: str, reference: Reference
-) -> Reason:
-    """A sideways tilt either way from ``origin``: the limit on the side the value lies."""
-    above = value >= origin
-    return _condition(Finding.SIDE_LEAN, metric, value, rules, rule, reference, origin=origin, above=above)
+@rule(Finding.HUNCHED_BACK)
+def _hunched_back(s: Scene, out: Judgement) -> bool:
+    if not s.side:
+        return False
+    out.offer(s.everyone(_TRUNK, "hunched_back_deg"))
+    out.offer(s.change(_TRUNK, "hunched_back_delta_deg"))
+    return s.metrics[_TRUNK] is not None
+
+
+@rule(Finding.NECK_FLEXION)
+def _neck_flexion(s: Scene, out: Judgement) -> bool:
+    if not s.side:
+        return False
+    out.offer(s.change("neck_flexion_deg", "neck_flexion_delta_deg"))
+    return s.own("neck_flexion_deg") is not None
+
+
+@rule(Finding.LEANING_IN)
+def _leaning_in(s: Scene, out: Judgement) -> bool:
+    """Only from the front, and only against the calibration."""
+    if not s.front:
+        return False
+    out.offer(s.condition("face_scale_pct", "leaning_in_pct", Reference.CALIBRATION))
+    return s.metrics["face_scale_pct"] is not None
+
+
+@rule(Finding.SIDE_LEAN)
+def _side_lean(s: Scene, out: Judgement) -> bool:
+    """The shoulders' tilt and the trunk's sideways lean, either way: against the calibration
+    when it has the shoulders' tilt, else against everyone's limit."""
+    if not s.front:
+        return False
+    calibrated = s.baseline.get("shoulder_tilt_deg") is not None
+    for metric in ("shoulder_tilt_deg", "trunk_side_lean_deg"):
+        if calibrated:
+            out.offer(s.change(metric, "side_lean_delta_deg"))
+        else:
+            out.offer(s.condition(metric, "side_lean_deg", Reference.EVERYONE))
+    return any(s.metrics[m] is not None for m in ("shoulder_tilt_deg", "trunk_side_lean_deg"))
+
+
+@rule(Finding.SLUMPED)
+def _slumped(s: Scene, out: Judgement) -> bool:
+    """A far recline whatever the head does; or (without a calibration) a lesser one with the
+    head not resting back but forward of upright (the pelvis slid forward and the back rounded
+    to keep the eyes on the screen), or thrown back (the neck extended); or a recline past the
+    person's own."""
+    if not s.side:
+        return False
+    out.offer(s.everyone(_TRUNK, "slumped_recline_deg"))
+    if not s.calibrated:
+        reclined = s.everyone(_TRUNK, "slumped_pulled_recline_deg")
+        out.offer(reclined, s.everyone(_NECK, "slumped_head_forward_deg"))
+        out.offer(reclined, s.everyone(_NECK, "slumped_head_back_deg"))
+    out.offer(s.change(_TRUNK, "slumped_recline_delta_deg"))
+    return s.metrics[_TRUNK] is not None

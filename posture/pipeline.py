@@ -85,7 +85,7 @@ class PostureAnalyzer:
         return Reading(
             t_s=t_s,
             person=raw.person,
-            view=raw.view.value,
+            view=raw.view,
             metrics=a.metrics,
             findings=a.findings,
             posture=a.posture,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,11 +39,25 @@ _HOUR_S = 3600.0
 
 _SITTING_BOUT = "sitting_bout"  # the event kind break reminders link advice from (advice.EVENT_KINDS)
 
-# Finding code (and the sitting bout) → advice topic ids; the advice module owns the topics.
-DEFAULT_ADVICE_LINKS: Mapping[str, tuple[str, ...]] = {
-    **{code.value: (finding.advice_topic,) for code, finding in FINDINGS.items()},
-    _SITTING_BOUT: ("breaks",),
-}
+
+class _AdviceLinks(Mapping[str, tuple[str, ...]]):
+    """Finding code (and the sitting bout) → advice topic ids, as the finding registry is now;
+    the advice module owns the topics."""
+
+    def _table(self) -> dict[str, tuple[str, ...]]:
+        return {**{code: (f.advice_topic,) for code, f in FINDINGS.items()}, _SITTING_BOUT: ("breaks",)}
+
+    def __getitem__(self, code: str) -> tuple[str, ...]:
+        return self._table()[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+DEFAULT_ADVICE_LINKS: Mapping[str, tuple[str, ...]] = _AdviceLinks()
 
 
 _TITLES = {1: "Check your posture", 2: "Still the same posture", 3: "Time to change position"}

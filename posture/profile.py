@@ -151,14 +151,14 @@ def profile_fit(baseline: Baseline, raws: Sequence[RawMeasurement]) -> Fit:
     seen = [r for r in raws if r.person and r.view is not View.UNKNOWN]
     if len(seen) < PROFILE_MIN_FRAMES:
         return Fit(True, "Too few frames with you in them to tell whether the profile fits", "", len(seen))
-    others = Counter(r.view.value for r in seen if r.view.value != baseline.view)
+    others = Counter(r.view for r in seen if r.view is not baseline.view)
     if others and sum(others.values()) > PROFILE_VIEW_SHARE * len(seen):
         now = others.most_common(1)[0][0]
         detail = f"The camera sees you {_view_words(now)} now, {_view_words(baseline.view)} at calibration"
         return Fit(False, _moved(detail), "view", len(seen))
-    same = [r for r in seen if r.view.value == baseline.view]
+    same = [r for r in seen if r.view is baseline.view]
     ref = baseline.values
-    if baseline.view in ("front", "oblique"):
+    if baseline.view in (View.FRONT, View.OBLIQUE):
         for key, (lo, hi), what in (
             ("face_width_frac", FACE_WIDTH_RATIO_RANGE, "Your face looks {:.1f} times its calibrated size"),
             (
@@ -174,7 +174,7 @@ def profile_fit(baseline: Baseline, raws: Sequence[RawMeasurement]) -> Fit:
             if ratio is not None:
                 reason = key.removesuffix("_frac").removesuffix("_ratio")
                 return Fit(False, _moved(what.format(ratio)), reason, len(seen))
-    if baseline.view in ("side", "oblique"):
+    if baseline.view in (View.SIDE, View.OBLIQUE):
         for key, limit, part in (
             ("trunk_inclination_deg", SIDE_TRUNK_OFF_DEG, "upper body"),
             ("neck_inclination_deg", SIDE_NECK_OFF_DEG, "neck"),
@@ -196,5 +196,7 @@ def _moved(detail: str) -> str:
     return f"{detail}; {MOVED_ADVICE}"
 
 
-def _view_words(view: str) -> str:
-    return {"oblique": "at an angle", "side": "from the side", "front": "from the front"}.get(view, view)
+def _view_words(view: View) -> str:
+    return {View.OBLIQUE: "at an angle", View.SIDE: "from the side", View.FRONT: "from the front"}.get(
+        view, view.value
+    )

@@ -1,7 +1,8 @@
 """The public record of one analysed frame (see docs: "The reading").
 
-Its field names are a public contract: the timeline CSV columns and the JSON keys use them. The
-finding codes a reading's ``findings`` are keyed by are :class:`posture.findings.Finding`'s values.
+Its field names are a public contract: the timeline CSV columns and the JSON keys use them. A
+reading's ``metrics`` are keyed by the metric registry's names (:mod:`posture.metric_registry`),
+its ``findings`` by the finding registry's codes (:mod:`posture.findings`).
 """
 
 from __future__ import annotations
@@ -11,15 +12,25 @@ from enum import Enum
 from typing import Any
 
 __all__ = [
-    "ESTIMATE_METRICS",
-    "METRIC_NAMES",
-    "SIDE_METRICS",
-    "FRONT_METRICS",
     "Reading",
     "Reason",
     "Reference",
     "Verdict",
+    "View",
 ]
+
+
+class View(str, Enum):
+    """Which way the camera sees the person (:func:`posture.geometry.classify_view`). The values
+    are public (JSON, ``timeline.csv``)."""
+
+    SIDE = "side"
+    FRONT = "front"
+    OBLIQUE = "oblique"
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:  # "a side view", never "a View.SIDE view", in every message
+        return self.value
 
 
 class Verdict(str, Enum):
@@ -27,28 +38,6 @@ class Verdict(str, Enum):
     POOR = "poor"
     AWAY = "away"  # nobody there
     UNCERTAIN = "uncertain"  # somebody there, but the landmarks are too poor to judge
-
-
-# Every metric a reading can carry, with its unit in the suffix. None where the view or the
-# landmarks' visibility does not allow it.
-# side view, absolute (degrees against the image vertical/horizontal)
-SIDE_METRICS: tuple[str, ...] = (
-    "neck_inclination_deg",
-    "trunk_inclination_deg",
-    "neck_flexion_deg",
-    "cva_deg",
-    "head_pitch_deg",
-    "head_forward_deg",
-)
-# front view, absolute
-FRONT_METRICS: tuple[str, ...] = ("shoulder_tilt_deg", "head_roll_deg", "trunk_side_lean_deg")
-# front view, relative to the baseline (estimates)
-RELATIVE_METRICS: tuple[str, ...] = ("face_scale_pct", "head_drop_pct", "neck_forward_3d_delta_deg")
-METRIC_NAMES: tuple[str, ...] = SIDE_METRICS + FRONT_METRICS + RELATIVE_METRICS
-
-# Metrics that are estimates rather than measurements in the image plane. Side-view angles are
-# also listed in a reading's ``estimated`` when the view is only oblique.
-ESTIMATE_METRICS: frozenset[str] = frozenset({"face_scale_pct", "head_drop_pct", "neck_forward_3d_delta_deg"})
 
 
 class Reference(str, Enum):
@@ -116,7 +105,7 @@ class Reading:
 
     t_s: float
     person: bool
-    view: str
+    view: View
     metrics: dict[str, float | None]
     findings: dict[str, float]
     posture: Verdict
@@ -145,7 +134,7 @@ class Reading:
         return {
             "t_s": round(self.t_s, 3),
             "person": self.person,
-            "view": self.view,
+            "view": self.view.value,
             "metrics": {k: (None if v is None else round(v, 2)) for k, v in self.metrics.items()},
             "estimated": sorted(self.estimated),
             "findings": {k: round(v, 3) for k, v in self.findings.items()},

@@ -40,8 +40,8 @@ NO_BODY_PROBLEMS = frozenset(
 MOST = 0.5
 
 
-def _views(raws: Sequence[RawMeasurement]) -> Counter[str]:
-    return Counter(r.view.value for r in raws if r.person and r.view is not View.UNKNOWN)
+def _views(raws: Sequence[RawMeasurement]) -> Counter[View]:
+    return Counter(r.view for r in raws if r.person and r.view is not View.UNKNOWN)
 
 
 def calibration_window_warning(calibrate_first_s: float, clip_s: float) -> str | None:
@@ -56,12 +56,12 @@ def calibration_window_warning(calibrate_first_s: float, clip_s: float) -> str |
 def view_mismatch_warning(baseline: Baseline, raws: Sequence[RawMeasurement]) -> str | None:
     """The baseline's view against the view most of the frames show."""
     views = _views(raws)
-    if not views or baseline.view not in ("side", "front"):
+    if not views or baseline.view not in (View.SIDE, View.FRONT):
         return None
     view, n = views.most_common(1)[0]
     if view == baseline.view or n <= MOST * sum(views.values()):
         return None
-    article = "an" if view == "oblique" else "a"
+    article = "an" if view is View.OBLIQUE else "a"
     return (
         f"the baseline was taken from a {baseline.view} view but the video shows {article} {view} view: "
         "it cannot apply, so posture is judged without it; calibrate from this camera"
@@ -70,7 +70,7 @@ def view_mismatch_warning(baseline: Baseline, raws: Sequence[RawMeasurement]) ->
 
 def baseline_warnings(baseline: Baseline, config: MetricsConfig) -> list[str]:
     """A baseline that no seated body could give, or that already shows poor posture."""
-    view = View(baseline.view) if baseline.view in {v.value for v in View} else View.UNKNOWN
+    view = baseline.view
     raw = RawMeasurement(True, view, dict(baseline.values))
     problem = implausible_reason(baseline.values)
     if problem is not None:
@@ -105,7 +105,7 @@ def front_without_baseline_warning(raws: Sequence[RawMeasurement]) -> str | None
     if not views:
         return None
     view, n = views.most_common(1)[0]
-    if view != "front" or n <= MOST * sum(views.values()):
+    if view is not View.FRONT or n <= MOST * sum(views.values()):
         return None
     return (
         "the camera sees you from the front: without a baseline only a sideways lean is judged "

@@ -15,7 +15,9 @@ import numpy as np
 
 from posture.detector import Episode
 from posture.findings import FINDING_CODES
-from posture.reading import ESTIMATE_METRICS, METRIC_NAMES, Reading, Verdict
+from posture.geometry import View
+from posture.metric_registry import METRICS
+from posture.reading import Reading, Verdict
 
 __all__ = [
     "SUMMARY_VERSION",
@@ -63,7 +65,7 @@ def metric_stats(readings: Sequence[Reading]) -> dict[str, dict[str, float | int
     """Per-metric count, mean, median, 10th and 90th percentile, min and max over the frames
     where the metric exists."""
     out: dict[str, dict[str, float | int]] = {}
-    for name in METRIC_NAMES:
+    for name, info in METRICS.items():
         xs = np.array([r.metrics[name] for r in readings if r.metrics.get(name) is not None], dtype=float)
         if xs.size == 0:
             continue
@@ -75,7 +77,7 @@ def metric_stats(readings: Sequence[Reading]) -> dict[str, dict[str, float | int
             "p90": round(float(np.percentile(xs, 90)), 2),
             "min": round(float(xs.min()), 2),
             "max": round(float(xs.max()), 2),
-            "estimate": name in ESTIMATE_METRICS,
+            "estimate": bool(info.estimate),  # an estimate in every view
         }
     return out
 
@@ -91,8 +93,8 @@ class SessionSummary:
     version: int = SUMMARY_VERSION
     duration_s: float
     frames_analysed: int
-    view: str  # the view seen most
-    views: dict[str, int]  # readings with a person, per view
+    view: View  # the view seen most
+    views: dict[View, int]  # readings with a person, per view
     time_s: dict[str, float]  # per verdict
     share: dict[str, float]  # per verdict
     poor_share_of_present: float
@@ -107,7 +109,10 @@ class SessionSummary:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object, keys in the order of the fields."""
-        return {f.name: getattr(self, f.name) for f in fields(SessionSummary)}
+        doc = {f.name: getattr(self, f.name) for f in fields(SessionSummary)}
+        doc["view"] = self.view.value
+        doc["views"] = {v.value: n for v, n in self.views.items()}
+        return doc
 
 
 def session_summary(
@@ -132,7 +137,7 @@ def session_summary(
     return SessionSummary(
         duration_s=round(total, 2),
         frames_analysed=len(readings),
-        view=views.most_common(1)[0][0] if views else "unknown",
+        view=views.most_common(1)[0][0] if views else View.UNKNOWN,
         views=dict(views),
         time_s={k: round(v, 2) for k, v in by_verdict.items()},
         share={k: (round(v / total, 4) if total else 0.0) for k, v in by_verdict.items()},

@@ -141,10 +141,17 @@ def test_dangling_link_is_rejected(cat: Catalogue) -> None:
         dataclasses.replace(cat, links=links)
 
 
-def test_missing_finding_link_is_rejected(cat: Catalogue) -> None:
-    links = {k: v for k, v in cat.links.items() if k != "slumped"}
-    with pytest.raises(CatalogueError, match="slumped"):
+def test_missing_event_link_is_rejected(cat: Catalogue) -> None:
+    links = {k: v for k, v in cat.links.items() if k != "sitting_bout"}
+    with pytest.raises(CatalogueError, match="sitting_bout"):
         dataclasses.replace(cat, links=links)
+
+
+def test_a_finding_without_links_opens_its_own_topic(cat: Catalogue) -> None:
+    """The finding's entry names its topic: [links] only adds the related ones after it."""
+    links = {k: v for k, v in cat.links.items() if k != "slumped"}
+    assert dataclasses.replace(cat, links=links).topics_for("slumped") == ("slumped",)
+    assert cat.topics_for("slumped") == ("slumped", "hunched_back", "breaks")
 
 
 def test_warning_signs_topic_is_required(cat: Catalogue) -> None:

@@ -13,6 +13,7 @@ from posture.config import (
     Band,
     CalibrationConfig,
     Config,
+    FindingRules,
     GateConfig,
     MonitorConfig,
     SamplingConfig,
@@ -34,7 +35,9 @@ def _keys(cls: type, prefix: str = "") -> dict[str, object]:
     for f in dataclasses.fields(cls):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         name = f"{prefix}{f.name}"
-        if dataclasses.is_dataclass(default) and not isinstance(default, Band):
+        if isinstance(default, FindingRules):  # a table of the finding registry's bands
+            out.update({f"{name}.{band}": value for band, value in default.items()})
+        elif dataclasses.is_dataclass(default) and not isinstance(default, Band):
             out.update(_keys(type(default), name + "."))
         else:
             out[name] = default
@@ -73,6 +76,14 @@ def test_example_config_lists_every_key_of_every_section() -> None:
     assert set_keys | commented <= set(expected), "samples/posture.toml names keys Config does not have"
     # Only keys that are unset by default (TOML has no null) may appear as a comment alone.
     assert {k for k in commented - set_keys if expected[k] is not None} == set()
+
+
+def test_example_config_lists_the_bands_as_the_finding_registry_gives_them() -> None:
+    """The [metrics.rules] table follows from the finding registry: paste FindingRules.toml()."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    assert FindingRules.toml() in text, (
+        "samples/posture.toml: replace [metrics.rules] with FindingRules.toml()"
+    )
 
 
 def test_the_key_walk_sees_every_section() -> None:

@@ -17,6 +17,7 @@ from posture.detector import (
     settle_alerts,
 )
 from posture.findings import FINDINGS, BodyPart
+from posture.geometry import View
 from posture.reading import Reading, Verdict
 
 FPS = 10.0
@@ -28,12 +29,12 @@ HEAD = {"forward_head": 1.5}
 def reading(t_s: float, state: dict[str, float] | str) -> Reading:
     """A reading at ``t_s``: findings (poor when one reaches 1.0), or "away" / "uncertain"."""
     if state == "away":
-        return Reading(t_s, False, "unknown", {}, {}, Verdict.AWAY)
+        return Reading(t_s, False, View.UNKNOWN, {}, {}, Verdict.AWAY)
     if state == "uncertain":
-        return Reading(t_s, True, "unknown", {}, {}, Verdict.UNCERTAIN)
+        return Reading(t_s, True, View.UNKNOWN, {}, {}, Verdict.UNCERTAIN)
     assert isinstance(state, dict)
     poor = any(v >= 1.0 for v in state.values())
-    return Reading(t_s, True, "side", {}, dict(state), Verdict.POOR if poor else Verdict.GOOD)
+    return Reading(t_s, True, View.SIDE, {}, dict(state), Verdict.POOR if poor else Verdict.GOOD)
 
 
 def timeline(*segments: tuple[float, dict[str, float] | str], fps: float = FPS) -> list[Reading]:
@@ -184,7 +185,7 @@ def test_holding_time_curve_follows_the_registry_body_part() -> None:
     cfg = DetectorConfig()
     for code, finding in FINDINGS.items():
         longest = cfg.head_hold_s if finding.body_part is BodyPart.HEAD_NECK else cfg.trunk_hold_s
-        assert cfg.hold_time_s(code.value, 1.0) == longest
+        assert cfg.hold_time_s(code, 1.0) == longest
     assert cfg.hold_time_s("chin_poke", 1.0) == cfg.trunk_hold_s  # unknown: the more cautious curve
 
 

@@ -1,36 +1,103 @@
-"""The finding registry: one entry per code, consistent with the rules and the advice catalogue."""
+"""The finding registry: one entry per code, consistent with the rules, the metrics and the advice catalogue."""
 
 from __future__ import annotations
 
-import dataclasses
+import pytest
 
 from posture.advice import load_catalogue
-from posture.config import FindingRules
-from posture.findings import FINDING_CODES, FINDING_WORDS, FINDINGS, BodyPart, Finding, info
+from posture.config import Band, FindingRules
+from posture.findings import (
+    FINDING_CODES,
+    FINDING_WORDS,
+    FINDINGS,
+    BandInfo,
+    BodyPart,
+    Direction,
+    Finding,
+    FindingInfo,
+    band,
+    bands,
+    info,
+)
+from posture.metric_registry import METRICS
+from posture.metrics import _RULES
 
 
 def test_every_finding_has_one_entry_in_the_reported_order() -> None:
-    assert FINDING_CODES == tuple(f.value for f in Finding) == tuple(i.code.value for i in FINDINGS.values())
+    assert tuple(FINDING_CODES) == tuple(f.value for f in Finding) == tuple(i.code for i in FINDINGS.values())
+    assert [f.value for f in Finding] == FINDING_CODES and "slumped" in FINDING_CODES
     assert set(FINDING_WORDS) == set(FINDING_CODES)
+    assert all(type(code) is str for code in FINDING_CODES)  # plain strings: CSV columns, JSON keys
 
 
-def test_every_band_scores_exactly_one_finding() -> None:
-    bands = {f.name for f in dataclasses.fields(FindingRules)}
-    named = [band for i in FINDINGS.values() for band in i.rules]
-    assert sorted(named) == sorted(set(named)), "a band listed under two findings"
-    assert set(named) <= bands, f"unknown bands: {set(named) - bands}"
+def test_every_finding_has_a_rule_and_every_band_judges_a_known_metric() -> None:
+    assert set(FINDINGS) <= set(_RULES)
+    for b in bands().values():
+        assert set(b.metrics) <= set(METRICS), b.name
+
+
+def test_the_bands_are_the_config_section_with_the_registry_defaults() -> None:
+    rules = FindingRules()
+    assert list(rules) == list(bands())
+    for name, b in bands().items():
+        assert rules[name] == getattr(rules, name) == Band(b.start, b.limit)
+    assert rules.replace(forward_head_deg=Band(1.0, 2.0)).forward_head_deg == Band(1.0, 2.0)
+    with pytest.raises(TypeError, match="no band"):
+        FindingRules(forward_hed_deg=Band(1.0, 2.0))
+    with pytest.raises(AttributeError):
+        _ = rules.nonsense
+
+
+def test_a_band_belongs_to_one_finding() -> None:
+    found = band("slumped_head_back_deg")
+    assert found is not None and found[0].code == "slumped" and not found[1].alone
+    assert band("nonsense") is None
+    clash = FindingInfo(
+        "copycat",
+        "copy",
+        "Copy",
+        "A copy.",
+        "You have copied",
+        BodyPart.TRUNK,
+        Direction.FORWARD,
+        "breaks",
+        (BandInfo("hunched_back_deg", 1.0, 2.0, ("trunk_inclination_deg",), "trunk"),),
+    )
+    with pytest.raises(ValueError, match="hunched_back_deg"):
+        FINDINGS.register(clash)
+    assert "copycat" not in FINDINGS
+
+
+def test_built_in_findings_stay() -> None:
+    with pytest.raises(ValueError, match="built in"):
+        FINDINGS.unregister("slumped")
+    with pytest.raises(ValueError, match="already"):
+        FINDINGS.register(FINDINGS["slumped"])
+
+
+def test_bad_entries_are_refused() -> None:
+    with pytest.raises(ValueError, match="lowercase"):
+        BandInfo("Bad-Name", 1.0, 2.0, ("cva_deg",), "x")
+    with pytest.raises(ValueError, match="limit must exceed"):
+        BandInfo("bad", 2.0, 1.0, ("cva_deg",), "x")
+    with pytest.raises(ValueError, match="no metric"):
+        BandInfo("bad", 1.0, 2.0, (), "x")
 
 
 def test_every_finding_opens_a_topic_of_the_catalogue() -> None:
     catalogue = load_catalogue()
     for i in FINDINGS.values():
         assert i.advice_topic in catalogue.ids
-        assert i.advice_topic in catalogue.topics_for(i.code.value)
+        assert catalogue.topics_for(i.code)[0] == i.advice_topic
 
 
 def test_head_findings_are_head_and_neck_and_the_rest_trunk() -> None:
     head = {i.code for i in FINDINGS.values() if i.body_part is BodyPart.HEAD_NECK}
     assert head == {Finding.FORWARD_HEAD, Finding.NECK_FLEXION, Finding.LEANING_IN}
+
+
+def test_only_the_forward_head_is_required_for_a_good_verdict() -> None:
+    assert [i.code for i in FINDINGS.values() if i.required] == ["forward_head"]
 
 
 def test_an_unknown_code_has_no_entry() -> None:

@@ -11,8 +11,9 @@ from posture.config import Band, MetricsConfig
 from posture.errors import BaselineError
 from posture.findings import FINDING_CODES
 from posture.geometry import View
+from posture.metric_registry import METRIC_NAMES
 from posture.metrics import assess, measure
-from posture.reading import METRIC_NAMES, Reference, Verdict
+from posture.reading import Reference, Verdict
 from tests.builders import front_pose, side_pose
 
 CFG = MetricsConfig()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from posture.config import Config
+from posture.geometry import View
 from posture.metrics import measure
 from posture.pipeline import Pipeline
 from posture.reading import Verdict
@@ -107,7 +108,7 @@ def test_the_timeline_says_why_each_frame_was_judged_as_it_was() -> None:
 def test_durations_cap_long_gaps() -> None:
     from posture.reading import Reading
 
-    rs = [Reading(t, True, "side", {}, {}, Verdict.GOOD) for t in (0.0, 0.1, 10.0)]
+    rs = [Reading(t, True, View.SIDE, {}, {}, Verdict.GOOD) for t in (0.0, 0.1, 10.0)]
     d = durations_s(rs, 0.1)
     assert np.allclose(d, [0.1, 0.5, 0.1])
 
@@ -247,7 +248,7 @@ def test_the_sample_step_has_one_home() -> None:
     assert info.sample_step_s(None) == info.sample_step_s(0) == pytest.approx(0.04)  # every frame
     assert info.sample_step_s(4.0) == 0.25
     assert VideoInfo(640, 480, 0.0, 0).sample_step_s(None) == pytest.approx(1 / 30)  # fps unknown
-    readings = [Reading(t, True, "side", {}, {}, Verdict.GOOD) for t in (1.0, 1.5, 2.0)]
+    readings = [Reading(t, True, View.SIDE, {}, {}, Verdict.GOOD) for t in (1.0, 1.5, 2.0)]
     result = AnalysisResult(Path("v.mp4"), info, "m", 2.0, readings=readings)
     assert result.step_s == 0.5
     assert result.duration_s == pytest.approx(1.5)  # the last reading stands for one step too

@@ -215,8 +215,8 @@ def test_describe_an_unknown_code() -> None:
 
 def test_every_finding_notifies_with_its_registry_notice_and_topic() -> None:
     for code, finding in FINDINGS.items():
-        assert describe(code.value, 65.0) == f"{finding.notice} for 1 minute."
-        assert DEFAULT_ADVICE_LINKS[code.value] == (finding.advice_topic,)
+        assert describe(code, 65.0) == f"{finding.notice} for 1 minute."
+        assert DEFAULT_ADVICE_LINKS[code] == (finding.advice_topic,)
     assert DEFAULT_ADVICE_LINKS["sitting_bout"] == ("breaks",)
 
 

@@ -32,7 +32,7 @@ def test_a_baseline_that_looks_poor_or_implausible() -> None:
     assert "looks poor" in line
     upright = baseline_from_measurements([measure(side_pose(trunk_deg=-5.0, neck_deg=8.0), CFG)])
     assert setup_check.baseline_warnings(upright, CFG) == []
-    odd = Baseline(view="side", values={"neck_inclination_deg": 120.0}, frames=1)
+    odd = Baseline(view=View.SIDE, values={"neck_inclination_deg": 120.0}, frames=1)
     [line] = setup_check.baseline_warnings(odd, CFG)
     assert "implausible" in line
 

@@ -31,28 +31,18 @@ _NO_BASELINE_FRONT = (
 
 
 def _reading_lines(name: str, reading: Reading, *, baseline: bool = False) -> list[str]:
-    from posture.outputs.report.words import estimate_reasons
+    from posture.geometry import View
+    from posture.metric_registry import Shown, estimate_reasons, shown
 
     m = reading.metrics
-    lines = [f"{name}: {reading.posture.value} (view: {reading.view})"]
+    lines = [f"{name}: {reading.posture.value} (view: {reading.view.value})"]
     if not reading.person:
         lines.append("  no person found")
         return lines
-    shown = [
-        ("neck", "neck_inclination_deg", "°"),
-        ("trunk", "trunk_inclination_deg", "°"),
-        ("neck flexion", "neck_flexion_deg", "°"),
-        ("CVA", "cva_deg", "°"),
-        ("head forward", "head_forward_deg", "°"),
-        ("shoulder tilt", "shoulder_tilt_deg", "°"),
-        ("head roll", "head_roll_deg", "°"),
-        ("face scale", "face_scale_pct", "%"),
-        ("head drop", "head_drop_pct", "%"),
-    ]
+    measured = [info for info in shown(Shown.TERMINAL) if m.get(info.name) is not None]
     parts = [
-        f"{label} {fmt(m.get(key), unit)}{'~' if key in reading.estimated else ''}"
-        for label, key, unit in shown
-        if m.get(key) is not None
+        f"{info.short} {fmt(m.get(info.name), info.unit)}{'~' if info.name in reading.estimated else ''}"
+        for info in measured
     ]
     if parts:
         lines.append("  " + ", ".join(parts))
@@ -64,13 +54,13 @@ def _reading_lines(name: str, reading: Reading, *, baseline: bool = False) -> li
         lines.append(f"  findings: {flagged}")
         lines += [f"    {r.finding}: {r.describe()}" for r in reading.reasons]
     # Each "~" above, with why it is an estimate in this view.
-    labels = {key: label for label, key, _ in shown if m.get(key) is not None and key in reading.estimated}
+    words = {info.name: info.short for info in measured if info.name in reading.estimated}
     by_reason: dict[str, list[str]] = {}
-    for metric, reason in estimate_reasons((key, reading.view) for key in labels).items():
-        by_reason.setdefault(reason, []).append(labels[metric])
+    for metric, reason in estimate_reasons((key, reading.view) for key in words).items():
+        by_reason.setdefault(reason, []).append(words[metric])
     for reason, names in by_reason.items():
         lines.append(f"  ~ {', '.join(names)}: {'estimates' if len(names) > 1 else 'an estimate'}, {reason}")
-    if reading.posture is Verdict.UNCERTAIN and reading.view == "front" and not baseline:
+    if reading.posture is Verdict.UNCERTAIN and reading.view is View.FRONT and not baseline:
         from posture.paths import profile_path
 
         lines.append(_NO_BASELINE_FRONT.format(profile=profile_path()))
@@ -193,7 +183,7 @@ def _print_summary(output: AnalysisOutput, out: IO[str]) -> None:
     s = output.summary
     share = whole_percentages({v: s.time_s.get(v, 0.0) for v in ("good", "poor", "away", "uncertain")})
     print(
-        f"analysed {s.duration_s:.1f} s ({s.frames_analysed} frames, view: {s.view}): "
+        f"analysed {s.duration_s:.1f} s ({s.frames_analysed} frames, view: {s.view.value}): "
         f"good {share['good']}%, poor {share['poor']}%, away {share['away']}%, uncertain {share['uncertain']}%; "
         f"{s.episodes} sustained episode(s)",
         file=out,

@@ -27,18 +27,17 @@ def _preview_window(config: Config) -> Any:
         raise InputError("--preview needs a display (no DISPLAY or WAYLAND_DISPLAY is set)")
     import cv2
 
-    from posture.findings import FINDING_WORDS
+    from posture.findings import FINDING_WORDS, bands_on
+    from posture.metric_registry import Shown, shown
     from posture.outputs.overlay import VERDICT_TEXT, OverlayState, annotate_frame, put_text
 
     rules = config.metrics.rules
-    # The absolute limits, each beside the measurement its band applies to (see FindingRules).
-    limits = {
-        "neck_inclination_deg": ("neck", rules.forward_head_deg.limit),
-        "trunk_inclination_deg": ("trunk", rules.hunched_back_deg.limit),
-        "shoulder_tilt_deg": ("shoulder tilt", rules.side_lean_deg.limit),
-        "face_scale_pct": ("face scale", rules.leaning_in_pct.limit),
-        "head_drop_pct": ("head drop", rules.head_drop_pct.limit),
-    }
+    # The metrics the registry shows in the preview, each beside the limit of the first band that
+    # judges it on its own (the absolute limit where there is one: see posture.findings).
+    limits = {}
+    for info in shown(Shown.PREVIEW):
+        first = next((b for _, b in bands_on(info.name) if b.alone), None)
+        limits[info.name] = (info.short, info.unit, None if first is None else rules[first.name].limit)
 
     def show(frame, pose, reading, state) -> bool:
         image = frame.image.copy()
@@ -50,14 +49,12 @@ def _preview_window(config: Config) -> Any:
         alert = f"ALERT: {words}" if state.alert_active else None
         annotate_frame(image, reading, pose, OverlayState(reading.posture, label, alert, None))
         y = image.shape[0] - 12
-        for key, (name, limit) in limits.items():
+        for key, (name, unit, limit) in limits.items():
             value = reading.metrics.get(key)
             if value is None:
                 continue
-            unit = "%" if key.endswith("_pct") else "°"
-            put_text(
-                image, f"{name} {value:.0f}{unit} / limit {limit:.0f}{unit}", (10, y), 0.5, (255, 255, 255), 1
-            )
+            text = f"{name} {value:.0f}{unit}" + ("" if limit is None else f" / limit {limit:.0f}{unit}")
+            put_text(image, text, (10, y), 0.5, (255, 255, 255), 1)
             y -= 20
         cv2.imshow("posture", image)
         return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)
@@ -278,7 +275,7 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
         live.close()
     print(f"ok: {done.message}", file=out)
     print(
-        f"saved your baseline ({done.baseline.view} view, {done.baseline.frames} frames) to {printable(profile)}",
+        f"saved your baseline ({done.baseline.view.value} view, {done.baseline.frames} frames) to {printable(profile)}",
         file=out,
     )
     return ExitCode.OK

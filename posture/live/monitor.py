@@ -494,7 +494,7 @@ class Monitor:
                 verdict=reading.posture.value,
                 findings={k: round(v, 2) for k, v in reading.findings.items() if v > 0},
                 alert=reading.alert,
-                view=reading.view,
+                view=reading.view.value,
             )
         with self._lock:
             # A pause or resume from the control thread since this turn of the loop began stands.

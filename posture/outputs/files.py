@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from posture.geometry import View
 from posture.outputs.timeline import write_json, write_timeline
 from posture.pipeline import AnalysisResult
 from posture.summary import SessionSummary, events_document, session_summary
@@ -44,7 +45,7 @@ class VideoFacts:
 @dataclass(frozen=True)
 class CalibrationFacts:
     origin: str | None  # "profile", "image", "first N s" (``from`` in the JSON)
-    view: str
+    view: View
     frames: int
 
 
@@ -69,7 +70,9 @@ class AnalysisSummary(SessionSummary):
             "video": asdict(self.video),
             "sample_fps": self.sample_fps,
             "model": self.model,
-            "calibration": None if c is None else {"from": c.origin, "view": c.view, "frames": c.frames},
+            "calibration": None
+            if c is None
+            else {"from": c.origin, "view": c.view.value, "frames": c.frames},
             "analysis_wall_s": self.analysis_wall_s,
             "workers": self.workers,
             "warnings": list(self.warnings),

@@ -16,8 +16,9 @@ import numpy as np
 
 from posture.durations import clock
 from posture.findings import Finding
-from posture.geometry import facing_sign
+from posture.geometry import View, facing_sign
 from posture.landmarks import SKELETON, Landmark, Pose
+from posture.metric_registry import Shown, metric, shown
 from posture.reading import Reading, Verdict
 
 __all__ = [
@@ -29,10 +30,12 @@ __all__ = [
     "OverlayState",
     "annotate_frame",
     "draw_angles",
+    "draw_head_texts",
     "draw_hint",
     "draw_skeleton",
     "draw_status_bar",
     "fit_pose",
+    "frame_texts",
     "put_text",
     "status_bar_height",
     "text_size",
@@ -203,7 +206,7 @@ def draw_status_bar(image: np.ndarray, state: OverlayState, reading: Reading) ->
         ax = max(x + m, w - m - _badge_width(state.alert, alert_fs, th))
         _badge(image, state.alert, ax, m, h_bar - 2 * m, alert_fs, th, ALERT_BGR)
         info_right = ax - m
-    view = f"{reading.view} view  " if reading.person and reading.view != "unknown" else ""
+    view = f"{reading.view.value} view  " if reading.person and reading.view is not View.UNKNOWN else ""
     info = f"{view}{clock(reading.t_s)}"
     iw, ih = text_size(info, fs * 0.85, _thick(s))
     if x + m + iw <= info_right:
@@ -310,12 +313,26 @@ def _severity_bgr(reading: Reading, *codes: str) -> tuple[int, int, int]:
     return POOR_BGR if sev >= 1.0 else GOOD_BGR
 
 
-def _fmt_value(reading: Reading, name: str, unit: str, signed: bool = False) -> str | None:
-    value = reading.metrics.get(name)
-    if value is None or not math.isfinite(value):
+def _fmt_value(reading: Reading, name: str) -> str | None:
+    """``neck 23°``, ``face scale ~+12%``: a metric's word and value as the frames show it (with
+    its sign where the registry says so, ``~`` where it is an estimate), or None when not measured."""
+    value, info = reading.metrics.get(name), metric(name)
+    if value is None or not math.isfinite(value) or info is None:
         return None
-    text = f"{value:+.0f}{unit}" if signed else f"{value:.0f}{unit}"
-    return ("~" + text) if name in reading.estimated else text
+    text = f"{value:+.0f}{info.unit}" if info.signed else f"{value:.0f}{info.unit}"
+    return f"{info.short} {'~' if name in reading.estimated else ''}{text}"
+
+
+# The metrics drawn as a line against a reference where they were measured; the frame's other
+# metrics are written beside the head (frame_texts).
+_MARKED = ("neck_inclination_deg", "trunk_inclination_deg", "shoulder_tilt_deg")
+
+
+def frame_texts(reading: Reading) -> list[str]:
+    """The values written beside the head: every metric the registry shows on frames
+    (:attr:`~posture.metric_registry.Shown.FRAME`) that has no marker of its own, when measured."""
+    texts = (_fmt_value(reading, m.name) for m in shown(Shown.FRAME) if m.name not in _MARKED)
+    return [t for t in texts if t is not None]
 
 
 def _dashed(image: np.ndarray, p0: np.ndarray, p1: np.ndarray, color: tuple[int, int, int], th: int) -> None:
@@ -380,23 +397,22 @@ def draw_side_angles(image: np.ndarray, pose: Pose, reading: Reading) -> None:
     vertical reference, with the reading's inclinations. Labels go behind the person."""
     facing = facing_sign(pose) or 1
     shoulders = _mid(pose, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
-    neck = _fmt_value(reading, "neck_inclination_deg", "°")
-    trunk = _fmt_value(reading, "trunk_inclination_deg", "°")
+    neck = _fmt_value(reading, "neck_inclination_deg")
+    trunk = _fmt_value(reading, "trunk_inclination_deg")
     if trunk is not None:
         hips = _mid(pose, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
         color = _severity_bgr(reading, Finding.HUNCHED_BACK.value, Finding.SLUMPED.value)
-        _angle_marker(image, hips, shoulders, color, f"trunk {trunk}", -facing)
+        _angle_marker(image, hips, shoulders, color, trunk, -facing)
     if neck is not None:
         ears = _mid(pose, Landmark.LEFT_EAR, Landmark.RIGHT_EAR)
         color = _severity_bgr(reading, Finding.FORWARD_HEAD.value, Finding.NECK_FLEXION.value)
-        _angle_marker(image, shoulders, ears, color, f"neck {neck}", -facing)
+        _angle_marker(image, shoulders, ears, color, neck, -facing)
 
 
 def draw_front_angles(image: np.ndarray, pose: Pose, reading: Reading) -> None:
-    """Front view: the shoulder line against a horizontal reference with its tilt, and the
-    face-scale and head-drop changes (against the baseline) beside the head when present."""
+    """Front view: the shoulder line against a horizontal reference with its tilt."""
     s = _scale(image)
-    tilt = _fmt_value(reading, "shoulder_tilt_deg", "°", signed=True)
+    tilt = _fmt_value(reading, "shoulder_tilt_deg")
     left, right = pose.point(Landmark.LEFT_SHOULDER), pose.point(Landmark.RIGHT_SHOULDER)
     if tilt is not None:
         color = _severity_bgr(reading, Finding.SIDE_LEAN.value)
@@ -407,30 +423,30 @@ def draw_front_angles(image: np.ndarray, pose: Pose, reading: Reading) -> None:
         cv2.line(image, _pt(left), _pt(right), BLACK, _thick(s, 7), cv2.LINE_AA)
         cv2.line(image, _pt(left), _pt(right), color, _thick(s, 4), cv2.LINE_AA)
         outer = left if left[0] > right[0] else right
-        _label(image, f"tilt {tilt}", outer, 1 if outer[0] >= mid[0] else -1, s)
-    extras = [
-        text
-        for text in (
-            _fmt_value(reading, "face_scale_pct", "%", signed=True),
-            _fmt_value(reading, "head_drop_pct", "%", signed=True),
-        )
-        if text is not None
-    ]
-    if extras:
-        names = [n for n in ("face_scale_pct", "head_drop_pct") if reading.metrics.get(n) is not None]
-        words = {"face_scale_pct": "face", "head_drop_pct": "drop"}
-        text = "  ".join(f"{words[n]} {t}" for n, t in zip(names, extras, strict=False))
-        ears = _mid(pose, Landmark.LEFT_EAR, Landmark.RIGHT_EAR)
-        face_half = abs(float(pose.point(Landmark.LEFT_EAR)[0] - pose.point(Landmark.RIGHT_EAR)[0])) / 2
-        _label(image, text, ears + np.array([face_half, 0.0]), 1, s)
+        _label(image, tilt, outer, 1 if outer[0] >= mid[0] else -1, s)
+
+
+def draw_head_texts(image: np.ndarray, pose: Pose, reading: Reading) -> None:
+    """The other measured values (:func:`frame_texts`: the face's scale and the head's drop
+    against the baseline, ...) beside the head: in front of the face in a profile, to the right
+    of it otherwise."""
+    texts = frame_texts(reading)
+    if not texts:
+        return
+    side = (facing_sign(pose) or 1) if reading.view is View.SIDE else 1
+    ears = _mid(pose, Landmark.LEFT_EAR, Landmark.RIGHT_EAR)
+    face_half = abs(float(pose.point(Landmark.LEFT_EAR)[0] - pose.point(Landmark.RIGHT_EAR)[0])) / 2
+    _label(image, "  ".join(texts), ears + np.array([side * face_half, 0.0]), side, _scale(image))
 
 
 def draw_angles(image: np.ndarray, pose: Pose, reading: Reading) -> None:
-    """The angles the reading measured, drawn where they were measured (side and/or front)."""
-    if reading.view in ("side", "oblique"):
+    """The angles the reading measured, drawn where they were measured (side and/or front), and
+    its other values beside the head."""
+    if reading.view in (View.SIDE, View.OBLIQUE):
         draw_side_angles(image, pose, reading)
-    if reading.view in ("front", "oblique"):
+    if reading.view in (View.FRONT, View.OBLIQUE):
         draw_front_angles(image, pose, reading)
+    draw_head_texts(image, pose, reading)
 
 
 def annotate_frame(

@@ -19,23 +19,18 @@ from typing import IO, Any
 
 from posture.files import atomic_write
 from posture.findings import FINDING_CODES
-from posture.reading import METRIC_NAMES, Reading
+from posture.metric_registry import METRIC_NAMES
+from posture.reading import Reading
 
-__all__ = ["TIMELINE_COLUMNS", "TimelineWriter", "csv_cell", "open_text", "write_json", "write_timeline"]
+__all__ = ["TimelineWriter", "csv_cell", "open_text", "timeline_columns", "write_json", "write_timeline"]
 
 PathOrFile = str | Path | IO[str]
 
-TIMELINE_COLUMNS: tuple[str, ...] = (
-    "t_s",
-    "person",
-    "view",
-    "posture",
-    "alert",
-    *METRIC_NAMES,
-    *FINDING_CODES,
-    "estimated",
-    "reason",
-)
+
+def timeline_columns() -> tuple[str, ...]:
+    """``timeline.csv``'s columns: the reading's fields, every metric and every finding of the
+    registries (:mod:`posture.metric_registry`, :mod:`posture.findings`) in their order."""
+    return ("t_s", "person", "view", "posture", "alert", *METRIC_NAMES, *FINDING_CODES, "estimated", "reason")
 
 
 # OWASP's CSV injection rule: a cell that starts with one of these is a formula to a spreadsheet.
@@ -65,7 +60,7 @@ def _row(reading: Reading) -> dict[str, Any]:
     row: dict[str, Any] = {
         "t_s": f"{reading.t_s:.3f}",
         "person": int(reading.person),
-        "view": csv_cell(reading.view),
+        "view": reading.view.value,
         "posture": csv_cell(reading.posture.value),
         "alert": int(reading.alert),
         "estimated": csv_cell(";".join(sorted(reading.estimated))),
@@ -85,7 +80,8 @@ class TimelineWriter:
 
     def __init__(self, fh: IO[str]) -> None:
         self._fh = fh
-        self._writer = csv.DictWriter(fh, fieldnames=TIMELINE_COLUMNS)
+        # The columns as the registries are when the file starts: it keeps them to its end.
+        self._writer = csv.DictWriter(fh, fieldnames=timeline_columns(), extrasaction="ignore")
         self._writer.writeheader()
 
     def write(self, reading: Reading) -> None:

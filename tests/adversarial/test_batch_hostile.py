@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from posture.batch.manifest import Manifest, Status
+from posture.geometry import View
 from posture.outputs.staging import MARKER_NAME
 from posture.outputs.timeline import csv_cell
 from tests.adversarial.helpers import assert_one_line_error, run_cli
@@ -303,7 +304,7 @@ def test_negative_angles_stay_numbers_in_the_timeline() -> None:
     reading = Reading(
         t_s=0.0,
         person=True,
-        view="side",
+        view=View.SIDE,
         metrics={"trunk_inclination_deg": -12.0},
         findings={},
         posture=Verdict.GOOD,

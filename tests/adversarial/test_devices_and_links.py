@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from posture.files import atomic_path, atomic_write
+from posture.geometry import View
 from tests.adversarial.helpers import assert_one_line_error, posture_cmd, run_cli
 
 pytestmark = pytest.mark.adversarial
@@ -184,7 +185,7 @@ def test_the_profile_calibrate_saves_follows_a_link(tmp_path: Path) -> None:
     target.parent.mkdir()
     link = tmp_path / "profile.json"
     link.symlink_to(target)
-    Baseline(view="side", values={"neck_inclination_deg": 10.0}, frames=20).save(link)
+    Baseline(view=View.SIDE, values={"neck_inclination_deg": 10.0}, frames=20).save(link)
     assert link.is_symlink()
     assert Baseline.load(target).values["neck_inclination_deg"] == 10.0
 
@@ -196,7 +197,7 @@ def test_the_profile_onto_a_full_device_is_a_baseline_error(tmp_path: Path) -> N
 
     node = _char_device(tmp_path / "full", 7)
     with pytest.raises(BaselineError, match="cannot save the profile"):
-        Baseline(view="side", values={}, frames=1).save(node)
+        Baseline(view=View.SIDE, values={}, frames=1).save(node)
     assert _is_char_device(node, 7)
 
 

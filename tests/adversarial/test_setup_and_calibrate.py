@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from posture.geometry import View
 from posture.live.channel import ControlError
 from posture.live.channel import ensure_private_folder as _ensure_private_folder
 from tests.adversarial.helpers import assert_one_line_error, run_cli, write_video
@@ -127,7 +128,7 @@ def _calibrate_validated_as(validation, tmp_path: Path, capsys, monkeypatch) -> 
     import posture.profile
     from posture.baseline import Baseline
 
-    baseline = Baseline(view="side", values={"neck_inclination_deg": 10.0}, frames=20)
+    baseline = Baseline(view=View.SIDE, values={"neck_inclination_deg": 10.0}, frames=20)
     monkeypatch.setattr(posture.pose.estimator, "open_estimator", lambda *a, **k: _NoModel())
     monkeypatch.setattr(
         posture.calibrate,
@@ -179,7 +180,7 @@ def test_calibrate_takes_its_settings_from_the_config_and_flags_win(
 
     def fake_run(frames, est, calibration, metrics, **kwargs):
         seen.append(calibration)
-        return Baseline(view="side", values={"neck_inclination_deg": 10.0}, frames=20), (
+        return Baseline(view=View.SIDE, values={"neck_inclination_deg": 10.0}, frames=20), (
             posture.calibrate.CalibrationReport(True, ())
         )
 
@@ -210,6 +211,7 @@ sys.addaudithook(hook)
 from posture._cli.main import main
 code = main(sys.argv[1:])
 from posture.pose.estimator import _import_mediapipe
+from posture.geometry import View
 _import_mediapipe()
 import sys as _s
 assert "sounddevice" not in _s.modules or _s.modules["sounddevice"] is not None

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from posture._cli.main import main
-from posture.outputs.timeline import TIMELINE_COLUMNS
+from posture.geometry import View
+from posture.outputs.timeline import timeline_columns
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -138,7 +139,7 @@ def test_analyze_writes_timeline_summary_events(tmp_path: Path, capsys, no_histo
     assert code == 0, err
     with (out_dir / "timeline.csv").open() as fh:
         rows = list(csv.DictReader(fh))
-    assert tuple(rows[0].keys()) == TIMELINE_COLUMNS
+    assert tuple(rows[0].keys()) == timeline_columns()
     assert len(rows) == 10  # 5 per second of video by default
     assert {r["posture"] for r in rows} == {"away"}
     assert [float(r["t_s"]) for r in rows[:3]] == pytest.approx([0.0, 0.2, 0.4], abs=0.01)
@@ -506,11 +507,12 @@ def test_monitor_killed_with_sigkill_keeps_all_but_the_last_seconds(tmp_path: Pa
 
 
 def _photo_reading(view: str, posture: str, metrics: dict[str, float], estimated: set[str]):
-    from posture.reading import METRIC_NAMES, Reading, Verdict
+    from posture.metric_registry import METRIC_NAMES
+    from posture.reading import Reading, Verdict
 
     values: dict[str, float | None] = dict.fromkeys(METRIC_NAMES)
     values.update(metrics)
-    return Reading(0.0, True, view, values, {}, Verdict(posture), estimated=frozenset(estimated))
+    return Reading(0.0, True, View(view), values, {}, Verdict(posture), estimated=frozenset(estimated))
 
 
 def test_measure_says_why_each_estimate_is_one_in_its_view() -> None:

@@ -11,9 +11,11 @@ import pytest
 from posture._cli.live import _preview_window
 from posture.config import Config
 from posture.errors import InputError
+from posture.geometry import View
 from posture.landmarks import Landmark as L
+from posture.metric_registry import METRIC_NAMES
 from posture.outputs import overlay
-from posture.reading import METRIC_NAMES, Reading, Verdict
+from posture.reading import Reading, Verdict
 from posture.sources.media import Frame
 from tests.builders import side_pose
 
@@ -24,7 +26,7 @@ def _poor_reading() -> Reading:
     return Reading(
         t_s=3.0,
         person=True,
-        view="side",
+        view=View.SIDE,
         metrics=metrics,
         findings={"forward_head": 1.6},
         posture=Verdict.POOR,

@@ -9,6 +9,7 @@ import pytest
 
 from posture.config import Config, GateConfig, SamplingConfig
 from posture.errors import CameraUnavailableError
+from posture.geometry import View
 from posture.live.monitor import Monitor
 from posture.sampling import AdaptiveSampler, ChangeGate
 from posture.sources.media import Frame
@@ -207,7 +208,7 @@ def test_a_pause_or_resume_between_two_turns_of_the_loop_stands() -> None:
 
     monitor, *_ = make(lambda t: GOOD, duration=10.0)
     monitor.run()
-    reading = Reading(1.0, True, "side", {}, {"forward_head": 0.2}, Verdict.GOOD)
+    reading = Reading(1.0, True, View.SIDE, {}, {"forward_head": 0.2}, Verdict.GOOD)
     monitor.pause(EPOCH + 600.0)
     monitor._set_status(state="running", reading=reading)  # the turn that began before the pause
     status = monitor.status()
@@ -273,7 +274,7 @@ def test_sampler_rates() -> None:
     sampler = AdaptiveSampler(SamplingConfig())
 
     def reading(t, posture, sev=0.0):
-        return Reading(t, posture is not Verdict.AWAY, "side", {}, {"forward_head": sev}, posture)
+        return Reading(t, posture is not Verdict.AWAY, View.SIDE, {}, {"forward_head": sev}, posture)
 
     assert sampler.interval_s(reading(0, Verdict.GOOD), DetectorState()) == pytest.approx(1.0)
     assert sampler.interval_s(reading(1, Verdict.GOOD, 0.8), DetectorState()) == pytest.approx(0.5)

@@ -19,6 +19,7 @@ import pytest
 from posture.analysis import run_analysis
 from posture.config import Config
 from posture.durations import format_duration
+from posture.geometry import View
 from posture.outputs.report.charts import COLOURS, runs
 from posture.reading import Reading, Verdict
 from posture.sources import demo
@@ -99,7 +100,13 @@ def _check_one_story(out: Path) -> list[tuple[float, float]]:
     # draws), and no poor stripe inside it.
     readings = [
         Reading(
-            float(r["t_s"]), r["person"] == "1", r["view"], {}, {}, Verdict(r["posture"]), r["alert"] == "1"
+            float(r["t_s"]),
+            r["person"] == "1",
+            View(r["view"]),
+            {},
+            {},
+            Verdict(r["posture"]),
+            r["alert"] == "1",
         )
         for r in rows
     ]

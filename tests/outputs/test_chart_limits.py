@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from posture.config import Config
+from posture.geometry import View
+from posture.metric_registry import charted
 from posture.outputs.report.charts import timeline_panels
-from posture.outputs.report.data import SIDE_CHART_METRICS
 from posture.pipeline import Pipeline
 from posture.reading import Reference, Verdict
 
@@ -23,7 +24,7 @@ def analysed(request, footage):
 
 def test_every_shaded_poor_stretch_lies_beyond_a_limit_drawn_on_its_own_panel(analysed) -> None:
     config, result = analysed
-    panels = timeline_panels(result.readings, SIDE_CHART_METRICS, config.metrics.rules, None)
+    panels = timeline_panels(result.readings, charted(View.SIDE), config.metrics.rules, None)
     assert panels and {p.metric for p in panels} >= {"neck_inclination_deg", "trunk_inclination_deg"}
     shaded = 0
     for panel in panels:
@@ -53,7 +54,7 @@ def test_a_stretch_flagged_against_the_session_s_habit_draws_the_habit_s_limit(a
         return
     assert habit, "the chair clip's first slouch is flagged against the habit"
     panels = {
-        p.metric: p for p in timeline_panels(result.readings, SIDE_CHART_METRICS, config.metrics.rules, None)
+        p.metric: p for p in timeline_panels(result.readings, charted(View.SIDE), config.metrics.rules, None)
     }
     for i, reason in habit:
         lines = [line for line in panels[reason.metric].limits if line.reference is Reference.HABIT]

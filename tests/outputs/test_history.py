@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from posture.geometry import View
 from posture.outputs import history
 from posture.outputs.history import (
     DayTrend,
@@ -59,8 +60,8 @@ def _summary(duration: float = 100.0, poor: float = 30.0, away: float = 10.0) ->
     return SessionSummary(
         duration_s=duration,
         frames_analysed=500,
-        view="side",
-        views={"side": 450},
+        view=View.SIDE,
+        views={View.SIDE: 450},
         time_s=time_s,
         share={k: v / duration for k, v in time_s.items()},
         poor_share_of_present=round(poor / (duration - away), 4),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from posture.detector import Episode
+from posture.geometry import View
 from posture.landmarks import Landmark as L
+from posture.metric_registry import METRIC_NAMES
 from posture.outputs import overlay as ov
 from posture.outputs.annotate import overlay_states
-from posture.reading import METRIC_NAMES, Reading, Verdict
+from posture.reading import Reading, Verdict
 from tests.builders import front_pose, side_pose
 
 W, H = 640, 480
@@ -34,7 +36,7 @@ def _reading(
     return Reading(
         t_s=t_s,
         person=posture is not Verdict.AWAY,
-        view=view if posture is not Verdict.AWAY else "unknown",
+        view=View(view) if posture is not Verdict.AWAY else View.UNKNOWN,
         metrics=values,
         findings=findings or {},
         posture=posture,

@@ -16,6 +16,8 @@ from posture.baseline import Baseline
 from posture.config import Config, FindingRules
 from posture.detector import Episode, FindingStats
 from posture.findings import FINDING_CODES
+from posture.geometry import View
+from posture.metric_registry import METRIC_NAMES
 from posture.outputs.files import analysis_summary
 from posture.outputs.report import (
     MAX_CHART_POINTS,
@@ -27,7 +29,7 @@ from posture.outputs.report import (
     write_report,
 )
 from posture.pipeline import AnalysisResult
-from posture.reading import METRIC_NAMES, Reading, Reason, Reference, Verdict
+from posture.reading import Reading, Reason, Reference, Verdict
 from posture.sources.media import VideoInfo
 
 FPS = 10.0
@@ -63,7 +65,7 @@ def reading(
     return Reading(
         t_s=t_s,
         person=person,
-        view=view if person else "unknown",
+        view=View(view) if person else View.UNKNOWN,
         metrics=values,
         findings=sev,
         posture=posture,
@@ -328,7 +330,7 @@ def test_session_without_readings_renders() -> None:
 @pytest.mark.slow
 def test_front_view_with_baseline_charts_estimates_against_the_baseline() -> None:
     baseline = Baseline(
-        view="front",
+        view=View.FRONT,
         values={"shoulder_tilt_deg": 2.0, "face_width_frac": 0.1, "head_height_ratio": 0.5},
         frames=50,
     )
@@ -395,7 +397,9 @@ def test_fixed_limits_absolute_and_relative_to_baseline() -> None:
     ref = {"head_forward_deg": 12.0, "trunk_inclination_deg": -5.0}
     assert limits("head_forward_deg", ref) == [(24.0, "forward_head_delta_deg")]
     assert [y for y, _ in limits("trunk_inclination_deg", ref)] == [10.0, -30.0]
-    assert limits("neck_inclination_deg", ref) == []
+    # a calibration without the neck leaves everyone's limit on it (as posture.metrics.assess does)
+    assert limits("neck_inclination_deg", ref) == [(31.0, "forward_head_deg")]
+    assert limits("neck_inclination_deg", {**ref, "neck_inclination_deg": 8.0}) == []
 
 
 def test_decimate_bounds_points_and_keeps_peaks() -> None:

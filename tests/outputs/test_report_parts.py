@@ -20,8 +20,8 @@ from posture.summary import whole_percentages
 
 def test_finding_words_come_from_the_registry() -> None:
     for finding, entry in FINDINGS.items():
-        assert finding_title(finding.value) == entry.title
-        assert finding_meaning(finding.value) == entry.meaning
+        assert finding_title(finding) == entry.title
+        assert finding_meaning(finding) == entry.meaning
     assert finding_title("forward_head") == "Head carried forward"
     # a code from a newer posture's files: its own words, and a generic meaning
     assert finding_title("twisted_trunk") == "Twisted trunk"

@@ -20,8 +20,9 @@ import numpy as np
 
 from posture.config import FindingRules
 from posture.durations import format_duration
-from posture.findings import FINDING_CODES, FINDING_WORDS, Finding
-from posture.outputs.report.words import METRIC_TEXT, finding_title, pct
+from posture.findings import FINDING_CODES, FINDING_WORDS, PoorSide, band, bands_on
+from posture.metric_registry import METRIC_NAMES, metric
+from posture.outputs.report.words import finding_title, pct
 from posture.reading import Reading, Reason, Reference, Verdict
 from posture.summary import whole_percentages
 
@@ -226,19 +227,10 @@ class LimitLine:
 
     @property
     def label(self) -> str:
+        """The finding's words, and the band's when it flags only with another (a lesser recline)."""
         words = FINDING_WORDS.get(self.finding, self.finding)
-        part = _RULE_WORDS.get(self.rule)
-        return f"{words} ({part})" if part else words
-
-
-# The rules of a finding that has several, in a few words for their limit's label.
-_RULE_WORDS = {
-    "slumped_pulled_recline_deg": "lesser recline",
-    "slumped_head_forward_deg": "head forward while reclined",
-    "slumped_head_back_deg": "head back while reclined",
-    "head_drop_moderate_pct": "lesser drop",
-    "neck_forward_3d_delta_deg": "with the neck forward",
-}
+        found = band(self.rule)
+        return f"{words} ({found[1].words})" if found is not None and not found[1].alone else words
 
 
 @dataclass(frozen=True)
@@ -287,7 +279,7 @@ def timeline_panels(
         for reason in r.reasons:
             if r.findings.get(reason.finding, 0.0) >= 1.0:
                 reached.setdefault(reason.metric, []).append((i, reason))
-    order = [*metrics, *(m for m in METRIC_TEXT if m in reached and m not in metrics)]
+    order = [*metrics, *(m for m in METRIC_NAMES if m in reached and m not in metrics)]
     panels = []
     for name in order:
         values = np.array(
@@ -320,58 +312,33 @@ def timeline_panels(
 
 
 def fixed_limits(
-    metric: str, rules: FindingRules, baseline: Mapping[str, float | None] | None
+    metric_name: str, rules: FindingRules, baseline: Mapping[str, float | None] | None
 ) -> list[tuple[float, str, str, Reference, bool]]:
-    """The limits of ``metric`` that hold all session long: (value, finding, rule, reference,
-    above). With a baseline value for the metric, its deviation bands around that value."""
-    ref = _ref(baseline, metric)
-    cal, everyone = Reference.CALIBRATION, Reference.EVERYONE
-    head, hunched, slumped = Finding.FORWARD_HEAD.value, Finding.HUNCHED_BACK.value, Finding.SLUMPED.value
-    if metric == "neck_inclination_deg" and not baseline:
-        return [(rules.forward_head_deg.limit, head, "forward_head_deg", everyone, True)]
-    if metric == "head_forward_deg" and ref is not None:
-        return [(ref + rules.forward_head_delta_deg.limit, head, "forward_head_delta_deg", cal, True)]
-    if metric == "trunk_inclination_deg":
-        if ref is not None:
-            return [
-                (ref + rules.hunched_back_delta_deg.limit, hunched, "hunched_back_delta_deg", cal, True),
-                (
-                    ref - rules.slumped_recline_delta_deg.limit,
-                    slumped,
-                    "slumped_recline_delta_deg",
-                    cal,
-                    False,
-                ),
-            ]
-        return [
-            (rules.hunched_back_deg.limit, hunched, "hunched_back_deg", everyone, True),
-            (-rules.slumped_recline_deg.limit, slumped, "slumped_recline_deg", everyone, False),
+    """The limits of a metric that hold all session long: (value, finding, band, reference,
+    above), from each band of the finding registry that judges the metric on its own. Everyone's
+    limit where the calibration has no value for the metric; the calibration's band around its
+    value where it has one (around 0 for a metric that is itself a change from the calibration)."""
+    info = metric(metric_name)
+    relative = info is not None and info.relative
+    ref = _ref(baseline, metric_name)
+    out: list[tuple[float, str, str, Reference, bool]] = []
+    for finding, b in bands_on(metric_name):
+        if not b.alone:
+            continue  # drawn where it flagged a frame, with the band it needs
+        if b.personal:
+            origin = 0.0 if relative and baseline else ref
+            reference = Reference.CALIBRATION
+        else:
+            origin = 0.0 if ref is None else None
+            reference = Reference.EVERYONE
+        if origin is None:
+            continue
+        limit = rules[b.name].limit
+        sides = (True, False) if b.poor is PoorSide.EITHER else (b.poor is PoorSide.ABOVE,)
+        out += [
+            (origin + limit if up else origin - limit, finding.code, b.name, reference, up) for up in sides
         ]
-    if metric == "neck_flexion_deg" and ref is not None:
-        return [
-            (
-                ref + rules.neck_flexion_delta_deg.limit,
-                Finding.NECK_FLEXION.value,
-                "neck_flexion_delta_deg",
-                cal,
-                True,
-            )
-        ]
-    if metric == "face_scale_pct" and baseline:
-        return [(rules.leaning_in_pct.limit, Finding.LEANING_IN.value, "leaning_in_pct", cal, True)]
-    if metric == "head_drop_pct" and baseline:
-        return [(rules.head_drop_pct.limit, head, "head_drop_pct", cal, True)]
-    if metric in ("shoulder_tilt_deg", "trunk_side_lean_deg"):
-        lean = Finding.SIDE_LEAN.value
-        if ref is not None:
-            lim = rules.side_lean_delta_deg.limit
-            return [
-                (ref + lim, lean, "side_lean_delta_deg", cal, True),
-                (ref - lim, lean, "side_lean_delta_deg", cal, False),
-            ]
-        lim = rules.side_lean_deg.limit
-        return [(lim, lean, "side_lean_deg", everyone, True), (-lim, lean, "side_lean_deg", everyone, False)]
-    return []
+    return out
 
 
 def timeline_chart(
@@ -412,12 +379,13 @@ def timeline_chart(
                 ax.axvspan(a / div, b / div, color=COLOURS["poor"], alpha=0.22, lw=0, zorder=0)
             tt, vv = decimate(t - t0, panel.values)
             ax.plot(tt / div, vv, color=COLOURS["line"], lw=1.4, zorder=3)
+            info = metric(panel.metric)
             ref = _ref(baseline, panel.metric)
-            if panel.metric in ("face_scale_pct", "head_drop_pct") and baseline is not None:
-                ref = 0.0  # these are already changes from the baseline
+            if info is not None and info.relative and baseline is not None:
+                ref = 0.0  # already a change from the baseline
             if ref is not None:
                 ax.axhline(ref, color=COLOURS["baseline"], lw=1.0, ls=":", zorder=2)
-            label, unit, _ = METRIC_TEXT.get(panel.metric, (panel.metric, "", ""))
+            label, unit = (info.label, info.unit) if info is not None else (panel.metric, "")
             lows, highs = [np.nanmin(panel.values)], [np.nanmax(panel.values)]
             for line in panel.limits:
                 colour, dash, _ = _LIMIT_STYLE[line.reference]
@@ -467,7 +435,7 @@ def timeline_chart(
         fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), frameon=False)
         fig.suptitle("Neck and upper back over time", fontweight="bold", fontsize=11)
         svg = svg_element(fig, "timeline")
-    names = ", ".join(METRIC_TEXT.get(p.metric, (p.metric,))[0].lower() for p in panels)
+    names = ", ".join((info.label if (info := metric(p.metric)) else p.metric).lower() for p in panels)
     return Chart(
         "Neck and upper back over time",
         f"Line charts of {names} over the session, each with the limits it was judged against "

@@ -19,6 +19,7 @@ from posture import __version__
 from posture.advice import ABOUT_TOPIC, WARNING_TOPIC, Catalogue, attribution, load_catalogue
 from posture.config import Config
 from posture.durations import format_duration
+from posture.metric_registry import charted, estimate_reasons
 from posture.outputs.files import AnalysisSummary
 from posture.outputs.report.charts import Chart, bar_charts, timeline_chart
 from posture.outputs.report.frames import KeyFrame, key_moments, read_key_frames
@@ -35,14 +36,11 @@ from posture.outputs.report.sections import (
     headlines,
     threshold_rows,
 )
-from posture.outputs.report.words import estimate_reasons, metric_label
+from posture.outputs.report.words import metric_label
 from posture.pipeline import AnalysisResult
 from posture.summary import durations_s, whole_percentages
 
-__all__ = ["FRONT_CHART_METRICS", "SIDE_CHART_METRICS", "ReportData", "VideoLink", "build_report_data"]
-
-SIDE_CHART_METRICS = ("neck_inclination_deg", "head_forward_deg", "trunk_inclination_deg", "neck_flexion_deg")
-FRONT_CHART_METRICS = ("face_scale_pct", "head_drop_pct", "shoulder_tilt_deg")
+__all__ = ["ReportData", "VideoLink", "build_report_data"]
 
 
 @dataclass(frozen=True)
@@ -78,14 +76,6 @@ class ReportData:
     video: VideoLink | None
     version: str
     footage_credit: str = ""  # who made the analysed footage and its licence (the demo clip)
-
-
-def _chart_metrics(view: str) -> tuple[str, ...]:
-    if view == "side":
-        return SIDE_CHART_METRICS
-    if view == "front":
-        return FRONT_CHART_METRICS
-    return SIDE_CHART_METRICS + FRONT_CHART_METRICS
 
 
 def _calibration_text(result: AnalysisResult) -> str:
@@ -158,7 +148,7 @@ def build_report_data(
     source = summary.source
     source_name = Path(source).name or source
     duration = summary.duration_s
-    views_text = view
+    views_text = view.value
     if len(summary.views) > 1:
         shares = whole_percentages({v: float(c) for v, c in summary.views.items()})
         views_text = (
@@ -176,7 +166,7 @@ def build_report_data(
 
     timeline = None
     if readings and measured_anything:
-        timeline = timeline_chart(readings, dur, _chart_metrics(view), rules, baseline)
+        timeline = timeline_chart(readings, dur, charted(view), rules, baseline)
     charts = bar_charts(summary.time_s, summary.finding_poor_s, summary.duration_s) if readings else ()
 
     reasons = estimate_reasons((name, r.view) for r in readings for name in r.estimated)

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from posture.advice import ABOUT_TOPIC, Catalogue
 from posture.config import Band, FindingRules
 from posture.durations import clock, format_duration
-from posture.findings import FINDING_CODES, Finding
+from posture.findings import FINDING_CODES, FINDINGS, PoorSide
+from posture.geometry import View
+from posture.metric_registry import metric
 from posture.outputs.report.words import finding_meaning, finding_title, pct
 from posture.pipeline import AnalysisResult
 from posture.summary import SessionSummary, durations_s, whole_percentages
@@ -154,62 +156,38 @@ def primary_topic(catalogue: Catalogue, code: str) -> str:
 # --- thresholds ---------------------------------------------------------------------------------
 
 
-def _band_text(band: Band, unit: str, prefix: str = "") -> tuple[str, str]:
-    return f"{prefix}{band.start:g}{unit}", f"{prefix}{band.limit:g}{unit}"
+def _views_of(metrics: Sequence[str]) -> frozenset[View]:
+    """The views that show any of ``metrics``."""
+    return frozenset(v for name in metrics if (m := metric(name)) is not None for v in m.views)
 
 
-def threshold_rows(rules: FindingRules, calibrated: bool, views: Sequence[str]) -> tuple[ThresholdRow, ...]:
-    """The finding rules as a table, marking those this session's view and calibration used."""
-    side = any(v in ("side", "oblique") for v in views) if calibrated else "side" in views
-    front = any(v in ("front", "oblique") for v in views)
+def _unit(name: str) -> str:
+    m = metric(name)
+    unit = m.unit if m is not None else ""
+    return f" {unit}" if unit == "%" else unit
+
+
+def threshold_rows(rules: FindingRules, calibrated: bool, views: Sequence[View]) -> tuple[ThresholdRow, ...]:
+    """The finding rules as a table, marking those this session's views use: with a calibration,
+    the bands measured as changes from it; without, everyone's limits (each band of the finding
+    registry that flags a frame on its own)."""
     rows: list[ThresholdRow] = []
-
-    def add(code: str, measured_by: str, band: Band, unit: str, applies: bool, prefix: str = "") -> None:
-        start, limit = _band_text(band, unit, prefix)
-        rows.append(ThresholdRow(finding_title(code), measured_by, start, limit, applies))
-
-    if calibrated:
-        d = "change from your baseline: "
-        add(Finding.FORWARD_HEAD.value, d + "head forward", rules.forward_head_delta_deg, "°", side, "+")
-        add(
-            Finding.FORWARD_HEAD.value,
-            d + "head drop (front, estimate)",
-            rules.head_drop_pct,
-            " %",
-            front,
-            "+",
-        )
-        add(Finding.HUNCHED_BACK.value, d + "trunk inclination", rules.hunched_back_delta_deg, "°", side, "+")
-        add(Finding.NECK_FLEXION.value, d + "neck flexion", rules.neck_flexion_delta_deg, "°", side, "+")
-        add(Finding.SLUMPED.value, d + "trunk reclined", rules.slumped_recline_delta_deg, "°", side, "+")
-        add(
-            Finding.SIDE_LEAN.value,
-            d + "shoulder tilt or trunk side lean",
-            rules.side_lean_delta_deg,
-            "°",
-            front,
-            "±",
-        )
-        add(
-            Finding.LEANING_IN.value,
-            d + "face size (front, estimate)",
-            rules.leaning_in_pct,
-            " %",
-            front,
-            "+",
-        )
-    else:
-        add(Finding.FORWARD_HEAD.value, "neck inclination (forward)", rules.forward_head_deg, "°", side)
-        add(Finding.HUNCHED_BACK.value, "trunk inclination (forward)", rules.hunched_back_deg, "°", side)
-        add(Finding.SLUMPED.value, "trunk reclined", rules.slumped_recline_deg, "°", side)
-        add(
-            Finding.SIDE_LEAN.value,
-            "shoulder tilt or trunk side lean (front)",
-            rules.side_lean_deg,
-            "°",
-            front,
-            "±",
-        )
+    for finding in FINDINGS.values():
+        for b in finding.bands:
+            if not b.alone or b.personal != calibrated:
+                continue
+            band: Band = rules[b.name]
+            prefix = "±" if b.poor is PoorSide.EITHER else "+" if b.personal else ""
+            unit = _unit(b.metrics[0])
+            rows.append(
+                ThresholdRow(
+                    finding_title(finding.code),
+                    f"change from your baseline: {b.words}" if b.personal else b.words,
+                    f"{prefix}{band.start:g}{unit}",
+                    f"{prefix}{band.limit:g}{unit}",
+                    any(v in _views_of(b.metrics) for v in views),
+                )
+            )
     return tuple(rows)
 
 
@@ -260,26 +238,24 @@ def episode_rows(result: AnalysisResult, catalogue: Catalogue) -> tuple[EpisodeR
     return tuple(rows)
 
 
-def _measured_by(code: str, views: Sequence[str]) -> str:
-    front = any(v in ("front", "oblique") for v in views)
-    side = any(v in ("side", "oblique") for v in views)
-    by = {
-        Finding.FORWARD_HEAD.value: [
-            ("head forward (°)", side),
-            ("head drop vs baseline (%, estimate)", front),
-        ],
-        Finding.HUNCHED_BACK.value: [("trunk inclination (°)", True)],
-        Finding.NECK_FLEXION.value: [("neck flexion (°)", True)],
-        Finding.LEANING_IN.value: [("face size vs baseline (%, estimate)", True)],
-        Finding.SIDE_LEAN.value: [("shoulder tilt or trunk side lean (°)", True)],
-        Finding.SLUMPED.value: [("trunk recline (°)", True)],
-    }.get(code, [])
-    chosen = [name for name, ok in by if ok] or [name for name, _ in by]
-    return " and ".join(chosen)
+def _measured_by(code: str, views: Sequence[View]) -> str:
+    """The metrics that measure a finding on their own (those the session's views show, when
+    any does): ``neck inclination (°) and head forward (°, estimate)``."""
+    finding = FINDINGS.get(code)
+    names = list(dict.fromkeys(n for b in finding.bands if b.alone for n in b.metrics)) if finding else []
+    seen = [n for n in names if any(v in _views_of([n]) for v in views)] or names
+    words = []
+    for name in seen:
+        m = metric(name)
+        if m is None:
+            continue
+        notes = ", ".join(x for x in (m.unit, "estimate" if m.estimate else "") if x)
+        words.append(f"{m.label[0].lower()}{m.label[1:]} ({notes})")
+    return " and ".join(words)
 
 
 def finding_sections(
-    result: AnalysisResult, summary: SessionSummary, catalogue: Catalogue, views: Sequence[str]
+    result: AnalysisResult, summary: SessionSummary, catalogue: Catalogue, views: Sequence[View]
 ) -> tuple[FindingSection, ...]:
     poor_s = summary.finding_poor_s
     present = summary.duration_s - summary.time_s.get("away", 0.0)
