@@ -332,24 +332,24 @@ def assess(
         # the head down below the shoulders (slumped onto the desk) is a real posture, and the
         # trunk alone shows it.
         trunk = metrics["trunk_inclination_deg"]
-        head_down = raw.problem == HEAD_BELOW_SHOULDERS and raw.view is View.SIDE and trunk is not None
-        if (
-            head_down
-            and geo.PLAUSIBLE_TRUNK_DEG[1]
-            >= trunk
-            >= config.rules.hunched_back_deg.limit + HEAD_DOWN_MARGIN_DEG
-        ):
+        far_forward = config.rules.hunched_back_deg.limit + HEAD_DOWN_MARGIN_DEG
+        onto_desk = raw.problem == HEAD_BELOW_SHOULDERS and raw.view is View.SIDE and trunk is not None
+        if onto_desk and far_forward <= trunk <= geo.PLAUSIBLE_TRUNK_DEG[1]:
             scene = _scene(raw, config, {}, None, metrics)
             judgement.offer(scene.condition("trunk_inclination_deg", "hunched_back_deg", Reference.EVERYONE))
             return _verdict(metrics, judgement, True, estimated)
         return _verdict(metrics, judgement, False, estimated)
     scene = _scene(raw, config, ref, habitual, metrics)
-    judged = True  # every required finding could be judged
-    for code, finding in FINDINGS.items():
-        if code not in _RULES:
-            raise LookupError(f"the finding {code} has no rule (see posture.metrics.rule)")
-        judged &= _RULES[code](scene, judgement) or not finding.required
-    return _verdict(metrics, judgement, judged, estimated)
+    judged = {code: _rule_of(code)(scene, judgement) for code in FINDINGS}
+    required = all(judged[code] for code, finding in FINDINGS.items() if finding.required)
+    return _verdict(metrics, judgement, required, estimated)
+
+
+def _rule_of(code: str) -> Rule:
+    try:
+        return _RULES[code]
+    except KeyError:
+        raise LookupError(f"the finding {code} has no rule (see posture.metrics.rule)") from None
 
 
 def _scene(
@@ -391,12 +391,14 @@ def _scene(
 
 
 def _verdict(
-    metrics: dict[str, float | None], judgement: Judgement, judged: bool, estimated: frozenset[str]
+    metrics: dict[str, float | None], judgement: Judgement, required: bool, estimated: frozenset[str]
 ) -> Assessment:
+    """Poor when a finding reached its threshold, else good when the ``required`` findings could
+    be judged, else uncertain."""
     findings = judgement.severity
     if any(sev >= 1.0 for sev in findings.values()):
         posture = Verdict.POOR
-    elif judged:
+    elif required:
         posture = Verdict.GOOD
     else:
         # Nothing over a threshold, but the view could not show everything that matters (a front
