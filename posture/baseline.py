@@ -20,9 +20,9 @@ from typing import Any
 from posture.config import HabitConfig
 from posture.errors import BaselineError
 from posture.files import atomic_write
-from posture.geometry import View
 from posture.metric_registry import METRICS
 from posture.metrics import REFERENCE_KEYS, RawMeasurement
+from posture.reading import View
 
 __all__ = ["PROFILE_VERSION", "Baseline", "HabitualReference", "baseline_from_measurements", "baseline_keys"]
 

@@ -13,7 +13,7 @@ the finding's rule (how its bands are applied to a frame) is the one other piece
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -128,7 +128,7 @@ class FindingInfo:
             raise ValueError(f"finding {code}: a band listed twice")
 
 
-_EVERYONE_NECK = ("neck_inclination_deg",)
+_NECK = ("neck_inclination_deg",)
 _TRUNK = ("trunk_inclination_deg",)
 _LATERAL = ("shoulder_tilt_deg", "trunk_side_lean_deg")
 
@@ -145,7 +145,7 @@ _INFOS = (
         advice_topic="forward_head",
         bands=(
             # fitted by bench/fit_rules.py (README, "Accuracy")
-            BandInfo("forward_head_deg", 21.0, 31.0, _EVERYONE_NECK, "neck inclination (forward)"),
+            BandInfo("forward_head_deg", 21.0, 31.0, _NECK, "neck inclination (forward)"),
             BandInfo(
                 "forward_head_delta_deg", 5.0, 12.0, ("head_forward_deg",), "head forward", personal=True
             ),
@@ -286,7 +286,7 @@ _INFOS = (
                 "slumped_head_forward_deg",
                 -4.0,
                 1.0,
-                _EVERYONE_NECK,
+                _NECK,
                 "head forward while reclined",
                 alone=False,
             ),
@@ -295,7 +295,7 @@ _INFOS = (
                 "slumped_head_back_deg",
                 10.0,
                 20.0,
-                _EVERYONE_NECK,
+                _NECK,
                 "head back while reclined",
                 poor=PoorSide.BELOW,
                 alone=False,
@@ -338,7 +338,7 @@ class _Words(Mapping[str, str]):
     def __getitem__(self, code: str) -> str:
         return FINDINGS[code].words
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(FINDINGS)
 
     def __len__(self) -> int:

@@ -15,9 +15,8 @@ import numpy as np
 
 from posture.detector import Episode
 from posture.findings import FINDING_CODES
-from posture.geometry import View
 from posture.metric_registry import METRICS
-from posture.reading import Reading, Verdict
+from posture.reading import Reading, Verdict, View
 
 __all__ = [
     "SUMMARY_VERSION",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from posture.advice import load_catalogue
-from posture.config import Band, FindingRules
+from posture.config import Band, FindingRules, MetricsConfig
 from posture.findings import (
     FINDING_CODES,
     FINDING_WORDS,
@@ -20,7 +20,9 @@ from posture.findings import (
     info,
 )
 from posture.metric_registry import METRICS
-from posture.metrics import _RULES
+from posture.metrics import _RULES, Judgement, Scene, assess, measure, rule
+from posture.reading import Reference
+from tests.builders import side_pose
 
 
 def test_every_finding_has_one_entry_in_the_reported_order() -> None:
@@ -103,3 +105,34 @@ def test_only_the_forward_head_is_required_for_a_good_verdict() -> None:
 def test_an_unknown_code_has_no_entry() -> None:
     assert info("forward_head") is FINDINGS[Finding.FORWARD_HEAD]
     assert info("nonsense") is None
+
+
+def test_a_bad_finding_entry_is_refused() -> None:
+    band = BandInfo("x_deg", 1.0, 2.0, ("cva_deg",), "x")
+    parts = ("w", "T", "M.", "N", BodyPart.TRUNK, Direction.FORWARD, "breaks")
+    with pytest.raises(ValueError, match="lowercase"):
+        FindingInfo("Bad Code", *parts, (band,))
+    with pytest.raises(ValueError, match="listed twice"):
+        FindingInfo("twice", *parts, (band, band))
+
+
+def test_a_finding_without_a_rule_and_a_rule_on_an_unknown_band_are_errors() -> None:
+    raw = measure(side_pose(), MetricsConfig())
+    lonely = FindingInfo(
+        "lonely", "w", "T", "M.", "N", BodyPart.TRUNK, Direction.FORWARD, "breaks",
+        (BandInfo("lonely_deg", 1.0, 2.0, ("cva_deg",), "cva"),),
+    )  # fmt: skip
+    FINDINGS.register(lonely)
+    try:
+        with pytest.raises(LookupError, match="lonely has no rule"):
+            assess(raw, MetricsConfig())
+
+        @rule("lonely")
+        def _lonely(scene: Scene, out: Judgement) -> bool:
+            out.offer(scene.condition("cva_deg", "no_such_band", Reference.EVERYONE))
+            return True
+
+        with pytest.raises(KeyError, match="no_such_band"):
+            assess(raw, MetricsConfig())
+    finally:
+        FINDINGS.unregister("lonely")

@@ -31,8 +31,8 @@ _NO_BASELINE_FRONT = (
 
 
 def _reading_lines(name: str, reading: Reading, *, baseline: bool = False) -> list[str]:
-    from posture.geometry import View
     from posture.metric_registry import Shown, estimate_reasons, shown
+    from posture.reading import View
 
     m = reading.metrics
     lines = [f"{name}: {reading.posture.value} (view: {reading.view.value})"]

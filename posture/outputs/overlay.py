@@ -16,10 +16,10 @@ import numpy as np
 
 from posture.durations import clock
 from posture.findings import Finding
-from posture.geometry import View, facing_sign
+from posture.geometry import facing_sign
 from posture.landmarks import SKELETON, Landmark, Pose
 from posture.metric_registry import Shown, metric, shown
-from posture.reading import Reading, Verdict
+from posture.reading import Reading, Verdict, View
 
 __all__ = [
     "ALERT_BGR",
