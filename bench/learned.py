@@ -99,7 +99,8 @@ def side_frames(data: Dataset) -> Frames:
 
 
 def _replay(clip, config: Config) -> dict[float, tuple]:
-    from posture.pipeline import AnalysisResult, Pipeline
+    from posture.pipeline import Pipeline
+    from posture.results import AnalysisResult
     from posture.sources.media import VideoInfo
 
     step = clip.times[1] - clip.times[0]
