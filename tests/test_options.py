@@ -88,6 +88,10 @@ def test_a_phrase_formats_values_and_never_reads_them_as_a_template() -> None:
     assert phrase.parameters == ("workers",)
     assert str(phrase) == "workers {cores}: only 2 core(s)"
     assert phrase.naming(lambda p: f"--{p}") == "--workers {cores}: only 2 core(s)"
+    assert (
+        repr(phrase)
+        == "Phrase('{workers} {asked}: only {cores} core(s)', **{'asked': '{cores}', 'cores': 2})"
+    )
 
 
 def test_an_option_error_crosses_processes_whole() -> None:

@@ -85,6 +85,11 @@ def test_render_text_respects_width(cat: Catalogue, width: int) -> None:
         assert len(line) <= width, line
 
 
+def test_a_width_no_text_fits_in_is_refused(cat: Catalogue) -> None:
+    with pytest.raises(ValueError, match="at least 20 columns"):
+        render_text(cat, width=19)
+
+
 def test_render_list_has_one_line_per_topic(cat: Catalogue) -> None:
     lines = render_list(cat).splitlines()
     for t, line in zip(cat.topics, lines, strict=False):
