@@ -36,7 +36,7 @@ from posture.outputs.report.sections import (
     threshold_rows,
 )
 from posture.outputs.report.words import estimate_reasons, metric_label
-from posture.pipeline import AnalysisResult
+from posture.results import AnalysisResult
 from posture.summary import durations_s, whole_percentages
 
 __all__ = ["FRONT_CHART_METRICS", "SIDE_CHART_METRICS", "ReportData", "VideoLink", "build_report_data"]

@@ -14,7 +14,7 @@ from posture.config import Band, FindingRules
 from posture.durations import clock, format_duration
 from posture.findings import FINDING_CODES, Finding
 from posture.outputs.report.words import finding_meaning, finding_title, pct
-from posture.pipeline import AnalysisResult
+from posture.results import AnalysisResult
 from posture.summary import SessionSummary, durations_s, whole_percentages
 
 __all__ = [
