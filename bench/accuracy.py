@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from dataset import DEFAULT_FOOTAGE, load_poses  # noqa: E402
+from evaluation import agreement, learnopencv_is_good, load_frame_labels  # noqa: E402
 from fit_rules import (  # noqa: E402
     Clip,
     Dataset,
@@ -53,7 +54,6 @@ from fit_rules import (  # noqa: E402
 )
 
 from posture.config import Config  # noqa: E402
-from posture.evaluation import agreement, learnopencv_is_good, load_frame_labels  # noqa: E402
 from posture.pipeline import Pipeline  # noqa: E402
 from posture.pose.estimator import estimate_still, open_estimator  # noqa: E402
 from posture.sources.media import Frame, load_image  # noqa: E402

@@ -167,7 +167,8 @@ def photo_verdicts(items: Sequence[Item], rules: FindingRules) -> list[str]:
 def clip_verdicts(clip: Clip, config: Config) -> dict[float, str]:
     """The clip through the whole pipeline (smoothing, the session's habit, the detector), every
     frame, uncalibrated, as ``posture analyze --every-frame`` runs it: the verdict at each time."""
-    from posture.pipeline import AnalysisResult, Pipeline
+    from posture.pipeline import Pipeline
+    from posture.results import AnalysisResult
     from posture.sources.media import VideoInfo
 
     step = clip.times[1] - clip.times[0] if len(clip.times) > 1 else 1.0 / 30.0

@@ -37,6 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dataset import DEFAULT_FOOTAGE, load_poses
+from evaluation import learnopencv_is_good
 from fit_rules import (
     SIDE_GRID,
     Dataset,
@@ -50,7 +51,6 @@ from fit_rules import (
 )
 
 from posture.config import Config
-from posture.evaluation import learnopencv_is_good
 
 FEATURES = ("neck", "lean forward", "recline", "head forward while reclined", "head back")
 
@@ -99,7 +99,8 @@ def side_frames(data: Dataset) -> Frames:
 
 
 def _replay(clip, config: Config) -> dict[float, tuple]:
-    from posture.pipeline import AnalysisResult, Pipeline
+    from posture.pipeline import Pipeline
+    from posture.results import AnalysisResult
     from posture.sources.media import VideoInfo
 
     step = clip.times[1] - clip.times[0]

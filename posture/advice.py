@@ -1,18 +1,17 @@
-"""The prevention-advice catalogue: topics, which findings and events link to them, and renderers.
+"""The prevention-advice catalogue: topics, and which findings and events link to them.
 
 The advice lives in ``posture/data/advice.toml`` (package data) so that it can be reviewed and
 corrected without touching code. It is written in the project's own words from the source article
-named in its ``[source]`` table, which every renderer attributes. This module is pure: it reads that
-file once, validates it, and renders it as plain text or as one self-contained HTML page.
+named in its ``[source]`` table, which every place that shows it attributes (:func:`attribution`).
+This module is pure: it reads that file once and validates it. It is shown as text by the command
+line (``posture advice``) and as HTML by the report (:mod:`posture.outputs.report.advice_page`).
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import re
 import sys
-import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -38,14 +37,11 @@ __all__ = [
     "attribution",
     "load_catalogue",
     "parse_catalogue",
-    "render_html",
-    "render_list",
-    "render_text",
 ]
 
 # Event kinds (besides finding codes) that link to advice.
 EVENT_KINDS: tuple[str, ...] = ("sitting_bout",)
-# Topics every catalogue must have: the renderers always point to the first and lead with the second.
+# Topics every catalogue must have: every view of it points to the first and leads with the second.
 WARNING_TOPIC = "warning_signs"
 ABOUT_TOPIC = "about"
 
@@ -80,6 +76,18 @@ class Topic:
     title: str
     summary: str
     body: str
+
+    def blocks(self) -> list[tuple[str, str]]:
+        """The body as ``("p", paragraph)``, ``("li", bullet)`` and ``("gap", "")`` blocks."""
+        blocks: list[tuple[str, str]] = []
+        for line in self.body.splitlines():
+            if not line.strip():
+                blocks.append(("gap", ""))
+            elif line.startswith(_BULLET):
+                blocks.append(("li", line[len(_BULLET) :].strip()))
+            else:
+                blocks.append(("p", line.strip()))
+        return blocks
 
 
 @dataclass(frozen=True)
@@ -182,19 +190,6 @@ def _normalise_body(text: str) -> str:
     return "\n".join(out).strip()
 
 
-def _blocks(body: str) -> list[tuple[str, str]]:
-    """A normalised body as ("p" | "li" | "gap", text) blocks, for the renderers."""
-    blocks: list[tuple[str, str]] = []
-    for line in body.splitlines():
-        if not line.strip():
-            blocks.append(("gap", ""))
-        elif line.startswith(_BULLET):
-            blocks.append(("li", line[len(_BULLET) :].strip()))
-        else:
-            blocks.append(("p", line.strip()))
-    return blocks
-
-
 def parse_catalogue(data: Mapping[str, Any]) -> Catalogue:
     """Builds a Catalogue from the parsed TOML document; raises CatalogueError when malformed."""
     if data.get("version") != CATALOGUE_VERSION:
@@ -248,171 +243,3 @@ def attribution(catalogue: Catalogue) -> str:
         f'Source: "{s["title"]}" by {s["author"]}, last updated {s["updated"]}. '
         "Rewritten in the posture project's own words; information, not a diagnosis."
     )
-
-
-def _warning_pointer() -> str:
-    return f"Warning signs that need a doctor: run 'posture advice {WARNING_TOPIC}'."
-
-
-def _wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
-    # break_long_words=False keeps commands and ids such as "warning_signs" whole.
-    return textwrap.wrap(
-        text,
-        width=width,
-        initial_indent=first,
-        subsequent_indent=rest,
-        break_long_words=False,
-        break_on_hyphens=False,
-    ) or [first.rstrip()]
-
-
-def _topic_lines(catalogue: Catalogue, topic: Topic, width: int) -> list[str]:
-    heading = _wrap(f"{topic.title} [{topic.id}]", width)
-    lines = [*heading, "=" * min(width, max(len(line) for line in heading))]
-    lines += _wrap(topic.summary, width)
-    lines.append("")
-    for kind, text in _blocks(topic.body):
-        if kind == "gap":
-            lines.append("")
-        elif kind == "li":
-            lines += _wrap(text, width, "  - ", "    ")
-        else:
-            lines += _wrap(text, width)
-    related = [tid for tid in catalogue.topics_for(topic.id) if tid != topic.id]
-    if related:
-        lines.append("")
-        lines += _wrap(f"See also: {', '.join(related)}.", width)
-    return lines
-
-
-def render_text(catalogue: Catalogue, topic_id: str | None = None, width: int = 80) -> str:
-    """All topics, or one, as plain text wrapped to ``width``, ending with the attribution line.
-
-    A single topic also points to the warning signs (unless it is that topic); the full listing
-    includes the warning signs in full. Raises UnknownTopicError for an unknown ``topic_id``.
-    """
-    if width < 20:
-        raise ValueError(f"width must be at least 20 columns, got {width}")
-    lines: list[str] = []
-    if topic_id is None:
-        lines += ["Posture: prevention advice", ""]
-        lines += _wrap(catalogue.topic(ABOUT_TOPIC).summary, width)
-        lines += _wrap(_warning_pointer(), width)
-        for topic in catalogue.topics:
-            lines += ["", "", *_topic_lines(catalogue, topic, width)]
-        lines.append("")
-    else:
-        topic = catalogue.topic(topic_id)
-        lines += [*_topic_lines(catalogue, topic, width), ""]
-        if topic.id != WARNING_TOPIC:
-            lines += [*_wrap(_warning_pointer(), width), ""]
-    lines += _wrap(attribution(catalogue), width)
-    return "\n".join(lines) + "\n"
-
-
-def render_list(catalogue: Catalogue) -> str:
-    """One line per topic (id, title, summary), then the attribution line."""
-    pad = max(len(t.id) for t in catalogue.topics)
-    lines = [f"{t.id:<{pad}}  {t.title}: {t.summary}" for t in catalogue.topics]
-    lines += ["", attribution(catalogue)]
-    return "\n".join(lines) + "\n"
-
-
-_CSS = """
-body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
-       background: #fff; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; }
-h1 { font-size: 1.6rem; margin-bottom: .25rem; }
-h2 { font-size: 1.2rem; margin: 0 0 .25rem; }
-nav ul { columns: 2; padding-left: 1.2rem; }
-section { border-top: 1px solid #d0d7de; padding: 1rem 0; }
-section:target { background: #fff8c5; }
-.summary { font-weight: 600; }
-.id { color: #57606a; font: .85rem ui-monospace, monospace; }
-.disclaimer, .warning { border-left: 4px solid #bf8700; background: #fff8e5; padding: .5rem .8rem; }
-.warning { border-color: #cf222e; background: #ffebe9; }
-#warning_signs { border-top: 3px solid #cf222e; }
-footer { border-top: 1px solid #d0d7de; margin-top: 1rem; padding-top: .5rem; color: #57606a;
-         font-size: .9rem; }
-@media (prefers-color-scheme: dark) {
-  body { background: #0d1117; color: #e6edf3; }
-  a { color: #58a6ff; }
-  .disclaimer { background: #2d2305; } .warning { background: #3c1618; }
-  section:target { background: #2d2305; }
-}
-""".strip()
-
-
-def _html_body(body: str) -> list[str]:
-    out: list[str] = []
-    in_list = False
-    for kind, text in _blocks(body):
-        if kind == "li" and not in_list:
-            out.append("<ul>")
-            in_list = True
-        elif kind != "li" and in_list:
-            out.append("</ul>")
-            in_list = False
-        if kind == "li":
-            out.append(f"<li>{html.escape(text)}</li>")
-        elif kind == "p":
-            out.append(f"<p>{html.escape(text)}</p>")
-    if in_list:
-        out.append("</ul>")
-    return out
-
-
-def render_html(catalogue: Catalogue) -> str:
-    """One self-contained page (inline CSS, no scripts, no network), one ``<section id>`` per topic.
-
-    Reports and notifications link to a topic as ``#<id>``. Every piece of text is HTML-escaped.
-    """
-    esc = html.escape
-    s = catalogue.source
-    about = catalogue.topic(ABOUT_TOPIC)
-    warning = catalogue.topic(WARNING_TOPIC)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>Posture: prevention advice</title>",
-        f"<style>\n{_CSS}\n</style>",
-        "</head>",
-        "<body>",
-        "<header>",
-        "<h1>Posture: prevention advice</h1>",
-        f'<p class="disclaimer">{esc(about.summary)}</p>',
-        f'<p class="warning">{esc(warning.summary)} '
-        f'<a href="#{esc(WARNING_TOPIC)}">{esc(warning.title)}</a></p>',
-        "<nav><ul>",
-        *(f'<li><a href="#{esc(t.id)}">{esc(t.title)}</a></li>' for t in catalogue.topics),
-        "</ul></nav>",
-        "</header>",
-        "<main>",
-    ]
-    for t in catalogue.topics:
-        parts += [
-            f'<section id="{esc(t.id)}">',
-            f'<h2>{esc(t.title)} <a class="id" href="#{esc(t.id)}">#{esc(t.id)}</a></h2>',
-            f'<p class="summary">{esc(t.summary)}</p>',
-            *_html_body(t.body),
-        ]
-        related = [tid for tid in catalogue.topics_for(t.id) if tid != t.id]
-        if related:
-            links = ", ".join(
-                f'<a href="#{esc(tid)}">{esc(catalogue.topic(tid).title)}</a>' for tid in related
-            )
-            parts.append(f"<p>See also: {links}.</p>")
-        parts.append("</section>")
-    parts += [
-        "</main>",
-        "<footer>",
-        f"<p>Source: &ldquo;{esc(s['title'])}&rdquo; by {esc(s['author'])}, last updated {esc(s['updated'])}."
-        f" {esc(s['note'])}</p>",
-        f"<p>{esc(about.summary)}</p>",
-        "</footer>",
-        "</body>",
-        "</html>",
-    ]
-    return "\n".join(parts) + "\n"

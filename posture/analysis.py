@@ -1,91 +1,38 @@
 """One recorded video analysed into a folder of outputs: what ``analyze``, ``demo`` and ``batch`` run.
 
-The pipeline (:meth:`posture.pipeline.Pipeline.analyze_video`) produces an :class:`AnalysisResult`; the
-sinks in :mod:`posture.outputs` write it into a staging folder that appears whole or not at all.
+:func:`run_analysis` drives both sides: the pipeline (:meth:`posture.pipeline.Pipeline.analyze_video`)
+produces an :class:`~posture.results.AnalysisResult`, and the sinks in :mod:`posture.outputs` write
+it into a staging folder that appears whole or not at all. The options come checked, as one
+:class:`~posture.options.AnalysisOptions`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from posture.config import Config
-from posture.errors import InputError
+from posture.errors import InputError, Phrase
+from posture.options import AnalysisOptions
+from posture.results import ANALYSING, REPORT, VIDEO, Progress, Stage
 
 if TYPE_CHECKING:
     from posture.outputs.files import AnalysisSummary
-    from posture.pipeline import AnalysisResult
+    from posture.results import AnalysisResult
 
-__all__ = [
-    "ANALYSING",
-    "MAX_CALIBRATE_FIRST_S",
-    "REPORT",
-    "VIDEO",
-    "AnalysisOutput",
-    "Progress",
-    "Stage",
-    "check_calibrate_first",
-    "run_analysis",
-]
+__all__ = ["AnalysisOutput", "run_analysis"]
 
 log = logging.getLogger(__name__)
-
-# The stages of a run, by the names a progress display shows.
-ANALYSING = "analysing"
-VIDEO = "annotated video"
-REPORT = "report"
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One stage of a run, as a progress display needs it."""
-
-    name: str  # ANALYSING, VIDEO or REPORT
-    size: float  # its work in its own units: seconds of video (analysis, video) or 1 (the report)
-    unit: str  # "s" (of video) or "" (a whole)
-    weight: float  # its expected wall time in seconds, only to pace a progress bar
-
 
 # Expected wall time on two cores, to pace a progress bar; measured on the demo (64 s of 640x688
 # video): the analysis 6 s, the annotated video at 5 fps 8 s (VP8, about 25 ms a frame), the report 1 s.
 _ANALYSIS_S_PER_VIDEO_S = 0.1
 _VIDEO_S_PER_MEGAPIXEL_FRAME = 0.057
 _REPORT_S = 1.0
-
-
-class Progress(Protocol):
-    """What :func:`run_analysis` tells a progress display: the stages, then how far each got."""
-
-    def plan(self, stages: Sequence[Stage]) -> None:
-        """The stages to come, in order (called once, before any work)."""
-
-    def advance(self, stage: str, done: float) -> None:
-        """``stage`` reached ``done`` of its size."""
-
-    def finish(self, stage: str) -> None:
-        """``stage`` is complete (the run's last ``finish`` means all work is done)."""
-
-
-MAX_CALIBRATE_FIRST_S = 3600.0  # --calibrate-first: an hour of good posture is more than any baseline needs
-
-
-def check_calibrate_first(seconds: float | None) -> None:
-    """``--calibrate-first``: None, or a number of seconds above 0 and at most an hour (analyze
-    and batch check it the same way, before any work)."""
-    if seconds is None:
-        return
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-        raise InputError(f"--calibrate-first needs a number of seconds, not {seconds!r}")
-    if not (math.isfinite(seconds) and 0 < seconds <= MAX_CALIBRATE_FIRST_S):
-        raise InputError(
-            f"--calibrate-first must be a number above 0 and at most {MAX_CALIBRATE_FIRST_S:g}, not {seconds!r}"
-        )
 
 
 @dataclass(frozen=True)
@@ -105,33 +52,21 @@ def run_analysis(
     video: Path,
     out_dir: Path,
     config: Config,
+    options: AnalysisOptions | None = None,
     *,
-    baseline_spec: Path | None = None,
-    calibrate_first_s: float | None = None,
-    workers: int | None = None,
-    annotate: bool = False,
-    annotate_fps: float | None = None,
-    report: bool = True,
-    key_frames: bool = True,
-    history: bool = True,
     progress: Progress | None = None,
-    kind: str = "analyze",
-    footage_credit: str = "",
-    own_folder: bool = False,
-    credit_band_px: int = 0,
 ) -> AnalysisOutput:
     """Analyse a video and write its outputs into ``out_dir`` (shared by analyze, demo and batch).
 
-    ``progress`` hears of every stage: the analysis, the annotated video (``annotate``, at
-    ``annotate_fps`` frames a second when given) and the report. The report is written while the
-    video is encoded: they need different cores (the encoder is one thread of C, the report mostly
-    Python), and the report knows the video's file name before it exists.
-
-    ``footage_credit`` (who made the video, its licence) goes into the report's footer; the
-    annotation leaves the bottom ``credit_band_px`` rows, where the video shows it, uncovered.
+    ``options`` (by default :class:`AnalysisOptions`' own) say what to write and how: the
+    baseline, the annotated video (at ``annotate_fps`` frames a second when given), the report,
+    the history. ``progress`` hears of every stage: the analysis, the annotated video and the
+    report. The report is written while the video is encoded: they need different cores (the
+    encoder is one thread of C, the report mostly Python), and the report knows the video's file
+    name before it exists.
 
     Only files an earlier run wrote into ``out_dir`` are replaced (:mod:`posture.outputs.staging`);
-    ``own_folder`` says ``out_dir`` is posture's own (the demo's cache folder), where every
+    ``options.own_folder`` says ``out_dir`` is posture's own (the demo's cache folder), where every
     earlier output is replaced. A history that cannot be written does not fail the run: the
     reason comes back in :attr:`AnalysisOutput.history_error`.
     """
@@ -141,48 +76,50 @@ def run_analysis(
     from posture.pose.parallel import auto_workers, available_cores
     from posture.sources.media import VideoFileSource, check_media_path, is_image_file
 
-    if baseline_spec is not None and calibrate_first_s is not None:
-        raise InputError("use either --baseline or --calibrate-first, not both")
-    check_calibrate_first(calibrate_first_s)
+    options = options if options is not None else AnalysisOptions()
     check_media_path(video)
     if is_image_file(video):
         raise InputError(f"{video} is a still image; use posture measure for photos")
     with VideoFileSource(video) as probe:
         info = probe.info
     pipeline = Pipeline(config)
-    baseline = pipeline.load_baseline(baseline_spec) if baseline_spec else None
-    n_workers = workers if workers is not None else auto_workers(info)
-    if n_workers < 1:
-        raise InputError("--workers must be at least 1")
+    baseline = pipeline.load_baseline(options.baseline) if options.baseline else None
+    n_workers = options.workers if options.workers is not None else auto_workers(info)
     cores = available_cores()
     if n_workers > cores:
-        log.warning("--workers %d: this machine has %d core(s); using %d", n_workers, cores, cores)
+        log.warning(
+            Phrase(
+                "{workers} {asked}: this machine has {cores} core(s); using {cores}",
+                asked=n_workers,
+                cores=cores,
+            )
+        )
         n_workers = cores
     duration_s = info.duration_s
     stages = [Stage(ANALYSING, duration_s, "s", _ANALYSIS_S_PER_VIDEO_S * duration_s)]
-    if annotate:
+    if options.annotate:
         source_fps = info.fps or 30.0  # the annotated video's own fallback
-        frames = duration_s * min(annotate_fps or source_fps, source_fps)
+        frames = duration_s * min(options.annotate_fps or source_fps, source_fps)
         megapixels = info.width * info.height / 1e6
         stages.append(Stage(VIDEO, duration_s, "s", _VIDEO_S_PER_MEGAPIXEL_FRAME * frames * megapixels))
-    if report:
+    if options.report:
         stages.append(Stage(REPORT, 1.0, "", _REPORT_S))
     if progress is not None:
         progress.plan(stages)
     writes = ["timeline.csv", "summary.json", "events.json"]
-    if report:
+    if options.report:
         writes.append("report.html")
-    if annotate:
+    if options.annotate:
         from posture.outputs.video import default_encoder
 
         writes.append(f"annotated{default_encoder().suffix}")
     # All files appear at the end, or none; never over a file of the user's, nor over the input.
-    with staged_output(out_dir, writes=writes, keep=[video], own_folder=own_folder) as staging:
+    with staged_output(out_dir, writes=writes, keep=[video], own_folder=options.own_folder) as staging:
         started = time.monotonic()
         result = pipeline.analyze_video(
             video,
             baseline=baseline,
-            calibrate_first_s=calibrate_first_s,
+            calibrate_first_s=options.calibrate_first_s,
             progress=(lambda t_s: progress.advance(ANALYSING, t_s)) if progress is not None else None,
             workers=n_workers,
             info=info,
@@ -205,26 +142,18 @@ def run_analysis(
             progress.finish(ANALYSING)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="posture-report") as pool:
             encoder = None
-            if annotate:
+            if options.annotate:
                 from posture.outputs.annotate import annotated_path
                 from posture.outputs.video import default_encoder
 
                 encoder = default_encoder()
                 files.files["video"] = annotated_path(staging / "annotated", encoder)
             written: Future[Path | None] | None = None
-            if report:
+            if options.report:
                 written = pool.submit(
-                    _write_report,
-                    result,
-                    summary,
-                    staging,
-                    dict(files.files),
-                    config,
-                    key_frames,
-                    footage_credit,
-                    progress,
+                    _write_report, result, summary, staging, dict(files.files), config, options, progress
                 )
-            if annotate:
+            if options.annotate:
                 from posture.outputs.annotate import write_annotated_video
 
                 started = time.monotonic()
@@ -232,8 +161,8 @@ def run_analysis(
                     result,
                     staging / "annotated",
                     encoder=encoder,
-                    fps=annotate_fps,
-                    credit_band_px=credit_band_px,
+                    fps=options.annotate_fps,
+                    credit_band_px=options.credit_band_px,
                     progress=(lambda t_s: progress.advance(VIDEO, t_s)) if progress is not None else None,
                 )
                 log.info("annotated video written in %.1f s", time.monotonic() - started)
@@ -243,12 +172,12 @@ def run_analysis(
                 files.files["report"] = written.result()  # type: ignore[assignment]
     files.files = {k: out_dir / Path(v).name for k, v in files.files.items()}
     history_error = None
-    if history:
+    if options.history:
         from posture.outputs.history import HistoryError, record_analysis
 
         try:
             # The history keeps the file's name only, not where it lives.
-            record_analysis(result, summary, source=video.name, kind=kind)
+            record_analysis(result, summary, source=video.name)
         except HistoryError as exc:  # the results are written: the run succeeded all the same
             history_error = str(exc)
     return AnalysisOutput(summary, files.files, history_error)
@@ -260,8 +189,7 @@ def _write_report(
     staging: Path,
     files: dict[str, Path],
     config: Config,
-    key_frames: bool,
-    footage_credit: str,
+    options: AnalysisOptions,
     progress: Progress | None,
 ) -> Path | None:
     from posture.outputs.report import write_report
@@ -272,9 +200,9 @@ def _write_report(
         summary,
         staging / "report.html",
         files,
-        key_frames=key_frames,
+        key_frames=options.key_frames,
         config=config,
-        footage_credit=footage_credit,
+        footage_credit=options.footage_credit,
     )
     log.info("report written in %.1f s", time.monotonic() - started)
     if progress is not None:

@@ -9,7 +9,7 @@ and differ only in the source (a camera), the sampling policy and the sinks they
 
 :class:`PostureAnalyzer` turns (time, pose) into a :class:`Reading` (measure, smooth, assess);
 :class:`Session` adds the sustained-posture detector. Sinks (timeline, report, video, history,
-alerts) consume the typed results as plain data.
+alerts) consume the typed results of :mod:`posture.results` as plain data, and never this module.
 """
 
 from __future__ import annotations
@@ -17,29 +17,27 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from posture import setup_check
 from posture.baseline import Baseline, HabitualReference, baseline_from_measurements
 from posture.config import Config, MetricsConfig, SmoothingConfig
-from posture.detector import Detector, DetectorConfig, Episode, Event, settle_alerts
+from posture.detector import Detector, DetectorConfig, Event, settle_alerts
 from posture.errors import BaselineError
 from posture.geometry import View
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, assess, measure, upright_band_contains
 from posture.reading import Reading
+from posture.results import AnalysisResult, ImageResult, ProgressFn
 from posture.smoothing import MetricSmoother, StickyLabel
-from posture.sources.media import ImageSource, VideoFileSource, VideoInfo
 
 if TYPE_CHECKING:
     from posture.pose.estimator import EstimatorFactory, PoseEstimator
+    from posture.sources.media import VideoInfo
 
 __all__ = [
-    "AnalysisResult",
-    "ImageResult",
     "Pipeline",
     "PostureAnalyzer",
     "Session",
@@ -110,81 +108,6 @@ class Session:
         return self.detector.finish(t_s)
 
 
-@dataclass
-class AnalysisResult:
-    """Everything ``analyze`` learned about one video, as plain data for the writers."""
-
-    source: Path
-    info: VideoInfo
-    model: str
-    sample_fps: float | None
-    readings: list[Reading] = field(default_factory=list)
-    poses: list[Pose | None] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-    episodes: list[Episode] = field(default_factory=list)
-    baseline: Baseline | None = None
-    calibrated_from: str | None = None  # "profile", "image", "first N s" or None
-    truncated: bool = False
-    frames_decoded: int = 0
-    wall_s: float = 0.0
-    workers: int = 1
-    warnings: list[str] = field(default_factory=list)  # what the set-up did not allow, one line each
-
-    def to_json(self) -> dict[str, Any]:
-        """Everything but the landmarks, as JSON values (each reading as in the timeline)."""
-        return {
-            "source": str(self.source),
-            "video": {"width": self.info.width, "height": self.info.height, "fps": self.info.fps},
-            "model": self.model,
-            "sample_fps": self.sample_fps,
-            "calibrated_from": self.calibrated_from,
-            "baseline": None if self.baseline is None else self.baseline.to_dict(),
-            "readings": [r.to_dict() for r in self.readings],
-            "events": [
-                {
-                    "kind": e.kind,
-                    "t_s": round(e.t_s, 3),
-                    "findings": list(e.findings),
-                    "duration_s": round(e.duration_s, 3),
-                }
-                for e in self.events
-            ],
-            "episodes": [e.to_dict() for e in self.episodes],
-            "truncated": self.truncated,
-            "frames_decoded": self.frames_decoded,
-            "wall_s": round(self.wall_s, 3),
-            "workers": self.workers,
-            "warnings": list(self.warnings),
-        }
-
-    @property
-    def step_s(self) -> float:
-        """How long each analysed frame stands for (the last one included): the sample step, but
-        never past the end of the video, so a step longer than the clip (one frame every 100 s
-        of a 3 s clip) never makes a session longer than its source."""
-        step = self.info.sample_step_s(self.sample_fps)
-        if self.readings:
-            end_s = max(self.info.duration_s, self.readings[-1].t_s + self.info.frame_step_s)
-            step = min(step, end_s - self.readings[-1].t_s)
-        return step
-
-    @property
-    def duration_s(self) -> float:
-        if not self.readings:
-            return 0.0
-        return self.readings[-1].t_s - self.readings[0].t_s + self.step_s
-
-
-ProgressFn = Callable[[float], None]  # called with the source time reached
-
-
-@dataclass(frozen=True)
-class ImageResult:
-    source: Path
-    reading: Reading
-    pose: Pose | None
-
-
 class Pipeline:
     """source → pose → metrics → smoothing → detector → sinks, composed from one :class:`Config`.
 
@@ -237,6 +160,7 @@ class Pipeline:
         merged poses, so the result means the same as a single pass.
         """
         from posture.pose.parallel import estimate_video
+        from posture.sources.media import VideoFileSource
 
         started = time.monotonic()
         cfg = self.config.analysis
@@ -361,6 +285,7 @@ class Pipeline:
     ) -> Iterator[ImageResult]:
         """One reading per still image, each detected afresh (no tracking, no smoothing)."""
         from posture.pose.estimator import estimate_still
+        from posture.sources.media import ImageSource
 
         analyzer = self.analyzer(baseline, smoothing=False)
         with self.open_estimator(video=False) as est:
@@ -373,6 +298,7 @@ class Pipeline:
     def baseline_from_image(self, path: Path) -> Baseline:
         """A baseline from one photo of the user's good posture."""
         from posture.pose.estimator import estimate_still
+        from posture.sources.media import ImageSource
 
         with ImageSource(path) as src, self.open_estimator(video=False) as est:
             pose = estimate_still(est, next(iter(src)))

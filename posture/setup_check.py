@@ -48,8 +48,8 @@ def calibration_window_warning(calibrate_first_s: float, clip_s: float) -> str |
     if calibrate_first_s <= clip_s:
         return None
     return (
-        f"--calibrate-first {calibrate_first_s:g} is longer than the clip ({clip_s:.1f} s): the baseline "
-        "comes from the whole clip, poor posture included; use a few seconds of good posture"
+        f"calibrating on the first {calibrate_first_s:g} s, longer than the clip ({clip_s:.1f} s): the "
+        "baseline comes from the whole clip, poor posture included; use a few seconds of good posture"
     )
 
 

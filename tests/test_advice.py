@@ -1,15 +1,16 @@
-"""The prevention-advice catalogue: links, renderers, honesty about the evidence, and originality."""
+"""The prevention-advice catalogue: links, honesty about the evidence, and originality (its text
+view is tested in ``tests/cli/test_advice_text.py``, its HTML page in ``tests/outputs/test_advice_page.py``)."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from posture._cli.advice_text import render_list, render_text
 from posture.advice import (
     EVENT_KINDS,
     WARNING_TOPIC,
@@ -17,12 +18,8 @@ from posture.advice import (
     CatalogueError,
     Topic,
     UnknownTopicError,
-    attribution,
     load_catalogue,
     parse_catalogue,
-    render_html,
-    render_list,
-    render_text,
 )
 from posture.errors import ExitCode, InputError
 from posture.findings import FINDING_CODES
@@ -115,7 +112,9 @@ def test_body_soft_wraps_are_joined() -> None:
         ],
         "links": {code: [code] for code in FINDING_CODES} | {"sitting_bout": ["breaks"]},
     }
-    assert parse_catalogue(data).topic("about").body == "one two\n\n- a b\n- c"
+    about = parse_catalogue(data).topic("about")
+    assert about.body == "one two\n\n- a b\n- c"
+    assert about.blocks() == [("p", "one two"), ("gap", ""), ("li", "a b"), ("li", "c")]
 
 
 # --- unknown topics and malformed catalogues --------------------------------------------------
@@ -130,8 +129,6 @@ def test_unknown_topic_raises_a_typed_error_listing_valid_ids(cat: Catalogue) ->
     assert err.topic_id == "posture_is_bad"
     assert err.valid_ids == cat.ids
     assert "warning_signs" in str(err) and "forward_head" in str(err)
-    with pytest.raises(UnknownTopicError):
-        render_text(cat, "nope")
 
 
 def test_dangling_link_is_rejected(cat: Catalogue) -> None:
@@ -163,125 +160,6 @@ def test_topic_ids_must_be_anchor_safe(cat: Catalogue) -> None:
     bad = Topic(id='x"><script>', title="t", summary="s", body="b")
     with pytest.raises(CatalogueError, match="bad topic id"):
         dataclasses.replace(cat, topics=(*cat.topics, bad))
-
-
-# --- text --------------------------------------------------------------------------------------
-
-
-def test_render_text_all_attributes_the_article(cat: Catalogue) -> None:
-    text = _flat(render_text(cat))
-    assert "Upper back pain, causes and possible treatments (2025)" in text
-    assert "Francis Galineri" in text
-    assert "19 February 2025" in text
-    assert text.endswith(_flat(attribution(cat)))
-
-
-def test_render_text_all_includes_every_finding_topic(cat: Catalogue) -> None:
-    text = _flat(render_text(cat))
-    for code in FINDING_CODES:
-        for tid in cat.topics_for(code):
-            assert f"[{tid}]" in text
-            assert _flat(cat.topic(tid).body) in text
-
-
-def test_render_text_all_includes_the_warning_signs_in_full(cat: Catalogue) -> None:
-    text = _flat(render_text(cat))
-    assert "When to see a doctor" in text
-    assert _flat(cat.topic(WARNING_TOPIC).body) in text
-    for sign in (
-        "losing weight",
-        "5 days",
-        "38 °C",
-        "chest or the upper back",
-        "below the knees",
-        "injury to your back",
-        "bowels",
-        "cannot pass urine",
-        "leak urine",
-        "genitals or the anus",
-        "cancer",
-        "over 55",
-        "drugs",
-        "steroid",
-        "chemotherapy",
-        "get medical help immediately",
-    ):
-        assert sign in text, sign
-
-
-@pytest.mark.parametrize("topic_id", sorted(PUBLIC_TOPIC_IDS))
-def test_render_one_topic_ends_with_attribution_and_points_to_warning_signs(
-    cat: Catalogue, topic_id: str
-) -> None:
-    text = _flat(render_text(cat, topic_id))
-    topic = cat.topic(topic_id)
-    assert _flat(topic.summary) in text and _flat(topic.body) in text
-    assert text.endswith(_flat(attribution(cat)))
-    if topic_id != WARNING_TOPIC:
-        assert "posture advice warning_signs" in text
-        others = [t for t in cat.topics if t.id not in {topic_id, *cat.topics_for(topic_id)}]
-        assert all(f"[{t.id}]" not in text for t in others)
-
-
-@pytest.mark.parametrize("width", [40, 60, 80, 100])
-def test_render_text_respects_width(cat: Catalogue, width: int) -> None:
-    for line in render_text(cat, width=width).splitlines():
-        assert len(line) <= width, line
-
-
-def test_render_list_has_one_line_per_topic(cat: Catalogue) -> None:
-    lines = render_list(cat).splitlines()
-    for t, line in zip(cat.topics, lines, strict=False):
-        assert line.startswith(t.id) and t.title in line and t.summary in line
-    assert lines[len(cat.topics)] == ""
-    assert lines[-1] == attribution(cat)
-
-
-# --- HTML --------------------------------------------------------------------------------------
-
-
-class _Collector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.section_ids: list[str] = []
-        self.hrefs: list[str] = []
-        self.tags: set[str] = set()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.add(tag)
-        a = dict(attrs)
-        if tag == "section" and a.get("id"):
-            self.section_ids.append(a["id"])
-        if tag == "a" and a.get("href"):
-            self.hrefs.append(a["href"])
-
-
-def test_html_has_one_anchor_per_topic(cat: Catalogue) -> None:
-    page = render_html(cat)
-    parser = _Collector()
-    parser.feed(page)
-    assert parser.section_ids == list(cat.ids)
-    assert {h.lstrip("#") for h in parser.hrefs} <= set(cat.ids)
-    assert "script" not in parser.tags and "link" not in parser.tags  # self-contained
-    assert "style" in parser.tags
-    flat = _flat(page)
-    assert "Francis Galineri" in flat and "19 February 2025" in flat
-    assert "causes and possible treatments (2025)" in flat
-    assert _flat(cat.topic("about").summary) in flat
-
-
-def test_html_escapes_every_text(cat: Catalogue) -> None:
-    evil = '<script>alert("x")</script> & <b>'
-    topics = tuple(
-        dataclasses.replace(t, title=f"{t.title} {evil}", summary=evil, body=f"{evil}\n- {evil}")
-        if t.id == "forward_head"
-        else t
-        for t in cat.topics
-    )
-    source = dict(cat.source, author=evil)
-    page = render_html(dataclasses.replace(cat, topics=topics, source=source))
-    assert "<script>" not in page and "<b>" not in page
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;" in page
 
 
 # --- honesty -----------------------------------------------------------------------------------

@@ -240,8 +240,8 @@ def test_each_stage_gets_its_own_section() -> None:
 def test_the_sample_step_has_one_home() -> None:
     from pathlib import Path
 
-    from posture.pipeline import AnalysisResult
     from posture.reading import Reading
+    from posture.results import AnalysisResult
     from posture.sources.media import VideoInfo
 
     info = VideoInfo(640, 480, 25.0, 250)

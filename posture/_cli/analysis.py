@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from posture._cli.common import config_from_args, fmt, open_in_browser
-from posture.analysis import AnalysisOutput, Stage, run_analysis
+from posture.analysis import AnalysisOutput, run_analysis
 from posture.config import load_config
 from posture.durations import format_duration
 from posture.errors import ExitCode, InputError
+from posture.options import AnalysisOptions
 from posture.reading import Reading, Verdict
+from posture.results import Stage
 from posture.summary import whole_percentages
 from posture.untrusted import printable
 
@@ -106,7 +108,7 @@ def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
 class _Progress:
     """One tqdm bar on a terminal over a whole run, named by the stage it is in; silent otherwise.
 
-    It follows :class:`posture.analysis.Progress`: the stages (analysis, annotated video, report)
+    It follows :class:`posture.results.Progress`: the stages (analysis, annotated video, report)
     weighted by their expected share of the time. It stops at 99 % until :meth:`complete` says
     the run returned, so it never shows 100 % while anything remains to be done.
     """
@@ -196,22 +198,19 @@ def _print_summary(output: AnalysisOutput, out: IO[str]) -> None:
 
 def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
     config = config_from_args(args)
+    options = AnalysisOptions(
+        baseline=args.baseline,
+        calibrate_first_s=args.calibrate_first,
+        workers=args.workers,
+        annotate=args.annotate,
+        report=not args.no_report,
+        key_frames=not args.no_key_frames,
+        history=not args.no_history,
+    )
     out_dir = args.out or Path("posture-out") / args.video.stem
     bar = _Progress(not args.quiet)
     with contextlib.closing(bar):
-        output = run_analysis(
-            args.video,
-            out_dir,
-            config,
-            baseline_spec=args.baseline,
-            calibrate_first_s=args.calibrate_first,
-            workers=args.workers,
-            annotate=args.annotate,
-            report=not args.no_report,
-            key_frames=not args.no_key_frames,
-            history=not args.no_history,
-            progress=bar,
-        )
+        output = run_analysis(args.video, out_dir, config, options, progress=bar)
         bar.complete()
     _print_summary(output, out)
     if output.history_error:  # the results are written: a warning after them, and success
@@ -251,20 +250,23 @@ class _BatchBar:
 def cmd_batch(args: argparse.Namespace, out: IO[str]) -> int:
     from posture.batch import BatchOptions, run_batch
 
-    options = BatchOptions(
-        inputs=tuple(args.inputs),
-        out=args.out,
-        config=config_from_args(args),
-        engine=args.engine,
-        workers=args.workers,
-        ray_address=args.ray_address,
-        cpus_per_task=args.cpus_per_task,
-        people_csv=args.people,
+    analysis = AnalysisOptions(
         baseline=args.baseline,
         calibrate_first_s=args.calibrate_first,
         annotate=args.annotate,
         report=not args.no_report,
         key_frames=not args.no_key_frames,
+    )
+    options = BatchOptions(
+        inputs=tuple(args.inputs),
+        out=args.out,
+        config=config_from_args(args),
+        analysis=analysis,
+        engine=args.engine,
+        workers=args.workers,
+        ray_address=args.ray_address,
+        cpus_per_task=args.cpus_per_task,
+        people_csv=args.people,
         max_attempts=args.max_attempts,
         retry_failed=args.retry_failed,
     )
@@ -305,21 +307,18 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
     )
     print(demo.ATTRIBUTION, file=out)
     print(f"writing into {printable(out_dir)}", file=out)
+    options = AnalysisOptions(
+        calibrate_first_s=demo.CALIBRATE_S,
+        annotate=True,
+        annotate_fps=demo.VIDEO_FPS,
+        history=False,  # the history is the user's own: a demo never goes into it
+        footage_credit=demo.ATTRIBUTION,
+        credit_band_px=demo.CREDIT_BAND_PX,
+        own_folder=args.out is None,  # the cache folder is posture's own
+    )
     bar = _Progress(not args.quiet)
     with demo.clip_path() as clip, contextlib.closing(bar):
-        output = run_analysis(
-            clip,
-            out_dir,
-            config,
-            calibrate_first_s=demo.CALIBRATE_S,
-            annotate=True,
-            annotate_fps=demo.VIDEO_FPS,
-            history=False,  # the history is the user's own: a demo never goes into it
-            progress=bar,
-            footage_credit=demo.ATTRIBUTION,
-            own_folder=args.out is None,  # the cache folder is posture's own
-            credit_band_px=demo.CREDIT_BAND_PX,
-        )
+        output = run_analysis(clip, out_dir, config, options, progress=bar)
         bar.complete()
     _print_summary(output, out)
     report = output.files.get("report")

@@ -16,10 +16,12 @@ log = logging.getLogger("posture")
 
 
 def cmd_advice(args: argparse.Namespace, out: IO[str]) -> int:
-    from posture.advice import UnknownTopicError, load_catalogue, render_html, render_list, render_text
+    from posture._cli.advice_text import render_list, render_text
+    from posture.advice import UnknownTopicError, load_catalogue
 
     catalogue = load_catalogue()
     if args.html is not None:
+        from posture.outputs.report.advice_page import render_html
         from posture.outputs.timeline import open_text
 
         try:

@@ -15,13 +15,34 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from posture import __version__, extra_hint
-from posture.errors import ExitCode, PostureError
+from posture.errors import ExitCode, OptionError, PostureError
 
 __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("posture")
 
 MAX_LINE = 1000  # characters of one error or warning line: a 10 MB value is never echoed whole
+
+# The flag of each library parameter that an error or a warning may name: the library says
+# "workers must be at least 1" (posture.errors.Phrase), the command line "--workers must be at
+# least 1". Parameters the command line sets only from its own constants (the demo's) keep their name.
+PARAMETER_FLAGS = {
+    "baseline": "--baseline",
+    "calibrate_first_s": "--calibrate-first",
+    "workers": "--workers",
+    "engine": "--engine",
+    "ray_address": "--ray-address",
+    "cpus_per_task": "--cpus-per-task",
+    "max_attempts": "--max-attempts",
+    "people_csv": "--people",
+    "out": "--out",
+}
+
+
+def flag_of(parameter: str) -> str:
+    """The command line's name for a library parameter."""
+    return PARAMETER_FLAGS.get(parameter, parameter)
+
 
 # Commands whose native libraries print on the terminal's stderr: MediaPipe's C++ start-up notes,
 # and OpenCV's WebM writer (record), which says a VP8 tag is "not supported" and then writes it.
@@ -404,8 +425,11 @@ class _PrintableFormatter(logging.Formatter):
     """Messages name files and sources: their control characters never reach the terminal."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
+        from posture.errors import Phrase
         from posture.untrusted import printable
 
+        if isinstance(record.msg, Phrase):  # a parameter it names is shown as its flag
+            record = logging.makeLogRecord({**record.__dict__, "message": record.msg.naming(flag_of)})
         return printable(super().formatMessage(record), MAX_LINE)
 
 
@@ -481,7 +505,8 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     except PostureError as exc:
         if debug:
             raise
-        print(f"posture: error: {printable(str(exc), MAX_LINE)}{_hint(exc, args)}", file=sys.stderr)
+        message = exc.phrase.naming(flag_of) if isinstance(exc, OptionError) else str(exc)
+        print(f"posture: error: {printable(message, MAX_LINE)}{_hint(exc, args)}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # `posture ... | head`
         return ExitCode.OK

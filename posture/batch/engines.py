@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
 from posture.batch.task import RecordingTask, TaskOutcome, analyse_recording
+from posture.errors import Phrase
 
 __all__ = [
     "WORKER_MEMORY_MB",
@@ -78,7 +79,9 @@ def local_workers(requested: int | None, *, cores: int | None = None, memory_mb:
     memory_mb = memory_mb if memory_mb is not None else available_memory_mb()
     n = cores if requested is None else requested
     if n > cores:
-        log.warning("--workers %d: this machine has %d core(s); using %d", n, cores, cores)
+        log.warning(
+            Phrase("{workers} {asked}: this machine has {cores} core(s); using {cores}", asked=n, cores=cores)
+        )
         n = cores
     if memory_mb is not None:
         fit = max(1, int(memory_mb // WORKER_MEMORY_MB))

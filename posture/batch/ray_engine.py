@@ -34,7 +34,7 @@ from typing import Any
 from posture import extra_hint
 from posture.batch.engines import WORKER_MEMORY_MB, StartFn, TaskFn, usable_cores
 from posture.batch.task import RecordingTask, TaskOutcome, analyse_recording
-from posture.errors import InputError
+from posture.errors import InputError, OptionError, Phrase
 
 __all__ = ["EngineUnavailableError", "RayEngine"]
 
@@ -45,7 +45,7 @@ ACTOR_RESTARTS = 3
 CONNECT_TIMEOUT_S = 3.0  # for the first look at a --ray-address
 
 
-class EngineUnavailableError(InputError):
+class EngineUnavailableError(OptionError):
     """The chosen engine's optional dependency is not installed."""
 
 
@@ -54,7 +54,7 @@ def _import_ray() -> Any:
         import ray
     except ImportError:
         raise EngineUnavailableError(
-            f"the ray engine needs Ray: {extra_hint('ray', 'ray')}; or use --engine local"
+            "the ray engine needs Ray: {hint}; or use {engine} local", hint=extra_hint("ray", "ray")
         ) from None
     return ray
 
@@ -98,7 +98,9 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     host, sep, port = target.rpartition(":")
     host = host.strip("[]")
     if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
-        raise InputError(f"--ray-address must be HOST:PORT (or ray://HOST:PORT, or auto), not {address!r}")
+        raise OptionError(
+            "{ray_address} must be HOST:PORT (or ray://HOST:PORT, or auto), not {value!r}", value=address
+        )
     try:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
     except OSError as exc:
@@ -210,13 +212,19 @@ class RayEngine:
         fit = max(1, math.floor(cpus / self.cpus_per_task)) if cpus >= self.cpus_per_task else 0
         if fit == 0:
             self.close()
-            raise InputError(
-                f"the Ray cluster has {cpus:g} CPU(s), fewer than --cpus-per-task {self.cpus_per_task:g}"
+            raise OptionError(
+                "the Ray cluster has {cpus:g} CPU(s), fewer than {cpus_per_task} {asked:g}",
+                cpus=cpus,
+                asked=self.cpus_per_task,
             )
         self.workers = fit if self._requested is None else min(self._requested, fit)
         if self._requested is not None and self._requested > fit:
             log.warning(
-                "--workers %d: the Ray cluster fits %d task(s) at once; using %d", self._requested, fit, fit
+                Phrase(
+                    "{workers} {asked}: the Ray cluster fits {fit} task(s) at once; using {fit}",
+                    asked=self._requested,
+                    fit=fit,
+                )
             )
         return self
 

@@ -33,18 +33,18 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from posture import __version__
-from posture.analysis import check_calibrate_first
 from posture.batch.discover import Recording, discover, read_people_csv
 from posture.batch.engines import Engine, LocalEngine, local_workers
 from posture.batch.manifest import MANIFEST_NAME, Manifest, RecordState, Status
 from posture.batch.task import STAMP_NAME, RecordingTask, TaskOutcome, publish, read_stamp
 from posture.config import Config
-from posture.errors import InputError
+from posture.errors import InputError, OptionError
+from posture.options import AnalysisOptions, check_count
 from posture.outputs.staging import (
     MARKER_NAME,
     OUTPUT_NAMES,
@@ -87,21 +87,44 @@ class BatchLockedError(InputError):
 
 @dataclass(frozen=True)
 class BatchOptions:
+    """What ``posture batch`` is asked, checked once when it is made (:class:`OptionError`s name
+    the parameter). ``analysis`` is how each recording is analysed, as ``posture analyze`` would;
+    the batch runs each on one core (``workers``), keeps it out of the history (an archive is not
+    the user's own sitting) and its ``baseline`` is for the recordings that the people CSV and the
+    folder profiles leave without one."""
+
     inputs: tuple[str, ...]
     out: Path
     config: Config
+    analysis: AnalysisOptions = field(default_factory=AnalysisOptions)
     engine: str = "local"
     workers: int | None = None  # local: processes (default: every core, memory allowing); ray: tasks at once
     ray_address: str | None = None  # None: a Ray instance on this machine
     cpus_per_task: float = 1.0  # ray: num_cpus of each recording's task
     people_csv: Path | None = None  # file,person,baseline
-    baseline: Path | None = None  # for recordings that the CSV and folder profiles leave without one
-    calibrate_first_s: float | None = None
-    annotate: bool = False
-    report: bool = True
-    key_frames: bool = True
     max_attempts: int = 3  # analyses of a recording that may fail (for a reason other than bad input)
     retry_failed: bool = False  # try the failed ones again whatever their count
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise InputError(f"unknown engine {self.engine!r} (choose from {', '.join(ENGINES)})")
+        if self.workers is not None:
+            check_count("workers", self.workers)
+        check_count("max_attempts", self.max_attempts)
+        cpus = self.cpus_per_task
+        if not (
+            isinstance(cpus, (int, float))
+            and not isinstance(cpus, bool)
+            and MIN_CPUS_PER_TASK <= cpus <= MAX_CPUS_PER_TASK  # NaN fails too
+        ):
+            raise OptionError(
+                "{cpus_per_task} must be a number from {least:g} to {most:g}, not {value!r}",
+                least=MIN_CPUS_PER_TASK,
+                most=MAX_CPUS_PER_TASK,
+                value=cpus,
+            )
+        if self.ray_address is not None and self.engine != "ray":
+            raise OptionError("{ray_address} needs {engine} ray")
 
 
 @dataclass(frozen=True)
@@ -126,9 +149,6 @@ class BatchResult:
     workers: int
     cohort_csv: Path
     cohort_html: Path
-
-
-ProgressFn = Callable[[BatchProgress], None]
 
 
 def file_sha256(path: Path, block: int = 1 << 20) -> str:
@@ -160,16 +180,31 @@ def _locked(folder: Path) -> Iterator[None]:
         fh.close()
 
 
+# The analysis options every batch has stored since the first; the others that decide a result
+# are stored only when they differ from their default, so a batch started before they existed
+# keeps its options' hash (and its results).
+_ALWAYS_STORED = ("calibrate_first_s", "annotate", "report", "key_frames")
+_STORED_WHEN_SET = ("annotate_fps", "footage_credit", "credit_band_px")
+
+
 def _options_document(options: BatchOptions) -> dict[str, Any]:
-    """What decides a result besides the video's bytes (and the recording's baseline)."""
-    return {
+    """What decides a result besides the video's bytes (and the recording's baseline): the
+    version, the configuration and the analysis options."""
+    analysis = options.analysis
+    default = AnalysisOptions()
+    doc: dict[str, Any] = {
         "posture": __version__,
         "config": json.loads(json.dumps(dataclasses.asdict(options.config), default=str)),
-        "calibrate_first_s": options.calibrate_first_s,
-        "annotate": options.annotate,
-        "report": options.report,
-        "key_frames": options.key_frames,
     }
+    doc.update({name: getattr(analysis, name) for name in _ALWAYS_STORED})
+    doc.update(
+        {
+            name: getattr(analysis, name)
+            for name in _STORED_WHEN_SET
+            if getattr(analysis, name) != getattr(default, name)
+        }
+    )
+    return doc
 
 
 def _hash(doc: dict[str, Any]) -> str:
@@ -268,12 +303,18 @@ class _Driver:
         self.recordings_dir = options.out / RECORDINGS_DIR
         self.partial_dir = options.out / PARTIAL_DIR
         self.base_options = _options_document(options)  # the run's options, before any baseline
+        # One core per recording (the batch spreads recordings over the cores), and no history.
+        self.analysis = dataclasses.replace(options.analysis, baseline=None, workers=1, history=False)
         self._baseline_hashes: dict[Path, str] = {}
         self.attempt_of: dict[Path, int] = {}
         self._started_at: dict[Path, float] = {}
 
+    def baseline_of(self, rec: Recording) -> Path | None:
+        """The recording's own baseline (the people CSV's, a folder profile), else the run's."""
+        return rec.baseline or self.options.analysis.baseline
+
     def options_for(self, rec: Recording) -> tuple[str, dict[str, Any]]:
-        baseline = rec.baseline or self.options.baseline
+        baseline = self.baseline_of(rec)
         doc = dict(self.base_options)
         if baseline is not None:
             baseline = baseline.resolve()
@@ -460,11 +501,8 @@ class _Driver:
             options_hash=state.options_hash,
             partial_dir=(self.partial_dir / f"{safe}.{uuid.uuid4().hex[:8]}").resolve(),
             config=self.options.config,
-            baseline=rec.baseline or self.options.baseline,
-            calibrate_first_s=self.options.calibrate_first_s,
-            annotate=self.options.annotate,
-            report=self.options.report,
-            key_frames=self.options.key_frames,
+            options=self.analysis,
+            baseline=self.baseline_of(rec),
         )
 
     def started(self, task: RecordingTask) -> None:
@@ -542,7 +580,9 @@ def _check_results_folder(out: Path, legacy: bool) -> None:
             raise InputError(not_ours_message(path))
     recordings = out / RECORDINGS_DIR
     if os.path.islink(recordings) or (os.path.lexists(recordings) and not recordings.is_dir()):
-        raise InputError(f"{recordings} is not a folder the batch made; choose another --out")
+        raise OptionError(
+            "{recordings} is not a folder the batch made; choose another {out}", recordings=recordings
+        )
 
 
 def _partial_is_ours(folder: Path, legacy: bool) -> bool:
@@ -564,43 +604,17 @@ def _regular(path: Path) -> bool:
 
 
 def _open_engine(options: BatchOptions) -> Engine:
-    if options.engine == "local":
-        return LocalEngine(local_workers(options.workers))
     if options.engine == "ray":
         from posture.batch.ray_engine import RayEngine
 
         return RayEngine(options.workers, address=options.ray_address, cpus_per_task=options.cpus_per_task)
-    raise InputError(f"unknown engine {options.engine!r} (choose from {', '.join(ENGINES)})")
-
-
-def _validate(options: BatchOptions) -> None:
-    if options.engine not in ENGINES:
-        raise InputError(f"unknown engine {options.engine!r} (choose from {', '.join(ENGINES)})")
-    if options.workers is not None and options.workers < 1:
-        raise InputError("--workers must be at least 1")
-    if options.max_attempts < 1:
-        raise InputError("--max-attempts must be at least 1")
-    if not (
-        isinstance(options.cpus_per_task, (int, float))
-        and MIN_CPUS_PER_TASK <= options.cpus_per_task <= MAX_CPUS_PER_TASK  # NaN fails too
-    ):
-        raise InputError(
-            f"--cpus-per-task must be a number from {MIN_CPUS_PER_TASK:g} to {MAX_CPUS_PER_TASK:g}, "
-            f"not {options.cpus_per_task!r}"
-        )
-    if options.baseline is not None and options.calibrate_first_s is not None:
-        raise InputError("use either --baseline or --calibrate-first, not both")
-    check_calibrate_first(options.calibrate_first_s)
-    if options.baseline is not None and not options.baseline.is_file():
-        raise InputError(f"no such baseline file: {options.baseline}")
-    if options.ray_address is not None and options.engine != "ray":
-        raise InputError("--ray-address needs --engine ray")
+    return LocalEngine(local_workers(options.workers))
 
 
 def run_batch(
     options: BatchOptions,
     *,
-    progress: ProgressFn | None = None,
+    progress: Callable[[BatchProgress], None] | None = None,
     engine: Engine | None = None,
 ) -> BatchResult:
     """Analyses what is left of the archive and writes the cohort summary.
@@ -608,7 +622,9 @@ def run_batch(
     ``engine`` replaces the one ``options.engine`` names (tests pass their own).
     """
     started = time.monotonic()
-    _validate(options)
+    baseline = options.analysis.baseline
+    if baseline is not None and not baseline.is_file():
+        raise InputError(f"no such baseline file: {baseline}")
     eng = engine if engine is not None else _open_engine(options)  # a missing extra says so at once
     people = read_people_csv(options.people_csv) if options.people_csv is not None else None
     out = options.out
@@ -647,7 +663,7 @@ def _run(
     run_id: str,
     recordings: list[Recording],
     eng: Engine,
-    progress: ProgressFn | None,
+    progress: Callable[[BatchProgress], None] | None,
     started: float,
 ) -> BatchResult:
     """The batch proper, in a results folder already checked and locked."""

@@ -8,6 +8,7 @@ outcome are small picklable dataclasses, and nothing is printed: warnings the pi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from posture.config import Config
 from posture.errors import InputError, PostureError
 from posture.files import atomic_write
+from posture.options import AnalysisOptions
 from posture.outputs.staging import claim
 
 if TYPE_CHECKING:
@@ -50,11 +52,8 @@ class RecordingTask:
     options_hash: str
     partial_dir: Path  # where the worker writes; the driver renames it to the result folder
     config: Config
-    baseline: Path | None = None
-    calibrate_first_s: float | None = None
-    annotate: bool = False
-    report: bool = True
-    key_frames: bool = True
+    options: AnalysisOptions  # the batch's, the same for every recording, without a baseline
+    baseline: Path | None = None  # this recording's (the people CSV's, a folder profile, the batch's)
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ class _Notes(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-AnalyseFn = Callable[..., "AnalysisOutput"]  # run_analysis's signature
+AnalyseFn = Callable[[Path, Path, Config, AnalysisOptions], "AnalysisOutput"]  # as run_analysis
 
 
 def analyse_recording(task: RecordingTask, analyse: AnalyseFn | None = None) -> TaskOutcome:
@@ -95,19 +94,10 @@ def analyse_recording(task: RecordingTask, analyse: AnalyseFn | None = None) -> 
     logger = logging.getLogger("posture")
     logger.addHandler(notes)
     try:
-        output = analyse(
-            task.video,
-            task.partial_dir,
-            task.config,
-            baseline_spec=task.baseline,
-            calibrate_first_s=task.calibrate_first_s,
-            workers=1,  # the batch spreads recordings over the cores, not one recording
-            annotate=task.annotate,
-            report=task.report,
-            key_frames=task.key_frames,
-            history=False,  # an archive is not the user's own sitting
-            kind="batch",
-        )
+        # Its own baseline may exclude the batch's options (a profile with calibrate_first_s):
+        # that recording fails, as bad input, and the others go on.
+        options = dataclasses.replace(task.options, baseline=task.baseline)
+        output = analyse(task.video, task.partial_dir, task.config, options)
         stamp = {
             "video": str(task.video),
             "rel": task.rel,

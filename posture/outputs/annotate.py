@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from posture.advice import load_catalogue
@@ -21,15 +21,13 @@ from posture.findings import FINDING_WORDS, info
 from posture.landmarks import Pose
 from posture.outputs.overlay import VERDICT_TEXT, OverlayState, annotate_frame
 from posture.outputs.video import Encoder, VideoEncodeError, VideoWriter, default_encoder
-from posture.pipeline import AnalysisResult
 from posture.reading import Reading, Verdict
+from posture.results import AnalysisResult, ProgressFn
 from posture.sources.media import VideoFileSource
 
 __all__ = ["annotated_path", "overlay_states", "reading_index", "write_annotated_video"]
 
 log = logging.getLogger(__name__)
-
-ProgressFn = Callable[[float], None]  # called with the source time reached
 
 
 def _hint_for(code: str | None) -> str | None:

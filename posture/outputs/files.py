@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from posture.outputs.timeline import write_json, write_timeline
-from posture.pipeline import AnalysisResult
 from posture.reading import View
+from posture.results import AnalysisResult
 from posture.summary import SessionSummary, events_document, session_summary
 from posture.untrusted import as_text
 

@@ -14,7 +14,6 @@ import math
 import multiprocessing as mp
 import os
 import queue as queue_mod
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from posture.sources.media import Frame, VideoFileSource, VideoInfo
 
 if TYPE_CHECKING:
     from posture.pose.estimator import EstimatorFactory
+    from posture.results import ProgressFn
 
 __all__ = ["EstimationRun", "auto_workers", "available_cores", "estimate_video"]
 
@@ -186,7 +186,7 @@ def estimate_video(
     info: VideoInfo,
     *,
     workers: int = 1,
-    progress: Callable[[float], None] | None = None,
+    progress: ProgressFn | None = None,
     estimators: EstimatorFactory | None = None,
 ) -> EstimationRun:
     """Poses for the sampled frames of a video, in time order. ``progress`` gets seconds done.
@@ -263,7 +263,7 @@ def _drain(q: Any, results: dict[int, Any]) -> None:
         results[chunk] = result
 
 
-def _drain_progress(q: Any, done: list[float], progress: Callable[[float], None] | None) -> None:
+def _drain_progress(q: Any, done: list[float], progress: ProgressFn | None) -> None:
     while True:
         try:
             chunk, secs = q.get_nowait()

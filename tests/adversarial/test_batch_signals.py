@@ -156,12 +156,13 @@ def test_a_ray_address_where_nothing_listens_fails_at_once(address: str, tmp_pat
 _RAY_DRIVER = (
     "import sys; from pathlib import Path\n"
     "from posture.batch import BatchOptions, run_batch\n"
+    "from posture.options import AnalysisOptions\n"
     "from posture.batch.ray_engine import RayEngine\n"
     "from posture.config import Config\n"
     "from tests.batch.batch_fakes import fake_task\n"
     "with RayEngine(1, fn=fake_task) as e:\n"
     "    print(e._watchdog is not None, flush=True)\n"
-    "    run_batch(BatchOptions((sys.argv[1],), Path(sys.argv[2]), Config(), report=False), engine=e)\n"
+    "    run_batch(BatchOptions((sys.argv[1],), Path(sys.argv[2]), Config(), AnalysisOptions(report=False)), engine=e)\n"
 )
 
 

@@ -194,9 +194,10 @@ def test_the_demos_own_cache_folder_is_replaced_marker_or_not(clip: Path, tmp_pa
     """The demo's default folder is posture's own cache: outputs of a version without markers go."""
     from posture.analysis import run_analysis
     from posture.config import Config
+    from posture.options import AnalysisOptions
 
     out = _user_folder(tmp_path, {"report.html": b"an old demo report", "annotated.webm": b"old"})
-    run_analysis(clip, out, Config(), workers=1, history=False, own_folder=True)
+    run_analysis(clip, out, Config(), AnalysisOptions(workers=1, history=False, own_folder=True))
     assert (out / "report.html").read_bytes() != b"an old demo report"
     assert not (out / "annotated.webm").exists()
 

@@ -17,10 +17,11 @@ from typing import Any
 from posture.analysis import AnalysisOutput
 from posture.batch.task import analyse_recording
 from posture.errors import NotAMediaError
+from posture.options import AnalysisOptions
 from posture.outputs.staging import staged_output
 
 
-def fake_run_analysis(video: Path, out_dir: Path, config: Any, **options: Any) -> AnalysisOutput:
+def fake_run_analysis(video: Path, out_dir: Path, config: Any, options: AnalysisOptions) -> AnalysisOutput:
     from posture.outputs.files import analysis_summary, write_outputs
     from tests.outputs.test_report import make_result, side_session
 
@@ -45,7 +46,7 @@ def fake_run_analysis(video: Path, out_dir: Path, config: Any, **options: Any) -
     summary = analysis_summary(result)
     with staged_output(out_dir) as staging:  # as run_analysis: the files and their marker
         files = write_outputs(result, summary, staging)
-        if options.get("report", True):
+        if options.report:
             from posture.outputs.report import write_report
 
             write_report(result, summary, staging / "report.html", files.files, key_frames=False)

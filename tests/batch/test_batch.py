@@ -27,6 +27,7 @@ from posture.batch.manifest import Manifest, Status
 from posture.batch.runner import PARTIAL_SENTINEL, _folder_name, _locked
 from posture.config import Config
 from posture.errors import InputError
+from posture.options import AnalysisOptions
 from tests.batch.batch_fakes import calls, fake_task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +42,9 @@ def _archive(root: Path, kinds: dict[str, str]) -> Path:
 
 
 def _options(archive: Path, out: Path, **changes: object) -> BatchOptions:
-    base = BatchOptions(inputs=(str(archive),), out=out, config=Config(), report=False)
+    base = BatchOptions(
+        inputs=(str(archive),), out=out, config=Config(), analysis=AnalysisOptions(report=False)
+    )
     return BatchOptions(**{**base.__dict__, **changes})
 
 
@@ -236,11 +239,12 @@ def test_workers_die_with_the_driver(tmp_path: Path) -> None:
     script = (
         "import sys; from pathlib import Path\n"
         "from posture.batch import BatchOptions, run_batch\n"
+        "from posture.options import AnalysisOptions\n"
         "from posture.batch.engines import LocalEngine\n"
         "from posture.config import Config\n"
         "from tests.batch.batch_fakes import fake_task\n"
         "with LocalEngine(1, fn=fake_task) as e:\n"
-        "    run_batch(BatchOptions((sys.argv[1],), Path(sys.argv[2]), Config(), report=False), engine=e)\n"
+        "    run_batch(BatchOptions((sys.argv[1],), Path(sys.argv[2]), Config(), AnalysisOptions(report=False)), engine=e)\n"
     )
     driver = subprocess.Popen([sys.executable, "-c", script, str(a), str(tmp_path / "out")], cwd=ROOT)
     pid_file = a / "slow.mp4.pid"
@@ -443,3 +447,64 @@ def test_one_progress_bar_on_a_terminal_only(
         assert re.search(r"video \d+(\.\d)? s, ", shown) and " h, " not in shown, shown
     else:  # no bar: only the one line of the recording that failed
         assert shown.startswith("posture: failed: bad.mp4: ") and shown.count("\n") == 1, shown
+
+
+# --- the options ---------------------------------------------------------------------------------
+
+
+def test_the_stored_options_of_a_batch_are_those_batches_stored_before() -> None:
+    """A batch started before AnalysisOptions keeps its options' hash, so nothing is analysed again."""
+    import dataclasses
+
+    from posture import __version__
+    from posture.batch.runner import _hash, _options_document
+
+    options = BatchOptions(("a",), Path("o"), Config(), AnalysisOptions(calibrate_first_s=5.0, report=False))
+    before = {  # what _options_document wrote when the options were BatchOptions' own fields
+        "posture": __version__,
+        "config": json.loads(json.dumps(dataclasses.asdict(Config()), default=str)),
+        "calibrate_first_s": 5.0,
+        "annotate": False,
+        "report": False,
+        "key_frames": True,
+    }
+    assert _options_document(options) == before
+    credited = dataclasses.replace(options, analysis=AnalysisOptions(annotate=True, annotate_fps=5.0))
+    assert _options_document(credited)["annotate_fps"] == 5.0  # it decides the result: in the hash
+    assert _hash(_options_document(credited)) != _hash(before)
+
+
+def test_each_recording_runs_on_one_core_without_history_with_its_own_baseline(tmp_path: Path) -> None:
+    import functools
+
+    from posture.batch.task import analyse_recording
+    from tests.batch.batch_fakes import SerialEngine, fake_run_analysis
+
+    seen: dict[str, AnalysisOptions] = {}
+
+    def spy(video: Path, out_dir: Path, config: Config, options: AnalysisOptions):  # type: ignore[no-untyped-def]
+        seen[video.name] = options
+        return fake_run_analysis(video, out_dir, config, options)
+
+    a = _archive(tmp_path / "a", {"alice/one.mp4": "ok", "bob/two.mp4": "ok"})
+    (a / "alice" / "profile.json").write_text("{}", encoding="utf-8")  # alice's folder baseline
+    run_batch(
+        _options(a, tmp_path / "r"), engine=SerialEngine(functools.partial(analyse_recording, analyse=spy))
+    )
+    assert seen["one.mp4"].baseline == (a / "alice" / "profile.json").resolve()
+    assert seen["two.mp4"].baseline is None
+    assert all(o.workers == 1 and not o.history and not o.report for o in seen.values())
+
+
+def test_a_recordings_own_baseline_with_calibrate_first_fails_that_recording_alone(tmp_path: Path) -> None:
+    from tests.batch.batch_fakes import SerialEngine
+
+    a = _archive(tmp_path / "a", {"alice/one.mp4": "ok", "bob/two.mp4": "ok"})
+    (a / "alice" / "profile.json").write_text("{}", encoding="utf-8")
+    options = _options(a, tmp_path / "r", analysis=AnalysisOptions(calibrate_first_s=3.0, report=False))
+    result = run_batch(options, engine=SerialEngine())
+    states = _states(tmp_path / "r")
+    assert result.analysed == 1 and states["bob/two.mp4"].status is Status.DONE
+    one = states["alice/one.mp4"]
+    assert one.status is Status.FAILED and not one.retryable
+    assert one.error == "use either baseline or calibrate_first_s, not both"

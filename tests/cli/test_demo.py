@@ -17,6 +17,7 @@ from posture._cli import analysis as commands
 from posture._cli.main import main
 from posture.analysis import AnalysisOutput
 from posture.detector import DetectorConfig
+from posture.options import AnalysisOptions
 from posture.paths import CACHE_DIR_ENV, DB_NAME, demo_out_dir
 from posture.sources import demo
 from tests.outputs.test_history import _summary
@@ -90,12 +91,14 @@ def fake_analysis(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """run_analysis replaced by one that writes a report file and records how it was called."""
     calls: list[dict[str, Any]] = []
 
-    def fake(video: Path, out_dir: Path, config: Any, **kw: Any) -> AnalysisOutput:
+    def fake(video: Path, out_dir: Path, config: Any, options: AnalysisOptions, **kw: Any) -> AnalysisOutput:
         assert video.is_file()
         out_dir.mkdir(parents=True, exist_ok=True)
         report = out_dir / "report.html"
         report.write_text("<html></html>")
-        calls.append({"video": video, "out_dir": out_dir, "hold_s": config.detector.hold_s, **kw})
+        calls.append(
+            {"video": video, "out_dir": out_dir, "hold_s": config.detector.hold_s, **vars(options), **kw}
+        )
         return AnalysisOutput(_summary(duration=64.0, poor=0.0, away=0.0), {"report": report})
 
     monkeypatch.setattr(commands, "run_analysis", fake)

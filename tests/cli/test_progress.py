@@ -11,7 +11,7 @@ import pytest
 
 from posture._cli.analysis import _Progress
 from posture._cli.main import main
-from posture.analysis import ANALYSING, REPORT, VIDEO, Stage
+from posture.results import ANALYSING, REPORT, VIDEO, Stage
 from tests.fakes import write_clip
 
 

@@ -20,6 +20,7 @@ from posture.analysis import run_analysis
 from posture.config import Config
 from posture.durations import format_duration
 from posture.geometry import View
+from posture.options import AnalysisOptions
 from posture.outputs.report.charts import COLOURS, runs
 from posture.reading import Reading, Verdict
 from posture.sources import demo
@@ -29,8 +30,9 @@ pytestmark = [pytest.mark.footage, pytest.mark.mediapipe]
 TOLERANCE_S = 5e-4  # the files round times to 3 decimals
 
 
-def _analyse(clip: Path, out: Path, config: Config, **options: object) -> Path:
-    run_analysis(clip, out, config, history=False, key_frames=False, **options)  # type: ignore[arg-type]
+def _analyse(clip: Path, out: Path, config: Config, calibrate_first_s: float | None = None) -> Path:
+    options = AnalysisOptions(calibrate_first_s=calibrate_first_s, history=False, key_frames=False)
+    run_analysis(clip, out, config, options)
     return out
 
 

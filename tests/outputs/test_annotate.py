@@ -13,8 +13,8 @@ from posture.detector import Episode, FindingStats
 from posture.outputs import annotate as ann
 from posture.outputs import video as vid
 from posture.outputs.overlay import ALERT_BGR, POOR_BGR
-from posture.pipeline import AnalysisResult
 from posture.reading import Verdict
+from posture.results import AnalysisResult
 from posture.sources.media import VideoInfo
 from tests.builders import side_pose
 from tests.fakes import ClosedVideoWriter

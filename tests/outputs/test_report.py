@@ -28,8 +28,8 @@ from posture.outputs.report import (
     render_report,
     write_report,
 )
-from posture.pipeline import AnalysisResult
 from posture.reading import Reading, Reason, Reference, Verdict
+from posture.results import AnalysisResult
 from posture.sources.media import VideoInfo
 
 FPS = 10.0

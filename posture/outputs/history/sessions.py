@@ -25,7 +25,7 @@ from posture.outputs.history.store import (
 )
 
 if TYPE_CHECKING:
-    from posture.pipeline import AnalysisResult
+    from posture.results import AnalysisResult
     from posture.summary import SessionSummary
 
 __all__ = [

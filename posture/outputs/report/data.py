@@ -37,7 +37,7 @@ from posture.outputs.report.sections import (
     threshold_rows,
 )
 from posture.outputs.report.words import metric_label
-from posture.pipeline import AnalysisResult
+from posture.results import AnalysisResult
 from posture.summary import durations_s, whole_percentages
 
 __all__ = ["ReportData", "VideoLink", "build_report_data"]

@@ -15,8 +15,8 @@ from pathlib import Path
 from posture.durations import clock
 from posture.outputs.overlay import draw_skeleton, fit_pose
 from posture.outputs.report.words import finding_title
-from posture.pipeline import AnalysisResult
 from posture.reading import Reading, Verdict
+from posture.results import AnalysisResult
 from posture.sources.media import opencv_name
 
 __all__ = [

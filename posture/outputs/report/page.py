@@ -14,7 +14,7 @@ from posture.files import atomic_write
 from posture.outputs.files import AnalysisSummary
 from posture.outputs.report.charts import COLOURS
 from posture.outputs.report.data import ReportData, build_report_data
-from posture.pipeline import AnalysisResult
+from posture.results import AnalysisResult
 
 __all__ = ["Target", "render", "render_report", "template", "write_page", "write_report"]
 

@@ -15,8 +15,8 @@ from posture.durations import clock, format_duration
 from posture.findings import FINDING_CODES, FINDINGS, PoorSide
 from posture.metric_registry import metric
 from posture.outputs.report.words import finding_meaning, finding_title, pct
-from posture.pipeline import AnalysisResult
 from posture.reading import View
+from posture.results import AnalysisResult
 from posture.summary import SessionSummary, durations_s, whole_percentages
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""Scoring readings against labelled footage (used by ``bench/accuracy.py`` and the footage tests).
+"""Scoring readings against labelled footage (used by ``accuracy.py``, ``learned.py`` and, through
+``accuracy.py``, the footage tests).
 
 Pure: labels and readings in, figures out. Also the LearnOpenCV tutorial's rule, reimplemented
 for a side-by-side comparison on the same landmarks.
