@@ -21,6 +21,7 @@ from posture.errors import InputError
 if TYPE_CHECKING:
     from posture.outputs.files import AnalysisSummary
     from posture.pipeline import AnalysisResult
+    from posture.pose.estimator import EstimatorFactory
 
 __all__ = [
     "ANALYSING",
@@ -119,6 +120,7 @@ def run_analysis(
     footage_credit: str = "",
     own_folder: bool = False,
     credit_band_px: int = 0,
+    estimators: EstimatorFactory | None = None,
 ) -> AnalysisOutput:
     """Analyse a video and write its outputs into ``out_dir`` (shared by analyze, demo and batch).
 
@@ -133,7 +135,8 @@ def run_analysis(
     Only files an earlier run wrote into ``out_dir`` are replaced (:mod:`posture.outputs.staging`);
     ``own_folder`` says ``out_dir`` is posture's own (the demo's cache folder), where every
     earlier output is replaced. A history that cannot be written does not fail the run: the
-    reason comes back in :attr:`AnalysisOutput.history_error`.
+    reason comes back in :attr:`AnalysisOutput.history_error`. ``estimators`` opens the pose
+    model (MediaPipe's when None; tests pass a scripted one).
     """
     from posture.outputs.files import analysis_summary, write_outputs
     from posture.outputs.staging import staged_output
@@ -149,7 +152,7 @@ def run_analysis(
         raise InputError(f"{video} is a still image; use posture measure for photos")
     with VideoFileSource(video) as probe:
         info = probe.info
-    pipeline = Pipeline(config)
+    pipeline = Pipeline(config, estimators=estimators)
     baseline = pipeline.load_baseline(baseline_spec) if baseline_spec else None
     n_workers = workers if workers is not None else auto_workers(info)
     if n_workers < 1:

@@ -14,13 +14,17 @@ from pathlib import Path
 import numpy as np
 
 from posture._cli.main import main
+from posture.pose.estimator import EstimatorFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(argv: Sequence[str], capsys) -> tuple[int, str, str]:
-    """The CLI in-process; returns (exit code, stdout, stderr)."""
-    code = main(list(argv))
+def run_cli(
+    argv: Sequence[str], capsys, *, estimators: EstimatorFactory | None = None
+) -> tuple[int, str, str]:
+    """The CLI in-process (with the pose model ``estimators`` opens, MediaPipe's by default);
+    returns (exit code, stdout, stderr)."""
+    code = main(list(argv), estimators=estimators)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -36,13 +40,16 @@ def assert_one_line_error(code: int, err: str, *, expected: int = 2) -> str:
     return lines[0]
 
 
-def write_video(path: Path, seconds: float = 2.0, fps: float = 10.0, fourcc: str = "MJPG") -> Path:
-    """A small synthetic clip (nobody in it) for runs that must reach the outputs."""
+def write_video(
+    path: Path, seconds: float = 2.0, fps: float = 10.0, fourcc: str = "MJPG", grey: int | None = None
+) -> Path:
+    """A small synthetic clip (nobody in it) for runs that must reach the outputs: its frames
+    change, or are all of one ``grey`` level."""
     import cv2
 
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (160, 120))
     for i in range(round(seconds * fps)):
-        writer.write(np.full((120, 160, 3), 40 + (i * 5) % 200, np.uint8))
+        writer.write(np.full((120, 160, 3), 40 + (i * 5) % 200 if grey is None else grey, np.uint8))
     writer.release()
     return path
 
