@@ -30,7 +30,7 @@ from posture.errors import BaselineError
 from posture.geometry import View
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, assess, measure, upright_band_contains
-from posture.reading import Reading
+from posture.reading import Reading, Verdict
 from posture.smoothing import MetricSmoother, StickyLabel
 from posture.sources.media import ImageSource, VideoFileSource, VideoInfo
 
@@ -43,6 +43,7 @@ __all__ = [
     "Pipeline",
     "PostureAnalyzer",
     "Session",
+    "VerdictChange",
 ]
 
 log = logging.getLogger(__name__)
@@ -259,11 +260,13 @@ class Pipeline:
         run = estimate_video(
             path,
             cfg,
-            self.config.metrics,
             info,
             workers=workers,
             progress=progress,
             estimators=self.estimators,
+            changed=VerdictChange(self.config.metrics, self.config.detector.release_severity)
+            if cfg.refine
+            else None,
         )
         estimated_s = time.monotonic() - started
         log.info(
@@ -417,3 +420,26 @@ def _setup_warnings(
     if face:
         out.append(face)
     return out
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    """Whether the posture clearly changed between two consecutive samples of a video, judged on
+    their raw measurements (without a baseline): someone came or went, the view changed, or the
+    worst finding went from clearly better (below the detector's ``release_severity``) to poor
+    (1.0 or more) or back. Flicker around a threshold is not worth a closer look: the detector's
+    hysteresis ignores it anyway. The parallel runner calls it to decide which frames between
+    two samples to estimate too (:func:`posture.pose.parallel.estimate_video`)."""
+
+    metrics: MetricsConfig
+    release_severity: float  # DetectorConfig.release_severity: below it posture is clearly better
+
+    def __call__(self, previous: Pose | None, current: Pose | None) -> bool:
+        a, b = measure(previous, self.metrics), measure(current, self.metrics)
+        if a.person != b.person or a.view != b.view:
+            return True
+        sa, sb = assess(a, self.metrics), assess(b, self.metrics)
+        if (sa.posture is Verdict.UNCERTAIN) != (sb.posture is Verdict.UNCERTAIN):
+            return True
+        worst_a, worst_b = max(sa.findings.values()), max(sb.findings.values())
+        return min(worst_a, worst_b) < self.release_severity and max(worst_a, worst_b) >= 1.0
