@@ -259,7 +259,6 @@ class MonitorConfig:
     retry_first_s: float = 1.0  # first wait before reopening a lost camera; doubles up to retry_max_s
     retry_max_s: float = 30.0
     release_after_away_s: float = 60.0  # after this long away, open the camera only to look
-    max_credit_s: float = 10.0  # longest gap credited to one reading
     camera: int = 0  # the camera monitor, calibrate and tray use without --camera (a machine with two)
 
     def __post_init__(self) -> None:

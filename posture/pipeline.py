@@ -96,11 +96,12 @@ class PostureAnalyzer:
 
 
 class Session:
-    """Readings plus the sustained-posture detector: what every use of the pipeline runs."""
+    """Readings plus the sustained-posture detector: what every use of the pipeline runs.
+    ``step_s``: the sampling's step (how far a gap between readings counts, :func:`posture.detector.counted_s`)."""
 
-    def __init__(self, analyzer: PostureAnalyzer, detector: DetectorConfig) -> None:
+    def __init__(self, analyzer: PostureAnalyzer, detector: DetectorConfig, *, step_s: float = 0.0) -> None:
         self.analyzer = analyzer
-        self.detector = Detector(detector)
+        self.detector = Detector(detector, step_s=step_s)
 
     def step(self, t_s: float, raw: RawMeasurement) -> tuple[Reading, list[Event]]:
         reading = self.analyzer.reading(t_s, raw)
@@ -214,9 +215,10 @@ class Pipeline:
         s = self.config.smoothing if smoothing else dataclasses.replace(self.config.smoothing, enabled=False)
         return PostureAnalyzer(self.config.metrics, s, baseline)
 
-    def session(self, baseline: Baseline | None = None) -> Session:
-        """Metrics, smoothing and the sustained-posture detector: what every use over time runs."""
-        return Session(self.analyzer(baseline), self.config.detector)
+    def session(self, baseline: Baseline | None = None, *, step_s: float = 0.0) -> Session:
+        """Metrics, smoothing and the sustained-posture detector: what every use over time runs.
+        ``step_s`` is the sampling's step while someone is there (a recording's sample step)."""
+        return Session(self.analyzer(baseline), self.config.detector, step_s=step_s)
 
     # -- recorded media --------------------------------------------------------------------------
 
@@ -310,7 +312,7 @@ class Pipeline:
         (``bench/`` replays cached poses through this to judge clips without the model.)"""
         raws = [self.measure(pose) for pose in poses]
         baseline = self._calibration(result, raws, times, baseline, calibrate_first_s)
-        session = self.session(baseline)
+        session = self.session(baseline, step_s=result.info.sample_step_s(result.sample_fps))
         for t_s, pose, raw in zip(times, poses, raws, strict=False):
             reading, events = session.step(t_s, raw)
             result.readings.append(reading)

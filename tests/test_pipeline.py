@@ -104,12 +104,16 @@ def test_the_timeline_says_why_each_frame_was_judged_as_it_was() -> None:
     assert all(row["reason"] == "" for row in rows if float(row["t_s"]) < 1.0)
 
 
-def test_durations_cap_long_gaps() -> None:
+def test_durations_cap_long_gaps_as_the_detector_does() -> None:
+    """A gap counts up to twice the sample step or 2 s (posture.detector.gap_limit_s)."""
     from posture.reading import Reading
 
     rs = [Reading(t, True, "side", {}, {}, Verdict.GOOD) for t in (0.0, 0.1, 10.0)]
-    d = durations_s(rs, 0.1)
-    assert np.allclose(d, [0.1, 0.5, 0.1])
+    assert np.allclose(durations_s(rs, 0.1), [0.1, 2.0, 0.1])
+    # A slow sampling's readings stand for their whole step, though the last one is cut short
+    # by the end of the video.
+    rs = [Reading(t, True, "side", {}, {}, Verdict.GOOD) for t in (0.0, 10.0, 20.0, 30.0)]
+    assert np.allclose(durations_s(rs, 1.0, sample_step_s=10.0), [10.0, 10.0, 10.0, 1.0])
 
 
 def test_view_flicker_is_held_but_a_lasting_change_goes_through() -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from posture.baseline import Baseline
 from posture.config import Config
-from posture.detector import BREAK_TAKEN, DetectorState, Event
+from posture.detector import BREAK_TAKEN, DetectorState, Event, counted_s
 from posture.errors import CameraUnavailableError
 from posture.landmarks import Pose
 from posture.live.control import USER_PAUSE_REASON, RequestError, Status, finite_number
@@ -118,7 +118,8 @@ class Monitor:
         self.options = config.monitor
         self.duration_s = duration_s  # stop after this long (a flag, not configuration)
         self.sinks = list(sinks)
-        self.session = Pipeline(config).session(baseline)
+        # The detector counts no time away: its step is the sampler's slowest while someone is there.
+        self.session = Pipeline(config).session(baseline, step_s=1.0 / config.sampling.steady_fps)
         self.policy = AlertPolicy(config.policy, advice_links)
         self.sampler = AdaptiveSampler(config.sampling)
         self.gate = ChangeGate(config.change_gate)
@@ -241,8 +242,9 @@ class Monitor:
             if self.on_start is not None:
                 self.on_start()
             next_due = start
-            prev: Reading | None = None
+            prev: Reading | None = None  # the last reading, credited with the time until the next one
             prev_t: float | None = None
+            prev_step = 0.0  # the sampler's step planned after it
             while not self._stop.is_set():
                 now = self._clock()
                 if self.duration_s is not None and now - start >= self.duration_s:
@@ -274,10 +276,10 @@ class Monitor:
                     continue
                 reading, events = self._analyse(frame)
                 if prev is not None and prev_t is not None:
-                    self.totals.credit(prev, min(reading.t_s - prev_t, self.options.max_credit_s))
-                prev, prev_t = reading, reading.t_s
+                    self.totals.credit(prev, counted_s(reading.t_s - prev_t, prev_step))
                 self._notify(events, reading, now)
                 interval = self.sampler.interval_s(reading, self.session.detector.state)
+                prev, prev_t, prev_step = reading, reading.t_s, interval
                 self._log_rate(interval, reading)
                 self._manage_absence(reading, now)
                 self._set_status(

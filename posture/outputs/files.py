@@ -78,7 +78,12 @@ class AnalysisSummary(SessionSummary):
 
 def analysis_summary(result: AnalysisResult) -> AnalysisSummary:
     """The session summary of an analysed video, with how it was measured."""
-    session = session_summary(result.readings, result.episodes, step_s=result.step_s)
+    session = session_summary(
+        result.readings,
+        result.episodes,
+        step_s=result.step_s,
+        sample_step_s=result.info.sample_step_s(result.sample_fps),
+    )
     info, baseline = result.info, result.baseline
     return AnalysisSummary(
         **{f.name: getattr(session, f.name) for f in fields(SessionSummary)},

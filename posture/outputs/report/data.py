@@ -151,7 +151,7 @@ def build_report_data(
     generated = generated or datetime.now().astimezone()
     views = list(summary.views) or [summary.view]
     view = summary.view
-    dur = durations_s(readings, result.step_s)
+    dur = durations_s(readings, result.step_s, sample_step_s=result.info.sample_step_s(result.sample_fps))
     baseline = result.baseline.values if result.baseline is not None else None
     measured_anything = any(r.person for r in readings)
 
