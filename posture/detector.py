@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from posture.errors import ConfigError
 from posture.findings import FINDING_CODES, BodyPart, Direction, info
 from posture.reading import Reading, Verdict
 
@@ -90,8 +91,9 @@ def counted_s(gap_s: float, step_s: float) -> float:
 
 
 def _check(ok: bool, message: str) -> None:
+    """A value check of the detector's section: ``message`` names the key (``detector.key``)."""
     if not ok:
-        raise ValueError(message)
+        raise ConfigError(message)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from posture.detector import (
     gap_limit_s,
     settle_alerts,
 )
+from posture.errors import ConfigError
 from posture.findings import FINDINGS, BodyPart
 from posture.reading import Reading, Verdict
 
@@ -383,7 +384,7 @@ def test_a_short_fixed_hold_still_catches_a_short_slouch() -> None:
     ],
 )
 def test_config_validation(changes: dict[str, float]) -> None:
-    with pytest.raises(ValueError, match="detector"):
+    with pytest.raises(ConfigError, match="detector"):
         DetectorConfig(**changes)  # type: ignore[arg-type]
 
 
