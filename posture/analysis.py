@@ -19,7 +19,7 @@ from posture.config import Config
 from posture.errors import InputError
 
 if TYPE_CHECKING:
-    from posture.outputs.files import AnalysisSummary
+    from posture.outputs.session_files import AnalysisSummary
     from posture.pipeline import AnalysisResult
     from posture.pose.estimator import EstimatorFactory
 
@@ -138,7 +138,7 @@ def run_analysis(
     reason comes back in :attr:`AnalysisOutput.history_error`. ``estimators`` opens the pose
     model (MediaPipe's when None; tests pass a scripted one).
     """
-    from posture.outputs.files import analysis_summary, write_outputs
+    from posture.outputs.session_files import analysis_summary, write_outputs
     from posture.outputs.staging import staged_output
     from posture.pipeline import Pipeline
     from posture.pose.parallel import auto_workers, available_cores

@@ -17,9 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from posture.atomic import atomic_write
 from posture.config import HabitConfig
 from posture.errors import BaselineError
-from posture.files import atomic_write
 from posture.metrics import REFERENCE_KEYS, SIDE_METRICS, RawMeasurement
 
 __all__ = ["PROFILE_VERSION", "Baseline", "HabitualReference", "baseline_from_measurements"]

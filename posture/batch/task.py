@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from posture.atomic import atomic_write
 from posture.config import Config
 from posture.errors import InputError, PostureError
-from posture.files import atomic_write
 from posture.outputs.staging import claim
 
 if TYPE_CHECKING:

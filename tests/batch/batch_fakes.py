@@ -21,7 +21,7 @@ from posture.outputs.staging import staged_output
 
 
 def fake_run_analysis(video: Path, out_dir: Path, config: Any, **options: Any) -> AnalysisOutput:
-    from posture.outputs.files import analysis_summary, write_outputs
+    from posture.outputs.session_files import analysis_summary, write_outputs
     from tests.outputs.test_report import make_result, side_session
 
     words = video.read_text(encoding="utf-8").split()

@@ -16,7 +16,6 @@ from posture.baseline import Baseline
 from posture.config import Config, FindingRules
 from posture.detector import Episode, FindingStats
 from posture.findings import FINDING_CODES
-from posture.outputs.files import analysis_summary
 from posture.outputs.report import (
     MAX_CHART_POINTS,
     build_report_data,
@@ -26,6 +25,7 @@ from posture.outputs.report import (
     render_report,
     write_report,
 )
+from posture.outputs.session_files import analysis_summary
 from posture.pipeline import AnalysisResult
 from posture.reading import METRIC_NAMES, Reading, Reason, Reference, Verdict
 from posture.sources.media import VideoInfo

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from posture.outputs.files import analysis_summary
 from posture.outputs.report import COLOURS, write_report
+from posture.outputs.session_files import analysis_summary
 from tests.outputs.test_report import make_result, side_session
 
 pytestmark = pytest.mark.browser

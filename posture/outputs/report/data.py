@@ -19,7 +19,6 @@ from posture import __version__
 from posture.advice import ABOUT_TOPIC, WARNING_TOPIC, Catalogue, attribution, load_catalogue
 from posture.config import Config
 from posture.durations import format_duration
-from posture.outputs.files import AnalysisSummary
 from posture.outputs.report.charts import Chart, bar_charts, timeline_chart
 from posture.outputs.report.frames import KeyFrame, key_moments, read_key_frames
 from posture.outputs.report.sections import (
@@ -36,6 +35,7 @@ from posture.outputs.report.sections import (
     threshold_rows,
 )
 from posture.outputs.report.words import estimate_reasons, metric_label
+from posture.outputs.session_files import AnalysisSummary
 from posture.pipeline import AnalysisResult
 from posture.summary import durations_s, whole_percentages
 
@@ -138,7 +138,7 @@ def build_report_data(
 ) -> ReportData:
     """Everything the page shows, as plain data.
 
-    ``summary`` is :func:`posture.outputs.files.analysis_summary` of the result. ``config`` gives the
+    ``summary`` is :func:`posture.outputs.session_files.analysis_summary` of the result. ``config`` gives the
     thresholds and smoothing actually used (default: the defaults). ``report_dir`` is where the
     page will be written, so that ``files["video"]`` can be linked relative to it. The only I/O is
     re-reading up to three key frames from the video (``key_frames=False`` skips it).

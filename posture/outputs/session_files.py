@@ -1,5 +1,6 @@
-"""Writes an analysed session into its output folder: timeline, summary, events (and, when
-asked, the report and the annotated video)."""
+"""The files that record an analysed session: ``timeline.csv``, ``summary.json`` (its typed
+:class:`AnalysisSummary`) and ``events.json``, written into the run's output folder (the report
+and the annotated video are written beside them by their own modules)."""
 
 from __future__ import annotations
 
