@@ -11,7 +11,7 @@ from posture.pipeline import Pipeline
 from posture.reading import Verdict
 from posture.smoothing import MetricSmoother, OneEuroFilter
 from posture.summary import durations_s, events_document, session_summary
-from tests.builders import side_pose
+from tests.builders import side_pose, write_video
 
 
 def _run(script, config: Config | None = None, fps: float = 10.0):
@@ -189,9 +189,7 @@ def test_a_session_that_starts_in_a_mild_slouch_learns_only_the_upright_sitting(
 
 
 def test_a_video_with_a_slouch_gives_one_alerting_episode(tmp_path, scripted) -> None:
-    from tests.fakes import write_clip
-
-    clip = write_clip(tmp_path / "clip.avi", seconds=12.0)
+    clip = write_video(tmp_path / "clip.avi", seconds=12.0)
     config = Config().replace("detector", hold_s=2.0)
     pipeline = Pipeline(config, estimators=scripted((4.0, GOOD), (5.0, SLOUCH), (3.0, GOOD)))
     result = pipeline.analyze_video(clip)
@@ -207,9 +205,8 @@ def test_a_video_with_a_slouch_gives_one_alerting_episode(tmp_path, scripted) ->
 
 def test_nobody_in_the_video_is_away_and_calibration_from_it_is_refused(tmp_path, scripted) -> None:
     from posture.errors import BaselineError
-    from tests.fakes import write_clip
 
-    clip = write_clip(tmp_path / "empty.avi", seconds=3.0)
+    clip = write_video(tmp_path / "empty.avi", seconds=3.0)
     pipeline = Pipeline(Config(), estimators=scripted((3.0, None)))
     assert {r.posture for r in pipeline.analyze_video(clip).readings} == {Verdict.AWAY}
     with pytest.raises(BaselineError):
@@ -218,9 +215,7 @@ def test_nobody_in_the_video_is_away_and_calibration_from_it_is_refused(tmp_path
 
 @pytest.mark.slow
 def test_two_workers_mean_the_same_as_one(tmp_path, scripted) -> None:
-    from tests.fakes import write_clip
-
-    clip = write_clip(tmp_path / "clip.avi", seconds=24.0)
+    clip = write_video(tmp_path / "clip.avi", seconds=24.0)
     pipeline = Pipeline(
         Config().replace("detector", hold_s=2.0),
         estimators=scripted((10.0, GOOD), (6.0, SLOUCH), (8.0, GOOD)),
@@ -261,9 +256,7 @@ def test_the_sample_step_has_one_home() -> None:
 def test_the_analysis_result_is_plain_json_without_landmarks(tmp_path, scripted) -> None:
     import json
 
-    from tests.fakes import write_clip
-
-    clip = write_clip(tmp_path / "clip.avi", seconds=6.0)
+    clip = write_video(tmp_path / "clip.avi", seconds=6.0)
     pipeline = Pipeline(
         Config().replace("detector", hold_s=1.0), estimators=scripted((2.0, GOOD), (4.0, SLOUCH))
     )

@@ -15,8 +15,8 @@ from posture.config import Config
 from posture.live.control import Command, ControlServer, Request, send_command
 from posture.live.monitor import Monitor
 from posture.sources.camera import FileFrames
-from tests.adversarial.helpers import assert_one_line_error, run_cli, write_video
-from tests.builders import side_pose
+from tests.adversarial.helpers import assert_one_line_error, run_cli
+from tests.builders import side_pose, write_video
 from tests.fakes import ScriptedEstimator
 
 pytestmark = pytest.mark.adversarial

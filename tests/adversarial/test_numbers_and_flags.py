@@ -18,8 +18,8 @@ from posture.config import Config, load_config
 from posture.errors import ConfigError
 from posture.live.control import ControlServer, Status
 from posture.pipeline import Pipeline
-from tests.adversarial.helpers import assert_one_line_error, run_cli, write_video
-from tests.builders import side_pose
+from tests.adversarial.helpers import assert_one_line_error, run_cli
+from tests.builders import side_pose, write_video
 
 pytestmark = pytest.mark.adversarial
 

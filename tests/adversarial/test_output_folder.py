@@ -21,7 +21,8 @@ import pytest
 
 from posture.lifecycle import Terminated
 from posture.outputs.staging import MARKER_NAME, STAGING_PREFIX, OutputFolderError, staged_output
-from tests.adversarial.helpers import assert_one_line_error, posture_cmd, run_cli, write_video
+from tests.adversarial.helpers import assert_one_line_error, posture_cmd, run_cli
+from tests.builders import write_video
 
 pytestmark = pytest.mark.adversarial
 

@@ -11,8 +11,8 @@ import pytest
 
 from posture.live.channel import ControlError
 from posture.live.channel import ensure_private_folder as _ensure_private_folder
-from tests.adversarial.helpers import assert_one_line_error, run_cli, write_video
-from tests.builders import side_pose
+from tests.adversarial.helpers import assert_one_line_error, run_cli
+from tests.builders import side_pose, write_video
 from tests.fakes import Script, ScriptedEstimators
 
 pytestmark = pytest.mark.adversarial

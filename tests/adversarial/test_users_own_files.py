@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from posture.outputs.staging import MARKER_NAME, STAGING_PREFIX
-from tests.adversarial.helpers import assert_one_line_error, run_cli, write_video
+from tests.adversarial.helpers import assert_one_line_error, run_cli
+from tests.builders import write_video
 from tests.fakes import Script, ScriptedEstimators
 
 pytestmark = pytest.mark.adversarial
