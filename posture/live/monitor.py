@@ -45,7 +45,7 @@ __all__ = ["AlertSink", "DesktopContext", "EndOfDayLine", "Monitor", "Preview", 
 log = logging.getLogger(__name__)
 
 
-# The monitor's parts, as it uses them (the real ones in brackets; tests pass fakes).
+# The monitor's parts, as it uses them: each names the real class; tests pass fakes.
 
 
 class AlertSink(Protocol):
