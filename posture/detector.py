@@ -9,18 +9,18 @@ the other frames the findings decide: *poor* when some finding's severity is at 
 *clearly better* when every severity is below ``release_severity``, and in between neither.
 
 A poor stretch starts at its first poor frame. Each interval between two readings, as far as
-:func:`counted_s` lets it count, is credited to the state of the reading that opened it. While a finding is poor its
-angle-×-time *dose* grows by ``dt / holding_time(severity)``; it pauses (neither grows nor resets)
-through short good moments. The stretch becomes an *episode* once its poor time reaches the onset
-delay (a glance at the keyboard stays below it), and the episode *alerts* when any finding's dose
-reaches 1. The stretch ends after ``release_s`` of uninterrupted clearly-better posture (uncertain
-frames pause that clock too); an episode's ``end_s`` is when that better stretch began. A break
-(away for ``break_s``) also ends it, at the moment the person left. A change of problem ends it
-too: when the poor findings take the body another way than the episode's own did (hunched over
-the desk, then slid down and reclined: forward, then backward) and stay so for ``change_s``
-without the old way coming back, the episode ends where the new problem began and a new one
-starts there, with its own dose and alert. Findings that take turns the same way (the head
-forward, then the back as well) stay one episode.
+:func:`counted_s` lets it count, is credited to the state of the reading that opened it. While a
+finding is poor its angle-×-time *dose* grows by ``dt / holding_time(severity)``; it pauses
+(neither grows nor resets) through short good moments. The stretch becomes an *episode* once its
+poor time reaches the onset delay (a glance at the keyboard stays below it), and the episode
+*alerts* when any finding's dose reaches 1. The stretch ends after ``release_s`` of uninterrupted
+clearly-better posture (uncertain frames pause that clock too); an episode's ``end_s`` is when that
+better stretch began. A break (away for ``break_s``) also ends it, at the moment the person left. A
+change of problem ends it too: when the poor findings take the body another way than the episode's
+own did (hunched over the desk, then slid down and reclined: forward, then backward) and stay so
+for ``change_s`` without the old way coming back, the episode ends where the new problem began and
+a new one starts there, with its own dose and alert. Findings that take turns the same way (the
+head forward, then the back as well) stay one episode.
 
 Live, an alert stays active through the clearly-better time that ends its episode: the detector
 cannot know yet that the better posture will last. A recording can: :func:`settle_alerts` gives
