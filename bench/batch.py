@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FOOTAGE = ROOT.parent / "shared" / "footage"
 sys.path.insert(0, str(ROOT))
 
-from tests.batch.archive import cut_clip  # noqa: E402  (the tests' clip cutter, shared on purpose)
+from tests.builders import cut_clip  # noqa: E402  (the tests' clip cutter, shared on purpose)
 
 # (source, start s, output width px); each cut is --seconds long
 SOURCES = (

@@ -335,9 +335,7 @@ def load_clip_poses(
         return [(t, _pose_from_json(d)) for t, d in json.loads(f.read_text())]
     with VideoFileSource(clip, None) as probe:
         info = probe.info
-    run = estimate_video(
-        clip, config.analysis, config.metrics, info, workers=2 if info.duration_s > 20 else 1
-    )
+    run = estimate_video(clip, config.analysis, info, workers=2 if info.duration_s > 20 else 1)
     out = list(zip(run.times, run.poses, strict=False))
     f.write_text(json.dumps([(t, _pose_to_json(p)) for t, p in out]))
     return out

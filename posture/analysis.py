@@ -21,7 +21,8 @@ from posture.options import AnalysisOptions
 from posture.results import ANALYSING, REPORT, VIDEO, Progress, Stage
 
 if TYPE_CHECKING:
-    from posture.outputs.files import AnalysisSummary
+    from posture.outputs.session_files import AnalysisSummary
+    from posture.pose.estimator import EstimatorFactory
     from posture.results import AnalysisResult
 
 __all__ = ["AnalysisOutput", "run_analysis"]
@@ -55,6 +56,7 @@ def run_analysis(
     options: AnalysisOptions | None = None,
     *,
     progress: Progress | None = None,
+    estimators: EstimatorFactory | None = None,
 ) -> AnalysisOutput:
     """Analyse a video and write its outputs into ``out_dir`` (shared by analyze, demo and batch).
 
@@ -68,9 +70,10 @@ def run_analysis(
     Only files an earlier run wrote into ``out_dir`` are replaced (:mod:`posture.outputs.staging`);
     ``options.own_folder`` says ``out_dir`` is posture's own (the demo's cache folder), where every
     earlier output is replaced. A history that cannot be written does not fail the run: the
-    reason comes back in :attr:`AnalysisOutput.history_error`.
+    reason comes back in :attr:`AnalysisOutput.history_error`. ``estimators`` opens the pose
+    model (MediaPipe's when None; tests pass a scripted one).
     """
-    from posture.outputs.files import analysis_summary, write_outputs
+    from posture.outputs.session_files import analysis_summary, write_outputs
     from posture.outputs.staging import staged_output
     from posture.pipeline import Pipeline
     from posture.pose.parallel import auto_workers, available_cores
@@ -82,7 +85,7 @@ def run_analysis(
         raise InputError(f"{video} is a still image; use posture measure for photos")
     with VideoFileSource(video) as probe:
         info = probe.info
-    pipeline = Pipeline(config)
+    pipeline = Pipeline(config, estimators=estimators)
     baseline = pipeline.load_baseline(options.baseline) if options.baseline else None
     n_workers = options.workers if options.workers is not None else auto_workers(info)
     cores = available_cores()

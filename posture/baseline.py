@@ -17,9 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from posture.atomic import atomic_write
 from posture.config import HabitConfig
 from posture.errors import BaselineError
-from posture.files import atomic_write
 from posture.metric_registry import METRICS
 from posture.metrics import REFERENCE_KEYS, RawMeasurement
 from posture.reading import View

@@ -305,7 +305,6 @@ class MonitorConfig:
     retry_first_s: float = 1.0  # first wait before reopening a lost camera; doubles up to retry_max_s
     retry_max_s: float = 30.0
     release_after_away_s: float = 60.0  # after this long away, open the camera only to look
-    max_credit_s: float = 10.0  # longest gap credited to one reading
     camera: int = 0  # the camera monitor, calibrate and tray use without --camera (a machine with two)
 
     def __post_init__(self) -> None:
@@ -381,14 +380,14 @@ class ContextConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.pause_on_lock, bool):
-            raise ValueError(f"context.pause_on_lock must be true or false, got {self.pause_on_lock!r}")
+            raise ConfigError(f"context.pause_on_lock must be true or false, got {self.pause_on_lock!r}")
         apps = self.meeting_apps
         if isinstance(apps, str) or not all(isinstance(a, str) and a.strip() for a in apps):
-            raise ValueError("context.meeting_apps must be a list of process names")
+            raise ConfigError("context.meeting_apps must be a list of process names")
         object.__setattr__(self, "meeting_apps", tuple(a.strip() for a in apps))
         ok = isinstance(self.interval_s, (int, float)) and not isinstance(self.interval_s, bool)
         if not (ok and math.isfinite(self.interval_s) and self.interval_s > 0):
-            raise ValueError(f"context.interval_s must be a positive number, got {self.interval_s!r}")
+            raise ConfigError(f"context.interval_s must be a positive number, got {self.interval_s!r}")
 
 
 def _hhmm(text: str) -> tuple[int, int] | None:
@@ -441,8 +440,6 @@ class Config:
             updated = dataclasses.replace(getattr(self, section), **changes)
         except TypeError as exc:  # a key the section does not have
             raise ConfigError(f"[{section}]: {exc}") from None
-        except ValueError as exc:  # a value check of a section defined beside its stage (names its key)
-            raise ConfigError(str(exc)) from None
         return dataclasses.replace(self, **{section: updated})
 
 
@@ -542,12 +539,7 @@ def _build(cls: type, table: Mapping[str, Any], section: str) -> Any:
         name: _convert(value, hints[name], f"{section}.{name}" if section else name)
         for name, value in table.items()
     }
-    try:
-        return cls(**kwargs)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError) as exc:  # the value checks of sections defined beside their stage
-        raise ConfigError(str(exc)) from None
+    return cls(**kwargs)  # each section checks its values, with a ConfigError naming the key
 
 
 def _convert(value: Any, tp: Any, key: str) -> Any:

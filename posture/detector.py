@@ -8,19 +8,19 @@ posture clocks (time passes, nothing is credited) but count as presence for the 
 the other frames the findings decide: *poor* when some finding's severity is at least 1.0,
 *clearly better* when every severity is below ``release_severity``, and in between neither.
 
-A poor stretch starts at its first poor frame. Each interval between two readings (at most
-``max_gap_s``) is credited to the state of the reading that opened it. While a finding is poor its
-angle-×-time *dose* grows by ``dt / holding_time(severity)``; it pauses (neither grows nor resets)
-through short good moments. The stretch becomes an *episode* once its poor time reaches the onset
-delay (a glance at the keyboard stays below it), and the episode *alerts* when any finding's dose
-reaches 1. The stretch ends after ``release_s`` of uninterrupted clearly-better posture (uncertain
-frames pause that clock too); an episode's ``end_s`` is when that better stretch began. A break
-(away for ``break_s``) also ends it, at the moment the person left. A change of problem ends it
-too: when the poor findings take the body another way than the episode's own did (hunched over
-the desk, then slid down and reclined: forward, then backward) and stay so for ``change_s``
-without the old way coming back, the episode ends where the new problem began and a new one
-starts there, with its own dose and alert. Findings that take turns the same way (the head
-forward, then the back as well) stay one episode.
+A poor stretch starts at its first poor frame. Each interval between two readings, as far as
+:func:`counted_s` lets it count, is credited to the state of the reading that opened it. While a
+finding is poor its angle-×-time *dose* grows by ``dt / holding_time(severity)``; it pauses
+(neither grows nor resets) through short good moments. The stretch becomes an *episode* once its
+poor time reaches the onset delay (a glance at the keyboard stays below it), and the episode
+*alerts* when any finding's dose reaches 1. The stretch ends after ``release_s`` of uninterrupted
+clearly-better posture (uncertain frames pause that clock too); an episode's ``end_s`` is when that
+better stretch began. A break (away for ``break_s``) also ends it, at the moment the person left. A
+change of problem ends it too: when the poor findings take the body another way than the episode's
+own did (hunched over the desk, then slid down and reclined: forward, then backward) and stay so
+for ``change_s`` without the old way coming back, the episode ends where the new problem began and
+a new one starts there, with its own dose and alert. Findings that take turns the same way (the
+head forward, then the back as well) stay one episode.
 
 Live, an alert stays active through the clearly-better time that ends its episode: the detector
 cannot know yet that the better posture will last. A recording can: :func:`settle_alerts` gives
@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from posture.errors import ConfigError
 from posture.findings import FINDING_CODES, BodyPart, Direction, info
 from posture.reading import Reading, Verdict
 
@@ -53,6 +54,8 @@ __all__ = [
     "Event",
     "FindingStats",
     "alert_spans",
+    "counted_s",
+    "gap_limit_s",
     "settle_alerts",
 ]
 
@@ -66,9 +69,31 @@ EVENT_KINDS: tuple[str, ...] = (EPISODE_START, ALERT, EPISODE_END, BREAK_DUE, BR
 _EPS = 1e-9  # slack for sums of float timestamps (10 × 0.1 is not exactly 1.0)
 
 
+# -- how long a gap between two readings counts ------------------------------------------------------
+# The one rule for the detector's clocks, the live monitor's running totals and a recording's
+# summary (summary.json, the report, the history). A reading stands for the time until the next one
+# while that is no longer than the sampling plans (twice its step, so a late frame still counts
+# whole) or GAP_FLOOR_S, whichever is longer. A longer gap (a pause, a camera lost and found, a cut
+# in the video, a computer asleep) counts only that far: nobody watched the rest of it.
+
+GAP_FLOOR_S = 2.0
+
+
+def gap_limit_s(step_s: float) -> float:
+    """The most a gap between two readings counts for, when the sampling's step is ``step_s``
+    (the sample step of a recording; live, the step the monitor planned)."""
+    return max(GAP_FLOOR_S, 2.0 * step_s)
+
+
+def counted_s(gap_s: float, step_s: float) -> float:
+    """How much of the gap between two readings counts (see :func:`gap_limit_s`)."""
+    return min(max(gap_s, 0.0), gap_limit_s(step_s))
+
+
 def _check(ok: bool, message: str) -> None:
+    """A value check of the detector's section: ``message`` names the key (``detector.key``)."""
     if not ok:
-        raise ValueError(message)
+        raise ConfigError(message)
 
 
 @dataclass(frozen=True)
@@ -87,7 +112,6 @@ class DetectorConfig:
     grace_s: float = 5.0  # a poor stretch shorter than this never starts an episode (a glance)
     release_severity: float = 0.8  # clearly better only below this severity (hysteresis)
     release_s: float = 5.0  # an episode ends after this long clearly better
-    max_gap_s: float = 2.0  # largest time credited between two readings
     head_hold_s: float = 480.0  # head/neck findings at severity 1.0 (ISO 11226: 8 min at 25°)
     head_min_hold_s: float = 60.0  # head/neck findings at min_hold_severity (1 min at 85°)
     trunk_hold_s: float = 240.0  # trunk findings at severity 1.0 (ISO 11226: 4 min at 20°)
@@ -104,7 +128,6 @@ class DetectorConfig:
             "grace_s",
             "release_severity",
             "release_s",
-            "max_gap_s",
             "head_hold_s",
             "head_min_hold_s",
             "trunk_hold_s",
@@ -129,7 +152,6 @@ class DetectorConfig:
             "detector.release_severity must be in (0, 1]: posture is poor from severity 1.0",
         )
         _check(self.release_s >= 0, "detector.release_s must be >= 0")
-        _check(self.max_gap_s > 0, "detector.max_gap_s must be positive")
         _check(
             self.head_hold_s >= self.head_min_hold_s > 0,
             "detector.head_hold_s must be >= detector.head_min_hold_s > 0",
@@ -283,10 +305,15 @@ def _direction(code: str) -> Direction | None:
 
 
 class Detector:
-    """Turns readings into episode, alert and break events; see the module docstring."""
+    """Turns readings into episode, alert and break events; see the module docstring.
 
-    def __init__(self, config: DetectorConfig | None = None) -> None:
+    ``step_s`` is the sampling's step while someone is there (the sample step of a recording,
+    the live sampler's slowest): how far a gap between two readings counts (:func:`counted_s`).
+    """
+
+    def __init__(self, config: DetectorConfig | None = None, *, step_s: float = 0.0) -> None:
         self.config = config if config is not None else DetectorConfig()
+        self.step_s = step_s
         self._episodes: list[Episode] = []  # closed episodes that raised an alert
         self._last_t_s: float | None = None  # time of the previous reading
         self._last_kind: str | None = None  # how the previous reading counted (_POOR, _AWAY, ...)
@@ -342,7 +369,7 @@ class Detector:
         kind, poor = self._classify(reading)
         events: list[Event] = []
         if self._last_t_s is not None:
-            dt = min(max(t_s - self._last_t_s, 0.0), self.config.max_gap_s)
+            dt = counted_s(t_s - self._last_t_s, self.step_s)
             self._credit(dt)
             self._after_credit(t_s, events)
         self._enter(kind, poor, t_s, events)

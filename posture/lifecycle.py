@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["TERMINATING_SIGNALS", "Terminated", "die_with_parent", "signals_raise"]
+__all__ = ["TERMINATING_SIGNALS", "Terminated", "die_with_parent", "signal_when_parent_dies", "signals_raise"]
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +64,16 @@ def signals_raise(signals: tuple[int, ...] = TERMINATING_SIGNALS) -> Iterator[No
             signal.signal(sig, handler)
 
 
-def _pdeathsig_linux() -> bool:
-    """Ask the kernel for SIGKILL when the parent dies (Linux only); False where unavailable."""
+def signal_when_parent_dies(signum: int = signal.SIGKILL) -> bool:
+    """Ask the kernel to send this process ``signum`` when the thread that started it dies
+    (``PR_SET_PDEATHSIG``, Linux only); False where unavailable."""
     if not sys.platform.startswith("linux"):
         return False
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)  # the C library already loaded: no library search
-        return libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        return libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
 
@@ -97,7 +98,7 @@ def die_with_parent(*, pdeathsig: bool = True) -> None:
     with contextlib.suppress(OSError, ValueError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     if pdeathsig:
-        _pdeathsig_linux()
+        signal_when_parent_dies(signal.SIGKILL)
     parent = mp.parent_process()
     if parent is None:
         return

@@ -18,6 +18,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,7 @@ from posture.errors import BaselineError
 from posture.geometry import View
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, assess, measure, upright_band_contains
-from posture.reading import Reading
+from posture.reading import Reading, Verdict
 from posture.results import AnalysisResult, ImageResult, ProgressFn
 from posture.smoothing import MetricSmoother, StickyLabel
 
@@ -41,6 +42,7 @@ __all__ = [
     "Pipeline",
     "PostureAnalyzer",
     "Session",
+    "VerdictChange",
 ]
 
 log = logging.getLogger(__name__)
@@ -93,11 +95,12 @@ class PostureAnalyzer:
 
 
 class Session:
-    """Readings plus the sustained-posture detector: what every use of the pipeline runs."""
+    """Readings plus the sustained-posture detector: what every use of the pipeline runs.
+    ``step_s``: the sampling's step (how far a gap between readings counts, :func:`posture.detector.counted_s`)."""
 
-    def __init__(self, analyzer: PostureAnalyzer, detector: DetectorConfig) -> None:
+    def __init__(self, analyzer: PostureAnalyzer, detector: DetectorConfig, *, step_s: float = 0.0) -> None:
         self.analyzer = analyzer
-        self.detector = Detector(detector)
+        self.detector = Detector(detector, step_s=step_s)
 
     def step(self, t_s: float, raw: RawMeasurement) -> tuple[Reading, list[Event]]:
         reading = self.analyzer.reading(t_s, raw)
@@ -136,9 +139,10 @@ class Pipeline:
         s = self.config.smoothing if smoothing else dataclasses.replace(self.config.smoothing, enabled=False)
         return PostureAnalyzer(self.config.metrics, s, baseline)
 
-    def session(self, baseline: Baseline | None = None) -> Session:
-        """Metrics, smoothing and the sustained-posture detector: what every use over time runs."""
-        return Session(self.analyzer(baseline), self.config.detector)
+    def session(self, baseline: Baseline | None = None, *, step_s: float = 0.0) -> Session:
+        """Metrics, smoothing and the sustained-posture detector: what every use over time runs.
+        ``step_s`` is the sampling's step while someone is there (a recording's sample step)."""
+        return Session(self.analyzer(baseline), self.config.detector, step_s=step_s)
 
     # -- recorded media --------------------------------------------------------------------------
 
@@ -183,11 +187,13 @@ class Pipeline:
         run = estimate_video(
             path,
             cfg,
-            self.config.metrics,
             info,
             workers=workers,
             progress=progress,
             estimators=self.estimators,
+            changed=VerdictChange(self.config.metrics, self.config.detector.release_severity)
+            if cfg.refine
+            else None,
         )
         estimated_s = time.monotonic() - started
         log.info(
@@ -231,7 +237,7 @@ class Pipeline:
         (``bench/`` replays cached poses through this to judge clips without the model.)"""
         raws = [self.measure(pose) for pose in poses]
         baseline = self._calibration(result, raws, times, baseline, calibrate_first_s)
-        session = self.session(baseline)
+        session = self.session(baseline, step_s=result.info.sample_step_s(result.sample_fps))
         for t_s, pose, raw in zip(times, poses, raws, strict=False):
             reading, events = session.step(t_s, raw)
             result.readings.append(reading)
@@ -343,3 +349,26 @@ def _setup_warnings(
     if face:
         out.append(face)
     return out
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    """Whether the posture clearly changed between two consecutive samples of a video, judged on
+    their raw measurements (without a baseline): someone came or went, the view changed, or the
+    worst finding went from clearly better (below the detector's ``release_severity``) to poor
+    (1.0 or more) or back. Flicker around a threshold is not worth a closer look: the detector's
+    hysteresis ignores it anyway. The parallel runner calls it to decide which frames between
+    two samples to estimate too (:func:`posture.pose.parallel.estimate_video`)."""
+
+    metrics: MetricsConfig
+    release_severity: float  # DetectorConfig.release_severity: below it posture is clearly better
+
+    def __call__(self, previous: Pose | None, current: Pose | None) -> bool:
+        a, b = measure(previous, self.metrics), measure(current, self.metrics)
+        if a.person != b.person or a.view != b.view:
+            return True
+        sa, sb = assess(a, self.metrics), assess(b, self.metrics)
+        if (sa.posture is Verdict.UNCERTAIN) != (sb.posture is Verdict.UNCERTAIN):
+            return True
+        worst_a, worst_b = max(sa.findings.values()), max(sb.findings.values())
+        return min(worst_a, worst_b) < self.release_severity and max(worst_a, worst_b) >= 1.0

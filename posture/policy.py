@@ -22,6 +22,7 @@ from datetime import datetime
 
 from posture.detector import ALERT, BREAK_DUE, BREAK_TAKEN, EPISODE_END, DetectorState, Event
 from posture.durations import format_duration
+from posture.errors import ConfigError
 from posture.findings import FINDINGS, info
 from posture.untrusted import printable
 
@@ -85,7 +86,7 @@ def _minutes_of_day(text: str) -> int:
     match = _HHMM.match(text.strip()) if isinstance(text, str) else None
     if match is None:
         shown = printable(repr(text[:50] if isinstance(text, str) else text), 40)
-        raise ValueError(f"policy.quiet_hours: expected a time like '22:00', got {shown}")
+        raise ConfigError(f"policy.quiet_hours: expected a time like '22:00', got {shown}")
     return int(match.group(1)) * 60 + int(match.group(2))
 
 
@@ -104,21 +105,21 @@ class PolicyConfig:
         for name in ("cooldown_s", "realert_s", "escalation"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value)):
-                raise ValueError(f"policy.{name} must be a number, got {value!r}")
+                raise ConfigError(f"policy.{name} must be a number, got {value!r}")
         if self.cooldown_s < 0:
-            raise ValueError("policy.cooldown_s must be >= 0")
+            raise ConfigError("policy.cooldown_s must be >= 0")
         if self.realert_s <= 0:
-            raise ValueError("policy.realert_s must be positive")
+            raise ConfigError("policy.realert_s must be positive")
         if self.escalation < 1.0:
-            raise ValueError("policy.escalation must be >= 1 (re-alerts never come faster)")
+            raise ConfigError("policy.escalation must be >= 1 (re-alerts never come faster)")
         if not isinstance(self.max_per_hour, int) or self.max_per_hour < 1:
-            raise ValueError("policy.max_per_hour must be a whole number >= 1")
+            raise ConfigError("policy.max_per_hour must be a whole number >= 1")
         if self.quiet_hours is not None:
             if len(self.quiet_hours) != 2:
-                raise ValueError("policy.quiet_hours must be a pair of times, e.g. ['22:00', '07:00']")
+                raise ConfigError("policy.quiet_hours must be a pair of times, e.g. ['22:00', '07:00']")
             start, end = (_minutes_of_day(t) for t in self.quiet_hours)
             if start == end:
-                raise ValueError("policy.quiet_hours: start and end must differ")
+                raise ConfigError("policy.quiet_hours: start and end must differ")
 
     def is_quiet(self, wall: datetime) -> bool:
         """Whether local time ``wall`` falls within the quiet hours (start included, end not)."""

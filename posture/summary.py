@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from posture.detector import Episode
+from posture.detector import Episode, gap_limit_s
 from posture.findings import FINDING_CODES
 from posture.metric_registry import METRICS
 from posture.reading import Reading, Verdict, View
@@ -32,14 +32,17 @@ __all__ = [
 SUMMARY_VERSION = 1
 
 
-def durations_s(readings: Sequence[Reading], last_step_s: float) -> np.ndarray:
-    """How long each reading stands for: the gap to the next one (the last gets ``last_step_s``)."""
+def durations_s(
+    readings: Sequence[Reading], last_step_s: float, *, sample_step_s: float | None = None
+) -> np.ndarray:
+    """How long each reading stands for: the gap to the next one, as far as it counts
+    (:func:`posture.detector.gap_limit_s` of the sampling's step ``sample_step_s``, by default
+    ``last_step_s``); the last reading gets ``last_step_s``."""
     if not readings:
         return np.zeros(0)
     t = np.array([r.t_s for r in readings])
-    gaps = np.diff(t, append=t[-1] + last_step_s)
-    # A gap much longer than the sample step (a cut, a stall) should not inflate one reading.
-    return np.clip(gaps, 0.0, max(5 * last_step_s, 1e-9))
+    limit = gap_limit_s(last_step_s if sample_step_s is None else sample_step_s)
+    return np.append(np.clip(np.diff(t), 0.0, limit), last_step_s)
 
 
 def whole_percentages(parts: Mapping[str, float]) -> dict[str, int]:
@@ -115,10 +118,16 @@ class SessionSummary:
 
 
 def session_summary(
-    readings: Sequence[Reading], episodes: Sequence[Episode], *, step_s: float
+    readings: Sequence[Reading],
+    episodes: Sequence[Episode],
+    *,
+    step_s: float,
+    sample_step_s: float | None = None,
 ) -> SessionSummary:
-    """Duration, frames, share of time per verdict and per finding, metric statistics, episodes."""
-    dur = durations_s(readings, step_s)
+    """Duration, frames, share of time per verdict and per finding, metric statistics, episodes.
+    ``step_s``: how long the last reading stands for; ``sample_step_s``: the sampling's step (by
+    default ``step_s``), which says how far a gap between readings counts (:func:`durations_s`)."""
+    dur = durations_s(readings, step_s, sample_step_s=sample_step_s)
     total = float(dur.sum())
     by_verdict = {v.value: 0.0 for v in Verdict}
     for reading, d in zip(readings, dur, strict=False):

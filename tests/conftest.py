@@ -1,9 +1,13 @@
-"""Shared fixtures: the footage folder, a private data folder, and a guard against logged errors."""
+"""Shared fixtures: the footage folder, headless Chromium, a private data folder, and a guard
+against logged errors."""
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FOOTAGE = ROOT.parent / "shared" / "footage"
 REQUIRE_FOOTAGE = os.environ.get("POSTURE_REQUIRE_FOOTAGE") == "1"
+REQUIRE_BROWSER = os.environ.get("POSTURE_REQUIRE_BROWSER") == "1"
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +26,43 @@ def footage() -> Path:
             pytest.fail(f"POSTURE_REQUIRE_FOOTAGE=1 but {FOOTAGE} is missing")
         pytest.skip(f"real footage not found at {FOOTAGE} (it sits beside the project in CI)")
     return FOOTAGE
+
+
+@dataclass(frozen=True)
+class Chromium:
+    """Headless Chromium, for the pages posture writes."""
+
+    path: str
+
+    def run(self, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        """One headless run with a fresh profile, nothing networked, runnable as root."""
+        cmd = [
+            self.path,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            *args,
+        ]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Chromium:
+    """Chromium; skipped when it is not installed, a failure in CI (POSTURE_REQUIRE_BROWSER=1)."""
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return Chromium(candidate)
+    reason = "Chromium not found (/usr/bin/chromium or chromium on PATH); install it to run the browser test"
+    if REQUIRE_BROWSER:
+        pytest.fail(f"POSTURE_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,9 @@ from posture.config import Band, Config, FindingRules, load_config
 from posture.findings import FINDINGS, BandInfo, BodyPart, Direction, FindingInfo
 from posture.metric_registry import METRICS, MetricInfo, Shown, charted
 from posture.metrics import Judgement, Scene, rule
-from posture.pipeline import AnalysisResult, Pipeline
+from posture.pipeline import Pipeline
 from posture.reading import Reference, Verdict, View
+from posture.results import AnalysisResult
 from tests.builders import front_pose, side_pose
 
 # A metric: its entry, and its rule (here a function of the pose: how far the shoulders turn).
@@ -66,9 +67,9 @@ def registered() -> Iterator[None]:
 @pytest.fixture()
 def analysed(registered, tmp_path: Path, scripted) -> AnalysisResult:
     """Facing the camera for 2 s, then turned into a profile for 3 s."""
-    from tests.fakes import write_clip
+    from tests.builders import write_video
 
-    clip = write_clip(tmp_path / "clip.avi", seconds=5.0)
+    clip = write_video(tmp_path / "clip.avi", seconds=5.0)
     config = Config().replace("detector", hold_s=1.0)
     pipeline = Pipeline(config, estimators=scripted((2.0, front_pose()), (3.0, side_pose())))
     return pipeline.analyze_video(clip)
@@ -104,7 +105,7 @@ def test_the_timeline_csv_has_their_columns(analysed: AnalysisResult) -> None:
 
 def test_the_summary_and_the_terminal_name_them(analysed: AnalysisResult) -> None:
     from posture._cli.analysis import _reading_lines
-    from posture.outputs.files import analysis_summary
+    from posture.outputs.session_files import analysis_summary
 
     summary = analysis_summary(analysed).to_json()
     assert summary["metrics"]["shoulder_turn_deg"]["max"] == pytest.approx(90.0, abs=1.0)
@@ -155,7 +156,7 @@ def test_registering_is_undone(registered) -> None:
 
 @pytest.mark.slow
 def test_the_report_charts_the_metric_and_explains_the_finding(analysed: AnalysisResult) -> None:
-    from tests.outputs.test_report import render, text_of
+    from tests.builders import render, text_of
 
     page = render(analysed, key_frames=False)
     assert ">Shoulder turn</text>" in page  # its panel of the timeline chart ...

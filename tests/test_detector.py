@@ -14,8 +14,11 @@ from posture.detector import (
     DetectorConfig,
     Event,
     alert_spans,
+    counted_s,
+    gap_limit_s,
     settle_alerts,
 )
+from posture.errors import ConfigError
 from posture.findings import FINDINGS, BodyPart
 from posture.geometry import View
 from posture.reading import Reading, Verdict
@@ -240,11 +243,21 @@ def test_uncertain_frames_neither_count_for_nor_against() -> None:
     assert end.episode is not None and end.episode.end_s == pytest.approx(40.0)
 
 
-def test_a_gap_between_readings_credits_at_most_max_gap_s() -> None:
-    det = Detector(DetectorConfig(hold_s=30.0, max_gap_s=2.0))
+def test_a_gap_between_readings_counts_up_to_twice_the_step_or_2_s() -> None:
+    assert gap_limit_s(0.2) == 2.0 and gap_limit_s(1.0) == 2.0 and gap_limit_s(10.0) == 20.0
+    assert counted_s(0.5, 0.2) == 0.5 and counted_s(7.0, 0.2) == 2.0 and counted_s(-1.0, 0.2) == 0.0
+    det = Detector(DetectorConfig(hold_s=30.0))
     events = run(det, [reading(t, HEAD) for t in (0.0, 100.0, 200.0)])
     assert not kinds(events, ALERT)
     assert det.bout_s == pytest.approx(4.0)
+
+
+def test_a_slow_sampling_counts_its_whole_step() -> None:
+    """One reading every 10 s (a recording sampled at 0.1 fps): each stands for its 10 s."""
+    det = Detector(DetectorConfig(hold_s=30.0), step_s=10.0)
+    events = run(det, [reading(t, HEAD) for t in (0.0, 10.0, 20.0, 30.0, 40.0)])
+    assert det.bout_s == pytest.approx(40.0)
+    assert kinds(events, ALERT)
 
 
 def test_a_break_ends_an_open_episode_when_the_person_left() -> None:
@@ -364,7 +377,6 @@ def test_a_short_fixed_hold_still_catches_a_short_slouch() -> None:
         {"grace_s": -1.0},
         {"release_severity": 1.2},
         {"release_severity": 0.0},
-        {"max_gap_s": 0.0},
         {"head_hold_s": 30.0, "head_min_hold_s": 60.0},
         {"min_hold_severity": 1.0},
         {"sitting_bout_s": 0.0},
@@ -373,7 +385,7 @@ def test_a_short_fixed_hold_still_catches_a_short_slouch() -> None:
     ],
 )
 def test_config_validation(changes: dict[str, float]) -> None:
-    with pytest.raises(ValueError, match="detector"):
+    with pytest.raises(ConfigError, match="detector"):
         DetectorConfig(**changes)  # type: ignore[arg-type]
 
 

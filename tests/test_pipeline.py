@@ -12,7 +12,7 @@ from posture.pipeline import Pipeline
 from posture.reading import Verdict
 from posture.smoothing import MetricSmoother, OneEuroFilter
 from posture.summary import durations_s, events_document, session_summary
-from tests.builders import side_pose
+from tests.builders import side_pose, write_video
 
 
 def _run(script, config: Config | None = None, fps: float = 10.0):
@@ -105,12 +105,16 @@ def test_the_timeline_says_why_each_frame_was_judged_as_it_was() -> None:
     assert all(row["reason"] == "" for row in rows if float(row["t_s"]) < 1.0)
 
 
-def test_durations_cap_long_gaps() -> None:
+def test_durations_cap_long_gaps_as_the_detector_does() -> None:
+    """A gap counts up to twice the sample step or 2 s (posture.detector.gap_limit_s)."""
     from posture.reading import Reading
 
     rs = [Reading(t, True, View.SIDE, {}, {}, Verdict.GOOD) for t in (0.0, 0.1, 10.0)]
-    d = durations_s(rs, 0.1)
-    assert np.allclose(d, [0.1, 0.5, 0.1])
+    assert np.allclose(durations_s(rs, 0.1), [0.1, 2.0, 0.1])
+    # A slow sampling's readings stand for their whole step, though the last one is cut short
+    # by the end of the video.
+    rs = [Reading(t, True, View.SIDE, {}, {}, Verdict.GOOD) for t in (0.0, 10.0, 20.0, 30.0)]
+    assert np.allclose(durations_s(rs, 1.0, sample_step_s=10.0), [10.0, 10.0, 10.0, 1.0])
 
 
 def test_view_flicker_is_held_but_a_lasting_change_goes_through() -> None:
@@ -186,9 +190,7 @@ def test_a_session_that_starts_in_a_mild_slouch_learns_only_the_upright_sitting(
 
 
 def test_a_video_with_a_slouch_gives_one_alerting_episode(tmp_path, scripted) -> None:
-    from tests.fakes import write_clip
-
-    clip = write_clip(tmp_path / "clip.avi", seconds=12.0)
+    clip = write_video(tmp_path / "clip.avi", seconds=12.0)
     config = Config().replace("detector", hold_s=2.0)
     pipeline = Pipeline(config, estimators=scripted((4.0, GOOD), (5.0, SLOUCH), (3.0, GOOD)))
     result = pipeline.analyze_video(clip)
@@ -204,9 +206,8 @@ def test_a_video_with_a_slouch_gives_one_alerting_episode(tmp_path, scripted) ->
 
 def test_nobody_in_the_video_is_away_and_calibration_from_it_is_refused(tmp_path, scripted) -> None:
     from posture.errors import BaselineError
-    from tests.fakes import write_clip
 
-    clip = write_clip(tmp_path / "empty.avi", seconds=3.0)
+    clip = write_video(tmp_path / "empty.avi", seconds=3.0)
     pipeline = Pipeline(Config(), estimators=scripted((3.0, None)))
     assert {r.posture for r in pipeline.analyze_video(clip).readings} == {Verdict.AWAY}
     with pytest.raises(BaselineError):
@@ -215,9 +216,7 @@ def test_nobody_in_the_video_is_away_and_calibration_from_it_is_refused(tmp_path
 
 @pytest.mark.slow
 def test_two_workers_mean_the_same_as_one(tmp_path, scripted) -> None:
-    from tests.fakes import write_clip
-
-    clip = write_clip(tmp_path / "clip.avi", seconds=24.0)
+    clip = write_video(tmp_path / "clip.avi", seconds=24.0)
     pipeline = Pipeline(
         Config().replace("detector", hold_s=2.0),
         estimators=scripted((10.0, GOOD), (6.0, SLOUCH), (8.0, GOOD)),
@@ -258,9 +257,7 @@ def test_the_sample_step_has_one_home() -> None:
 def test_the_analysis_result_is_plain_json_without_landmarks(tmp_path, scripted) -> None:
     import json
 
-    from tests.fakes import write_clip
-
-    clip = write_clip(tmp_path / "clip.avi", seconds=6.0)
+    clip = write_video(tmp_path / "clip.avi", seconds=6.0)
     pipeline = Pipeline(
         Config().replace("detector", hold_s=1.0), estimators=scripted((2.0, GOOD), (4.0, SLOUCH))
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from posture.detector import ALERT, BREAK_DUE, BREAK_TAKEN, EPISODE_END, DetectorState, Event
+from posture.errors import ConfigError
 from posture.findings import FINDINGS, Finding
 from posture.policy import DEFAULT_ADVICE_LINKS, AlertPolicy, Notification, PolicyConfig, describe
 
@@ -244,5 +245,5 @@ def test_notification_lists_the_other_findings_in_their_registry_words() -> None
     ],
 )
 def test_config_validation(changes: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match="policy"):
+    with pytest.raises(ConfigError, match="policy"):
         PolicyConfig(**changes)  # type: ignore[arg-type]

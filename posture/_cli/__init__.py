@@ -7,9 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import import_module
-from typing import IO, Any
 
-Handler = Callable[[Any, IO[str]], int]
+# ``cmd_<command>(args, out)`` returns the exit status; the commands in MODEL_COMMANDS also take
+# ``estimators=``, the pose model's factory (:class:`posture.pose.estimator.EstimatorFactory`).
+Handler = Callable[..., int]
+
+# The commands that open the pose model. ``main(argv, estimators=...)`` hands them the factory
+# (tests pass a scripted model); None is MediaPipe's.
+MODEL_COMMANDS = frozenset({"measure", "analyze", "demo", "monitor", "calibrate"})
 
 # command -> module of this package holding ``cmd_<command>``; imported only when it runs, so
 # ``posture --help`` never loads OpenCV or MediaPipe.

@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from posture._cli.common import config_from_args, fmt, open_in_browser
 from posture.analysis import AnalysisOutput, run_analysis
@@ -22,6 +22,9 @@ from posture.reading import Reading, Verdict
 from posture.results import Stage
 from posture.summary import whole_percentages
 from posture.untrusted import printable
+
+if TYPE_CHECKING:
+    from posture.pose.estimator import EstimatorFactory
 
 log = logging.getLogger("posture")
 
@@ -69,7 +72,7 @@ def _reading_lines(name: str, reading: Reading, *, baseline: bool = False) -> li
     return lines
 
 
-def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
+def cmd_measure(args: argparse.Namespace, out: IO[str], *, estimators: EstimatorFactory | None = None) -> int:
     from posture.pipeline import Pipeline
     from posture.sources.media import check_media_path, is_image_file
 
@@ -78,7 +81,7 @@ def cmd_measure(args: argparse.Namespace, out: IO[str]) -> int:
         if not is_image_file(path):
             raise InputError(f"{path} is not an image (use 'posture analyze' for videos)")
     config = config_from_args(args)
-    pipeline = Pipeline(config)
+    pipeline = Pipeline(config, estimators=estimators)
     baseline = pipeline.load_baseline(args.baseline) if args.baseline else None
     results = []
     for res in pipeline.measure_images(args.images, baseline):
@@ -196,7 +199,7 @@ def _print_summary(output: AnalysisOutput, out: IO[str]) -> None:
         print(f"  {name:9s} {printable(str(path))}", file=out)
 
 
-def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
+def cmd_analyze(args: argparse.Namespace, out: IO[str], *, estimators: EstimatorFactory | None = None) -> int:
     config = config_from_args(args)
     options = AnalysisOptions(
         baseline=args.baseline,
@@ -210,7 +213,7 @@ def cmd_analyze(args: argparse.Namespace, out: IO[str]) -> int:
     out_dir = args.out or Path("posture-out") / args.video.stem
     bar = _Progress(not args.quiet)
     with contextlib.closing(bar):
-        output = run_analysis(args.video, out_dir, config, options, progress=bar)
+        output = run_analysis(args.video, out_dir, config, options, progress=bar, estimators=estimators)
         bar.complete()
     _print_summary(output, out)
     if output.history_error:  # the results are written: a warning after them, and success
@@ -294,7 +297,7 @@ def cmd_batch(args: argparse.Namespace, out: IO[str]) -> int:
     return ExitCode.FAILURE if result.failed else ExitCode.OK
 
 
-def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
+def cmd_demo(args: argparse.Namespace, out: IO[str], *, estimators: EstimatorFactory | None = None) -> int:
     from posture.paths import demo_out_dir
     from posture.sources import demo
 
@@ -318,7 +321,7 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
     )
     bar = _Progress(not args.quiet)
     with demo.clip_path() as clip, contextlib.closing(bar):
-        output = run_analysis(clip, out_dir, config, options, progress=bar)
+        output = run_analysis(clip, out_dir, config, options, progress=bar, estimators=estimators)
         bar.complete()
     _print_summary(output, out)
     report = output.files.get("report")

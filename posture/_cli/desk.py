@@ -47,8 +47,9 @@ def cmd_tray(args: argparse.Namespace, out: IO[str]) -> int:
     from posture._cli.info import write_history_page
     from posture.live.alerts import DesktopSink
     from posture.live.control import send_command
+    from posture.live.monitor_process import MonitorProcess
     from posture.live.tray import TrayApp
-    from posture.live.tray_icon import MonitorProcess, NoTray, PystrayBackend, tray_host
+    from posture.live.tray_icon import NoTray, PystrayBackend, tray_host
     from posture.outputs.history import OWN_KINDS, day_summaries
     from posture.paths import cache_dir, runtime_dir
     from posture.policy import Notification

@@ -16,10 +16,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from posture import DISTRIBUTION, extra_hint
 
-__all__ = ["Item", "Status", "check_environment", "cameras_found", "video_encoder"]
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+__all__ = ["Item", "Probes", "Status", "cameras_found", "check_environment", "model_items", "video_encoder"]
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +91,8 @@ def _config_items() -> list[Item]:
     return items
 
 
-def _model_items() -> list[Item]:
+def model_items(model: Traversable | None = None) -> list[Item]:
+    """The bundled pose model (or ``model`` in its place): there, intact, and whether it loads."""
     from posture.errors import ModelUnavailableError
     from posture.paths import models_dir
     from posture.pose.estimator import (
@@ -98,7 +103,7 @@ def _model_items() -> list[Item]:
     )
 
     items: list[Item] = []
-    model = bundled_model()
+    model = bundled_model() if model is None else model
     if not model.is_file():
         return [
             Item("pose model", f"{BUNDLED_MODEL} is missing from this install: reinstall posture", "fail")
@@ -129,7 +134,17 @@ def _model_items() -> list[Item]:
     return items
 
 
-def check_environment(cameras: Callable[[], list[int]] = cameras_found) -> list[Item]:
+@dataclass(frozen=True)
+class Probes:
+    """How :func:`check_environment` looks at this machine where the machine decides the answer
+    (tests give their own): the cameras, the pose model, the annotated video's encoder."""
+
+    cameras: Callable[[], list[int]] = cameras_found
+    pose_model: Callable[[], list[Item]] = model_items  # loads the model (MediaPipe): about a second
+    video_encoder: Callable[[], str | None] = video_encoder
+
+
+def check_environment(probes: Probes | None = None) -> list[Item]:
     """Everything ``posture check`` reports, in the order it prints it."""
     from posture.live.alerts import desktop_program, sound_command
     from posture.paths import history_db_path, runtime_dir
@@ -166,8 +181,9 @@ def check_environment(cameras: Callable[[], list[int]] = cameras_found) -> list[
                 "fail",
             )
         )
+    probes = probes or Probes()
     if mediapipe_ok:
-        items += _model_items()
+        items += probes.pose_model()
     items += _config_items()
 
     db = history_db_path()
@@ -178,7 +194,7 @@ def check_environment(cameras: Callable[[], list[int]] = cameras_found) -> list[
         Item("runtime folder", f"{runtime_dir()} (status, pause and resume talk to the monitor here)")
     )
 
-    encoder = video_encoder()
+    encoder = probes.video_encoder()
     if encoder is None:
         items.append(
             Item(
@@ -196,7 +212,7 @@ def check_environment(cameras: Callable[[], list[int]] = cameras_found) -> list[
         )
         items.append(Item("annotated video", encoder + hint))
 
-    found = cameras()
+    found = probes.cameras()
     if found:
         items.append(Item("cameras", ", ".join(str(i) for i in found)))
     else:

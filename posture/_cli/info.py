@@ -7,10 +7,13 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from posture.errors import ExitCode, InputError
 from posture.untrusted import printable
+
+if TYPE_CHECKING:
+    from posture._cli.environment import Item
 
 log = logging.getLogger("posture")
 
@@ -46,7 +49,11 @@ def cmd_check(args: argparse.Namespace, out: IO[str]) -> int:
     that breaks a command the user can run is wrong."""
     from posture._cli.environment import check_environment
 
-    items = check_environment()
+    return print_check(check_environment(), out)
+
+
+def print_check(items: Sequence[Item], out: IO[str]) -> int:
+    """``posture check``'s table and status line; the exit status."""
     width = max(len(item.label) for item in items) + 2
     for item in items:
         mark = {"fail": "PROBLEM: ", "note": "note: "}.get(item.status, "")

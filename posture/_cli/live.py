@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from posture._cli.common import config_from_args, positive
 from posture.config import Config
 from posture.errors import ExitCode, InputError
 from posture.untrusted import printable
+
+if TYPE_CHECKING:
+    from posture.live.end_of_day import EndOfDay
+    from posture.pose.estimator import EstimatorFactory
 
 log = logging.getLogger("posture")
 
@@ -62,7 +66,7 @@ def _preview_window(config: Config) -> Any:
     return show
 
 
-def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
+def cmd_monitor(args: argparse.Namespace, out: IO[str], *, estimators: EstimatorFactory | None = None) -> int:
     import signal
     from contextlib import ExitStack
 
@@ -120,7 +124,9 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
                 # A file played as a stand-in for a camera is not the user's own sitting.
                 history = started(stack.enter_context(LiveSession(kind="replay" if args.source else "live")))
             estimator = started(
-                stack.enter_context(Pipeline(config).open_estimator(video=True, sampled=True))
+                stack.enter_context(
+                    Pipeline(config, estimators=estimators).open_estimator(video=True, sampled=True)
+                )
             )
             monitor = Monitor(
                 config,
@@ -154,7 +160,7 @@ def cmd_monitor(args: argparse.Namespace, out: IO[str]) -> int:
     return ExitCode.OK
 
 
-def _end_of_day(config: Config, kind: str, with_history: bool) -> Any:
+def _end_of_day(config: Config, kind: str, with_history: bool) -> EndOfDay | None:
     """The end-of-day notification when the config asks for it: the day from the history (this
     session included, as last flushed), or from this session alone without a history."""
     if not config.end_of_day.enabled:
@@ -233,7 +239,9 @@ def _live_frames(args: argparse.Namespace, config: Config) -> Any:
     return CameraFrames(camera_index(args, config))
 
 
-def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
+def cmd_calibrate(
+    args: argparse.Namespace, out: IO[str], *, estimators: EstimatorFactory | None = None
+) -> int:
     from posture.live.calibration import calibrate_live
     from posture.paths import profile_path
     from posture.pipeline import Pipeline
@@ -262,7 +270,7 @@ def cmd_calibrate(args: argparse.Namespace, out: IO[str]) -> int:
             f"posture calibrate: sit the way you mean to sit, look at your screen and hold still for {seconds:g} s",
             file=out,
         )
-        with Pipeline(config).open_estimator(video=True, sampled=True) as est:
+        with Pipeline(config, estimators=estimators).open_estimator(video=True, sampled=True) as est:
             done = calibrate_live(
                 live,
                 est,

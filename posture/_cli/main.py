@@ -12,10 +12,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from posture import __version__, extra_hint
 from posture.errors import ExitCode, OptionError, PostureError
+
+if TYPE_CHECKING:
+    from posture.pose.estimator import EstimatorFactory
 
 __all__ = ["build_parser", "main"]
 
@@ -462,8 +465,17 @@ def _hint(exc: PostureError, args: argparse.Namespace) -> str:
     return f" (posture check lists the cameras it finds, try another with --camera N{instead})"
 
 
-def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> int:
-    """Entry point; returns the exit status instead of exiting so tests can call it in-process."""
+def main(
+    argv: Sequence[str] | None = None,
+    stdout: IO[str] | None = None,
+    *,
+    estimators: EstimatorFactory | None = None,
+) -> int:
+    """Entry point; returns the exit status instead of exiting so tests can call it in-process.
+
+    ``estimators`` opens the pose model for the commands that use one (MediaPipe's when None):
+    tests run those commands in-process with a scripted model.
+    """
     out = stdout or sys.stdout
     parser = build_parser()
     try:
@@ -475,7 +487,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
         parser.print_help(sys.stderr)
         return ExitCode.BAD_INPUT
     debug = os.environ.get("POSTURE_DEBUG") == "1"
-    from posture._cli import COMMANDS
+    from posture._cli import COMMANDS, MODEL_COMMANDS
 
     if args.command in NATIVE_COMMANDS:
         # Before any progress bar or handler picks up stderr: MediaPipe's C++ notes go nowhere.
@@ -487,11 +499,12 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     from posture.untrusted import printable
 
     handler = COMMANDS[args.command]()
+    injected = {"estimators": estimators} if args.command in MODEL_COMMANDS else {}
     try:
         if args.command == "monitor":  # stops on its own signal handlers, with exit 0
-            return int(handler(args, out))
+            return int(handler(args, out, **injected))
         with signals_raise():  # SIGTERM and SIGHUP unwind like Ctrl-C: workers stopped, no partial file
-            return int(handler(args, out))
+            return int(handler(args, out, **injected))
     except Terminated as exc:
         if debug:
             raise

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from posture.atomic import atomic_write
 from posture.config import Config
 from posture.errors import InputError, PostureError
-from posture.files import atomic_write
 from posture.options import AnalysisOptions
 from posture.outputs.staging import claim
 

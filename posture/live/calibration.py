@@ -13,12 +13,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from posture.baseline import Baseline
 from posture.config import Config
 from posture.errors import InputError
 from posture.sources.media import Frame
+
+if TYPE_CHECKING:
+    from posture.calibrate import CalibrationReport
+    from posture.pose.estimator import PoseEstimator
+    from posture.sources.camera import LiveFrames
 
 __all__ = ["CAPTURE_FPS", "VALIDATION_S", "CalibrationFailed", "Calibrated", "calibrate_live", "frames_for"]
 
@@ -41,7 +46,7 @@ class Calibrated:
 
 
 def frames_for(
-    live: Any,
+    live: LiveFrames,
     seconds: float,
     *,
     sleep: Callable[[float], Any] = time.sleep,
@@ -66,12 +71,12 @@ def frames_for(
 
 
 def calibrate_live(
-    live: Any,
-    estimator: Any,
+    live: LiveFrames,
+    estimator: PoseEstimator,
     config: Config,
     profile: Path,
     *,
-    on_check: Callable[[Any], None] | None = None,
+    on_check: Callable[[CalibrationReport], None] | None = None,
     on_validating: Callable[[], None] | None = None,
     sleep: Callable[[float], Any] = time.sleep,
     stopped: Callable[[], bool] = lambda: False,

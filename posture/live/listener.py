@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from posture.files import atomic_write
+from posture.atomic import atomic_write
 from posture.live import channel
 from posture.live.channel import (
     LISTEN_BACKLOG,

@@ -14,20 +14,20 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from posture.baseline import Baseline
 from posture.config import Config
-from posture.detector import BREAK_TAKEN, DetectorState, Event
+from posture.detector import BREAK_TAKEN, DetectorState, Event, counted_s
 from posture.errors import CameraUnavailableError
 from posture.landmarks import Pose
 from posture.live.control import USER_PAUSE_REASON, RequestError, Status, finite_number
 from posture.live.totals import Totals
-from posture.metrics import measure
+from posture.metrics import RawMeasurement, measure
 from posture.pipeline import Pipeline
 from posture.policy import AlertPolicy, Notification
 from posture.reading import Reading, Verdict
@@ -36,11 +36,52 @@ from posture.sources.camera import LiveFrames, thumbnail
 from posture.sources.media import Frame
 
 if TYPE_CHECKING:
+    from posture.live.context import ContextState
     from posture.outputs.history import SessionTotals
+    from posture.pose.estimator import PoseEstimator
 
-__all__ = ["Monitor", "Totals"]
+__all__ = ["AlertSink", "DesktopContext", "EndOfDayLine", "Monitor", "Preview", "SessionRecord", "Totals"]
 
 log = logging.getLogger(__name__)
+
+
+# The monitor's parts, as it uses them: each names the real class; tests pass fakes.
+
+
+class AlertSink(Protocol):
+    """Where a notification goes (:mod:`posture.live.alerts`: desktop, sound, console)."""
+
+    def send(self, notification: Notification) -> None: ...
+
+
+class SessionRecord(Protocol):
+    """The session in the history, kept up to date as it runs (:class:`posture.outputs.history.LiveSession`)."""
+
+    session_id: int | None  # set by start()
+
+    def start(self, source: str) -> int: ...
+
+    def update(self, totals: SessionTotals) -> None: ...
+
+    def finish(self, totals: SessionTotals) -> None: ...
+
+
+class DesktopContext(Protocol):
+    """Whether the desktop asks for a pause: a locked screen, a meeting (:class:`posture.live.context.ContextWatcher`)."""
+
+    def poll(self, now_s: float) -> ContextState: ...
+
+
+class EndOfDayLine(Protocol):
+    """The day's summary once a day (:class:`posture.live.end_of_day.EndOfDay`)."""
+
+    def due(
+        self, wall: datetime, running: Callable[[], SessionTotals], quiet: Callable[[datetime], bool]
+    ) -> Notification | None: ...
+
+
+# Shows each analysed frame with its pose, reading and the detector's state; False stops the monitor.
+Preview = Callable[[Frame, Pose | None, Reading, DetectorState], bool]
 
 
 class Monitor:
@@ -55,21 +96,21 @@ class Monitor:
         self,
         config: Config,
         frames: LiveFrames,
-        estimator: Any,
+        estimator: PoseEstimator,
         *,
         baseline: Baseline | None = None,
-        sinks: Sequence[Any] = (),
+        sinks: Sequence[AlertSink] = (),
         duration_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = datetime.now,
         sleep: Callable[[float], None] | None = None,
-        history: Any = None,
-        context: Any = None,
-        preview: Callable[[Frame, Pose | None, Reading, DetectorState], bool] | None = None,
-        advice_links: Any = None,
+        history: SessionRecord | None = None,
+        context: DesktopContext | None = None,
+        preview: Preview | None = None,
+        advice_links: Mapping[str, Sequence[str]] | None = None,
         on_start: Callable[[], None] | None = None,
         profile_path: Path | None = None,
-        end_of_day: Any = None,
+        end_of_day: EndOfDayLine | None = None,
     ) -> None:
         self.config = config
         self.frames = frames
@@ -77,23 +118,24 @@ class Monitor:
         self.options = config.monitor
         self.duration_s = duration_s  # stop after this long (a flag, not configuration)
         self.sinks = list(sinks)
-        self.session = Pipeline(config).session(baseline)
+        # The detector counts no time away: its step is the sampler's slowest while someone is there.
+        self.session = Pipeline(config).session(baseline, step_s=1.0 / config.sampling.steady_fps)
         self.policy = AlertPolicy(config.policy, advice_links)
         self.sampler = AdaptiveSampler(config.sampling)
         self.gate = ChangeGate(config.change_gate)
-        self._last_raw: Any = None  # the last measurement made by the pose model
+        self._last_raw: RawMeasurement | None = None  # the last measurement made by the pose model
         self.reused = 0  # samples where the picture had not changed and the model was not run
         self.history = history
         self.context = context
         self.preview = preview
         self.on_start = on_start  # called once the camera delivers
         self.profile_path = profile_path  # where a calibration asked for over the control channel goes
-        self.end_of_day = end_of_day  # posture.live.end_of_day.EndOfDay, or None (not wanted)
+        self.end_of_day = end_of_day  # None: not wanted
         self._clock = clock
         self._wall = wall
         self._stop = threading.Event()
         self._sleep = sleep or (lambda s: self._stop.wait(s))
-        self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._commands: queue.Queue[tuple[str, float | None]] = queue.Queue()
         self._lock = threading.Lock()
         self._status = Status(state="starting")  # what the control channel reports; under _lock
         self.totals = Totals()
@@ -111,7 +153,7 @@ class Monitor:
         self._away_since: float | None = None
         self._fit_checked = False  # whether the calibration profile was checked against the set-up
         self._fit_start_s: float | None = None
-        self._fit_raws: list[Any] = []  # raw measurements of the first seconds, for that check
+        self._fit_raws: list[RawMeasurement] = []  # raw measurements of the first seconds, for that check
 
     # ---- control channel (called from other threads) -------------------------------------------
     def stop(self) -> None:
@@ -145,7 +187,7 @@ class Monitor:
         outcome goes to the status's ``calibration`` and to the alert sinks."""
         if self.profile_path is None:
             raise RequestError("this monitor cannot calibrate: it has no profile to save to")
-        if getattr(self.frames, "ended", False):
+        if self.frames.ended:
             raise RequestError("the source has ended: nothing to calibrate on")
         seconds = self.config.calibration.seconds
         with self._lock:
@@ -194,14 +236,15 @@ class Monitor:
         last_flush = start
         try:
             self.open_source()
-            log.info("watching %s with pose model %s", self.frames.name, getattr(self.estimator, "name", "?"))
+            log.info("watching %s with pose model %s", self.frames.name, self.estimator.name)
             if self.history is not None:  # only a session that really started goes into the history
                 self.history.start(Path(self.frames.name).name)
             if self.on_start is not None:
                 self.on_start()
             next_due = start
-            prev: Reading | None = None
+            prev: Reading | None = None  # the last reading, credited with the time until the next one
             prev_t: float | None = None
+            prev_step = 0.0  # the sampler's step planned after it
             while not self._stop.is_set():
                 now = self._clock()
                 if self.duration_s is not None and now - start >= self.duration_s:
@@ -233,10 +276,10 @@ class Monitor:
                     continue
                 reading, events = self._analyse(frame)
                 if prev is not None and prev_t is not None:
-                    self.totals.credit(prev, min(reading.t_s - prev_t, self.options.max_credit_s))
-                prev, prev_t = reading, reading.t_s
+                    self.totals.credit(prev, counted_s(reading.t_s - prev_t, prev_step))
                 self._notify(events, reading, now)
                 interval = self.sampler.interval_s(reading, self.session.detector.state)
+                prev, prev_t, prev_step = reading, reading.t_s, interval
                 self._log_rate(interval, reading)
                 self._manage_absence(reading, now)
                 self._set_status(
@@ -259,7 +302,7 @@ class Monitor:
         finally:
             self._release_camera()
             self.final_totals = self.totals.for_history(self._clock() - start)
-            if self.history is not None and getattr(self.history, "session_id", None) is not None:
+            if self.history is not None and self.history.session_id is not None:
                 self.history.finish(self.final_totals)
             self._set_status(state="stopped")
 
@@ -287,7 +330,7 @@ class Monitor:
         self.readings += 1
         return reading, events
 
-    def _check_profile(self, t_s: float, raw: Any) -> None:
+    def _check_profile(self, t_s: float, raw: RawMeasurement) -> None:
         """Over the first seconds, see whether the calibration still fits the set-up, and say so
         once (before blaming the user for a posture that is really a moved camera)."""
         from posture.profile import PROFILE_CHECK_S, profile_fit

@@ -10,7 +10,7 @@ What each OS uses, written by posture and removed by it, never anything else:
 
 The file runs this very Python (``sys.executable -m posture``) with the ``POSTURE_*`` folders of the
 shell that installed it, and the config file given, else the user's own. Every file carries a marker
-(:data:`MARKER`), is written atomically (:func:`posture.files.atomic_write`), and a file without the
+(:data:`MARKER`), is written atomically (:func:`posture.atomic.atomic_write`), and a file without the
 marker is never overwritten or removed. The contents are pure functions of their inputs; the
 installer takes the folders and the program runner as arguments, so tests write into a temporary
 home with a fake ``systemctl``.
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from posture import __version__
+from posture.atomic import atomic_write
 from posture.errors import InputError
-from posture.files import atomic_write
 
 __all__ = [
     "LAUNCH_AGENT_LABEL",

@@ -1,6 +1,6 @@
 """The thin, impure side of ``posture tray``: the icon drawn with Pillow and shown with pystray,
-the menu (pystray's own, or a Tk pop-up where pystray's X11 back-end has none), the check for a
-tray host, and the monitor process the tray starts and owns.
+the menu (pystray's own, or a Tk pop-up where pystray's X11 back-end has none), and the check for
+a tray host. The monitor the tray starts is :mod:`posture.live.monitor_process`.
 
 Everything here is a small adapter around :mod:`posture.live.tray`, which holds the logic.
 pystray and Pillow come with the ``tray`` extra (:func:`posture.extra_hint` says how to add it).
@@ -12,12 +12,9 @@ import contextlib
 import logging
 import os
 import queue
-import signal
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from posture import extra_hint
@@ -26,7 +23,6 @@ from posture.live.tray import Action, MenuItem, TrayState, TrayView
 
 __all__ = [
     "ICON_SIZE",
-    "MonitorProcess",
     "NoTray",
     "PystrayBackend",
     "icon_image",
@@ -347,87 +343,3 @@ class _TkPopup:
                     state="normal" if item.enabled and item.action else "disabled",
                 )
         return menu
-
-
-# -- the monitor the tray owns -------------------------------------------------------------------------
-
-
-class MonitorProcess:
-    """``posture monitor`` started by the tray as its child, its output in ``log_path``.
-
-    On Linux it gets SIGTERM when the tray dies however it dies (``PR_SET_PDEATHSIG``), so a
-    crashed or killed tray never leaves its monitor behind; the monitor saves its session on it.
-    """
-
-    def __init__(self, args: Sequence[str], log_path: Path, *, camera: int | None = None) -> None:
-        self.args = list(args)  # the monitor's own arguments, without --camera
-        self.log_path = log_path
-        self.camera = camera
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def command(self, camera: int | None) -> list[str]:
-        cam = ["--camera", str(camera)] if camera is not None else []
-        return [sys.executable, "-m", "posture", "monitor", *self.args, *cam]
-
-    def start(self, camera: int | None = None) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            raise RuntimeError("the tray's monitor is already running")
-        if camera is not None:
-            self.camera = camera
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as out:
-            self._proc = subprocess.Popen(
-                self.command(self.camera),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_tray if sys.platform.startswith("linux") else None,
-            )
-        log.info("started the monitor (pid %d), its output in %s", self._proc.pid, self.log_path)
-
-    def started(self) -> bool:
-        return self._proc is not None
-
-    def exit_code(self) -> int | None:
-        return None if self._proc is None else self._proc.poll()
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._proc is None else self._proc.pid
-
-    def last_words(self) -> str | None:
-        """The last line the monitor wrote (its one-line error when it failed)."""
-        try:
-            with open(self.log_path, "rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                fh.seek(max(fh.tell() - 4096, 0))
-                lines = [ln.strip() for ln in fh.read().decode("utf-8", "replace").splitlines() if ln.strip()]
-        except OSError:
-            return None
-        if not lines:
-            return None
-        from posture.untrusted import printable
-
-        text = printable(lines[-1]).removeprefix("posture: ").removeprefix("error: ")
-        return text if len(text) <= 160 else text[:159] + "…"
-
-    def wait(self, timeout_s: float) -> int | None:
-        if self._proc is None:
-            return None
-        try:
-            return self._proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def kill(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
-
-
-def _die_with_tray() -> None:
-    """In the monitor's process, before exec: SIGTERM when the tray's thread that started it dies."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG

@@ -29,8 +29,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from posture.atomic import same_file
 from posture.errors import InputError
-from posture.files import same_file
 
 __all__ = [
     "MARKER_NAME",
@@ -189,7 +189,7 @@ def read_claims(folder: Path) -> dict[str, frozenset[Fingerprint]]:
 def _write_claims(folder: Path, claims: Claims) -> None:
     import json
 
-    from posture.files import atomic_write
+    from posture.atomic import atomic_write
 
     doc = {
         "written_by": "posture",

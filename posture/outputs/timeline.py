@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from posture.files import atomic_write
+from posture.atomic import atomic_write
 from posture.findings import FINDING_CODES
 from posture.metric_registry import METRIC_NAMES
 from posture.reading import Reading

@@ -7,7 +7,7 @@ which every install has. VP9 would be the better WebM codec, but OpenCV's VP9 wr
 settings, no speed option) took 261 s for the 64 s demo clip on two cores where VP8 took 32 s and
 H.264 4 s, so VP8 it is. Where neither encoder works, :class:`NoEncoderError` says so in one line.
 
-The file is written under a temporary name beside the target (:func:`posture.files.atomic_path`)
+The file is written under a temporary name beside the target (:func:`posture.atomic.atomic_path`)
 and renamed when complete, so a failure, Ctrl-C or SIGTERM never leaves half a video.
 
 OpenCV's writer takes no encoder options (``OPENCV_FFMPEG_WRITER_OPTIONS`` is parsed but never
@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from posture import extra_hint
+from posture.atomic import atomic_path
 from posture.errors import InputError, PostureError
-from posture.files import atomic_path
 from posture.sources.media import opencv_name
 
 __all__ = [

@@ -14,21 +14,25 @@ import math
 import multiprocessing as mp
 import os
 import queue as queue_mod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from posture.config import AnalysisConfig, MetricsConfig
+from posture.config import AnalysisConfig
 from posture.landmarks import Pose
-from posture.metrics import RawMeasurement, assess, measure
-from posture.reading import Verdict
 from posture.sources.media import Frame, VideoFileSource, VideoInfo
 
 if TYPE_CHECKING:
     from posture.pose.estimator import EstimatorFactory
     from posture.results import ProgressFn
 
-__all__ = ["EstimationRun", "auto_workers", "available_cores", "estimate_video"]
+__all__ = ["Changed", "EstimationRun", "auto_workers", "available_cores", "estimate_video"]
+
+# Whether the posture clearly changed between two consecutive samples (their poses), so the frames
+# between them are worth estimating too; given by the Pipeline, which knows how posture is judged.
+# Must pickle, like the estimator factory: each worker process gets it.
+Changed = Callable[[Pose | None, Pose | None], bool]
 
 log = logging.getLogger(__name__)
 
@@ -65,53 +69,35 @@ def auto_workers(info: VideoInfo) -> int:
     return min(cores, max(1, int(info.duration_s // MIN_CHUNK_S)), 2)
 
 
-CLEARLY_GOOD = 0.8  # the detector's release severity: below it posture is clearly better
-
-
-def verdict_changed(a: RawMeasurement, b: RawMeasurement, metrics: MetricsConfig) -> bool:
-    """Whether the posture clearly changed between two consecutive samples (judged on the raw
-    values, without a baseline): someone came or went, the view changed, or the worst finding
-    went from clearly good (under 0.8) to poor (1.0 or more) or back. Flicker around a
-    threshold is not worth a closer look; the detector's hysteresis ignores it anyway."""
-    if a.person != b.person or a.view != b.view:
-        return True
-    sa, sb = assess(a, metrics), assess(b, metrics)
-    if (sa.posture is Verdict.UNCERTAIN) != (sb.posture is Verdict.UNCERTAIN):
-        return True
-    worst_a, worst_b = max(sa.findings.values()), max(sb.findings.values())
-    return min(worst_a, worst_b) < CLEARLY_GOOD and max(worst_a, worst_b) >= 1.0
-
-
 def _estimate_chunk(
     path: Path,
     cfg: AnalysisConfig,
-    metrics: MetricsConfig,
     start_s: float,
     end_s: float | None,
     estimators: EstimatorFactory,
+    changed: Changed | None,
     progress: Any = None,
 ) -> EstimationRun:
-    """Poses of one time range. Samples at ``cfg.sample_fps``; with ``cfg.refine`` the frames
-    between two samples with different verdicts are estimated too, so a change of posture is
-    placed to the frame rather than to the sample."""
+    """Poses of one time range. Samples at ``cfg.sample_fps``; given ``changed``, the frames
+    between two samples where it says the posture changed are estimated too, so a change of
+    posture is placed to the frame rather than to the sample."""
     run = EstimationRun()
     sampled = cfg.sample_fps is not None
-    refine = sampled and cfg.refine
+    refine = sampled and changed is not None
     source = VideoFileSource(path, cfg.sample_fps, start_s=start_s, end_s=end_s, keep_between=refine)
     estimator = estimators(cfg.model, video=True, model_complexity=cfg.model_complexity, sampled=sampled)
     with source as src, estimator as est:
         run.model = est.name
         last_report = -math.inf
         between: list[Frame] = []  # frames since the last sample, kept for a closer look
-        previous: RawMeasurement | None = None  # the last sample's measurement
+        previous: list[Pose | None] = []  # the last sample's pose, once there is one
         for frame, due in src.with_between():
             if not due:
                 between.append(frame)
                 continue
             pose = est.estimate(frame)
-            if refine:
-                raw = measure(pose, metrics)
-                if previous is not None and between and verdict_changed(previous, raw, metrics):
+            if changed is not None and refine:
+                if previous and between and changed(previous[0], pose):
                     log.info(
                         "the verdict changed between %.2f s and %.2f s: estimating the %d frames between",
                         between[0].t_s,
@@ -120,7 +106,7 @@ def _estimate_chunk(
                     )
                     for f in between:
                         run.add(f, est.estimate(f))
-                previous, between = raw, []
+                previous, between = [pose], []
             run.add(frame, pose)
             if progress is not None and frame.t_s - last_report >= 0.5:
                 progress(frame.t_s)
@@ -130,7 +116,7 @@ def _estimate_chunk(
     return run
 
 
-Job = tuple[Path, AnalysisConfig, MetricsConfig, float, "float | None", int, "EstimatorFactory"]
+Job = tuple[Path, AnalysisConfig, float, "float | None", int, "EstimatorFactory", "Changed | None"]
 
 
 def _worker_main(job: Job, progress_q: Any, result_q: Any) -> None:
@@ -142,13 +128,13 @@ def _worker_main(job: Job, progress_q: Any, result_q: Any) -> None:
     from posture.pose.estimator import divert_native_stderr
 
     divert_native_stderr()
-    path, cfg, metrics, start_s, end_s, chunk, estimators = job
+    path, cfg, start_s, end_s, chunk, estimators, changed = job
 
     def report(t_s: float) -> None:
         progress_q.put((chunk, t_s - start_s))
 
     try:
-        result: Any = _estimate_chunk(path, cfg, metrics, start_s, end_s, estimators, report)
+        result: Any = _estimate_chunk(path, cfg, start_s, end_s, estimators, changed, report)
     except BaseException as exc:  # sent to the parent, which raises it
         result = exc if _picklable(exc) else RuntimeError(f"{type(exc).__name__}: {exc}")
     result_q.put((chunk, result))
@@ -182,16 +168,18 @@ def _stop_workers(procs: list[Any]) -> None:
 def estimate_video(
     path: Path,
     cfg: AnalysisConfig,
-    metrics: MetricsConfig,
     info: VideoInfo,
     *,
     workers: int = 1,
     progress: ProgressFn | None = None,
     estimators: EstimatorFactory | None = None,
+    changed: Changed | None = None,
 ) -> EstimationRun:
     """Poses for the sampled frames of a video, in time order. ``progress`` gets seconds done.
 
     ``estimators`` opens the pose estimator (MediaPipe's by default); each worker opens its own.
+    ``changed(previous, current)`` tells, for the poses of two consecutive samples, whether the
+    frames between them are estimated too (None: only the samples).
 
     With several workers, each is a process that dies with this one (:mod:`posture.lifecycle`);
     whatever ends this function early (an error, Ctrl-C, SIGTERM) stops them before it returns.
@@ -200,17 +188,17 @@ def estimate_video(
         from posture.pose.estimator import open_estimator as estimators
     duration = info.duration_s
     if workers <= 1 or duration <= 0:
-        return _estimate_chunk(path, cfg, metrics, 0.0, None, estimators, progress)
+        return _estimate_chunk(path, cfg, 0.0, None, estimators, changed, progress)
     step = 1.0 / cfg.sample_fps if cfg.sample_fps else info.frame_step_s
     # Chunk bounds on the sampling grid, so the split keeps exactly the frames one pass would.
     bounds = [round(duration * k / workers / step) * step for k in range(workers)] + [None]
-    jobs: list[Job] = [(path, cfg, metrics, bounds[k], bounds[k + 1], k, estimators) for k in range(workers)]
+    jobs: list[Job] = [(path, cfg, bounds[k], bounds[k + 1], k, estimators, changed) for k in range(workers)]
     ctx = mp.get_context("spawn")
     progress_q, result_q = ctx.Queue(), ctx.Queue()
     done = [0.0] * workers
     results: dict[int, Any] = {}
     procs = [
-        ctx.Process(target=_worker_main, args=(job, progress_q, result_q), name=f"posture-worker-{job[5]}")
+        ctx.Process(target=_worker_main, args=(job, progress_q, result_q), name=f"posture-worker-{job[4]}")
         for job in jobs
     ]
     try:

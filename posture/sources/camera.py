@@ -3,7 +3,8 @@
 A live source is opened, read only when a sample is due (the freshest frame, timed by the
 monotonic clock since opening), released while the monitor is paused or nobody is there, and
 opened again later: :class:`LiveFrames`. Both kinds are context managers as well, for a caller
-that opens them once. All their OpenCV I/O lives here; ``cv2`` is imported only on opening.
+that opens them once. A camera is opened here; a file through :func:`posture.sources.media.open_video`,
+like every video file. ``cv2`` is imported only on opening.
 """
 
 from __future__ import annotations
@@ -159,28 +160,12 @@ class FileFrames(_Reopenable):
         self._check_first_frame()  # a file that is no video is refused before anything starts
 
     def _open_capture(self, *, check_timing: bool = False) -> Any:
-        import cv2
+        from posture.sources.media import open_video
 
         # One decoding thread: the stand-in decodes about one frame in 25 that it uses, and frame
         # threading costs more CPU than it saves at that pace (measured: 1.9 % against 2.4 % of a
         # core per second of 630x360 H.264).
-        from posture.sources.media import check_frame_timing, opencv_name
-
-        with opencv_name(self.path) as name:
-            cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
-            if not cap.isOpened():
-                cap.release()
-                cap = cv2.VideoCapture(name)
-            if cap.isOpened() and check_timing:
-                try:
-                    check_frame_timing(self.path, name, float(cap.get(cv2.CAP_PROP_FPS) or 0.0))
-                except BaseException:
-                    cap.release()
-                    raise
-        if not cap.isOpened():
-            cap.release()
-            raise NotAMediaError(f"{self.path} is not a video OpenCV can open")
-        return cap
+        return open_video(self.path, threads=1, check_timing=check_timing)
 
     def _capture(self) -> Any:
         import cv2

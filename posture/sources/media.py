@@ -1,8 +1,10 @@
-"""Frame sources: video files, still images and cameras, each a context manager yielding ``Frame``s.
+"""Media files: video files and still images, their checks, and sources yielding ``Frame``s.
 
 Every frame carries its own timestamp in seconds of source time (``t_s``): the container's
 presentation time for videos (so variable frame rates come out right), 0 for a still image, and
-the monotonic clock since opening for a camera. All OpenCV I/O of the project lives here.
+the monotonic clock since opening for a camera (:mod:`posture.sources.camera`). Every video file
+posture reads is opened here (:func:`open_video`): the analysed video, a file played as a camera,
+the report's key frames. Writing videos is :mod:`posture.outputs.video`'s.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,9 @@ __all__ = [
     "check_media_path",
     "is_image_file",
     "load_image",
+    "open_video",
     "opencv_name",
+    "read_frames_at",
 ]
 
 log = logging.getLogger(__name__)
@@ -168,6 +172,54 @@ def check_frame_timing(path: Path, name: str, stated_fps: float) -> None:
         )
 
 
+def open_video(path: Path, *, threads: int | None = None, check_timing: bool = True) -> Any:
+    """An opened ``cv2.VideoCapture`` of the video file ``path``; the caller releases it.
+
+    ``threads``: FFmpeg's decoding threads (None: OpenCV's choice). ``check_timing`` refuses a
+    video stamped faster than any camera films (:func:`check_frame_timing`). A file OpenCV cannot
+    open is a :class:`NotAMediaError`; a name that is not valid text is reached through a link
+    (:func:`opencv_name`).
+    """
+    import cv2
+
+    with opencv_name(path) as name:
+        cap = None
+        if threads is not None:
+            cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads])
+            if not cap.isOpened():
+                cap.release()
+                cap = None
+        if cap is None:
+            cap = cv2.VideoCapture(name)
+        if not cap.isOpened():
+            cap.release()
+            raise NotAMediaError(f"{path} is not a video OpenCV can open")
+        if check_timing:
+            try:
+                check_frame_timing(path, name, float(cap.get(cv2.CAP_PROP_FPS) or 0.0))
+            except BaseException:
+                cap.release()
+                raise
+    return cap
+
+
+def read_frames_at(path: Path, times_s: Sequence[float]) -> list[np.ndarray | None]:
+    """The picture at each of ``times_s`` (seconds into the video, seeking), None where it cannot
+    be read; a :class:`NotAMediaError` when the video cannot be opened at all."""
+    import cv2
+
+    cap = open_video(path, check_timing=False)
+    images: list[np.ndarray | None] = []
+    try:
+        for t_s in times_s:
+            cap.set(cv2.CAP_PROP_POS_MSEC, t_s * 1000.0)
+            ok, image = cap.read()
+            images.append(image if ok and image is not None else None)
+    finally:
+        cap.release()
+    return images
+
+
 def is_utf8(text: str) -> bool:
     """Whether ``text`` encodes as UTF-8 (a file name decoded with ``surrogateescape`` may not)."""
     try:
@@ -292,17 +344,8 @@ class VideoFileSource:
         self.path = Path(path)
         check_media_path(self.path)
         self._cv2 = cv2
-        with opencv_name(self.path) as name:
-            self._cap: Any = cv2.VideoCapture(name)
-            if not self._cap.isOpened():
-                self._cap.release()
-                raise NotAMediaError(f"{self.path} is not a video OpenCV can open")
-            fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
-            try:
-                check_frame_timing(self.path, name, fps)
-            except BaseException:
-                self._cap.release()
-                raise
+        self._cap: Any = open_video(self.path)
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.info = VideoInfo(
             width=int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
             height=int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),

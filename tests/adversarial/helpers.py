@@ -1,4 +1,5 @@
-"""Shared pieces of the adversarial tests: run the CLI and check the answer's shape."""
+"""The adversarial tests' own drivers: run the CLI in-process or as a process, check the answer's
+shape, and watch the processes it leaves (the media they run on come from ``tests/builders.py``)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,23 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from posture._cli.main import main
+from posture.pose.estimator import EstimatorFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(argv: Sequence[str], capsys) -> tuple[int, str, str]:
-    """The CLI in-process; returns (exit code, stdout, stderr)."""
-    code = main(list(argv))
+def run_cli(
+    argv: Sequence[str], capsys, *, estimators: EstimatorFactory | None = None
+) -> tuple[int, str, str]:
+    """The CLI in-process (with the pose model ``estimators`` opens, MediaPipe's by default);
+    returns (exit code, stdout, stderr)."""
+    code = main(list(argv), estimators=estimators)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -34,24 +38,6 @@ def assert_one_line_error(code: int, err: str, *, expected: int = 2) -> str:
     assert lines[0].startswith("posture"), lines[0]
     assert "unexpected error" not in lines[0], lines[0]
     return lines[0]
-
-
-def write_video(path: Path, seconds: float = 2.0, fps: float = 10.0, fourcc: str = "MJPG") -> Path:
-    """A small synthetic clip (nobody in it) for runs that must reach the outputs."""
-    import cv2
-
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (160, 120))
-    for i in range(round(seconds * fps)):
-        writer.write(np.full((120, 160, 3), 40 + (i * 5) % 200, np.uint8))
-    writer.release()
-    return path
-
-
-def write_png(path: Path, size: tuple[int, int] = (64, 48)) -> Path:
-    from PIL import Image
-
-    Image.new("RGB", size, (90, 120, 150)).save(path)
-    return path
 
 
 def posture_cmd(*args: str) -> list[str]:
@@ -108,3 +94,25 @@ def stop(proc: subprocess.Popen) -> None:
         kill_all(children_of(proc.pid))
         proc.kill()
     proc.wait(timeout=10)
+
+
+def monitor_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a posture process with a data folder and a runtime folder of its own."""
+    return {
+        **os.environ,
+        "POSTURE_DATA_DIR": str(tmp_path / "data"),
+        "POSTURE_RUNTIME_DIR": tempfile.mkdtemp(prefix="psig", dir="/tmp"),
+    }
+
+
+def spawn_monitor(clip: Path, tmp_path: Path) -> tuple[subprocess.Popen, dict[str, str]]:
+    """``posture monitor`` playing ``clip`` in a loop, as a process; (the process, its environment)."""
+    env = monitor_env(tmp_path)
+    proc = subprocess.Popen(
+        posture_cmd("monitor", "--source", str(clip), "--loop", "--no-context", "--alerts", "console"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return proc, env

@@ -11,7 +11,8 @@ import pytest
 from posture.baseline import Baseline
 from posture.config import load_config
 from posture.errors import BaselineError, ConfigError
-from tests.adversarial.helpers import assert_one_line_error, run_cli, write_png
+from tests.adversarial.helpers import assert_one_line_error, run_cli
+from tests.builders import profile_document, write_png
 
 pytestmark = pytest.mark.adversarial
 
@@ -113,38 +114,24 @@ def test_the_sample_config_still_loads() -> None:
     assert config.analysis.sample_fps == 5.0
 
 
-def _profile(**changes) -> dict:
-    good = {
-        "kind": "posture-baseline",
-        "version": 1,
-        "created": "2026-01-01T00:00:00+00:00",
-        "source": "x",
-        "view": "side",
-        "frames": 10,
-        "values": {"neck_inclination_deg": 10.0, "trunk_inclination_deg": -5.0},
-    }
-    good.update(changes)
-    return good
-
-
 BAD_PROFILES = {
     "deep-lists": "[" * 100_000 + "]" * 100_000,
     "deep-objects": '{"a":' * 50_000 + "1" + "}" * 50_000,
-    "deep-inside-values": json.dumps(_profile())[:-1] + ', "x": ' + "[" * 5000 + "]" * 5000 + "}",
+    "deep-inside-values": json.dumps(profile_document())[:-1] + ', "x": ' + "[" * 5000 + "]" * 5000 + "}",
     "not-json": "neck = 10",
     "json-list": "[1, 2, 3]",
     "json-string": '"profile"',
-    "wrong-kind": json.dumps(_profile(kind="something-else")),
-    "wrong-version": json.dumps(_profile(version=99)),
-    "version-as-string": json.dumps(_profile(version="1")),
-    "values-as-list": json.dumps(_profile(values=[1, 2])),
-    "values-missing": json.dumps({k: v for k, v in _profile().items() if k != "values"}),
-    "frames-as-bool": json.dumps(_profile(frames=True)),
-    "frames-negative": json.dumps(_profile(frames=-3)),
-    "frames-as-string": json.dumps(_profile(frames="10")),
-    "nan-constant": json.dumps(_profile())[:-1] + ', "extra": NaN}',
-    "infinity-constant": json.dumps(_profile()).replace("10.0", "Infinity"),
-    "truncated": json.dumps(_profile())[:40],
+    "wrong-kind": json.dumps(profile_document(kind="something-else")),
+    "wrong-version": json.dumps(profile_document(version=99)),
+    "version-as-string": json.dumps(profile_document(version="1")),
+    "values-as-list": json.dumps(profile_document(values=[1, 2])),
+    "values-missing": json.dumps({k: v for k, v in profile_document().items() if k != "values"}),
+    "frames-as-bool": json.dumps(profile_document(frames=True)),
+    "frames-negative": json.dumps(profile_document(frames=-3)),
+    "frames-as-string": json.dumps(profile_document(frames="10")),
+    "nan-constant": json.dumps(profile_document())[:-1] + ', "extra": NaN}',
+    "infinity-constant": json.dumps(profile_document()).replace("10.0", "Infinity"),
+    "truncated": json.dumps(profile_document())[:40],
     "utf16": None,
     "huge": None,
 }
@@ -152,9 +139,9 @@ BAD_PROFILES = {
 
 def _write_profile(kind: str, path: Path) -> Path:
     if kind == "utf16":
-        path.write_bytes(json.dumps(_profile()).encode("utf-16"))
+        path.write_bytes(json.dumps(profile_document()).encode("utf-16"))
     elif kind == "huge":
-        path.write_text(json.dumps(_profile(source="x" * 2_000_000)))
+        path.write_text(json.dumps(profile_document(source="x" * 2_000_000)))
     else:
         path.write_text(BAD_PROFILES[kind], encoding="utf-8")
     return path
@@ -179,7 +166,7 @@ def test_bad_profile_through_the_cli(kind: str, tmp_path: Path, capsys) -> None:
 def test_implausible_reference_values_are_dropped(value, tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     path.write_text(
-        json.dumps(_profile(values={"neck_inclination_deg": value, "trunk_inclination_deg": 2.0}))
+        json.dumps(profile_document(values={"neck_inclination_deg": value, "trunk_inclination_deg": 2.0}))
     )
     baseline = Baseline.load(path)
     assert baseline.values["neck_inclination_deg"] is None
@@ -195,7 +182,7 @@ def test_a_profile_fifo_does_not_hang(tmp_path: Path) -> None:
 
 def test_a_good_profile_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "p.json"
-    path.write_text(json.dumps(_profile()))
+    path.write_text(json.dumps(profile_document()))
     baseline = Baseline.load(path)
     baseline.save(tmp_path / "again.json")
     assert Baseline.load(tmp_path / "again.json").values == baseline.values

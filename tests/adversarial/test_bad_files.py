@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.adversarial.helpers import assert_one_line_error, run_cli, write_png, write_video
+from tests.adversarial.helpers import assert_one_line_error, run_cli
+from tests.builders import write_png, write_video
 
 pytestmark = pytest.mark.adversarial
 

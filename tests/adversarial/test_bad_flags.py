@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.adversarial.helpers import assert_one_line_error, run_cli, write_png, write_video
+from tests.adversarial.helpers import assert_one_line_error, run_cli
+from tests.builders import write_png, write_video
+from tests.fakes import Script, ScriptedEstimators
 
 pytestmark = pytest.mark.adversarial
 
@@ -125,26 +127,30 @@ def test_measure_a_16_bit_png_through_the_cli(tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.slow
-def test_workers_beyond_the_cores_are_capped_with_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
-    from posture import pipeline
+def test_workers_beyond_the_cores_are_capped_with_one_line(tmp_path: Path, capsys) -> None:
+    import json
 
-    seen: list[int] = []
-    real = pipeline.Pipeline.analyze_video
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs["workers"])
-        return real(*args, **{**kwargs, "workers": 1})
-
-    monkeypatch.setattr(pipeline.Pipeline, "analyze_video", spy)
-    clip = write_video(tmp_path / "clip.avi")
-    code, _, err = run_cli(
-        ["analyze", str(clip), "--out", str(tmp_path / "o"), "--workers", "1000", "--quiet", "--no-report"],
-        capsys,
-    )
     from posture.pose.parallel import available_cores
 
+    clip = write_video(tmp_path / "clip.avi")
+    out = tmp_path / "o"
+    code, _, err = run_cli(
+        [
+            "analyze",
+            str(clip),
+            "--out",
+            str(out),
+            "--workers",
+            "1000",
+            "--quiet",
+            "--no-report",
+            "--no-history",
+        ],
+        capsys,
+        estimators=ScriptedEstimators(Script(((60.0, None),))),
+    )
     assert code == 0, err
-    assert seen == [available_cores()]
+    assert json.loads((out / "summary.json").read_text())["workers"] == available_cores()
     assert [line for line in err.splitlines() if "--workers 1000" in line] == [
         f"posture: --workers 1000: this machine has {available_cores()} core(s); using {available_cores()}"
     ]

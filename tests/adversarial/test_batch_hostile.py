@@ -4,7 +4,7 @@ A tampered manifest never makes the batch write outside its results folder; a re
 that already holds the user's files keeps them; FIFOs, devices, broken links and link loops in the
 archive are failed recordings with a reason, never a hang or an abort; names that would be a
 spreadsheet formula, a terminal escape or TeX stay text. Recordings are the small text files of
-``tests/batch/batch_fakes.py`` analysed in this process (``SerialEngine``), so no video and no
+``tests/fakes.py`` analysed in this process (``SerialEngine``), so no video and no
 pose model is needed.
 """
 
@@ -26,8 +26,8 @@ from posture.geometry import View
 from posture.outputs.staging import MARKER_NAME
 from posture.outputs.timeline import csv_cell
 from tests.adversarial.helpers import assert_one_line_error, run_cli
-from tests.batch.batch_fakes import SerialEngine, calls
-from tests.batch.test_batch import _archive
+from tests.builders import text_archive
+from tests.fakes import SerialEngine, calls
 
 pytestmark = pytest.mark.adversarial
 
@@ -96,7 +96,7 @@ def victim(tmp_path: Path) -> Path:
 def test_a_tampered_result_folder_never_leads_outside(
     where: str, tmp_path: Path, victim: Path, capsys
 ) -> None:
-    archive = _archive(tmp_path / "a", {"alice/one.mp4": "ok"})
+    archive = text_archive(tmp_path / "a", {"alice/one.mp4": "ok"})
     out = tmp_path / "results"
     assert _batch(archive, out, capsys)[0] == 0
     before = _tree(victim)
@@ -128,7 +128,7 @@ def test_a_tampered_result_folder_never_leads_outside(
     ],
 )
 def test_every_value_read_back_is_checked(change: str, tmp_path: Path, capsys) -> None:
-    archive = _archive(tmp_path / "a", {"one.mp4": "ok", "two.mp4": "ok"})
+    archive = text_archive(tmp_path / "a", {"one.mp4": "ok", "two.mp4": "ok"})
     out = tmp_path / "results"
     assert _batch(archive, out, capsys)[0] == 0
     with contextlib.closing(sqlite3.connect(out / "manifest.sqlite3")) as db, db:
@@ -143,7 +143,7 @@ def test_every_value_read_back_is_checked(change: str, tmp_path: Path, capsys) -
 
 
 def test_a_manifest_of_another_version_or_shape_is_one_line(tmp_path: Path, capsys) -> None:
-    archive = _archive(tmp_path / "a", {"one.mp4": "ok"})
+    archive = text_archive(tmp_path / "a", {"one.mp4": "ok"})
     out = tmp_path / "results"
     assert _batch(archive, out, capsys)[0] == 0
     with contextlib.closing(sqlite3.connect(out / "manifest.sqlite3")) as db, db:
@@ -158,7 +158,7 @@ def test_a_manifest_of_another_version_or_shape_is_one_line(tmp_path: Path, caps
 
 
 def test_someone_elses_database_named_manifest_is_left_alone(tmp_path: Path, capsys) -> None:
-    archive = _archive(tmp_path / "a", {"one.mp4": "ok"})
+    archive = text_archive(tmp_path / "a", {"one.mp4": "ok"})
     out = tmp_path / "results"
     out.mkdir()
     with contextlib.closing(sqlite3.connect(out / "manifest.sqlite3")) as db, db:
@@ -186,8 +186,8 @@ def test_someone_elses_database_named_manifest_is_left_alone(tmp_path: Path, cap
     ids=["partial", "cohort.csv", "cohort.html", "audio.wav", "file", "marker"],
 )
 def test_batch_into_a_folder_with_the_users_files(users: dict[str, str], tmp_path: Path, capsys) -> None:
-    archive = _archive(tmp_path / "a", {"one.mp4": "ok"})
-    out = _archive(tmp_path / "results", users)
+    archive = text_archive(tmp_path / "a", {"one.mp4": "ok"})
+    out = text_archive(tmp_path / "results", users)
     before = _tree(out)
     code, _, err = _batch(archive, out, capsys)
     line = assert_one_line_error(code, err)
@@ -200,8 +200,8 @@ def test_batch_into_a_folder_with_the_users_files(users: dict[str, str], tmp_pat
 def test_a_refused_run_leaves_nothing_that_vouches_for_the_users_files(tmp_path: Path, capsys) -> None:
     """Each refusal names the next file of the user's: a refused run writes no manifest or marker
     that would make the next one take the user's cohort.csv for a batch's."""
-    archive = _archive(tmp_path / "a", {"one.mp4": "ok"})
-    out = _archive(tmp_path / "results", {".partial/notes.txt": "mine", "cohort.csv": "my,cohort"})
+    archive = text_archive(tmp_path / "a", {"one.mp4": "ok"})
+    out = text_archive(tmp_path / "results", {".partial/notes.txt": "mine", "cohort.csv": "my,cohort"})
     code, _, err = _batch(archive, out, capsys)
     assert str(out / ".partial") in assert_one_line_error(code, err)
     assert sorted(p.name for p in out.iterdir()) == [".lock", ".partial", "cohort.csv"]
@@ -214,7 +214,7 @@ def test_a_refused_run_leaves_nothing_that_vouches_for_the_users_files(tmp_path:
 
 
 def test_a_file_the_user_put_into_a_result_folder_is_never_deleted(tmp_path: Path, capsys) -> None:
-    archive = _archive(tmp_path / "a", {"one.mp4": "ok"})
+    archive = text_archive(tmp_path / "a", {"one.mp4": "ok"})
     out = tmp_path / "results"
     assert _batch(archive, out, capsys)[0] == 0
     (out / "recordings" / "one" / "audio.wav").write_bytes(b"RIFF my interview")
@@ -226,7 +226,7 @@ def test_a_file_the_user_put_into_a_result_folder_is_never_deleted(tmp_path: Pat
 
 @pytest.mark.slow
 def test_a_result_the_user_edited_is_not_replaced_but_its_own_are(tmp_path: Path, capsys) -> None:
-    archive = _archive(tmp_path / "a", {"one.mp4": "ok", "two.mp4": "ok"})
+    archive = text_archive(tmp_path / "a", {"one.mp4": "ok", "two.mp4": "ok"})
     out = tmp_path / "results"
     assert _batch(archive, out, capsys)[0] == 0
     (out / "recordings" / "one" / "summary.json").write_text("{}")
@@ -241,7 +241,7 @@ def test_a_result_the_user_edited_is_not_replaced_but_its_own_are(tmp_path: Path
 @pytest.mark.slow
 def test_results_of_a_posture_before_markers_are_still_replaced(tmp_path: Path, capsys) -> None:
     """A results folder an earlier version made (no markers, no sentinel) is posture's all the same."""
-    archive = _archive(tmp_path / "a", {"one.mp4": "ok"})
+    archive = text_archive(tmp_path / "a", {"one.mp4": "ok"})
     out = tmp_path / "results"
     assert _batch(archive, out, capsys)[0] == 0
     for marker in out.rglob(MARKER_NAME):
@@ -257,7 +257,7 @@ def test_results_of_a_posture_before_markers_are_still_replaced(tmp_path: Path, 
 
 def test_names_that_are_formulas_are_text_in_cohort_csv(tmp_path: Path, capsys) -> None:
     names = ['=HYPERLINK("http://x","y")', "@SUM(1+1)", "+cmd", "-2+3"]
-    archive = _archive(tmp_path / "a", {f"{n}/rec.mp4": "ok" for n in names} | {"bad.mp4": "bad"})
+    archive = text_archive(tmp_path / "a", {f"{n}/rec.mp4": "ok" for n in names} | {"bad.mp4": "bad"})
     people = tmp_path / "people.csv"
     people.write_text("file,person,baseline\na/bad.mp4,\"=cmd|' /C calc'!A0\",\n", encoding="utf-8")
     out = tmp_path / "results"
@@ -319,7 +319,7 @@ def test_negative_angles_stay_numbers_in_the_timeline() -> None:
 
 
 def test_a_fifo_a_device_and_broken_links_are_failed_without_a_hang(tmp_path: Path, capsys) -> None:
-    archive = _archive(tmp_path / "a", {"ok.mp4": "ok"})
+    archive = text_archive(tmp_path / "a", {"ok.mp4": "ok"})
     os.mkfifo(archive / "x.mp4")
     (archive / "zero.mp4").symlink_to("/dev/zero")
     (archive / "dangling.mp4").symlink_to(archive / "gone.mp4")
@@ -354,7 +354,7 @@ def test_a_glob_and_a_single_path_find_the_fifo_too(tmp_path: Path, capsys) -> N
 
 
 def test_a_name_that_is_not_utf8_is_a_failed_recording(tmp_path: Path, capsys) -> None:
-    archive = _archive(tmp_path / "a", {"ok.mp4": "ok"})
+    archive = text_archive(tmp_path / "a", {"ok.mp4": "ok"})
     Path(os.fsdecode(os.fsencode(archive) + b"/\xff\xfe.mp4")).write_text("ok\n")
     out = tmp_path / "results"
     code, stdout, err = _batch(archive, out, capsys)
@@ -373,7 +373,7 @@ def test_a_name_that_is_not_utf8_is_a_failed_recording(tmp_path: Path, capsys) -
 
 def test_escape_sequences_in_names_never_reach_the_terminal(tmp_path: Path, capsys) -> None:
     name = "\x1b]0;pwned\x07\x1b[31mred"
-    archive = _archive(tmp_path / "a", {f"{name}/bad.mp4": "bad", "ok.mp4": "ok"})
+    archive = text_archive(tmp_path / "a", {f"{name}/bad.mp4": "bad", "ok.mp4": "ok"})
     out = tmp_path / "results"
     code, stdout, err = _batch(archive, out, capsys)
     assert code == 1
@@ -384,7 +384,7 @@ def test_escape_sequences_in_names_never_reach_the_terminal(tmp_path: Path, caps
 
 @pytest.mark.slow
 def test_a_person_named_like_tex_is_drawn_as_text(tmp_path: Path, capsys) -> None:
-    archive = _archive(tmp_path / "a", {"$\\foo$/one.mp4": "ok", "$x^{2$/two.mp4": "ok"})
+    archive = text_archive(tmp_path / "a", {"$\\foo$/one.mp4": "ok", "$x^{2$/two.mp4": "ok"})
     out = tmp_path / "results"
     code, _, err = run_cli(["batch", str(archive), "--out", str(out), "--quiet"], capsys)
     assert code == 0, err
@@ -393,7 +393,7 @@ def test_a_person_named_like_tex_is_drawn_as_text(tmp_path: Path, capsys) -> Non
 
 
 def test_an_unreadable_or_corrupt_recording_in_a_mixed_archive(tmp_path: Path, capsys) -> None:
-    archive = _archive(tmp_path / "a", {"ok.mp4": "ok", "corrupt.mp4": "bad"})
+    archive = text_archive(tmp_path / "a", {"ok.mp4": "ok", "corrupt.mp4": "bad"})
     (archive / "locked.mp4").write_text("ok\n")
     (archive / "locked.mp4").chmod(0)
     out = tmp_path / "results"
@@ -409,7 +409,7 @@ def test_an_unreadable_or_corrupt_recording_in_a_mixed_archive(tmp_path: Path, c
 
 
 def test_a_summary_changed_on_disk_is_a_failed_row_not_a_crash(tmp_path: Path, capsys) -> None:
-    archive = _archive(tmp_path / "a", {"one.mp4": "ok", "two.mp4": "ok"})
+    archive = text_archive(tmp_path / "a", {"one.mp4": "ok", "two.mp4": "ok"})
     out = tmp_path / "results"
     assert _batch(archive, out, capsys)[0] == 0
     (out / "recordings" / "one" / "summary.json").write_text('{"duration_s": "=cmd", "episodes": 1e999}')

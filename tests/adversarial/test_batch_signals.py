@@ -1,7 +1,7 @@
 """``posture batch`` stopped by a signal, ``kill -9`` of a Ray batch, and a Ray address where
 nothing listens: nothing left marked running, nothing half-written, nothing left running.
 
-Subprocesses (slow). The recordings are the text files of ``tests/batch/batch_fakes.py``.
+Subprocesses (slow). The recordings are the text files of ``tests/fakes.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.adversarial.helpers import (
     run_cli,
     wait_gone,
 )
-from tests.batch.test_batch import _archive
+from tests.builders import text_archive
 
 pytestmark = [pytest.mark.adversarial, pytest.mark.slow]
 
@@ -37,7 +37,7 @@ _LOCAL_DRIVER = (
     "import sys\n"
     "from posture._cli.main import main\n"
     "import posture.batch.runner as r, posture.batch.engines as e\n"
-    "from tests.batch.batch_fakes import fake_task\n"
+    "from tests.fakes import fake_task\n"
     "r.LocalEngine = lambda n: e.LocalEngine(1, fn=fake_task)\n"
     "sys.exit(main(['batch', sys.argv[1], '--out', sys.argv[2], '--no-report', '--quiet']))\n"
 )
@@ -83,7 +83,7 @@ def _finish_the_next_run(archive: Path, out: Path) -> None:
 def test_a_signal_marks_what_ran_interrupted_and_clears_partial(
     signum: int, code: int, line: str, tmp_path: Path
 ) -> None:
-    archive = _archive(tmp_path / "a", {"slow.mp4": "slow 120", "zz_quick.mp4": "ok"})
+    archive = text_archive(tmp_path / "a", {"slow.mp4": "slow 120", "zz_quick.mp4": "ok"})
     out = tmp_path / "out"
     driver = subprocess.Popen(
         [sys.executable, "-c", _LOCAL_DRIVER, str(archive), str(out)],
@@ -132,7 +132,7 @@ def _free_port() -> int:
 )
 def test_a_ray_address_where_nothing_listens_fails_at_once(address: str, tmp_path: Path, capsys) -> None:
     _needs_ray()
-    archive = _archive(tmp_path / "a", {"one.mp4": "ok"})
+    archive = text_archive(tmp_path / "a", {"one.mp4": "ok"})
     started = time.monotonic()
     code, _, err = run_cli(
         [
@@ -159,7 +159,7 @@ _RAY_DRIVER = (
     "from posture.options import AnalysisOptions\n"
     "from posture.batch.ray_engine import RayEngine\n"
     "from posture.config import Config\n"
-    "from tests.batch.batch_fakes import fake_task\n"
+    "from tests.fakes import fake_task\n"
     "with RayEngine(1, fn=fake_task) as e:\n"
     "    print(e._watchdog is not None, flush=True)\n"
     "    run_batch(BatchOptions((sys.argv[1],), Path(sys.argv[2]), Config(), AnalysisOptions(report=False)), engine=e)\n"
@@ -175,7 +175,7 @@ def _ray_session_processes(driver_pid: int) -> set[int]:
 
 def _ray_driver(tmp_path: Path, kinds: dict[str, str]) -> tuple[subprocess.Popen, Path]:
     _needs_ray()
-    archive = _archive(tmp_path / "a", kinds)
+    archive = text_archive(tmp_path / "a", kinds)
     driver = subprocess.Popen(
         [sys.executable, "-c", _RAY_DRIVER, str(archive), str(tmp_path / "out")],
         cwd=ROOT,
@@ -264,7 +264,7 @@ def test_the_watchdog_ends_only_the_session_s_processes(tmp_path: Path) -> None:
 
 def test_the_manifest_attempts_of_an_interrupted_run_are_not_lost(tmp_path: Path) -> None:
     """After kill -9 (no chance to mark anything), the next run says the attempt was lost."""
-    archive = _archive(tmp_path / "a", {"slow.mp4": "slow 120"})
+    archive = text_archive(tmp_path / "a", {"slow.mp4": "slow 120"})
     out = tmp_path / "out"
     driver = subprocess.Popen([sys.executable, "-c", _LOCAL_DRIVER, str(archive), str(out)], cwd=ROOT)
     family: set[int] = set()

@@ -13,7 +13,8 @@ import pytest
 from posture.baseline import Baseline
 from posture.config import load_config
 from posture.untrusted import printable
-from tests.adversarial.helpers import assert_one_line_error, run_cli, write_png
+from tests.adversarial.helpers import assert_one_line_error, run_cli
+from tests.builders import profile_document, write_png
 
 pytestmark = pytest.mark.adversarial
 
@@ -27,10 +28,8 @@ def test_a_config_saved_with_a_byte_order_mark(tmp_path: Path) -> None:
 
 
 def test_a_profile_saved_with_a_byte_order_mark(tmp_path: Path) -> None:
-    from tests.adversarial.test_bad_config_and_profiles import _profile
-
     path = tmp_path / "profile.json"
-    path.write_bytes(BOM + json.dumps(_profile()).encode())
+    path.write_bytes(BOM + json.dumps(profile_document()).encode())
     assert Baseline.load(path).values["neck_inclination_deg"] == 10.0
 
 

@@ -21,7 +21,8 @@ import pytest
 from posture import paths
 from posture.live.channel import MAX_CONNECTIONS, MAX_REQUEST_BYTES
 from posture.live.control import ControlServer, Status
-from tests.adversarial.helpers import assert_one_line_error, run_cli, stop, write_video
+from tests.adversarial.helpers import assert_one_line_error, run_cli, spawn_monitor, stop
+from tests.builders import write_video
 
 pytestmark = pytest.mark.adversarial
 
@@ -190,9 +191,7 @@ def test_a_second_monitor_is_refused_while_clients_fill_the_backlog(server, caps
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_while_the_monitor_starts(tmp_path: Path, signum: int) -> None:
     """The socket answers "starting" while the model loads; a signal then stops it cleanly, soon."""
-    from tests.adversarial.test_signals import _spawn_monitor
-
-    proc, env = _spawn_monitor(write_video(tmp_path / "clip.avi", seconds=2.0), tmp_path)
+    proc, env = spawn_monitor(write_video(tmp_path / "clip.avi", seconds=2.0), tmp_path)
     run = Path(env["POSTURE_RUNTIME_DIR"])
     try:
         deadline = time.monotonic() + 60

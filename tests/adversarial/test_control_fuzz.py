@@ -25,6 +25,7 @@ from posture.live.control import Command, ControlServer, Request, RequestError, 
 from posture.live.monitor import Monitor
 from posture.sources.media import Frame
 from tests.builders import side_pose
+from tests.fakes import ScriptedEstimator
 
 pytestmark = pytest.mark.adversarial
 
@@ -53,16 +54,11 @@ class LiveFakeCamera:
         return Frame(image, self.count, time.monotonic() - self.t0)
 
 
-class GoodPose:
-    def estimate(self, frame: Frame):
-        return GOOD
-
-
 @pytest.fixture()
 def live_monitor() -> Iterator[tuple[Monitor, Path, threading.Thread]]:
     folder = Path(tempfile.mkdtemp(prefix="pfz", dir="/tmp"))
     sock = folder / "control.sock"
-    monitor = Monitor(Config(), LiveFakeCamera(), GoodPose())
+    monitor = Monitor(Config(), LiveFakeCamera(), ScriptedEstimator(lambda t_s: GOOD))
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -269,7 +265,7 @@ def test_validate_request(request_: dict, ok: bool) -> None:
 @pytest.mark.parametrize("until_s", [1e12, -1.0, math.nan, math.inf, "x", True])
 def test_the_monitor_itself_refuses_a_bad_pause(until_s) -> None:
     """Defence in depth: Monitor.pause never lets a bad time reach the loop."""
-    monitor = Monitor(Config(), LiveFakeCamera(), GoodPose())
+    monitor = Monitor(Config(), LiveFakeCamera(), ScriptedEstimator(lambda t_s: GOOD))
     if until_s in (1e12, -1.0):  # numbers: accepted here (the server bounds them); the loop copes
         assert monitor.pause(until_s).state == "paused"
         monitor._apply_commands()  # logs without datetime overflow

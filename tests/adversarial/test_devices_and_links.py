@@ -1,7 +1,7 @@
 """Writing "atomically" onto what is not a regular file: devices, FIFOs and symbolic links.
 
 ``posture advice --html X`` and ``posture calibrate --profile X`` write through
-:mod:`posture.files`. A character device or a FIFO is written through (or refused), never
+:mod:`posture.atomic`. A character device or a FIFO is written through (or refused), never
 replaced by a regular file; a symbolic link is followed, never replaced by a file. The device
 nodes are clones made with ``mknod`` in a temporary folder (root only), so a regression can never
 replace the machine's own ``/dev/null``.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from posture.files import atomic_path, atomic_write
+from posture.atomic import atomic_path, atomic_write
 from posture.geometry import View
 from tests.adversarial.helpers import assert_one_line_error, posture_cmd, run_cli
 

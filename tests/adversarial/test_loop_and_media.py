@@ -15,8 +15,9 @@ from posture.config import Config
 from posture.live.control import Command, ControlServer, Request, send_command
 from posture.live.monitor import Monitor
 from posture.sources.camera import FileFrames
-from tests.adversarial.helpers import assert_one_line_error, run_cli, write_video
-from tests.builders import side_pose
+from tests.adversarial.helpers import assert_one_line_error, run_cli
+from tests.builders import side_pose, write_video
+from tests.fakes import ScriptedEstimator
 
 pytestmark = pytest.mark.adversarial
 
@@ -56,18 +57,13 @@ def test_a_looping_file_paused_across_its_end_plays_on(tmp_path: Path, fourcc: s
     assert times[1] == pytest.approx(1.0 + paused_s, abs=0.15)  # where a camera would be
 
 
-class GoodPose:
-    def estimate(self, frame):
-        return GOOD
-
-
 @pytest.mark.slow
 def test_monitor_loop_survives_a_pause_over_the_end_of_the_file(tmp_path: Path) -> None:
     """The whole monitor on a real clock: a 1 s clip, paused for 1.5 s, still running after."""
     clip = write_video(tmp_path / "clip.avi", seconds=1.0, fps=10.0, fourcc="FFV1")
     frames = FileFrames(clip, loop=True)
     frames.seek_after_s = 0.5  # as a long pause over a long file does
-    monitor = Monitor(Config(), frames, GoodPose())
+    monitor = Monitor(Config(), frames, ScriptedEstimator(lambda t_s: GOOD))
     thread = threading.Thread(target=monitor.run, daemon=True)
     with ControlServer(monitor):
         thread.start()

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.adversarial.helpers import assert_one_line_error, posture_cmd, run_cli, write_video
+from tests.adversarial.helpers import assert_one_line_error, posture_cmd, run_cli
+from tests.builders import write_video
 
 pytestmark = pytest.mark.adversarial
 

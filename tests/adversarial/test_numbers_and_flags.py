@@ -18,8 +18,8 @@ from posture.config import Config, load_config
 from posture.errors import ConfigError
 from posture.live.control import ControlServer, Status
 from posture.pipeline import Pipeline
-from tests.adversarial.helpers import assert_one_line_error, run_cli, write_video
-from tests.builders import side_pose
+from tests.adversarial.helpers import assert_one_line_error, run_cli
+from tests.builders import side_pose, write_video
 
 pytestmark = pytest.mark.adversarial
 
@@ -191,8 +191,8 @@ def test_a_sampling_rate_no_video_has(tmp_path: Path, fps: str) -> None:
 @pytest.mark.parametrize("fps", [0.01, 0.1, 0.3])
 def test_a_sample_step_longer_than_the_clip_never_makes_it_longer(clip: Path, scripted, fps: float) -> None:
     """One frame every 100 s of a 3 s clip stands for the 3 s, not for 100 (nor 10,000)."""
-    from posture.outputs.files import analysis_summary
     from posture.outputs.history import SessionTotals
+    from posture.outputs.session_files import analysis_summary
 
     config = Config().replace("analysis", sample_fps=fps)
     result = Pipeline(config, estimators=scripted((10.0, GOOD))).analyze_video(clip)

@@ -21,7 +21,8 @@ import pytest
 
 from posture.lifecycle import Terminated
 from posture.outputs.staging import MARKER_NAME, STAGING_PREFIX, OutputFolderError, staged_output
-from tests.adversarial.helpers import assert_one_line_error, posture_cmd, run_cli, write_video
+from tests.adversarial.helpers import assert_one_line_error, posture_cmd, run_cli
+from tests.builders import write_video
 
 pytestmark = pytest.mark.adversarial
 
@@ -191,7 +192,9 @@ def test_a_file_size_limit_in_a_subprocess(clip: Path, tmp_path: Path) -> None:
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
 
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    # Nothing else can write under the limit either: a coverage run's measurement of this process
+    # (COVERAGE_PROCESS_CONFIG, pytest --cov) is left out, or saving its data would fail loudly.
+    env = {**{k: v for k, v in os.environ.items() if k != "COVERAGE_PROCESS_CONFIG"}, "MPLBACKEND": "Agg"}
     # matplotlib (imported by mediapipe) builds its font cache on first use; whether this test runs
     # first must not matter, so the cache is built before the limit applies.
     subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, check=True, timeout=120)

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from posture.geometry import View
 from posture.live.channel import ControlError
 from posture.live.channel import ensure_private_folder as _ensure_private_folder
-from tests.adversarial.helpers import assert_one_line_error, run_cli, write_video
+from tests.adversarial.helpers import assert_one_line_error, run_cli
+from tests.builders import side_pose, write_video
+from tests.fakes import Script, ScriptedEstimators
 
 pytestmark = pytest.mark.adversarial
 
@@ -89,31 +90,27 @@ def test_the_status_command_refuses_a_hostile_fallback(tmp_path: Path, monkeypat
 
 
 # -- calibrate ---------------------------------------------------------------------------------------
+# The pose model is the scripted one (tests/fakes.py): the capture, its checks, the validation and
+# the saved profile are the real ones, on a clip played at real speed.
+
+GOOD = side_pose(trunk_deg=-8.0, neck_deg=8.0, pitch_deg=10.0)
+SLOUCH = side_pose(trunk_deg=-5.0, neck_deg=32.0, pitch_deg=28.0)
 
 
-class _NoModel:
-    name = "fake"
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-    def estimate(self, frame):
-        return None
+def _calibrate(
+    tmp_path: Path, capsys, script: Script, *extra: str, grey: int | None = None
+) -> tuple[int, str, str, Path]:
+    """``posture calibrate`` on a 6 s clip with the scripted pose model; (exit, stdout, stderr, profile)."""
+    clip = write_video(tmp_path / "clip.avi", seconds=6.0, fps=10.0, grey=grey)
+    profile = tmp_path / "profile.json"
+    argv = ["calibrate", "--source", str(clip), "--profile", str(profile), *extra]
+    code, out, err = run_cli(argv, capsys, estimators=ScriptedEstimators(script))
+    return code, out, err, profile
 
 
 @pytest.mark.slow
-def test_calibrate_on_nobody_saves_nothing_and_says_so_once(tmp_path: Path, capsys, monkeypatch) -> None:
-    import posture.pose.estimator
-
-    monkeypatch.setattr(posture.pose.estimator, "open_estimator", lambda *a, **k: _NoModel())
-    clip = write_video(tmp_path / "empty.avi", seconds=4.0, fps=10.0)
-    profile = tmp_path / "profile.json"
-    code, out, err = run_cli(
-        ["calibrate", "--source", str(clip), "--seconds", "1.5", "--profile", str(profile)], capsys
-    )
+def test_calibrate_on_nobody_saves_nothing_and_says_so_once(tmp_path: Path, capsys) -> None:
+    code, out, err, profile = _calibrate(tmp_path, capsys, Script(((60.0, None),)), "--seconds", "1.5")
     line = assert_one_line_error(code, err)
     assert line.startswith("posture: error: calibration not saved")
     assert not profile.exists()
@@ -121,82 +118,46 @@ def test_calibrate_on_nobody_saves_nothing_and_says_so_once(tmp_path: Path, caps
     assert len(checks) == len(set(checks))  # each check line printed once, not the block again
 
 
-def _calibrate_validated_as(validation, tmp_path: Path, capsys, monkeypatch) -> tuple[int, str, Path]:
-    """``posture calibrate`` on a clip with a capture that passes and a check that says ``validation``."""
-    import posture.calibrate
-    import posture.pose.estimator
-    import posture.profile
-    from posture.baseline import Baseline
-
-    baseline = Baseline(view=View.SIDE, values={"neck_inclination_deg": 10.0}, frames=20)
-    monkeypatch.setattr(posture.pose.estimator, "open_estimator", lambda *a, **k: _NoModel())
-    monkeypatch.setattr(
-        posture.calibrate,
-        "run_calibration",
-        lambda *a, **k: (baseline, posture.calibrate.CalibrationReport(True, ())),
-    )
-    monkeypatch.setattr(posture.profile, "validate", lambda *a, **k: validation)
-    clip = write_video(tmp_path / "clip.avi", seconds=6.0, fps=10.0)
-    profile = tmp_path / "profile.json"
-    code, _out, err = run_cli(
-        ["calibrate", "--source", str(clip), "--seconds", "1", "--profile", str(profile)], capsys
-    )
-    return code, err, profile
-
-
 @pytest.mark.slow
-def test_calibrate_that_fails_its_validation_saves_nothing(tmp_path: Path, capsys, monkeypatch) -> None:
-    from posture.profile import Validation
-
-    failed = Validation(False, "Your posture reads poor: calibrate again")
-    code, err, profile = _calibrate_validated_as(failed, tmp_path, capsys, monkeypatch)
-    assert assert_one_line_error(code, err) == (
-        "posture: error: calibration not saved: Your posture reads poor: calibrate again"
+def test_calibrate_that_fails_its_validation_saves_nothing(tmp_path: Path, capsys) -> None:
+    """Sat well for the capture, slouched for the check after it."""
+    code, _out, err, profile = _calibrate(
+        tmp_path, capsys, Script(((1.2, GOOD), (60.0, SLOUCH))), "--seconds", "1"
     )
+    line = assert_one_line_error(code, err)
+    assert line.startswith("posture: error: calibration not saved: Your posture reads "), line
+    assert "sit as you did during calibration" in line
     assert not profile.exists()
 
 
 @pytest.mark.slow
-def test_calibrate_that_passes_saves_the_profile(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_calibrate_that_passes_saves_the_profile(tmp_path: Path, capsys) -> None:
     from posture.baseline import Baseline
-    from posture.profile import Validation
 
-    code, err, profile = _calibrate_validated_as(Validation(True, "good"), tmp_path, capsys, monkeypatch)
+    code, out, err, profile = _calibrate(tmp_path, capsys, Script(((60.0, GOOD),)), "--seconds", "1")
     assert code == 0, err
-    assert Baseline.load(profile).values["neck_inclination_deg"] == 10.0
+    assert Baseline.load(profile).values["neck_inclination_deg"] == pytest.approx(8.0, abs=0.5)
+    assert "ok: Your posture reads good against the new calibration" in out
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("flag,expected", [([], 2.5), (["--seconds", "1"], 1.0)])
 def test_calibrate_takes_its_settings_from_the_config_and_flags_win(
-    flag: list[str], expected: float, tmp_path: Path, capsys, monkeypatch
+    flag: list[str], expected: float, tmp_path: Path, capsys
 ) -> None:
-    import posture.calibrate
-    import posture.pose.estimator
-    import posture.profile
+    """The capture lasts calibration.seconds (or --seconds) and is judged by the file's
+    min_brightness: the clip (grey level 35) is darker than the default (45) allows."""
     from posture.baseline import Baseline
 
-    seen = []
-
-    def fake_run(frames, est, calibration, metrics, **kwargs):
-        seen.append(calibration)
-        return Baseline(view=View.SIDE, values={"neck_inclination_deg": 10.0}, frames=20), (
-            posture.calibrate.CalibrationReport(True, ())
-        )
-
-    monkeypatch.setattr(posture.pose.estimator, "open_estimator", lambda *a, **k: _NoModel())
-    monkeypatch.setattr(posture.calibrate, "run_calibration", fake_run)
-    monkeypatch.setattr(posture.profile, "validate", lambda *a, **k: posture.profile.Validation(True, "good"))
     cfg = tmp_path / "posture.toml"
     cfg.write_text("[calibration]\nseconds = 2.5\nmin_brightness = 30.0\n")
-    clip = write_video(tmp_path / "clip.avi", seconds=6.0, fps=10.0)
-    argv = ["calibrate", "--source", str(clip), "--config", str(cfg), "--profile", str(tmp_path / "p.json")]
-    code, out, err = run_cli(argv + flag, capsys)
+    code, out, err, profile = _calibrate(
+        tmp_path, capsys, Script(((60.0, GOOD),)), "--config", str(cfg), *flag
+    )
     assert code == 0, err
-    (calibration,) = seen
-    assert calibration.seconds == expected
-    assert calibration.min_brightness == 30.0
     assert f"hold still for {expected:g} s" in out
+    frames = Baseline.load(profile).frames  # sampled at calibration.sample_fps, 5 a second
+    assert abs(frames - 5 * expected) <= 2, frames
 
 
 # -- start-up runs no program ----------------------------------------------------------------------

@@ -12,13 +12,13 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.adversarial.helpers import children_of, posture_cmd, stop, wait_gone, write_video
+from tests.adversarial.helpers import children_of, monitor_env, posture_cmd, spawn_monitor, stop, wait_gone
+from tests.builders import write_video
 
 pytestmark = [pytest.mark.adversarial, pytest.mark.mediapipe]
 
@@ -29,14 +29,6 @@ RNG = random.Random(1111)
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """60 s at 10 fps: with --every-frame each of two workers has 300 frames to estimate."""
     return write_video(tmp_path_factory.mktemp("clip") / "long.avi", seconds=60.0, fps=10.0)
-
-
-def _env(tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "POSTURE_DATA_DIR": str(tmp_path / "data"),
-        "POSTURE_RUNTIME_DIR": tempfile.mkdtemp(prefix="psig", dir="/tmp"),
-    }
 
 
 def _wait_for_workers(proc: subprocess.Popen, n: int, timeout_s: float = 60.0) -> set[int]:
@@ -71,7 +63,7 @@ def test_analyze_with_two_workers_stops_with_its_parent(
         posture_cmd(
             "analyze", str(long_clip), "--out", str(out), "--workers", "2", "--every-frame", "--quiet"
         ),
-        env=_env(tmp_path),
+        env=monitor_env(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -100,18 +92,6 @@ def test_analyze_with_two_workers_stops_with_its_parent(
         assert all(p.name.startswith(".posture-partial-") for p in out.iterdir())
 
 
-def _spawn_monitor(clip: Path, tmp_path: Path) -> tuple[subprocess.Popen, dict[str, str]]:
-    env = _env(tmp_path)
-    proc = subprocess.Popen(
-        posture_cmd("monitor", "--source", str(clip), "--loop", "--no-context", "--alerts", "console"),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    return proc, env
-
-
 def _wait_status(env: dict[str, str], proc: subprocess.Popen, timeout_s: float = 60.0) -> str:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -128,7 +108,7 @@ def _wait_status(env: dict[str, str], proc: subprocess.Popen, timeout_s: float =
 )
 def test_monitor_ends_cleanly_on_a_signal(signum: int, long_clip: Path, tmp_path: Path) -> None:
     """Closing the terminal (SIGHUP) ends the session like Ctrl-C: exit 0, socket gone, session done."""
-    proc, env = _spawn_monitor(long_clip, tmp_path)
+    proc, env = spawn_monitor(long_clip, tmp_path)
     try:
         _wait_status(env, proc)
         time.sleep(RNG.uniform(0.0, 1.5))
@@ -146,7 +126,7 @@ def test_monitor_ends_cleanly_on_a_signal(signum: int, long_clip: Path, tmp_path
 
 
 def test_a_new_monitor_replaces_the_stale_socket_of_a_killed_one(long_clip: Path, tmp_path: Path) -> None:
-    proc, env = _spawn_monitor(long_clip, tmp_path)
+    proc, env = spawn_monitor(long_clip, tmp_path)
     try:
         _wait_status(env, proc)
         proc.kill()
@@ -176,7 +156,7 @@ def test_a_missing_camera_is_reported_as_such_even_with_a_stale_socket(tmp_path:
     """The camera is opened before the control channel: never 'another monitor is running'."""
     import socket
 
-    env = _env(tmp_path)
+    env = monitor_env(tmp_path)
     folder = Path(env["POSTURE_RUNTIME_DIR"])
     folder.mkdir(mode=0o700, exist_ok=True)
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

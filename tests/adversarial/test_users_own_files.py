@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from posture.outputs.staging import MARKER_NAME, STAGING_PREFIX
-from tests.adversarial.helpers import assert_one_line_error, run_cli, write_video
+from tests.adversarial.helpers import assert_one_line_error, run_cli
+from tests.builders import write_video
 from tests.fakes import Script, ScriptedEstimators
 
 pytestmark = pytest.mark.adversarial
@@ -28,12 +29,7 @@ USERS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _scripted_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nobody in the picture, from the scripted estimator instead of MediaPipe."""
-    import posture.pose.estimator
-
-    monkeypatch.setattr(posture.pose.estimator, "open_estimator", ScriptedEstimators(Script(((60.0, None),))))
+NOBODY = ScriptedEstimators(Script(((60.0, None),)))  # the pose model: nobody in the picture
 
 
 @pytest.fixture()
@@ -43,7 +39,7 @@ def clip(tmp_path: Path) -> Path:
 
 def _analyze(video: Path, out: Path, capsys, *extra: str, history: bool = False) -> tuple[int, str, str]:
     argv = ["analyze", str(video), "--out", str(out), "--quiet", "--workers", "1", *extra]
-    return run_cli([*argv, *([] if history else ["--no-history"])], capsys)
+    return run_cli([*argv, *([] if history else ["--no-history"])], capsys, estimators=NOBODY)
 
 
 def _annotated_name() -> str:
@@ -185,7 +181,7 @@ def test_a_link_named_like_an_output_is_not_replaced(clip: Path, tmp_path: Path,
 
 def test_demo_out_into_the_users_folder(tmp_path: Path, capsys) -> None:
     out = _user_folder(tmp_path, USERS)
-    code, _, err = run_cli(["demo", "--out", str(out), "--quiet"], capsys)
+    code, _, err = run_cli(["demo", "--out", str(out), "--quiet"], capsys, estimators=NOBODY)
     assert_one_line_error(code, err)
     assert _snapshot(out) == USERS
 
@@ -197,7 +193,9 @@ def test_the_demos_own_cache_folder_is_replaced_marker_or_not(clip: Path, tmp_pa
     from posture.options import AnalysisOptions
 
     out = _user_folder(tmp_path, {"report.html": b"an old demo report", "annotated.webm": b"old"})
-    run_analysis(clip, out, Config(), AnalysisOptions(workers=1, history=False, own_folder=True))
+    run_analysis(
+        clip, out, Config(), AnalysisOptions(workers=1, history=False, own_folder=True), estimators=NOBODY
+    )
     assert (out / "report.html").read_bytes() != b"an old demo report"
     assert not (out / "annotated.webm").exists()
 

@@ -28,17 +28,10 @@ from posture.batch.runner import PARTIAL_SENTINEL, _folder_name, _locked
 from posture.config import Config
 from posture.errors import InputError
 from posture.options import AnalysisOptions
-from tests.batch.batch_fakes import calls, fake_task
+from tests.builders import text_archive
+from tests.fakes import calls, fake_task
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _archive(root: Path, kinds: dict[str, str]) -> Path:
-    for rel, content in kinds.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content + "\n", encoding="utf-8")
-    return root
 
 
 def _options(archive: Path, out: Path, **changes: object) -> BatchOptions:
@@ -62,7 +55,7 @@ def _states(out: Path) -> dict[str, object]:
 
 
 def test_discover_walks_folders_and_globs_once_each(tmp_path: Path) -> None:
-    a = _archive(
+    a = text_archive(
         tmp_path / "a",
         {
             "x.mp4": "ok",
@@ -85,7 +78,7 @@ def test_discover_walks_folders_and_globs_once_each(tmp_path: Path) -> None:
 
 
 def test_people_csv_and_folder_profiles_choose_person_and_baseline(tmp_path: Path) -> None:
-    a = _archive(tmp_path / "a", {"alice/mon.mp4": "ok", "alice/tue.mp4": "ok", "carol/wed.mp4": "ok"})
+    a = text_archive(tmp_path / "a", {"alice/mon.mp4": "ok", "alice/tue.mp4": "ok", "carol/wed.mp4": "ok"})
     (a / "carol" / "profile.json").write_text("{}", encoding="utf-8")
     (a / "good.jpg").write_bytes(b"jpg")
     csv_path = a / "people.csv"
@@ -156,7 +149,7 @@ def test_workers_at_most_one_per_core_and_as_memory_allows() -> None:
 
 @pytest.mark.slow
 def test_rerun_skips_done_and_bad_retries_flaky_and_gives_up_on_crashes(tmp_path: Path) -> None:
-    a = _archive(
+    a = text_archive(
         tmp_path / "a",
         {
             "p1/ok1.mp4": "ok",
@@ -202,7 +195,7 @@ def test_rerun_skips_done_and_bad_retries_flaky_and_gives_up_on_crashes(tmp_path
 
 @pytest.mark.slow
 def test_kill_between_publishing_and_recording_loses_and_repeats_nothing(tmp_path: Path) -> None:
-    a = _archive(tmp_path / "a", {"one.mp4": "ok", "two.mp4": "ok", "three.mp4": "ok"})
+    a = text_archive(tmp_path / "a", {"one.mp4": "ok", "two.mp4": "ok", "three.mp4": "ok"})
     out = tmp_path / "results"
     _run(a, out)
     db = sqlite3.connect(out / "manifest.sqlite3")
@@ -226,7 +219,7 @@ def test_kill_between_publishing_and_recording_loses_and_repeats_nothing(tmp_pat
 
 
 def test_a_second_batch_on_the_same_results_is_refused(tmp_path: Path) -> None:
-    a = _archive(tmp_path / "a", {"one.mp4": "ok"})
+    a = text_archive(tmp_path / "a", {"one.mp4": "ok"})
     out = tmp_path / "results"
     out.mkdir()
     with _locked(out), pytest.raises(BatchLockedError, match="another posture batch"):
@@ -235,14 +228,14 @@ def test_a_second_batch_on_the_same_results_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_workers_die_with_the_driver(tmp_path: Path) -> None:
-    a = _archive(tmp_path / "a", {"slow.mp4": "slow 120"})
+    a = text_archive(tmp_path / "a", {"slow.mp4": "slow 120"})
     script = (
         "import sys; from pathlib import Path\n"
         "from posture.batch import BatchOptions, run_batch\n"
         "from posture.options import AnalysisOptions\n"
         "from posture.batch.engines import LocalEngine\n"
         "from posture.config import Config\n"
-        "from tests.batch.batch_fakes import fake_task\n"
+        "from tests.fakes import fake_task\n"
         "with LocalEngine(1, fn=fake_task) as e:\n"
         "    run_batch(BatchOptions((sys.argv[1],), Path(sys.argv[2]), Config(), AnalysisOptions(report=False)), engine=e)\n"
     )
@@ -278,7 +271,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.slow
 def test_cohort_csv_repeats_each_summary(tmp_path: Path) -> None:
-    a = _archive(tmp_path / "a", {"alice/one.mp4": "ok", "bob/two.mp4": "ok", "bob/bad.mp4": "bad"})
+    a = text_archive(tmp_path / "a", {"alice/one.mp4": "ok", "bob/two.mp4": "ok", "bob/bad.mp4": "bad"})
     out = tmp_path / "results"
     result = _run(a, out)
     with result.cohort_csv.open(encoding="utf-8") as fh:
@@ -308,7 +301,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Cap
     (tmp_path / "empty").mkdir()
     assert main(["batch", str(tmp_path / "empty"), "--out", str(tmp_path / "r")]) == 2
     assert "no videos found" in capsys.readouterr().err
-    a = _archive(tmp_path / "a", {"x.mp4": "ok"})
+    a = text_archive(tmp_path / "a", {"x.mp4": "ok"})
     for extra, message in [
         (["--workers", "0"], "--workers must be at least 1"),
         (["--max-attempts", "0"], "--max-attempts"),
@@ -324,7 +317,7 @@ def test_ray_engine_without_ray_is_one_line_and_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
-    a = _archive(tmp_path / "a", {"x.mp4": "ok"})
+    a = text_archive(tmp_path / "a", {"x.mp4": "ok"})
     assert main(["batch", str(a), "--out", str(tmp_path / "r"), "--engine", "ray", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert (
@@ -345,13 +338,13 @@ def test_nothing_but_the_ray_engine_imports_ray() -> None:
 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_workers_and_the_next_run_finishes(tmp_path: Path) -> None:
-    a = _archive(tmp_path / "a", {"slow.mp4": "slow 120", "quick.mp4": "ok"})
+    a = text_archive(tmp_path / "a", {"slow.mp4": "slow 120", "quick.mp4": "ok"})
     out = tmp_path / "out"
     script = (
         "import sys; from pathlib import Path\n"
         "from posture._cli.main import main\n"
         "import posture.batch.runner as r, posture.batch.engines as e\n"
-        "from tests.batch.batch_fakes import fake_task\n"
+        "from tests.fakes import fake_task\n"
         "r.LocalEngine = lambda n: e.LocalEngine(1, fn=fake_task)\n"
         "sys.exit(main(['batch', sys.argv[1], '--out', sys.argv[2], '--no-report', '--quiet']))\n"
     )
@@ -388,7 +381,7 @@ def test_ray_engine_reports_a_dead_worker_and_retries(tmp_path: Path) -> None:
         pytest.skip(reason)
     from posture.batch.ray_engine import RayEngine
 
-    a = _archive(
+    a = text_archive(
         tmp_path / "a", {"ok.mp4": "ok", "flaky.mp4": "flaky", "crash.mp4": "crash", "bad.mp4": "bad"}
     )
     out = tmp_path / "results"
@@ -408,7 +401,7 @@ def test_ray_engine_reports_a_dead_worker_and_retries(tmp_path: Path) -> None:
 def test_people_csv_naming_files_not_found_is_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    a = _archive(tmp_path / "a", {"alice/one.mp4": "ok"})
+    a = text_archive(tmp_path / "a", {"alice/one.mp4": "ok"})
     people = tmp_path / "people.csv"
     people.write_text(
         "file,person,baseline\na/alice/one.mp4,Alice,\na/alice/gone.mp4,Alice,\n", encoding="utf-8"
@@ -435,7 +428,7 @@ def test_one_progress_bar_on_a_terminal_only(
     monkeypatch.setattr(runner, "LocalEngine", lambda n: LocalEngine(1, fn=fake_task))
     err = _Terminal() if terminal else io.StringIO()
     monkeypatch.setattr(sys, "stderr", err)
-    a = _archive(tmp_path / "a", {"one.mp4": "ok", "two.mp4": "ok", "bad.mp4": "bad"})
+    a = text_archive(tmp_path / "a", {"one.mp4": "ok", "two.mp4": "ok", "bad.mp4": "bad"})
     out = io.StringIO()
     args = ["batch", str(a), "--out", str(tmp_path / "r"), "--no-report", *(["--quiet"] if quiet else [])]
     assert main(args, stdout=out) == 1  # bad.mp4 failed
@@ -478,7 +471,7 @@ def test_each_recording_runs_on_one_core_without_history_with_its_own_baseline(t
     import functools
 
     from posture.batch.task import analyse_recording
-    from tests.batch.batch_fakes import SerialEngine, fake_run_analysis
+    from tests.fakes import SerialEngine, fake_run_analysis
 
     seen: dict[str, AnalysisOptions] = {}
 
@@ -486,7 +479,7 @@ def test_each_recording_runs_on_one_core_without_history_with_its_own_baseline(t
         seen[video.name] = options
         return fake_run_analysis(video, out_dir, config, options)
 
-    a = _archive(tmp_path / "a", {"alice/one.mp4": "ok", "bob/two.mp4": "ok"})
+    a = text_archive(tmp_path / "a", {"alice/one.mp4": "ok", "bob/two.mp4": "ok"})
     (a / "alice" / "profile.json").write_text("{}", encoding="utf-8")  # alice's folder baseline
     run_batch(
         _options(a, tmp_path / "r"), engine=SerialEngine(functools.partial(analyse_recording, analyse=spy))
@@ -497,9 +490,9 @@ def test_each_recording_runs_on_one_core_without_history_with_its_own_baseline(t
 
 
 def test_a_recordings_own_baseline_with_calibrate_first_fails_that_recording_alone(tmp_path: Path) -> None:
-    from tests.batch.batch_fakes import SerialEngine
+    from tests.fakes import SerialEngine
 
-    a = _archive(tmp_path / "a", {"alice/one.mp4": "ok", "bob/two.mp4": "ok"})
+    a = text_archive(tmp_path / "a", {"alice/one.mp4": "ok", "bob/two.mp4": "ok"})
     (a / "alice" / "profile.json").write_text("{}", encoding="utf-8")
     options = _options(a, tmp_path / "r", analysis=AnalysisOptions(calibrate_first_s=3.0, report=False))
     result = run_batch(options, engine=SerialEngine())

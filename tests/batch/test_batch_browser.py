@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -16,10 +17,15 @@ from posture.batch import BatchOptions, run_batch
 from posture.batch.engines import LocalEngine
 from posture.config import Config
 from posture.outputs.report import COLOURS
-from tests.batch.batch_fakes import fake_task
-from tests.outputs.test_report_browser import WINDOW, _chromium, _hex_rgb, _run
+from tests.builders import hex_rgb
+from tests.fakes import fake_task
+
+if TYPE_CHECKING:
+    from tests.conftest import Chromium
 
 pytestmark = pytest.mark.browser
+
+WINDOW = (1200, 2400)
 
 
 class _Links(HTMLParser):
@@ -50,11 +56,10 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return result.cohort_html
 
 
-def test_chromium_renders_the_cohort_charts(cohort: Path, tmp_path: Path) -> None:
+def test_chromium_renders_the_cohort_charts(cohort: Path, tmp_path: Path, chromium: Chromium) -> None:
     from PIL import Image
 
-    browser = _chromium()
-    dump = _run(browser, tmp_path / "profile-dom", "--dump-dom", cohort.as_uri())
+    dump = chromium.run(tmp_path / "profile-dom", "--dump-dom", cohort.as_uri())
     assert dump.returncode == 0, dump.stderr[-2000:]
     dom = dump.stdout
     assert dom.count("<svg") == 3 and dom.count('class="chart"') == 3
@@ -64,8 +69,7 @@ def test_chromium_renders_the_cohort_charts(cohort: Path, tmp_path: Path) -> Non
     assert "is not a video OpenCV can open" in dom
 
     png = tmp_path / "cohort.png"
-    shot = _run(
-        browser,
+    shot = chromium.run(
         tmp_path / "profile-shot",
         f"--screenshot={png}",
         f"--window-size={WINDOW[0]},{WINDOW[1]}",
@@ -78,14 +82,13 @@ def test_chromium_renders_the_cohort_charts(cohort: Path, tmp_path: Path) -> Non
     assert colours is not None and len(colours) > 50, "the screenshot is (nearly) blank"
     # The charts' bars: good and poor colours, as drawn (not just as named in the CSS).
     for name in ("good", "poor"):
-        ref = _hex_rgb(COLOURS[name])
+        ref = hex_rgb(COLOURS[name])
         n = sum(c for c, px in colours if all(abs(a - b) <= 12 for a, b in zip(px, ref, strict=False)))
         assert n > 2000, (name, n)
 
 
-def test_every_link_opens_the_report_it_names(cohort: Path, tmp_path: Path) -> None:
-    browser = _chromium()
-    dom = _run(browser, tmp_path / "profile-dom", "--dump-dom", cohort.as_uri()).stdout
+def test_every_link_opens_the_report_it_names(cohort: Path, tmp_path: Path, chromium: Chromium) -> None:
+    dom = chromium.run(tmp_path / "profile-dom", "--dump-dom", cohort.as_uri()).stdout
     parser = _Links()
     parser.feed(dom)
     reports = [href for cls, href in parser.links if cls == "report-link"]
@@ -99,8 +102,6 @@ def test_every_link_opens_the_report_it_names(cohort: Path, tmp_path: Path) -> N
         target = cohort.parent / unquote(urlsplit(href).path)
         assert target.is_file(), href
     # Follow one link as the browser would: the recording's own report, with its episodes.
-    opened = _run(
-        browser, tmp_path / "profile-link", "--dump-dom", cohort.parent.as_uri() + "/" + episodes[0]
-    )
+    opened = chromium.run(tmp_path / "profile-link", "--dump-dom", cohort.parent.as_uri() + "/" + episodes[0])
     assert opened.returncode == 0, opened.stderr[-2000:]
     assert 'id="episodes"' in opened.stdout and "Sustained poor posture" in opened.stdout

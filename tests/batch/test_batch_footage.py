@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from posture.batch.manifest import Manifest, Status
-from tests.batch.archive import Archive, build_archive
+from tests.builders import Archive, build_archive
 
 pytestmark = [pytest.mark.footage, pytest.mark.mediapipe]
 

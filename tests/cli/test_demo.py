@@ -20,7 +20,7 @@ from posture.detector import DetectorConfig
 from posture.options import AnalysisOptions
 from posture.paths import CACHE_DIR_ENV, DB_NAME, demo_out_dir
 from posture.sources import demo
-from tests.outputs.test_history import _summary
+from tests.builders import summary_of
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -99,7 +99,7 @@ def fake_analysis(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         calls.append(
             {"video": video, "out_dir": out_dir, "hold_s": config.detector.hold_s, **vars(options), **kw}
         )
-        return AnalysisOutput(_summary(duration=64.0, poor=0.0, away=0.0), {"report": report})
+        return AnalysisOutput(summary_of(duration=64.0, poor=0.0, away=0.0), {"report": report})
 
     monkeypatch.setattr(commands, "run_analysis", fake)
     return calls

@@ -17,7 +17,7 @@ from posture.outputs.history import (
     daily_trend,
     list_sessions,
 )
-from tests.outputs.test_history import _record
+from tests.builders import record_session
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def _row(share: float = 0.1, **fields) -> SessionRow:
 
 
 def test_json_shape(data_dir: Path) -> None:
-    _record()
+    record_session()
     doc = history_json(list_sessions(), daily_trend())
     json.dumps(doc)  # serialisable as is
     assert set(doc) == {"sessions", "trend", "hidden"}
@@ -72,7 +72,7 @@ def test_json_shape(data_dir: Path) -> None:
 
 def test_json_times_are_the_stored_text(data_dir: Path) -> None:
     """The typed rows hold datetimes; the JSON gives back exactly what the database holds."""
-    _record()
+    record_session()
     with sqlite3.connect(data_dir / "history.sqlite3") as conn:
         started, ended = conn.execute("SELECT started, ended FROM sessions").fetchone()
     [s] = history_json(list_sessions(), [])["sessions"]
@@ -81,8 +81,8 @@ def test_json_times_are_the_stored_text(data_dir: Path) -> None:
 
 
 def test_render_history(data_dir: Path) -> None:
-    _record()
-    _record(duration=4000.0, poor=0.0, away=0.0, source="/a/long.mp4")
+    record_session()
+    record_session(duration=4000.0, poor=0.0, away=0.0, source="/a/long.mp4")
     text = render_history(list_sessions(), daily_trend())
     lines = text.splitlines()
     assert lines[0].split() == [

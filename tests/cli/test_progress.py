@@ -12,7 +12,8 @@ import pytest
 from posture._cli.analysis import _Progress
 from posture._cli.main import main
 from posture.results import ANALYSING, REPORT, VIDEO, Stage
-from tests.fakes import write_clip
+from tests.builders import write_video
+from tests.fakes import Script, ScriptedEstimators
 
 
 class _Terminal(io.StringIO):
@@ -85,16 +86,15 @@ def test_no_bar_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.mediapipe
 def test_analyze_with_annotate_shows_every_stage_on_a_terminal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("POSTURE_DATA_DIR", str(tmp_path / "data"))
     err = _Terminal()
     monkeypatch.setattr(sys, "stderr", err)
-    video = write_clip(tmp_path / "clip.avi", seconds=2.0)
+    video = write_video(tmp_path / "clip.avi", seconds=2.0)
     argv = ["analyze", str(video), "--out", str(tmp_path / "out"), "--annotate", "--no-history"]
-    assert main(argv, stdout=io.StringIO()) == 0
+    assert main(argv, stdout=io.StringIO(), estimators=ScriptedEstimators(Script(((60.0, None),)))) == 0
     renders = _renders(err.getvalue())
     shown = {r.split(":")[0].split(" (")[0] for r in renders}
     # (the report is written alongside the video: it is named only when it outlasts the video)

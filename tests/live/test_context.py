@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from posture.config import DEFAULT_MEETING_APPS, ContextConfig
+from posture.errors import ConfigError
 from posture.live import context
 from posture.live.context import (
     ContextState,
@@ -276,13 +277,13 @@ def test_meeting_app_matching() -> None:
 def test_context_config_validation() -> None:
     assert ContextConfig(meeting_apps=["zoom ", "teams"]).meeting_apps == ("zoom", "teams")  # type: ignore[arg-type]
     for bad in ({"interval_s": 0}, {"interval_s": float("nan")}, {"interval_s": True}):
-        with pytest.raises(ValueError, match=r"context\.interval_s"):
+        with pytest.raises(ConfigError, match=r"context\.interval_s"):
             ContextConfig(**bad)
-    with pytest.raises(ValueError, match=r"context\.meeting_apps"):
+    with pytest.raises(ConfigError, match=r"context\.meeting_apps"):
         ContextConfig(meeting_apps="zoom")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"context\.meeting_apps"):
+    with pytest.raises(ConfigError, match=r"context\.meeting_apps"):
         ContextConfig(meeting_apps=("zoom", ""))
-    with pytest.raises(ValueError, match=r"context\.pause_on_lock"):
+    with pytest.raises(ConfigError, match=r"context\.pause_on_lock"):
         ContextConfig(pause_on_lock="yes")  # type: ignore[arg-type]
 
 

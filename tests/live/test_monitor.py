@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import numpy as np
 import pytest
 
@@ -12,115 +10,12 @@ from posture.errors import CameraUnavailableError
 from posture.geometry import View
 from posture.live.monitor import Monitor
 from posture.sampling import AdaptiveSampler, ChangeGate
-from posture.sources.media import Frame
-from tests.builders import side_pose
-from tests.fakes import ScriptedEstimator
-
-GOOD = side_pose(trunk_deg=-8.0, neck_deg=8.0, pitch_deg=10.0)
-SLOUCH = side_pose(trunk_deg=-5.0, neck_deg=32.0, pitch_deg=28.0)
-EPOCH = 1_800_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, s: float) -> None:
-        self.t += max(s, 0.001)
-
-    def wall(self) -> datetime:
-        return datetime.fromtimestamp(EPOCH + self.t, tz=timezone.utc)
-
-
-class FakeCamera:
-    """Frames on demand; ``down`` is a list of (start, end) times when the camera is gone."""
-
-    name = "fake camera"
-
-    def __init__(self, clock: Clock, down: tuple[tuple[float, float], ...] = ()) -> None:
-        self.clock = clock
-        self.down = down
-        self.is_open = False
-        self.opens = 0
-        self.closes = 0
-        self.reads = 0
-
-    def _gone(self) -> bool:
-        return any(a <= self.clock.t < b for a, b in self.down)
-
-    def open(self) -> None:
-        if self._gone():
-            raise CameraUnavailableError("camera gone")
-        self.is_open = True
-        self.opens += 1
-
-    def close(self) -> None:
-        self.is_open = False
-        self.closes += 1
-
-    @property
-    def ended(self) -> bool:
-        return False
-
-    def read(self) -> Frame | None:
-        assert self.is_open, "read from a closed camera"
-        if self._gone():
-            return None
-        self.reads += 1
-        return Frame(np.zeros((4, 4, 3), np.uint8), self.reads, self.clock.t)
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.sent = []
-
-    def send(self, note) -> None:
-        self.sent.append(note)
-
-
-class FakeHistory:
-    def __init__(self) -> None:
-        self.session_id = None
-        self.updates = []
-        self.finished = None
-
-    def start(self, source: str) -> int:
-        self.session_id = 1
-        return 1
-
-    def update(self, totals) -> None:
-        self.updates.append(totals)
-
-    def finish(self, totals) -> None:
-        self.finished = totals
-
-
-def make(script, *, duration=120.0, hold=20.0, down=(), history=None, context=None, config=None):
-    clock = Clock()
-    camera = FakeCamera(clock, down)
-    # The fake camera's frames are all alike; these tests script the poses, so look every time.
-    config = (config or Config()).replace("detector", hold_s=hold).replace("change_gate", enabled=False)
-    sink = Collect()
-    monitor = Monitor(
-        config,
-        camera,
-        ScriptedEstimator(script),
-        sinks=[sink],
-        duration_s=duration,
-        clock=clock,
-        wall=clock.wall,
-        sleep=clock.sleep,
-        history=history,
-        context=context,
-    )
-    return monitor, camera, sink, clock
+from tests.builders import SLOUCHED, UPRIGHT
+from tests.fakes import EPOCH, Clock, FakeCamera, FakeHistory, ScriptedEstimator, fake_monitor
 
 
 def test_sustained_slouch_alerts_within_hold_plus_one_second() -> None:
-    monitor, _, sink, _ = make(lambda t: GOOD if t < 10 else SLOUCH, duration=60.0, hold=20.0)
+    monitor, _, sink, _ = fake_monitor(lambda t: UPRIGHT if t < 10 else SLOUCHED, duration=60.0, hold=20.0)
     totals = monitor.run()
     posture_alerts = [n for n in sink.sent if n.kind == "posture"]
     assert posture_alerts, "no alert"
@@ -131,40 +26,44 @@ def test_sustained_slouch_alerts_within_hold_plus_one_second() -> None:
 
 
 def test_glance_never_alerts_and_steady_posture_is_sampled_about_once_a_second() -> None:
-    est_script = lambda t: SLOUCH if 20 <= t < 23 else GOOD  # noqa: E731
-    monitor, camera, sink, _ = make(est_script, duration=60.0, hold=20.0)
+    est_script = lambda t: SLOUCHED if 20 <= t < 23 else UPRIGHT  # noqa: E731
+    monitor, camera, sink, _ = fake_monitor(est_script, duration=60.0, hold=20.0)
     monitor.run()
     assert [n for n in sink.sent if n.kind == "posture"] == []
     assert 55 <= camera.reads <= 75  # ~1 fps steady, a little faster around the glance
 
 
 def test_away_slows_down_and_releases_the_camera() -> None:
-    monitor, camera, _, _ = make(lambda t: GOOD if t < 10 else None, duration=200.0)
-    monitor.run()
+    monitor, camera, _, _ = fake_monitor(lambda t: UPRIGHT if t < 10 else None, duration=200.0)
+    totals = monitor.run()
     # 10 s at 1 fps, 10 s more at 1 fps, then 0.25 fps for 180 s ≈ 65 reads, not 200.
     assert camera.reads < 80
     assert camera.opens > 1  # after a long absence the camera is opened only to look
+    # Each reading 4 s apart counts whole (the gap rule allows twice the planned step).
+    assert totals.away_s == pytest.approx(190.0, abs=4.0)
 
 
 def test_camera_lost_and_back_keeps_the_session(caplog) -> None:
-    monitor, camera, _, _ = make(lambda t: GOOD, duration=60.0, down=((20.0, 30.0),))
+    monitor, camera, _, _ = fake_monitor(lambda t: UPRIGHT, duration=60.0, down=((20.0, 30.0),))
     totals = monitor.run()
     lost = [r for r in caplog.records if "stopped delivering frames" in r.getMessage()]
     back = [r for r in caplog.records if "is back" in r.getMessage()]
     assert len(lost) == 1 and len(back) == 1
     assert camera.opens >= 2
-    assert totals.good_s > 40.0
+    # The 16 s until the camera came back (retried after 1, 2, 4 and 8 s) count 2 s, not 16:
+    # nobody saw the posture then (posture.detector.gap_limit_s).
+    assert 40.0 < totals.good_s <= 60.0 - 16.0 + 2.0
     assert monitor.readings > 40
 
 
 def test_camera_absent_at_start_is_an_input_error() -> None:
-    monitor, *_ = make(lambda t: GOOD, down=((0.0, 999.0),))
+    monitor, *_ = fake_monitor(lambda t: UPRIGHT, down=((0.0, 999.0),))
     with pytest.raises(CameraUnavailableError):
         monitor.run()
 
 
 def test_pause_and_resume_through_the_control_handler() -> None:
-    monitor, camera, _, clock = make(lambda t: GOOD, duration=60.0)
+    monitor, camera, _, clock = fake_monitor(lambda t: UPRIGHT, duration=60.0)
     original_sleep = clock.sleep
 
     def sleep(s: float) -> None:
@@ -186,7 +85,7 @@ def test_pause_and_resume_through_the_control_handler() -> None:
 
 
 def test_resume_ends_an_indefinite_pause() -> None:
-    monitor, _, _, clock = make(lambda t: GOOD, duration=30.0)
+    monitor, _, _, clock = fake_monitor(lambda t: UPRIGHT, duration=30.0)
     original_sleep = clock.sleep
 
     def sleep(s: float) -> None:
@@ -206,7 +105,7 @@ def test_a_pause_or_resume_between_two_turns_of_the_loop_stands() -> None:
     """The loop sets its status after it looked at the pause; a command in between must win."""
     from posture.reading import Reading, Verdict
 
-    monitor, *_ = make(lambda t: GOOD, duration=10.0)
+    monitor, *_ = fake_monitor(lambda t: UPRIGHT, duration=10.0)
     monitor.run()
     reading = Reading(1.0, True, View.SIDE, {}, {"forward_head": 0.2}, Verdict.GOOD)
     monitor.pause(EPOCH + 600.0)
@@ -229,7 +128,7 @@ def test_screen_lock_pauses() -> None:
             return ContextState(locked=20.0 <= now < 40.0, meeting="zoom" if 45.0 <= now < 50.0 else None)
 
     reasons = []
-    monitor, _, _, clock = make(lambda t: GOOD, duration=60.0, context=Context())
+    monitor, _, _, clock = fake_monitor(lambda t: UPRIGHT, duration=60.0, context=Context())
     original_sleep = clock.sleep
 
     def sleep(s: float) -> None:
@@ -245,7 +144,7 @@ def test_screen_lock_pauses() -> None:
 
 def test_history_is_flushed_every_few_seconds_and_finished() -> None:
     history = FakeHistory()
-    monitor, *_ = make(lambda t: GOOD if t < 30 else SLOUCH, duration=60.0, history=history)
+    monitor, *_ = fake_monitor(lambda t: UPRIGHT if t < 30 else SLOUCHED, duration=60.0, history=history)
     monitor.run()
     assert 10 <= len(history.updates) <= 13  # every 5 s
     assert history.finished is not None
@@ -254,7 +153,7 @@ def test_history_is_flushed_every_few_seconds_and_finished() -> None:
 
 
 def test_stop_ends_the_loop() -> None:
-    monitor, _, _, clock = make(lambda t: GOOD, duration=None)
+    monitor, _, _, clock = fake_monitor(lambda t: UPRIGHT, duration=None)
     original_sleep = clock.sleep
 
     def sleep(s: float) -> None:
@@ -304,7 +203,7 @@ def test_change_gate_skips_the_model_only_while_the_picture_is_still() -> None:
 def test_monitor_reuses_the_measurement_while_nothing_moves() -> None:
     clock = Clock()
     camera = FakeCamera(clock)
-    estimator = ScriptedEstimator(lambda t: GOOD)
+    estimator = ScriptedEstimator(lambda t: UPRIGHT)
     monitor = Monitor(
         Config(),
         camera,
@@ -325,8 +224,8 @@ def test_closing_summary_counts_alerts_as_the_session_record() -> None:
 
     # Two slouches: two alerts, the second held back by the policy's cooldown (one notification).
     history = FakeHistory()
-    monitor, _camera, sink, _clock = make(
-        lambda t: SLOUCH if 10 < t < 60 or t > 80 else GOOD, duration=120.0, history=history
+    monitor, _camera, sink, _clock = fake_monitor(
+        lambda t: SLOUCHED if 10 < t < 60 or t > 80 else UPRIGHT, duration=120.0, history=history
     )
     totals = monitor.run()
     assert monitor.final_totals is history.finished  # one object: what is printed is what is stored
@@ -339,7 +238,7 @@ def test_closing_summary_counts_alerts_as_the_session_record() -> None:
 
 
 def test_monitor_without_history_still_has_final_totals() -> None:
-    monitor, *_ = make(lambda t: SLOUCH if t > 10 else GOOD, duration=60.0)
+    monitor, *_ = fake_monitor(lambda t: SLOUCHED if t > 10 else UPRIGHT, duration=60.0)
     monitor.run()
     assert monitor.final_totals is not None
     assert (monitor.final_totals.alerts, monitor.final_totals.episodes) == (1, 1)
@@ -349,7 +248,7 @@ def test_verbose_logs_the_model_and_each_sampling_decision(caplog: pytest.LogCap
     import logging
 
     caplog.set_level(logging.INFO, logger="posture")
-    monitor, *_ = make(lambda t: None if t > 40 else (SLOUCH if t > 10 else GOOD), duration=80.0)
+    monitor, *_ = fake_monitor(lambda t: None if t > 40 else (SLOUCHED if t > 10 else UPRIGHT), duration=80.0)
     monitor.run()
     lines = [r.getMessage() for r in caplog.records if r.name == "posture.live.monitor"]
     assert any(m.startswith("watching fake camera with pose model") for m in lines)

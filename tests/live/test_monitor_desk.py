@@ -16,7 +16,8 @@ from posture.live.control import RequestError
 from posture.live.end_of_day import EndOfDay, day_line, end_of_day_message, tomorrow
 from posture.outputs.history import DaySummary, SessionTotals
 from posture.sources.media import Frame
-from tests.live.test_monitor import EPOCH, GOOD, SLOUCH, FakeHistory, make
+from tests.builders import SLOUCHED, UPRIGHT
+from tests.fakes import EPOCH, FakeHistory, fake_monitor
 
 
 class GreyCamera:
@@ -38,7 +39,7 @@ class GreyCamera:
 
 def test_a_calibration_asked_for_runs_on_the_monitors_camera_and_is_used(tmp_path: Path) -> None:
     profile = tmp_path / "profile.json"
-    monitor, camera, sink, clock = make(lambda t: GOOD, duration=80.0)
+    monitor, camera, sink, clock = fake_monitor(lambda t: UPRIGHT, duration=80.0)
     monitor.frames = GreyCamera(camera)
     monitor.profile_path = profile
     original_sleep = clock.sleep
@@ -62,7 +63,7 @@ def test_a_calibration_asked_for_runs_on_the_monitors_camera_and_is_used(tmp_pat
 
 def test_a_failed_calibration_saves_nothing_and_says_why(tmp_path: Path) -> None:
     profile = tmp_path / "profile.json"
-    monitor, camera, sink, clock = make(lambda t: GOOD, duration=60.0)
+    monitor, camera, sink, clock = fake_monitor(lambda t: UPRIGHT, duration=60.0)
     monitor.frames = GreyCamera(camera, level=5)  # far too dark
     monitor.profile_path = profile
     original_sleep = clock.sleep
@@ -83,14 +84,14 @@ def test_a_failed_calibration_saves_nothing_and_says_why(tmp_path: Path) -> None
 
 
 def test_a_monitor_without_a_profile_path_refuses_to_calibrate() -> None:
-    monitor, *_ = make(lambda t: GOOD)
+    monitor, *_ = fake_monitor(lambda t: UPRIGHT)
     with pytest.raises(RequestError, match="cannot calibrate"):
         monitor.calibrate()
 
 
 def test_finish_ends_the_session_like_ctrl_c() -> None:
     history = FakeHistory()
-    monitor, _, _, clock = make(lambda t: GOOD, duration=None, history=history)
+    monitor, _, _, clock = fake_monitor(lambda t: UPRIGHT, duration=None, history=history)
     original_sleep = clock.sleep
 
     def sleep(s: float) -> None:
@@ -107,8 +108,8 @@ def test_finish_ends_the_session_like_ctrl_c() -> None:
 def test_breaks_are_counted_and_alerts_are_in_the_status() -> None:
     history = FakeHistory()
     # slouch for 40 s (an alert after 20 s), then away for 4 minutes (a break), then back
-    script = lambda t: SLOUCH if t < 40 else (None if t < 280 else GOOD)  # noqa: E731
-    monitor, _, _, clock = make(script, duration=300.0, history=history)
+    script = lambda t: SLOUCHED if t < 40 else (None if t < 280 else UPRIGHT)  # noqa: E731
+    monitor, _, _, clock = fake_monitor(script, duration=300.0, history=history)
     seen = []
     original_sleep = clock.sleep
 
@@ -203,14 +204,14 @@ def test_the_monitor_sends_the_end_of_day_through_its_sinks_and_not_in_quiet_hou
     start = datetime.fromtimestamp(EPOCH, tz=timezone.utc)
     at = (start + timedelta(minutes=1)).strftime("%H:%M")
     config = Config().replace("end_of_day", enabled=True, at=at)
-    monitor, _, sink, _ = make(lambda t: GOOD, duration=150.0, config=config)
+    monitor, _, sink, _ = fake_monitor(lambda t: UPRIGHT, duration=150.0, config=config)
     monitor.end_of_day = EndOfDay(config.end_of_day, today=lambda: None)
     monitor.run()
     notes = [n for n in sink.sent if n.kind == "end_of_day"]
     assert len(notes) == 1 and "at the desk" in notes[0].message
 
     quiet = config.replace("policy", quiet_hours=("00:00", "23:59"))
-    monitor, _, sink, _ = make(lambda t: GOOD, duration=150.0, config=quiet)
+    monitor, _, sink, _ = fake_monitor(lambda t: UPRIGHT, duration=150.0, config=quiet)
     monitor.end_of_day = EndOfDay(quiet.end_of_day, today=lambda: None)
     monitor.run()
     assert [n for n in sink.sent if n.kind == "end_of_day"] == []
@@ -229,7 +230,7 @@ def test_end_of_day_in_quiet_hours_is_held_until_they_end() -> None:
 
 def test_a_stop_during_a_calibration_ends_it_at_once(tmp_path: Path) -> None:
     profile = tmp_path / "profile.json"
-    monitor, camera, _sink, clock = make(lambda t: GOOD, duration=None)
+    monitor, camera, _sink, clock = fake_monitor(lambda t: UPRIGHT, duration=None)
     monitor.frames = GreyCamera(camera)
     monitor.profile_path = profile
     original_sleep = clock.sleep

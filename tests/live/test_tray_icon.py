@@ -16,7 +16,7 @@ import pytest
 
 from posture._cli.main import main
 from posture.live.tray import COLOURS, TrayState, TrayView
-from posture.live.tray_icon import MonitorProcess, icon_image, tray_host
+from posture.live.tray_icon import icon_image, tray_host
 
 
 @pytest.mark.parametrize("state", list(TrayState), ids=lambda s: s.value)
@@ -35,33 +35,6 @@ def test_tray_host_says_why_there_is_no_tray() -> None:
     assert "Wayland" in (tray_host({"WAYLAND_DISPLAY": "wayland-0"}) or "")
     pytest.importorskip("Xlib", reason="python-xlib comes with pystray (the tray extra)")
     assert "cannot open the display" in (tray_host({"DISPLAY": ":999"}) or "")
-
-
-def test_monitor_process_command_and_last_words(tmp_path: Path) -> None:
-    own = MonitorProcess(["--source", "/x/clip.mp4", "--no-context"], tmp_path / "m.log", camera=None)
-    assert own.command(None) == [
-        sys.executable,
-        "-m",
-        "posture",
-        "monitor",
-        "--source",
-        "/x/clip.mp4",
-        "--no-context",
-    ]
-    assert own.command(1)[-2:] == ["--camera", "1"]
-    assert not own.started() and own.exit_code() is None and own.last_words() is None
-    (tmp_path / "m.log").write_text(
-        "posture monitor: watching\nposture: error: camera 0 is not available\n\n"
-    )
-    assert own.last_words() == "camera 0 is not available"
-
-
-@pytest.mark.slow
-def test_a_monitor_that_fails_at_once_is_seen_as_ended(tmp_path: Path) -> None:
-    own = MonitorProcess(["--source", str(tmp_path / "missing.mp4")], tmp_path / "m.log")
-    own.start()
-    assert own.started() and own.wait(60) == 2
-    assert own.exit_code() == 2 and "missing.mp4" in (own.last_words() or "")
 
 
 def test_tray_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

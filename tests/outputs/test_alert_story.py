@@ -45,10 +45,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def chair_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.conftest import FOOTAGE
-
-    clip = FOOTAGE / "side_video" / "chair_good_bad.mp4"
+def chair_run(tmp_path_factory: pytest.TempPathFactory, footage: Path) -> Path:
+    clip = footage / "side_video" / "chair_good_bad.mp4"
     if not clip.is_file():
         pytest.skip(f"{clip} not found")
     out = tmp_path_factory.mktemp("chair") / "out"

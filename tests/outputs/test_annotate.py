@@ -16,21 +16,20 @@ from posture.outputs.overlay import ALERT_BGR, POOR_BGR
 from posture.reading import Verdict
 from posture.results import AnalysisResult
 from posture.sources.media import VideoInfo
-from tests.builders import side_pose
+from tests.builders import has_colour, make_reading, side_pose
 from tests.fakes import ClosedVideoWriter
-from tests.outputs.test_overlay import AWAY, H, W, _has_colour, _reading
 
 # --- what the overlay says ---------------------------------------------------------------------
 
 
 def test_overlay_states_name_the_finding_the_alert_duration_and_the_advice() -> None:
     readings = [
-        _reading(0.0),
-        _reading(1.0, posture=Verdict.POOR, findings={"forward_head": 1.5}),
-        _reading(13.0, posture=Verdict.POOR, findings={"forward_head": 1.8}, alert=True),
-        _reading(14.0, alert=True),  # better again, but the alert is still on
-        _reading(20.0),
-        AWAY,
+        make_reading(0.0),
+        make_reading(1.0, posture=Verdict.POOR, findings={"forward_head": 1.5}),
+        make_reading(13.0, posture=Verdict.POOR, findings={"forward_head": 1.8}, alert=True),
+        make_reading(14.0, alert=True),  # better again, but the alert is still on
+        make_reading(20.0),
+        make_reading(posture=Verdict.AWAY),
     ]
     episode = Episode(1.0, 15.0, 13.0, {"forward_head": FindingStats(1.8, 1.6, 13.0)})
     states = ann.overlay_states(readings, [episode])
@@ -46,7 +45,7 @@ def test_overlay_states_name_the_finding_the_alert_duration_and_the_advice() -> 
 
 
 def test_overlay_states_format_long_alerts_in_minutes() -> None:
-    r = _reading(185.0, posture=Verdict.POOR, findings={"hunched_back": 1.2}, alert=True)
+    r = make_reading(185.0, posture=Verdict.POOR, findings={"hunched_back": 1.2}, alert=True)
     episode = Episode(0.0, 185.0, 100.0, {"hunched_back": FindingStats(1.2, 1.1, 185.0)})
     assert ann.overlay_states([r], [episode])[0].alert == "ALERT: upper back hunched for 3 min 05 s"
 
@@ -67,7 +66,7 @@ FPS = 25.0
 SECONDS = 2.0
 
 
-def _synthetic_video(folder: Path, size: tuple[int, int] = (W // 2, H // 2)) -> Path:
+def _synthetic_video(folder: Path, size: tuple[int, int] = (320, 240)) -> Path:
     """2 s of frames whose colour changes every frame (MJPG in AVI: every OpenCV can write it)."""
     path = folder / "clip.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, size)
@@ -80,7 +79,7 @@ def _synthetic_video(folder: Path, size: tuple[int, int] = (W // 2, H // 2)) -> 
     return path
 
 
-def _result(video: Path, size: tuple[int, int] = (W // 2, H // 2)) -> AnalysisResult:
+def _result(video: Path, size: tuple[int, int] = (320, 240)) -> AnalysisResult:
     """Readings at 5 fps: good, then poor with an alert, then nobody."""
     half = np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]])
     good = side_pose(trunk_deg=-5.0, neck_deg=8.0).transformed(half, size)
@@ -89,10 +88,10 @@ def _result(video: Path, size: tuple[int, int] = (W // 2, H // 2)) -> AnalysisRe
     for k in range(int(SECONDS * 5)):
         t = k / 5.0
         if t < 0.8:
-            readings.append(_reading(t, neck_inclination_deg=8.0, trunk_inclination_deg=-5.0))
+            readings.append(make_reading(t, neck_inclination_deg=8.0, trunk_inclination_deg=-5.0))
             poses.append(good)
         elif t < 1.6:
-            r = _reading(
+            r = make_reading(
                 t,
                 posture=Verdict.POOR,
                 alert=t >= 1.2,
@@ -103,7 +102,7 @@ def _result(video: Path, size: tuple[int, int] = (W // 2, H // 2)) -> AnalysisRe
             readings.append(r)
             poses.append(poor)
         else:
-            readings.append(_reading(t, posture=Verdict.AWAY))
+            readings.append(make_reading(t, posture=Verdict.AWAY))
             poses.append(None)
     episode = Episode(0.8, 1.6, 1.2, {"forward_head": FindingStats(1.7, 1.7, 0.8)})
     return AnalysisResult(
@@ -157,12 +156,12 @@ def test_annotated_video_keeps_frame_count_and_size(
     assert list(out_dir.iterdir()) == [path]  # no temporary file left beside it
     count, size, fourcc, frames = _decode(path)
     assert abs(count - FPS * SECONDS) <= 1
-    assert size == (W // 2, H // 2)
+    assert size == (320, 240)
     assert fourcc in fourccs
     assert seen and seen == sorted(seen) and seen[-1] >= SECONDS - 2 / FPS
     # The poor stretch (0.8-1.6 s) shows the poor colour somewhere; the away stretch does not.
-    assert _has_colour(frames[int(1.3 * FPS)], ALERT_BGR, tol=40)
-    assert not _has_colour(frames[int(1.9 * FPS)][40:], POOR_BGR, tol=40)
+    assert has_colour(frames[int(1.3 * FPS)], ALERT_BGR, tol=40)
+    assert not has_colour(frames[int(1.9 * FPS)][40:], POOR_BGR, tol=40)
 
 
 def test_a_lower_frame_rate_writes_one_frame_per_step_of_source_time(tmp_path: Path) -> None:
@@ -173,13 +172,13 @@ def test_a_lower_frame_rate_writes_one_frame_per_step_of_source_time(tmp_path: P
     assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(5.0)
     cap.release()
     count, size, _, frames = _decode(path)
-    assert count == round(5.0 * SECONDS) and size == (W // 2, H // 2)
+    assert count == round(5.0 * SECONDS) and size == (320, 240)
     # Frame k is the source frame at k/5 s: its colour (blue 40 + 3 i for source frame i) says so.
     blues = [int(np.median(f[:, :, 0])) for f in frames]
     source_index = [round(k / 5.0 * FPS) for k in range(count)]
     assert all(abs(b - (40 + 3 * i)) <= 7 for b, i in zip(blues, source_index, strict=True)), blues
     # The alert (1.2-1.6 s) is still shown, in the frames of its time.
-    assert _has_colour(frames[7], ALERT_BGR, tol=40)
+    assert has_colour(frames[7], ALERT_BGR, tol=40)
 
 
 def test_a_frame_rate_above_the_sources_keeps_the_sources(tmp_path: Path) -> None:
@@ -253,7 +252,7 @@ def test_no_encoder_at_all_is_a_clear_error(tmp_path: Path, monkeypatch) -> None
 
 def test_odd_frame_sizes_are_padded_for_h264(tmp_path: Path) -> None:
     encoder = _needs(vid.H264_MP4)
-    size = (W // 2 + 1, H // 2 + 1)
+    size = (321, 241)
     # OpenCV's writer rounds odd sizes down, so the odd-sized source comes from ffmpeg itself.
     video = tmp_path / "odd.mkv"
     import imageio_ffmpeg

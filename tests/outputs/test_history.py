@@ -12,11 +12,9 @@ import sys
 import textwrap
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from posture.geometry import View
 from posture.outputs import history
 from posture.outputs.history import (
     DayTrend,
@@ -27,10 +25,9 @@ from posture.outputs.history import (
     SessionTotals,
     daily_trend,
     list_sessions,
-    record_analysis,
 )
 from posture.paths import history_db_path
-from posture.summary import SessionSummary
+from tests.builders import clip_result, record_session
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 10, 9, 0, tzinfo=timezone.utc)
@@ -54,34 +51,6 @@ class FakeClock:
         self.t += timedelta(**kw)
 
 
-def _summary(duration: float = 100.0, poor: float = 30.0, away: float = 10.0) -> SessionSummary:
-    good = duration - poor - away - 5.0
-    time_s = {"good": good, "poor": poor, "away": away, "uncertain": 5.0}
-    return SessionSummary(
-        duration_s=duration,
-        frames_analysed=500,
-        view=View.SIDE,
-        views={View.SIDE: 450},
-        time_s=time_s,
-        share={k: v / duration for k, v in time_s.items()},
-        poor_share_of_present=round(poor / (duration - away), 4),
-        alert_s=12.0,
-        finding_poor_s={"forward_head": 25.0, "hunched_back": 5.0},
-        top_finding="forward_head",
-        episodes=2,
-        metrics={},
-    )
-
-
-def _record(result: SimpleNamespace | None = None, source: str = "/videos/desk/clip.mp4", **summary) -> int:
-    return record_analysis(result or _result(), _summary(**summary), source=source)
-
-
-def _result(alerts: int = 1) -> SimpleNamespace:
-    events = [SimpleNamespace(kind="episode_start")] + [SimpleNamespace(kind="alert")] * alerts
-    return SimpleNamespace(source=Path("/videos/desk/clip.mp4"), events=events, wall_s=4.0)
-
-
 def test_db_path_follows_the_environment(data_dir: Path) -> None:
     assert history_db_path() == data_dir / "history.sqlite3"
     with HistoryStore(create=False) as store:
@@ -89,7 +58,7 @@ def test_db_path_follows_the_environment(data_dir: Path) -> None:
 
 
 def test_record_analysis_stores_the_aggregates(data_dir: Path) -> None:
-    sid = _record(_result(alerts=2))
+    sid = record_session(clip_result(alerts=2))
     [s] = list_sessions()
     assert s.id == sid
     assert s.kind == "analyze"
@@ -108,14 +77,14 @@ def test_record_analysis_stores_the_aggregates(data_dir: Path) -> None:
 
 
 def test_schema_is_versioned_and_in_wal_mode(data_dir: Path) -> None:
-    _record()
+    record_session()
     with sqlite3.connect(data_dir / "history.sqlite3") as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_a_newer_schema_is_refused(data_dir: Path) -> None:
-    _record()
+    record_session()
     with sqlite3.connect(data_dir / "history.sqlite3") as conn:
         conn.execute(f"PRAGMA user_version = {history.SCHEMA_VERSION + 1}")
     with pytest.raises(HistoryError, match="newer posture"):
@@ -253,7 +222,7 @@ def test_live_session_survives_kill_9(data_dir: Path) -> None:
     # with the default threshold it is still within its last minute
     assert list_sessions()[0].status is SessionStatus.LIVE
     # and the database is still writable
-    _record()
+    record_session()
     assert len(list_sessions()) == 2
 
 
@@ -264,7 +233,7 @@ def test_a_corrupt_database_is_a_history_error(data_dir: Path, content: bytes) -
     data_dir.mkdir()
     db = data_dir / "history.sqlite3"
     db.write_bytes(content)
-    for call in (list_sessions, daily_trend, _record):
+    for call in (list_sessions, daily_trend, record_session):
         with pytest.raises(HistoryError) as info:
             call()
         message = str(info.value)
@@ -278,14 +247,14 @@ def test_a_folder_in_the_way_is_a_history_error(tmp_path: Path, monkeypatch: pyt
     blocker.write_text("x")
     monkeypatch.setenv("POSTURE_DATA_DIR", str(blocker / "sub"))
     with pytest.raises(HistoryError, match="cannot create the history folder"):
-        _record()
+        record_session()
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 def test_the_folder_is_private(data_dir: Path) -> None:
     old = os.umask(0o022)
     try:
-        _record()
+        record_session()
     finally:
         os.umask(old)
     assert data_dir.stat().st_mode & 0o777 == 0o700

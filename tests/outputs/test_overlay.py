@@ -5,13 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from posture.detector import Episode
-from posture.geometry import View
 from posture.landmarks import Landmark as L
-from posture.metric_registry import METRIC_NAMES
 from posture.outputs import overlay as ov
 from posture.outputs.annotate import overlay_states
-from posture.reading import Reading, Verdict
-from tests.builders import front_pose, side_pose
+from posture.reading import Verdict
+from tests.builders import front_pose, has_colour, make_reading, side_pose
 
 W, H = 640, 480
 GREY = 90
@@ -21,42 +19,14 @@ def _frame() -> np.ndarray:
     return np.full((H, W, 3), GREY, np.uint8)
 
 
-def _reading(
-    t_s: float = 0.0,
-    *,
-    posture: Verdict = Verdict.GOOD,
-    view: str = "side",
-    alert: bool = False,
-    findings: dict[str, float] | None = None,
-    estimated: frozenset[str] = frozenset(),
-    **metrics: float,
-) -> Reading:
-    values: dict[str, float | None] = dict.fromkeys(METRIC_NAMES)
-    values.update(metrics)
-    return Reading(
-        t_s=t_s,
-        person=posture is not Verdict.AWAY,
-        view=View(view) if posture is not Verdict.AWAY else View.UNKNOWN,
-        metrics=values,
-        findings=findings or {},
-        posture=posture,
-        alert=alert,
-        estimated=estimated,
-    )
-
-
-GOOD_SIDE = _reading(neck_inclination_deg=10.0, trunk_inclination_deg=0.0)
-POOR_SIDE = _reading(
+GOOD_SIDE = make_reading(neck_inclination_deg=10.0, trunk_inclination_deg=0.0)
+POOR_SIDE = make_reading(
     posture=Verdict.POOR,
     findings={"forward_head": 1.6, "hunched_back": 0.2},
     neck_inclination_deg=35.0,
     trunk_inclination_deg=5.0,
 )
-AWAY = _reading(posture=Verdict.AWAY)
-
-
-def _has_colour(region: np.ndarray, bgr: tuple[int, int, int], tol: int = 12) -> bool:
-    return bool(np.any(np.all(np.abs(region.astype(int) - np.array(bgr)) <= tol, axis=-1)))
+AWAY = make_reading(posture=Verdict.AWAY)
 
 
 def _changed(before: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -76,7 +46,7 @@ def test_skeleton_is_drawn_on_the_visible_upper_body_only() -> None:
     image = _frame()
     ov.draw_skeleton(image, pose)
     shoulder = pose.point(L.LEFT_SHOULDER)
-    assert _has_colour(_around(image, shoulder), ov.SKELETON_BGR)
+    assert has_colour(_around(image, shoulder), ov.SKELETON_BGR)
     hip = pose.point(L.LEFT_HIP)
     # The hidden hips get no joint and no shoulder-hip bone near them.
     assert not _changed(_frame(), image)[
@@ -91,11 +61,11 @@ def test_side_angles_draw_neck_and_trunk_lines_coloured_by_their_findings() -> N
     shoulders = (pose.point(L.LEFT_SHOULDER) + pose.point(L.RIGHT_SHOULDER)) / 2
     ears = (pose.point(L.LEFT_EAR) + pose.point(L.RIGHT_EAR)) / 2
     hips = (pose.point(L.LEFT_HIP) + pose.point(L.RIGHT_HIP)) / 2
-    assert _has_colour(_around(image, (shoulders + ears) / 2, 3), ov.POOR_BGR)  # the neck is poor
-    assert _has_colour(_around(image, (hips + shoulders) / 2, 3), ov.GOOD_BGR)  # the trunk is not
+    assert has_colour(_around(image, (shoulders + ears) / 2, 3), ov.POOR_BGR)  # the neck is poor
+    assert has_colour(_around(image, (hips + shoulders) / 2, 3), ov.GOOD_BGR)  # the trunk is not
     # The vertical reference line above the shoulders, away from the neck line.
     above = shoulders + np.array([0.0, -40.0])
-    assert _has_colour(_around(image, above, 2), ov.WHITE, tol=40)
+    assert has_colour(_around(image, above, 2), ov.WHITE, tol=40)
     # The label is behind the person (facing image-right, so to the left of the lines).
     changed = _changed(_frame(), image)
     left_of_body = changed[:, : int(min(shoulders[0], hips[0])) - 12]
@@ -105,16 +75,16 @@ def test_side_angles_draw_neck_and_trunk_lines_coloured_by_their_findings() -> N
 def test_side_angles_skip_metrics_the_reading_does_not_have() -> None:
     pose = side_pose()
     image = _frame()
-    ov.draw_angles(image, pose, _reading(neck_inclination_deg=10.0))  # no trunk value
+    ov.draw_angles(image, pose, make_reading(neck_inclination_deg=10.0))  # no trunk value
     hips = (pose.point(L.LEFT_HIP) + pose.point(L.RIGHT_HIP)) / 2
     shoulders = (pose.point(L.LEFT_SHOULDER) + pose.point(L.RIGHT_SHOULDER)) / 2
-    assert not _has_colour(_around(image, (hips + shoulders) / 2, 3), ov.GOOD_BGR)
-    assert _has_colour(_around(image, shoulders, 3), ov.GOOD_BGR)
+    assert not has_colour(_around(image, (hips + shoulders) / 2, 3), ov.GOOD_BGR)
+    assert has_colour(_around(image, shoulders, 3), ov.GOOD_BGR)
 
 
 def test_front_angles_draw_the_shoulder_line_and_the_estimates_beside_the_head() -> None:
     pose = front_pose(tilt_deg=6.0)
-    reading = _reading(
+    reading = make_reading(
         view="front",
         posture=Verdict.POOR,
         findings={"side_lean": 1.4, "leaning_in": 0.5},
@@ -126,7 +96,7 @@ def test_front_angles_draw_the_shoulder_line_and_the_estimates_beside_the_head()
     image = _frame()
     ov.draw_angles(image, pose, reading)
     mid = (pose.point(L.LEFT_SHOULDER) + pose.point(L.RIGHT_SHOULDER)) / 2
-    assert _has_colour(_around(image, mid, 3), ov.POOR_BGR)
+    assert has_colour(_around(image, mid, 3), ov.POOR_BGR)
     ear = pose.point(L.LEFT_EAR)  # image-right ear: the text starts just right of it
     band = _changed(_frame(), image)[int(ear[1]) - 12 : int(ear[1]) + 12, int(ear[0]) + 5 :]
     assert band.sum() > 100
@@ -148,21 +118,21 @@ def test_status_bar_shows_the_verdict_as_colour_and_text() -> None:
         state = overlay_states([reading], [])[0]
         ov.draw_status_bar(image, state, reading)
         bar = image[: ov.status_bar_height(image)]
-        assert _has_colour(bar, colour, tol=2)  # the badge
+        assert has_colour(bar, colour, tol=2)  # the badge
         ink = ov._ink_for(colour)
-        assert _has_colour(bar[:, :200], ink, tol=30)  # its word, in a contrasting ink
+        assert has_colour(bar[:, :200], ink, tol=30)  # its word, in a contrasting ink
         assert (image[ov.status_bar_height(image) :] == GREY).all()  # nothing below the bar
 
 
 def test_alert_badge_sits_on_the_right_of_the_status_bar() -> None:
-    reading = _reading(20.0, posture=Verdict.POOR, findings={"forward_head": 2.0}, alert=True)
+    reading = make_reading(20.0, posture=Verdict.POOR, findings={"forward_head": 2.0}, alert=True)
     state = overlay_states([reading], [Episode(8.0, 20.0, 18.0, {})])[0]
     assert state.alert == "ALERT: head forward for 12 s"
     image = _frame()
     ov.draw_status_bar(image, state, reading)
     bar = image[: ov.status_bar_height(image)]
-    assert _has_colour(bar[:, W // 2 :], ov.ALERT_BGR, tol=2)
-    assert _has_colour(bar[:, W // 2 :], ov._ink_for(ov.ALERT_BGR), tol=30)
+    assert has_colour(bar[:, W // 2 :], ov.ALERT_BGR, tol=2)
+    assert has_colour(bar[:, W // 2 :], ov._ink_for(ov.ALERT_BGR), tol=30)
 
 
 def test_hint_is_wrapped_on_a_band_at_the_bottom() -> None:
@@ -189,7 +159,7 @@ def test_annotate_frame_scales_a_pose_from_a_different_image_size() -> None:
     small = np.full((H // 2, W // 2, 3), GREY, np.uint8)
     ov.annotate_frame(small, GOOD_SIDE, pose, overlay_states([GOOD_SIDE], [])[0])
     shoulder = pose.point(L.LEFT_SHOULDER) / 2
-    assert _has_colour(_around(small, shoulder, 4), ov.GOOD_BGR)
+    assert has_colour(_around(small, shoulder, 4), ov.GOOD_BGR)
 
 
 def test_one_colour_draws_the_whole_skeleton_legs_included() -> None:
@@ -200,11 +170,11 @@ def test_one_colour_draws_the_whole_skeleton_legs_included() -> None:
     ov.draw_skeleton(image, pose, colour=colour)
     knee = pose.point(L.LEFT_KNEE)
     hip = pose.point(L.LEFT_HIP)
-    assert _has_colour(_around(image, (knee + hip) / 2, 3), colour, tol=2)
-    assert not _has_colour(image, ov.SKELETON_BGR, tol=2)
+    assert has_colour(_around(image, (knee + hip) / 2, 3), colour, tol=2)
+    assert not has_colour(image, ov.SKELETON_BGR, tol=2)
     plain = _frame()
     ov.draw_skeleton(plain, pose)
-    assert not _has_colour(_around(plain, (knee + hip) / 2, 3), colour, tol=40)  # legs thin and grey
+    assert not has_colour(_around(plain, (knee + hip) / 2, 3), colour, tol=40)  # legs thin and grey
 
 
 def test_fit_pose_scales_only_a_pose_from_another_frame_size() -> None:
@@ -217,10 +187,10 @@ def test_fit_pose_scales_only_a_pose_from_another_frame_size() -> None:
 
 def test_status_bar_shows_the_time_as_a_clock() -> None:
     image = _frame()
-    reading = _reading(75.0)
+    reading = make_reading(75.0)
     ov.draw_status_bar(image, overlay_states([reading], [])[0], reading)
     other = _frame()
-    later = _reading(135.0)
+    later = make_reading(135.0)
     ov.draw_status_bar(other, overlay_states([later], [])[0], later)
     bar = ov.status_bar_height(image)
     assert (image[:bar] != other[:bar]).any()  # 1:15.0 and 2:15.0 differ

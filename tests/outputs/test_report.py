@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import itertools
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +14,6 @@ from posture.baseline import Baseline
 from posture.config import Config, FindingRules
 from posture.detector import Episode, FindingStats
 from posture.findings import FINDING_CODES
-from posture.geometry import View
-from posture.metric_registry import METRIC_NAMES
-from posture.outputs.files import analysis_summary
 from posture.outputs.report import (
     MAX_CHART_POINTS,
     build_report_data,
@@ -28,171 +23,9 @@ from posture.outputs.report import (
     render_report,
     write_report,
 )
-from posture.reading import Reading, Reason, Reference, Verdict
-from posture.results import AnalysisResult
-from posture.sources.media import VideoInfo
-
-FPS = 10.0
-EVIL_SOURCE = Path("/videos/<script>alert(1)</script>&co.mp4")
-
-
-def reading(
-    t_s: float,
-    posture: Verdict,
-    *,
-    view: str = "side",
-    head: float = 0.0,
-    trunk: float = 0.0,
-    findings: dict[str, float] | None = None,
-    metrics: dict[str, float] | None = None,
-    alert: bool = False,
-    estimated: frozenset[str] = frozenset(),
-) -> Reading:
-    """One hand-built reading; away readings carry no metrics."""
-    values: dict[str, float | None] = dict.fromkeys(METRIC_NAMES)
-    sev = dict.fromkeys(FINDING_CODES, 0.0)
-    person = posture is not Verdict.AWAY
-    if person:
-        if view == "side":
-            values.update(
-                neck_inclination_deg=head - 2.0,
-                trunk_inclination_deg=trunk,
-                head_forward_deg=head,
-                neck_flexion_deg=head - 2.0 - trunk,
-            )
-        values.update(metrics or {})
-        sev.update(findings or {})
-    return Reading(
-        t_s=t_s,
-        person=person,
-        view=View(view) if person else View.UNKNOWN,
-        metrics=values,
-        findings=sev,
-        posture=posture,
-        alert=alert,
-        estimated=estimated,
-        reasons=_reasons(sev, values) if person and view == "side" else (),
-    )
-
-
-# The hand-built side session's rules: the head forward of a habit of 10° (severity 1.0 at 24°),
-# the trunk against everyone's limit.
-HABIT_HEAD_DEG, HEAD_BAND_DEG = 10.0, 14.0
-
-
-def _reasons(sev: dict[str, float], values: dict[str, float | None]) -> tuple[Reason, ...]:
-    out = []
-    head, trunk = values.get("head_forward_deg"), values.get("trunk_inclination_deg")
-    if sev["forward_head"] > 0 and head is not None:
-        limit = HABIT_HEAD_DEG + HEAD_BAND_DEG
-        out.append(
-            Reason(
-                "forward_head", "head_forward_deg", head, limit, True, Reference.HABIT, sev["forward_head"]
-            )
-        )
-    if sev["hunched_back"] > 0 and trunk is not None:
-        limit = FindingRules().hunched_back_deg.limit
-        out.append(
-            Reason(
-                "hunched_back",
-                "trunk_inclination_deg",
-                trunk,
-                limit,
-                True,
-                Reference.EVERYONE,
-                sev["hunched_back"],
-            )
-        )
-    return tuple(out)
-
-
-def side_session() -> tuple[list[Reading], list[Episode]]:
-    """60 s at 10 fps: good, a 15 s forward-head stretch (alert after 5 s), away, good, a short
-    glance over threshold that never became an episode. Hunched back rises but stays below 1."""
-    readings = []
-    for i in range(600):
-        t = i / FPS
-        if 10.0 <= t < 25.0:
-            head = 26.0 + 8.0 * np.sin((t - 10.0) / 15.0 * np.pi)
-            sev = (head - 10.0) / 14.0
-            readings.append(
-                reading(
-                    t,
-                    Verdict.POOR,
-                    head=head,
-                    trunk=12.0,
-                    findings={"forward_head": sev, "hunched_back": 0.7},
-                    alert=t >= 15.0,
-                )
-            )
-        elif 32.0 <= t < 40.0:
-            readings.append(reading(t, Verdict.AWAY))
-        elif 50.0 <= t < 52.0:
-            readings.append(reading(t, Verdict.POOR, head=30.0, findings={"forward_head": 1.4}))
-        else:
-            readings.append(reading(t, Verdict.GOOD, head=4.0, trunk=-3.0, findings={"forward_head": 0.1}))
-    episodes = [
-        Episode(
-            start_s=10.0,
-            end_s=25.0,
-            alert_s=15.0,
-            findings={"forward_head": FindingStats(peak=2.3, mean=1.9, poor_s=15.0)},
-        )
-    ]
-    return readings, episodes
-
-
-def make_result(
-    readings: list[Reading],
-    episodes: list[Episode] | None = None,
-    *,
-    source: Path = EVIL_SOURCE,
-    baseline: Baseline | None = None,
-) -> AnalysisResult:
-    return AnalysisResult(
-        source=source,
-        info=VideoInfo(640, 480, 30.0, int(30 * len(readings) / FPS)),
-        model="hand-built readings",
-        sample_fps=FPS,
-        readings=readings,
-        poses=[None] * len(readings),
-        episodes=episodes or [],
-        baseline=baseline,
-        calibrated_from="first 5 s" if baseline is not None else None,
-    )
-
-
-class _Text(HTMLParser):
-    """The page's visible text (entities decoded), for assertions that ignore markup."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs) -> None:
-        if tag in ("style", "svg"):
-            self._skip += 1
-
-    def handle_endtag(self, tag) -> None:
-        if tag in ("style", "svg"):
-            self._skip -= 1
-
-    def handle_data(self, data) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def text_of(page: str) -> str:
-    parser = _Text()
-    parser.feed(page)
-    return " ".join(" ".join(parser.parts).split())
-
-
-def render(result: AnalysisResult, **options) -> str:
-    buf = io.StringIO()
-    assert write_report(result, analysis_summary(result), buf, **options) is None
-    return buf.getvalue()
+from posture.outputs.session_files import analysis_summary
+from posture.reading import Verdict, View
+from tests.builders import EVIL_SOURCE, SESSION_FPS, make_result, render, side_reading, side_session, text_of
 
 
 @pytest.fixture(scope="module")
@@ -307,7 +140,7 @@ def test_source_path_is_escaped(side_page: str) -> None:
 
 
 def test_empty_session_all_away_still_renders() -> None:
-    readings = [reading(i / FPS, Verdict.AWAY) for i in range(100)]
+    readings = [side_reading(i / SESSION_FPS, Verdict.AWAY) for i in range(100)]
     page = render(make_result(readings), key_frames=False)
     text = text_of(page)
     assert "Nobody was in view" in text
@@ -337,10 +170,10 @@ def test_front_view_with_baseline_charts_estimates_against_the_baseline() -> Non
     est = frozenset({"face_scale_pct", "head_drop_pct"})
     readings = []
     for i in range(300):
-        t = i / FPS
+        t = i / SESSION_FPS
         lean = 25.0 if 10 <= t < 20 else 2.0
         readings.append(
-            reading(
+            side_reading(
                 t,
                 Verdict.POOR if lean > 20 else Verdict.GOOD,
                 view="front",
@@ -364,7 +197,8 @@ def test_front_view_with_baseline_charts_estimates_against_the_baseline() -> Non
 
 def test_the_estimates_say_why_in_the_view_they_were_made() -> None:
     side = [
-        reading(i / FPS, Verdict.GOOD, head=8.0, estimated=frozenset({"head_forward_deg"})) for i in range(50)
+        side_reading(i / SESSION_FPS, Verdict.GOOD, head=8.0, estimated=frozenset({"head_forward_deg"}))
+        for i in range(50)
     ]
     facts = build_report_data(
         make_result(side), analysis_summary(make_result(side)), key_frames=False
@@ -377,7 +211,9 @@ def test_the_estimates_say_why_in_the_view_they_were_made() -> None:
     ]
     # A session seen from the side, then obliquely: both reasons for the same metric.
     oblique = [
-        reading(5.0 + i / FPS, Verdict.GOOD, view="oblique", estimated=frozenset({"head_forward_deg"}))
+        side_reading(
+            5.0 + i / SESSION_FPS, Verdict.GOOD, view="oblique", estimated=frozenset({"head_forward_deg"})
+        )
         for i in range(50)
     ]
     both = make_result(side + oblique)
@@ -403,7 +239,7 @@ def test_fixed_limits_absolute_and_relative_to_baseline() -> None:
 
 
 def test_decimate_bounds_points_and_keeps_peaks() -> None:
-    t = np.arange(50_000) / FPS
+    t = np.arange(50_000) / SESSION_FPS
     v = np.sin(t / 30.0)
     v[12_345] = 99.0
     v[20_000:20_500] = np.nan
@@ -420,10 +256,10 @@ def test_decimate_bounds_points_and_keeps_peaks() -> None:
 def test_long_session_keeps_the_page_small() -> None:
     readings = []
     for i in range(36_000):  # one hour at 10 fps, poor for 20 s out of every 2 min
-        t = i / FPS
+        t = i / SESSION_FPS
         poor = (t % 120) < 20
         readings.append(
-            reading(
+            side_reading(
                 t,
                 Verdict.POOR if poor else Verdict.GOOD,
                 head=30.0 if poor else 5.0,

@@ -5,50 +5,21 @@ Skipped when Chromium is not installed, unless POSTURE_REQUIRE_BROWSER=1 (then i
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from posture.outputs.files import analysis_summary
 from posture.outputs.report import COLOURS, write_report
-from tests.outputs.test_report import make_result, side_session
+from posture.outputs.session_files import analysis_summary
+from tests.builders import hex_rgb, make_result, side_session
+
+if TYPE_CHECKING:
+    from tests.conftest import Chromium
 
 pytestmark = pytest.mark.browser
 
-REQUIRE_BROWSER = os.environ.get("POSTURE_REQUIRE_BROWSER") == "1"
 WINDOW = (1200, 2400)
-
-
-def _chromium() -> str:
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    reason = "Chromium not found (/usr/bin/chromium or chromium on PATH); install it to run the browser test"
-    if REQUIRE_BROWSER:
-        pytest.fail(f"POSTURE_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
-
-
-def _run(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """One headless Chromium run with a fresh profile, nothing networked, runnable as root."""
-    cmd = [
-        browser,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +32,11 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _hex_rgb(colour: str) -> tuple[int, int, int]:
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
-
-
-def test_chromium_renders_the_charts(report: Path, tmp_path: Path) -> None:
+def test_chromium_renders_the_charts(report: Path, tmp_path: Path, chromium: Chromium) -> None:
     from PIL import Image
 
-    browser = _chromium()
     png = tmp_path / "report.png"
-    shot = _run(
-        browser,
+    shot = chromium.run(
         tmp_path / "profile-shot",
         f"--screenshot={png}",
         f"--window-size={WINDOW[0]},{WINDOW[1]}",
@@ -87,7 +52,7 @@ def test_chromium_renders_the_charts(report: Path, tmp_path: Path) -> None:
     assert everything is not None and len(everything) > 50, "the screenshot is (nearly) blank"
 
     # The chart region: the rows where the chart's line colour appears (links use another blue).
-    line = _hex_rgb(COLOURS["line"])
+    line = hex_rgb(COLOURS["line"])
     px = rgb.load()
     rows = [
         y
@@ -110,9 +75,8 @@ def test_chromium_renders_the_charts(report: Path, tmp_path: Path) -> None:
     assert reds > 500
 
 
-def test_chromium_dom_contains_the_svg_charts(report: Path, tmp_path: Path) -> None:
-    browser = _chromium()
-    dump = _run(browser, tmp_path / "profile-dom", "--dump-dom", report.as_uri())
+def test_chromium_dom_contains_the_svg_charts(report: Path, tmp_path: Path, chromium: Chromium) -> None:
+    dump = chromium.run(tmp_path / "profile-dom", "--dump-dom", report.as_uri())
     assert dump.returncode == 0, dump.stderr[-2000:]
     dom = dump.stdout
     assert dom.count("<svg") == 3

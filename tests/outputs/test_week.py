@@ -10,20 +10,9 @@ from pathlib import Path
 import pytest
 
 from posture._cli.main import main
-from posture.outputs.history import DaySummary, HistoryStore, SessionTotals, day_summaries
+from posture.outputs.history import HistoryStore, SessionTotals, day_summaries
 from posture.outputs.report.week import build_week_data, render_week, streaks, write_week
-
-# poor share, finding seconds, alerts, breaks per day, oldest first (None: no session that day)
-WEEK = (
-    (0.35, {"forward_head": 900.0, "hunched_back": 300.0}, 4, 1),
-    (0.30, {"forward_head": 800.0}, 3, 2),
-    None,
-    (0.15, {"forward_head": 400.0, "side_lean": 100.0}, 1, 3),
-    (0.10, {"forward_head": 300.0}, 1, 4),
-    (0.12, {"hunched_back": 200.0}, 0, 4),
-    (0.08, {"forward_head": 100.0}, 0, 5),
-)
-PRESENT_S = 3600.0
+from tests.builders import PRESENT_S, WEEK, week_of_days
 
 
 def local_noon(days_ago: int) -> datetime:
@@ -89,23 +78,8 @@ def test_streaks() -> None:
     assert streaks([False, True, True, True, None]) == (3, 3)
 
 
-def summaries() -> list[DaySummary]:
-    today = date(2026, 3, 10)
-    out = []
-    for i, spec in enumerate(WEEK):
-        if spec is None:
-            continue
-        share, findings, alerts, breaks = spec
-        out.append(
-            DaySummary(
-                today - timedelta(days=6 - i), 1, PRESENT_S, PRESENT_S * share, 1, alerts, breaks, findings
-            )
-        )
-    return out
-
-
 def test_week_data() -> None:
-    data = build_week_data(summaries(), days=7, today=date(2026, 3, 10))
+    data = build_week_data(week_of_days(), days=7, today=date(2026, 3, 10))
     assert [r.label for r in data.days] == ["Wed 4", "Thu 5", "Fri 6", "Sat 7", "Sun 8", "Mon 9", "Tue 10"]
     assert [r.good for r in data.days] == [False, False, None, True, True, True, True]
     assert (data.current_streak, data.best_streak) == (4, 4)
@@ -121,7 +95,7 @@ def test_week_data() -> None:
 
 
 def test_the_page_charts_one_point_per_day_and_loads_nothing() -> None:
-    html = render_week(build_week_data(summaries(), days=7, today=date(2026, 3, 10)))
+    html = render_week(build_week_data(week_of_days(), days=7, today=date(2026, 3, 10)))
     assert html.count('data-days="7"') == 3
     assert html.count("<svg") == 3
     for label in ("Wed 4", "Fri 6", "Tue 10"):
@@ -134,7 +108,7 @@ def test_the_page_charts_one_point_per_day_and_loads_nothing() -> None:
 
 
 def test_one_day_and_an_empty_history() -> None:
-    one = build_week_data(summaries()[-1:], days=1, today=date(2026, 3, 10))
+    one = build_week_data(week_of_days()[-1:], days=1, today=date(2026, 3, 10))
     assert one.title == "Your day at the desk" and len(one.days) == 1 and one.kicker == "posture · today"
     html = render_week(one)
     assert html.count('data-days="1"') == 3
@@ -145,7 +119,7 @@ def test_one_day_and_an_empty_history() -> None:
 
 
 def test_write_week_to_an_open_file_and_a_path(tmp_path: Path) -> None:
-    data = build_week_data(summaries(), days=7, today=date(2026, 3, 10))
+    data = build_week_data(week_of_days(), days=7, today=date(2026, 3, 10))
     buf = io.StringIO()
     assert write_week(data, buf) is None and buf.getvalue().startswith("<!DOCTYPE html>")
     path = tmp_path / "week.html"

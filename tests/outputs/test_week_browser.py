@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from posture.outputs.report.charts import COLOURS
 from posture.outputs.report.week import build_week_data, write_week
-from tests.outputs.test_report_browser import _chromium, _hex_rgb, _run
-from tests.outputs.test_week import summaries
+from tests.builders import hex_rgb, week_of_days
+
+if TYPE_CHECKING:
+    from tests.conftest import Chromium
 
 pytestmark = pytest.mark.browser
 
@@ -25,33 +28,32 @@ WINDOW = (1100, 2200)
 @pytest.fixture(scope="module")
 def week_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("week") / "week.html"
-    write_week(build_week_data(summaries(), days=7, today=date(2026, 3, 10)), path)
+    write_week(build_week_data(week_of_days(), days=7, today=date(2026, 3, 10)), path)
     return path
 
 
-def console_messages(browser: str, profile: Path, page: Path) -> list[str]:
+def console_messages(chromium: Chromium, profile: Path, page: Path) -> list[str]:
     """What the page wrote on the browser's console (errors such as a failed load included)."""
-    run = _run(browser, profile, "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri())
+    run = chromium.run(profile, "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri())
     assert run.returncode == 0, run.stderr[-2000:]
     return [line for line in run.stderr.splitlines() if "CONSOLE" in line]
 
 
-def test_the_console_check_sees_an_error(tmp_path: Path) -> None:
+def test_the_console_check_sees_an_error(tmp_path: Path, chromium: Chromium) -> None:
     """The check below can fail: a page that loads a missing file puts an error on the console."""
-    browser = _chromium()
     bad = tmp_path / "bad.html"
     bad.write_text('<!DOCTYPE html><html><body><script>console.error("broken page")</script></body></html>')
-    assert any("broken page" in m for m in console_messages(browser, tmp_path / "p1", bad))
+    assert any("broken page" in m for m in console_messages(chromium, tmp_path / "p1", bad))
 
 
-def test_the_week_page_renders_with_a_clean_console(week_page: Path, tmp_path: Path) -> None:
-    browser = _chromium()
-    assert console_messages(browser, tmp_path / "profile", week_page) == []
+def test_the_week_page_renders_with_a_clean_console(
+    week_page: Path, tmp_path: Path, chromium: Chromium
+) -> None:
+    assert console_messages(chromium, tmp_path / "profile", week_page) == []
 
 
-def test_each_chart_has_the_seven_days(week_page: Path, tmp_path: Path) -> None:
-    browser = _chromium()
-    dump = _run(browser, tmp_path / "profile-dom", "--dump-dom", week_page.as_uri())
+def test_each_chart_has_the_seven_days(week_page: Path, tmp_path: Path, chromium: Chromium) -> None:
+    dump = chromium.run(tmp_path / "profile-dom", "--dump-dom", week_page.as_uri())
     assert dump.returncode == 0, dump.stderr[-2000:]
     figures = re.findall(r'<figure class="day-chart" data-days="(\d+)">(.*?)</figure>', dump.stdout, re.S)
     assert len(figures) == 3
@@ -64,13 +66,11 @@ def test_each_chart_has_the_seven_days(week_page: Path, tmp_path: Path) -> None:
     assert dump.stdout.count('<tr class="day">') == 7
 
 
-def test_the_screenshot_shows_the_bars(week_page: Path, tmp_path: Path) -> None:
+def test_the_screenshot_shows_the_bars(week_page: Path, tmp_path: Path, chromium: Chromium) -> None:
     from PIL import Image
 
-    browser = _chromium()
     png = tmp_path / "week.png"
-    shot = _run(
-        browser,
+    shot = chromium.run(
         tmp_path / "profile-shot",
         f"--screenshot={png}",
         f"--window-size={WINDOW[0]},{WINDOW[1]}",
@@ -82,7 +82,7 @@ def test_the_screenshot_shows_the_bars(week_page: Path, tmp_path: Path) -> None:
     px = rgb.load()
 
     def count(colour: str) -> int:
-        ref = _hex_rgb(colour)
+        ref = hex_rgb(colour)
         return sum(
             1
             for y in range(0, rgb.height, 2)

@@ -20,7 +20,6 @@ from posture.advice import ABOUT_TOPIC, WARNING_TOPIC, Catalogue, attribution, l
 from posture.config import Config
 from posture.durations import format_duration
 from posture.metric_registry import charted, estimate_reasons
-from posture.outputs.files import AnalysisSummary
 from posture.outputs.report.charts import Chart, bar_charts, timeline_chart
 from posture.outputs.report.frames import KeyFrame, key_moments, read_key_frames
 from posture.outputs.report.sections import (
@@ -37,6 +36,7 @@ from posture.outputs.report.sections import (
     threshold_rows,
 )
 from posture.outputs.report.words import metric_label
+from posture.outputs.session_files import AnalysisSummary
 from posture.results import AnalysisResult
 from posture.summary import durations_s, whole_percentages
 
@@ -128,7 +128,7 @@ def build_report_data(
 ) -> ReportData:
     """Everything the page shows, as plain data.
 
-    ``summary`` is :func:`posture.outputs.files.analysis_summary` of the result. ``config`` gives the
+    ``summary`` is :func:`posture.outputs.session_files.analysis_summary` of the result. ``config`` gives the
     thresholds and smoothing actually used (default: the defaults). ``report_dir`` is where the
     page will be written, so that ``files["video"]`` can be linked relative to it. The only I/O is
     re-reading up to three key frames from the video (``key_frames=False`` skips it).
@@ -141,7 +141,7 @@ def build_report_data(
     generated = generated or datetime.now().astimezone()
     views = list(summary.views) or [summary.view]
     view = summary.view
-    dur = durations_s(readings, result.step_s)
+    dur = durations_s(readings, result.step_s, sample_step_s=result.info.sample_step_s(result.sample_fps))
     baseline = result.baseline.values if result.baseline is not None else None
     measured_anything = any(r.person for r in readings)
 

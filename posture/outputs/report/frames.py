@@ -17,7 +17,7 @@ from posture.outputs.overlay import draw_skeleton, fit_pose
 from posture.outputs.report.words import finding_title
 from posture.reading import Reading, Verdict
 from posture.results import AnalysisResult
-from posture.sources.media import opencv_name
+from posture.sources.media import read_frames_at
 
 __all__ = [
     "KEY_FRAME_WIDTH_PX",
@@ -91,56 +91,47 @@ def read_key_frames(
         return ()
     import cv2
 
-    with opencv_name(source) as name:
-        cap = cv2.VideoCapture(name)
-    frames: list[KeyFrame] = []
+    from posture.errors import PostureError
+
     try:
-        if not cap.isOpened():
-            log.warning("no key frames: OpenCV cannot open %s", source)
-            return ()
-        for index, episode in moments:
-            reading = result.readings[index]
-            cap.set(cv2.CAP_PROP_POS_MSEC, reading.t_s * 1000.0)
-            ok, image = cap.read()
-            if not ok or image is None:
-                log.warning("no key frame at %.2f s: the video could not be read there", reading.t_s)
-                continue
-            h, w = image.shape[:2]
-            factor = min(1.0, max_width / float(w))
-            if factor < 1.0:
-                image = cv2.resize(
-                    image, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA
-                )
-            pose = result.poses[index] if index < len(result.poses) else None
-            if pose is not None:
-                colour = (30, 135, 232) if not reading.alert else (46, 34, 207)
-                draw_skeleton(image, fit_pose(pose, image), colour=colour)
-            ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 82])
-            if not ok:
-                continue
-            worst = reading.worst_finding()
-            what = f"{finding_title(worst[0])} (severity {worst[1]:.1f})" if worst else "poor posture"
-            lead = (
-                f"Episode {episode}, peak at {clock(reading.t_s)}" if episode else f"At {clock(reading.t_s)}"
+        images = read_frames_at(source, [result.readings[index].t_s for index, _ in moments])
+    except PostureError as exc:
+        log.warning("no key frames: %s", exc)
+        return ()
+    frames: list[KeyFrame] = []
+    for (index, episode), image in zip(moments, images, strict=True):
+        reading = result.readings[index]
+        if image is None:
+            log.warning("no key frame at %.2f s: the video could not be read there", reading.t_s)
+            continue
+        h, w = image.shape[:2]
+        factor = min(1.0, max_width / float(w))
+        if factor < 1.0:
+            image = cv2.resize(image, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA)
+        pose = result.poses[index] if index < len(result.poses) else None
+        if pose is not None:
+            colour = (30, 135, 232) if not reading.alert else (46, 34, 207)
+            draw_skeleton(image, fit_pose(pose, image), colour=colour)
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 82])
+        if not ok:
+            continue
+        worst = reading.worst_finding()
+        what = f"{finding_title(worst[0])} (severity {worst[1]:.1f})" if worst else "poor posture"
+        lead = f"Episode {episode}, peak at {clock(reading.t_s)}" if episode else f"At {clock(reading.t_s)}"
+        others = [
+            finding_title(c) for c, s in sorted(reading.findings.items(), key=lambda kv: -kv[1]) if s >= 1.0
+        ][1:]
+        caption = f"{lead}: {what}" + (f"; also {', '.join(others).lower()}" if others else "")
+        if reading.alert:
+            caption += "; alert active"
+        frames.append(
+            KeyFrame(
+                t_s=reading.t_s,
+                time=clock(reading.t_s),
+                caption=caption,
+                data_uri="data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii"),
+                width=int(image.shape[1]),
+                height=int(image.shape[0]),
             )
-            others = [
-                finding_title(c)
-                for c, s in sorted(reading.findings.items(), key=lambda kv: -kv[1])
-                if s >= 1.0
-            ][1:]
-            caption = f"{lead}: {what}" + (f"; also {', '.join(others).lower()}" if others else "")
-            if reading.alert:
-                caption += "; alert active"
-            frames.append(
-                KeyFrame(
-                    t_s=reading.t_s,
-                    time=clock(reading.t_s),
-                    caption=caption,
-                    data_uri="data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii"),
-                    width=int(image.shape[1]),
-                    height=int(image.shape[0]),
-                )
-            )
-    finally:
-        cap.release()
+        )
     return tuple(frames)

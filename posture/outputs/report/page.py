@@ -1,5 +1,5 @@
 """Rendering the pages: the Jinja2 templates in ``posture/data`` (autoescaped; only the charts'
-SVG is marked safe) and writing ``report.html`` atomically (:func:`posture.files.atomic_write`)."""
+SVG is marked safe) and writing ``report.html`` atomically (:func:`posture.atomic.atomic_write`)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
+from posture.atomic import atomic_write
 from posture.durations import clock, format_duration
-from posture.files import atomic_write
-from posture.outputs.files import AnalysisSummary
 from posture.outputs.report.charts import COLOURS
 from posture.outputs.report.data import ReportData, build_report_data
+from posture.outputs.session_files import AnalysisSummary
 from posture.results import AnalysisResult
 
 __all__ = ["Target", "render", "render_report", "template", "write_page", "write_report"]

@@ -196,7 +196,9 @@ def threshold_rows(rules: FindingRules, calibrated: bool, views: Sequence[View])
 
 def episode_rows(result: AnalysisResult, catalogue: Catalogue) -> tuple[EpisodeRow, ...]:
     rows = []
-    dur = durations_s(result.readings, result.step_s)
+    dur = durations_s(
+        result.readings, result.step_s, sample_step_s=result.info.sample_step_s(result.sample_fps)
+    )
     for number, ep in enumerate(result.episodes, start=1):
         # The same sum as summary.json's alert_s, over this episode's readings only.
         active_s = float(

@@ -1,5 +1,6 @@
-"""Writes an analysed session into its output folder: timeline, summary, events (and, when
-asked, the report and the annotated video)."""
+"""The files that record an analysed session: ``timeline.csv``, ``summary.json`` (its typed
+:class:`AnalysisSummary`) and ``events.json``, written into the run's output folder (the report
+and the annotated video are written beside them by their own modules)."""
 
 from __future__ import annotations
 
@@ -81,7 +82,12 @@ class AnalysisSummary(SessionSummary):
 
 def analysis_summary(result: AnalysisResult) -> AnalysisSummary:
     """The session summary of an analysed video, with how it was measured."""
-    session = session_summary(result.readings, result.episodes, step_s=result.step_s)
+    session = session_summary(
+        result.readings,
+        result.episodes,
+        step_s=result.step_s,
+        sample_step_s=result.info.sample_step_s(result.sample_fps),
+    )
     info, baseline = result.info, result.baseline
     return AnalysisSummary(
         **{f.name: getattr(session, f.name) for f in fields(SessionSummary)},

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from posture.files import atomic_path, atomic_write
+from posture.atomic import atomic_path, atomic_write
 
 
 def test_the_file_appears_whole(tmp_path: Path) -> None:
@@ -56,15 +56,15 @@ def test_an_explicit_mode_wins(tmp_path: Path) -> None:
 
 
 def test_the_umask_is_read_where_proc_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    import posture.files as files
+    import posture.atomic as atomic
 
     def no_proc(*args: object, **kwargs: object) -> None:
         raise FileNotFoundError("/proc/self/status")
 
     old = os.umask(0o027)
     try:
-        monkeypatch.setattr(files, "open", no_proc, raising=False)
-        assert files._umask() == 0o027
+        monkeypatch.setattr(atomic, "open", no_proc, raising=False)
+        assert atomic._umask() == 0o027
         assert os.umask(0o027) == 0o027  # restored
     finally:
         os.umask(old)
