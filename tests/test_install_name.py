@@ -3,7 +3,7 @@
 The command and the import package are ``posture``; what pip and pipx install is
 ``posture.DISTRIBUTION``. A hint such as ``pip install "posture[ray]"`` would install the other
 project, so every ``NAME[extra]`` requirement in the package, the README, the samples and CI must
-use our name, and the wheel's file name must be the one CI and the install bench look for.
+use our name (the tests' skip messages too), and the wheel's file name must be the one CI and the install bench look for.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ def _texts() -> list[Path]:
         ROOT / "models" / "README.md",
         ROOT / ".ci" / "run",
     ]
-    for folder in ("posture", "bench"):
+    for folder in ("posture", "bench", "tests"):
         files += sorted((ROOT / folder).rglob("*.py"))
-    return files
+    return [f for f in files if f != Path(__file__).resolve()]  # this file names the wrong one on purpose
 
 
 def test_the_distribution_name_is_ours_and_not_the_import_package() -> None:

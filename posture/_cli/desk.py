@@ -65,7 +65,7 @@ def cmd_tray(args: argparse.Namespace, out: IO[str]) -> int:
         own = MonitorProcess(_monitor_args(args), runtime_dir() / "tray-monitor.log", camera=camera)
     cameras: list[int] = []
     if own is not None and args.source is None and args.cameras:
-        from posture._cli.environment import cameras_found
+        from posture.sources.camera import cameras_found
 
         cameras = cameras_found()
     desktop = DesktopSink()

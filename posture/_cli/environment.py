@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from posture import DISTRIBUTION, extra_hint
+from posture.sources.camera import cameras_found
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
-__all__ = ["Item", "Probes", "Status", "cameras_found", "check_environment", "model_items", "video_encoder"]
+__all__ = ["Item", "Probes", "Status", "check_environment", "model_items", "video_encoder"]
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +43,6 @@ def _version(name: str) -> str | None:
         return md.version(name)
     except md.PackageNotFoundError:
         return None
-
-
-def cameras_found(indices: range = range(4)) -> list[int]:
-    """Which of the first camera indices open (each is released at once)."""
-    import cv2
-
-    from posture.sources.media import quiet_opencv
-
-    quiet_opencv()
-    found = []
-    for index in indices:
-        cap = cv2.VideoCapture(index)
-        if cap.isOpened():
-            found.append(index)
-        cap.release()
-    return found
 
 
 def video_encoder() -> str | None:

@@ -18,7 +18,15 @@ from typing import Any, Protocol, TypeVar
 from posture.errors import CameraUnavailableError, NotAMediaError, UnreadableSourceError
 from posture.sources.media import Frame
 
-__all__ = ["MAX_CAMERA_INDEX", "WARM_UP_FRAMES", "CameraFrames", "FileFrames", "LiveFrames", "thumbnail"]
+__all__ = [
+    "MAX_CAMERA_INDEX",
+    "WARM_UP_FRAMES",
+    "CameraFrames",
+    "FileFrames",
+    "LiveFrames",
+    "cameras_found",
+    "thumbnail",
+]
 
 
 class LiveFrames(Protocol):
@@ -44,6 +52,23 @@ WARM_UP_FRAMES = 3  # frames dropped after opening a camera, while its exposure 
 # OpenCV reads an index from 100 up as a back-end plus a camera (200 is V4L2's camera 0), and -1
 # as "any camera", which crashes it on a machine with none (signal 11): only 0-99 are cameras.
 MAX_CAMERA_INDEX = 99
+
+
+def cameras_found(indices: range = range(4)) -> list[int]:
+    """Which of the first camera indices open (each is released at once)."""
+    import cv2
+
+    from posture.sources.media import quiet_opencv
+
+    quiet_opencv()
+    found = []
+    for index in indices:
+        cap = cv2.VideoCapture(index)
+        if cap.isOpened():
+            found.append(index)
+        cap.release()
+    return found
+
 
 _S = TypeVar("_S", bound="_Reopenable")
 

@@ -50,7 +50,7 @@ def display() -> Iterator[str]:
     try:
         import pystray  # noqa: F401 - checked only for being installed (it needs a display to import)
     except ImportError:
-        _need('pystray is not installed (pip install "posture[tray]")')
+        _need('pystray is not installed (pip install "posture-monitor[tray]")')
     except Exception:
         pass  # it is there; importing it without a display fails, which is expected here
     read, write = os.pipe()
