@@ -113,9 +113,10 @@ def run_analysis(
     if options.report:
         writes.append("report.html")
     if options.annotate:
+        from posture.outputs.annotate import annotated_path
         from posture.outputs.video import default_encoder
 
-        writes.append(f"annotated{default_encoder().suffix}")
+        writes.append(annotated_path(Path("annotated"), default_encoder()).name)
     # All files appear at the end, or none; never over a file of the user's, nor over the input.
     with staged_output(out_dir, writes=writes, keep=[video], own_folder=options.own_folder) as staging:
         started = time.monotonic()

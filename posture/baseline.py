@@ -172,25 +172,42 @@ class HabitualReference:
     def __init__(self, config: HabitConfig) -> None:
         self.config = config
         self._frames: deque[tuple[float, dict[str, float]]] = deque()  # (t_s, values) learnt
-        self._run: deque[tuple[float, dict[str, float]]] = deque()  # the current upright stretch
+        self._run: deque[tuple[float, dict[str, float]]] = deque()  # the upright stretch's last reset_s
+        self._run_start_s: float | None = None  # when the current upright stretch began
+        self._values: dict[str, float | None] | None = None  # the reference, until _frames changes
+        self._stale = True
 
     def observe(self, t_s: float, values: Mapping[str, float | None], upright: bool) -> None:
         """One side-view frame; ``upright``: inside the band of clearly upright sitting."""
         if not upright:
-            self._run.clear()
+            self.interrupt()
             return
         kept = {k: float(values[k]) for k in HABIT_KEYS if values.get(k) is not None}  # type: ignore[arg-type]
         if not kept:
             return
+        if self._run_start_s is None:
+            self._run_start_s = t_s
         self._run.append((t_s, kept))
+        while self._run[0][0] < t_s - self.config.reset_s:  # a stretch of hours keeps its last reset_s
+            self._run.popleft()
+        self._learn(t_s, kept)
+        self._maybe_reset(t_s)
+
+    def _learn(self, t_s: float, kept: dict[str, float]) -> None:
         self._frames.append((t_s, kept))
         while self._frames and self._frames[0][0] < t_s - self.config.window_s:
             self._frames.popleft()
-        self._maybe_reset(t_s)
+        self._stale = True
+
+    def interrupt(self) -> None:
+        """The upright stretch is broken (not upright, nobody there, another view, implausible
+        geometry): what comes next starts a new one. What was learnt stays."""
+        self._run.clear()
+        self._run_start_s = None
 
     def _maybe_reset(self, t_s: float) -> None:
         cfg = self.config
-        if not self._run or t_s - self._run[0][0] < cfg.reset_s:
+        if self._run_start_s is None or t_s - self._run_start_s < cfg.reset_s:
             return
         learnt = self.values
         if learnt is None:
@@ -203,14 +220,16 @@ class HabitualReference:
             for k in HABIT_KEYS
         ):
             self._frames = deque(self._run)
-
-    def reset(self) -> None:
-        self._frames.clear()
-        self._run.clear()
+            self._stale = True
 
     @property
     def values(self) -> dict[str, float | None] | None:
         """The reference, or None while too little has been seen."""
+        if self._stale:
+            self._values, self._stale = self._reference(), False
+        return self._values
+
+    def _reference(self) -> dict[str, float | None] | None:
         cfg = self.config
         if len(self._frames) < cfg.min_frames:
             return None

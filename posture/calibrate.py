@@ -23,10 +23,10 @@ import numpy as np
 
 from posture.baseline import Baseline, baseline_from_measurements
 from posture.config import CalibrationConfig, MetricsConfig
-from posture.geometry import View
 from posture.landmarks import Landmark as L
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, measure
+from posture.reading import View
 from posture.sources.media import Frame
 
 if TYPE_CHECKING:

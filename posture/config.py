@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from posture.detector import DetectorConfig
+from posture.durations import time_of_day
 from posture.errors import ConfigError
 from posture.findings import FINDINGS
 from posture.findings import bands as finding_bands
@@ -181,7 +182,9 @@ class HabitConfig:
     Anything learnt during a session may only make the tool more sensitive to deviations from
     good posture, never less: it learns only from frames inside the narrow band of clearly
     upright sitting for everyone (``upright_*``, as the landmarks measure it: people sitting
-    upright read a trunk of about -12°..+3° and a neck of 2°..25°), only once it has seen
+    upright read a trunk of about -12°..+3° and a neck of 2°..25°; the neck's band stops at 15°,
+    well below the forward-head limit, so that a head already drifting forward is never learnt),
+    only once it has seen
     ``min_frames`` of them over ``min_span_s`` seconds, and a posture inside that band is never
     called poor against it. A clear upright stretch of ``reset_s`` seconds that differs from what
     was learnt (the chair or the camera moved) replaces it.
@@ -297,6 +300,11 @@ class GateConfig:
             raise ConfigError("change_gate.max_reuse_s must be positive")
 
 
+# OpenCV reads an index from 100 up as a back-end plus a camera (200 is V4L2's camera 0), and -1
+# as "any camera", which crashes it on a machine with none (signal 11): only 0-99 are cameras.
+MAX_CAMERA_INDEX = 99
+
+
 @dataclass(frozen=True)
 class MonitorConfig:
     """The live monitor's housekeeping (its sampling and change gate have sections of their own)."""
@@ -311,7 +319,10 @@ class MonitorConfig:
         for f in dataclasses.fields(self):
             if f.name != "camera":
                 _require(getattr(self, f.name) > 0, f"monitor.{f.name} must be positive")
-        _require(0 <= self.camera <= 63, "monitor.camera must be a camera index from 0 to 63")
+        _require(
+            0 <= self.camera <= MAX_CAMERA_INDEX,
+            f"monitor.camera must be a camera index from 0 to {MAX_CAMERA_INDEX}",
+        )
         _require(
             self.retry_max_s >= self.retry_first_s, "monitor.retry_max_s must be >= monitor.retry_first_s"
         )
@@ -390,14 +401,6 @@ class ContextConfig:
             raise ConfigError(f"context.interval_s must be a positive number, got {self.interval_s!r}")
 
 
-def _hhmm(text: str) -> tuple[int, int] | None:
-    parts = text.strip().split(":") if isinstance(text, str) else []
-    if len(parts) != 2 or not all(p.isdigit() and len(p) == 2 for p in parts):
-        return None
-    hour, minute = int(parts[0]), int(parts[1])
-    return (hour, minute) if hour < 24 and minute < 60 else None
-
-
 @dataclass(frozen=True)
 class EndOfDayConfig:
     """The end-of-day line (opt-in): one notification at ``at`` (local time) with the day's summary
@@ -407,11 +410,13 @@ class EndOfDayConfig:
     at: str = "17:30"  # local time, HH:MM; sent as that time passes while the monitor runs
 
     def __post_init__(self) -> None:
-        _require(_hhmm(self.at) is not None, f"end_of_day.at must be a time like '17:30', got {self.at!r}")
+        _require(
+            time_of_day(self.at) is not None, f"end_of_day.at must be a time like '17:30', got {self.at!r}"
+        )
 
     @property
     def hour_minute(self) -> tuple[int, int]:
-        found = _hhmm(self.at)
+        found = time_of_day(self.at)
         assert found is not None  # checked on construction
         return found
 

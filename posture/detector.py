@@ -17,8 +17,8 @@ poor time reaches the onset delay (a glance at the keyboard stays below it), and
 clearly-better posture (uncertain frames pause that clock too); an episode's ``end_s`` is when that
 better stretch began. A break (away for ``break_s``) also ends it, at the moment the person left. A
 change of problem ends it too: when the poor findings take the body another way than the episode's
-own did (hunched over the desk, then slid down and reclined: forward, then backward) and stay so
-for ``change_s`` without the old way coming back, the episode ends where the new problem began and
+own did (hunched over the desk, then slid down and reclined: forward, then backward) and stay poor
+that way for ``change_s`` without the old way coming back, the episode ends where the new problem began and
 a new one starts there, with its own dose and alert. Findings that take turns the same way (the
 head forward, then the back as well) stay one episode.
 
@@ -431,11 +431,14 @@ class Detector:
             if s.recovery_start_s is not None and s.recovery_s >= self.config.release_time_s - _EPS:
                 self._close(s.recovery_start_s, t_s, events)
             else:
-                if s.change_start_s is not None and t_s - s.change_start_s >= self.config.change_s - _EPS:
+                if s.change_start_s is not None and s.change_poor_s >= self.config.change_s - _EPS:
                     s = self._split(t_s, events)
                 if not s.started and s.poor_s >= self.config.onset_s - _EPS:
                     self._start(t_s, events)
-                if s.alert_s is None and any(d >= 1.0 - _EPS for d in s.dose.values()):
+                # while a new problem is pending, its findings' dose is its own: it alerts (if it
+                # lasts) on the new episode, never on the one it is about to end
+                own = {c: d for c, d in s.dose.items() if c not in s.change_codes}
+                if s.alert_s is None and any(d >= 1.0 - _EPS for d in own.values()):
                     if not s.started:
                         self._start(t_s, events)
                     s.alert_s = t_s

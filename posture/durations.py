@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Literal
 
-__all__ = ["clock", "format_duration"]
+__all__ = ["clock", "format_duration", "time_of_day"]
 
 Style = Literal["words", "short"]
 
@@ -54,3 +55,12 @@ def clock(t_s: float, *, decimals: bool = True) -> str:
         return f"{int(m)}:{s:04.1f}"
     m, s = divmod(round(t_s), 60)
     return f"{m}:{s:02d}"
+
+
+_TIME_OF_DAY = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)", re.ASCII)
+
+
+def time_of_day(text: object) -> tuple[int, int] | None:
+    """``"17:30"`` or ``"7:30"`` as (hour, minute) of a 24-hour day; None for anything else."""
+    match = _TIME_OF_DAY.fullmatch(text.strip()) if isinstance(text, str) else None
+    return None if match is None else (int(match.group(1)), int(match.group(2)))

@@ -22,10 +22,9 @@ from posture import geometry as geo
 from posture.config import Band, FindingRules, HabitConfig, MetricsConfig
 from posture.findings import FINDINGS, Finding, PoorSide
 from posture.findings import band as band_of
-from posture.geometry import View
 from posture.landmarks import Pose
 from posture.metric_registry import METRIC_NAMES, METRICS
-from posture.reading import Reason, Reference, Verdict
+from posture.reading import Reason, Reference, Verdict, View
 
 __all__ = [
     "REFERENCE_KEYS",
@@ -75,6 +74,11 @@ class Assessment:
     reasons: tuple[Reason, ...] = ()  # why each active finding has its severity
 
 
+# How much the face's downward pitch adds to the neck's lean in ``head_forward_deg``: looking
+# down at a laptop or phone flexes the neck even when the ears stay over the shoulders.
+HEAD_PITCH_WEIGHT = 0.5
+
+
 def measure(pose: Pose | None, config: MetricsConfig) -> RawMeasurement:
     """The view and the raw side/front values of one pose (None: nobody in the frame).
 
@@ -110,11 +114,6 @@ def measure(pose: Pose | None, config: MetricsConfig) -> RawMeasurement:
     if problem is None:
         problem = implausible_reason(values)
     return RawMeasurement(True, view, values, problem=problem)
-
-
-# How much the face's downward pitch adds to the neck's lean in ``head_forward_deg``: looking
-# down at a laptop or phone flexes the neck even when the ears stay over the shoulders.
-HEAD_PITCH_WEIGHT = 0.5
 
 
 def implausible_reason(v: Mapping[str, float | None]) -> str | None:
@@ -430,7 +429,7 @@ def _forward_head(s: Scene, out: Judgement) -> bool:
             s.condition("head_drop_pct", "head_drop_moderate_pct", cal),
             s.condition("neck_forward_3d_delta_deg", "neck_forward_3d_delta_deg", cal),
         )
-        judged = s.metrics["head_drop_pct"] is not None
+        judged = judged or s.metrics["head_drop_pct"] is not None
     return judged
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import stat
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -23,14 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from posture import setup_check
-from posture.baseline import Baseline, HabitualReference, baseline_from_measurements
+from posture.baseline import MAX_PROFILE_BYTES, Baseline, HabitualReference, baseline_from_measurements
 from posture.config import Config, MetricsConfig, SmoothingConfig
 from posture.detector import Detector, DetectorConfig, Event, settle_alerts
 from posture.errors import BaselineError
-from posture.geometry import View
 from posture.landmarks import Pose
 from posture.metrics import RawMeasurement, assess, measure, upright_band_contains
-from posture.reading import Reading, Verdict
+from posture.reading import Reading, Verdict, View
 from posture.results import AnalysisResult, ImageResult, ProgressFn
 from posture.smoothing import MetricSmoother, StickyLabel
 
@@ -81,6 +81,8 @@ class PostureAnalyzer:
             habitual = self._habit.values
             upright = upright_band_contains(raw.values, self.metrics.habit)
             self._habit.observe(t_s, raw.values, upright)
+        elif self._habit is not None:
+            self._habit.interrupt()  # nobody, another view or implausible geometry: no upright stretch
         a = assess(raw, self.metrics, ref, habitual=habitual)
         return Reading(
             t_s=t_s,
@@ -317,10 +319,17 @@ class Pipeline:
         check_media_path(spec)
         if spec.suffix.lower() != ".json" and is_image_file(spec):
             return self.baseline_from_image(spec)
+        neither = BaselineError(f"{spec} is neither an image nor a baseline profile (.json)")
         try:
-            spec.read_text(encoding="utf-8")
+            st = spec.stat()
+            if stat.S_ISREG(st.st_mode):  # anything else: Baseline.load says what it is
+                if st.st_size > MAX_PROFILE_BYTES:  # a video, say: never read into memory
+                    raise neither
+                spec.read_bytes().decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise BaselineError(f"{spec} is neither an image nor a baseline profile (.json)") from None
+            raise neither from None
+        except OSError:
+            pass  # Baseline.load names what is wrong
         return Baseline.load(spec)
 
 

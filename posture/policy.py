@@ -14,14 +14,13 @@ quiet hours) are passed in; nothing here reads a clock.
 from __future__ import annotations
 
 import math
-import re
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from posture.detector import ALERT, BREAK_DUE, BREAK_TAKEN, EPISODE_END, DetectorState, Event
-from posture.durations import format_duration
+from posture.durations import format_duration, time_of_day
 from posture.errors import ConfigError
 from posture.findings import FINDINGS, info
 from posture.untrusted import printable
@@ -63,8 +62,6 @@ DEFAULT_ADVICE_LINKS: Mapping[str, tuple[str, ...]] = _AdviceLinks()
 
 _TITLES = {1: "Check your posture", 2: "Still the same posture", 3: "Time to change position"}
 
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
 
 def _words(seconds: float) -> str:
     return format_duration(seconds, style="words")
@@ -83,11 +80,11 @@ def describe(finding_code: str, duration_s: float) -> str:
 
 
 def _minutes_of_day(text: str) -> int:
-    match = _HHMM.match(text.strip()) if isinstance(text, str) else None
-    if match is None:
+    found = time_of_day(text)
+    if found is None:
         shown = printable(repr(text[:50] if isinstance(text, str) else text), 40)
         raise ConfigError(f"policy.quiet_hours: expected a time like '22:00', got {shown}")
-    return int(match.group(1)) * 60 + int(match.group(2))
+    return found[0] * 60 + found[1]
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,8 @@ import numpy as np
 from posture.baseline import Baseline
 from posture.config import MetricsConfig
 from posture.findings import FINDING_CODES, FINDING_WORDS
-from posture.geometry import View
 from posture.metrics import RawMeasurement, assess
-from posture.reading import Verdict
+from posture.reading import Verdict, View
 
 __all__ = ["PROFILE_CHECK_S", "Fit", "Validation", "profile_fit", "validate"]
 

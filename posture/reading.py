@@ -80,7 +80,7 @@ class Reason:
         return self.severity >= 1.0
 
     def describe(self) -> str:
-        """``neck_inclination_deg 31.2 >= 29.0 (everyone's limit)``: for terminals and the CSV."""
+        """``neck_inclination_deg 33.2 >= 31.0 (everyone's limit)``: for terminals and the CSV."""
         sign = ">=" if self.above else "<="
         if not self.reached:
             sign = "<" if self.above else ">"

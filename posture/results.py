@@ -88,6 +88,13 @@ class AnalysisResult:
             step = min(step, end_s - self.readings[-1].t_s)
         return step
 
+    def durations_s(self) -> Any:
+        """How long each reading counts, as the summary, the report and the history count it
+        (:func:`posture.summary.durations_s` with this analysis's steps), a NumPy array."""
+        from posture.summary import durations_s
+
+        return durations_s(self.readings, self.step_s, sample_step_s=self.info.sample_step_s(self.sample_fps))
+
     @property
     def duration_s(self) -> float:
         if not self.readings:

@@ -19,9 +19,8 @@ from collections.abc import Sequence
 from posture.baseline import Baseline
 from posture.config import MetricsConfig
 from posture.findings import FINDING_WORDS
-from posture.geometry import View
 from posture.metrics import RawMeasurement, assess, implausible_reason
-from posture.reading import Verdict
+from posture.reading import Verdict, View
 
 __all__ = [
     "NO_BODY_PROBLEMS",

@@ -169,9 +169,10 @@ def finding_reasons(readings: Sequence[Reading], durations: Sequence[float]) -> 
             if sev < 1.0:
                 continue
             entry = out.setdefault(code, {"time_s": {}, "limits": {}})
-            for reason in reading.reasons_for(code):
-                ref = reason.reference.value
+            reasons = reading.reasons_for(code)
+            for ref in {r.reference.value for r in reasons}:  # two conditions on one reference: once
                 entry["time_s"][ref] = entry["time_s"].get(ref, 0.0) + float(d)
+            for reason in reasons:
                 lo, hi = entry["limits"].get(reason.metric, (reason.limit, reason.limit))
                 entry["limits"][reason.metric] = (min(lo, reason.limit), max(hi, reason.limit))
     return {

@@ -57,6 +57,29 @@ def test_a_clear_upright_stretch_that_differs_replaces_what_was_learnt() -> None
     assert habit.values["neck_inclination_deg"] == pytest.approx(14.0)
 
 
+def test_a_stretch_broken_by_another_view_is_two_stretches() -> None:
+    """6 s upright, a turn to the camera, 6 s upright: no clear stretch of reset_s = 10 s, so
+    the reference learnt before stays."""
+    habit = HabitualReference(HabitConfig(reset_s=10.0))
+    t = _feed(habit, UPRIGHT, 0.0, 30.0, upright=True)
+    habit.interrupt()
+    moved = {**UPRIGHT, "neck_inclination_deg": 14.0}
+    t = _feed(habit, moved, t, 6.0, upright=True)
+    habit.interrupt()
+    _feed(habit, moved, t, 6.0, upright=True)
+    assert habit.values["neck_inclination_deg"] == pytest.approx(8.0)
+
+
+def test_an_upright_stretch_of_hours_keeps_only_what_it_needs() -> None:
+    """An hour upright at 2 fps: the stretch keeps its last reset_s, the reference its window."""
+    cfg = HabitConfig(reset_s=10.0, window_s=600.0)
+    habit = HabitualReference(cfg)
+    _feed(habit, UPRIGHT, 0.0, 3600.0, upright=True, fps=2.0)
+    assert len(habit._run) <= cfg.reset_s * 2 + 1
+    assert len(habit._frames) <= cfg.window_s * 2 + 1
+    assert habit.values == pytest.approx(UPRIGHT)
+
+
 def test_it_forgets_beyond_its_window() -> None:
     habit = HabitualReference(HabitConfig(window_s=30.0, reset_s=1000.0))
     t = _feed(habit, UPRIGHT, 0.0, 20.0, upright=True)

@@ -425,6 +425,34 @@ def test_a_new_problem_that_gives_way_before_change_s_stays_in_the_episode() -> 
     assert set(det.episodes[0].findings) == {"forward_head", "slumped"}
 
 
+def test_a_one_frame_blip_of_another_problem_never_ends_the_episode() -> None:
+    """One slumped frame inside a forward-head episode, then middling and uncertain frames for
+    longer than change_s: the new problem never lasted, so the episode goes on."""
+    det = Detector(DetectorConfig(hold_s=3.0, change_s=2.0))
+    middling = {"forward_head": 0.9}
+    run(
+        det,
+        timeline((6.0, HEAD), (0.1, SLUMPED), (1.5, middling), (1.5, "uncertain"), (4.0, HEAD), (8.0, GOOD)),
+    )
+    assert len(det.episodes) == 1
+    assert det.episodes[0].start_s == pytest.approx(0.0) and det.episodes[0].end_s == pytest.approx(13.1)
+
+
+def test_a_pending_new_problem_alerts_on_its_own_episode_only() -> None:
+    """An episode of the head forward (long hold), then slumped (a trunk hold shorter than
+    change_s): the slump's dose reaches its hold before the change is confirmed, yet it alerts
+    once, on its own episode, never on the one it ends."""
+    holds = {"head_hold_s": 10.0, "head_min_hold_s": 10.0, "trunk_hold_s": 1.5, "trunk_min_hold_s": 1.5}
+    det = Detector(DetectorConfig(grace_s=1.0, change_s=2.0, **holds))
+    events = run(det, timeline((3.0, HEAD), (6.0, SLUMPED), (20.0, GOOD)))
+    alerts = kinds(events, ALERT)
+    assert [(round(a.t_s, 1), a.findings) for a in alerts] == [(5.0, ("slumped",))]
+    first, second = (e.episode for e in kinds(events, EPISODE_END))
+    assert first is not None and first.alert_s is None and first.end_s == pytest.approx(3.0)
+    assert second is not None and set(second.findings) == {"slumped"}
+    assert second.start_s == pytest.approx(3.0) and second.alert_s == pytest.approx(5.0)
+
+
 # --- one alert story for a whole recording (settle_alerts) ----------------------------------------
 
 

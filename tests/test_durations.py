@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from posture.durations import clock, format_duration
+from posture.durations import clock, format_duration, time_of_day
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,16 @@ def test_clock() -> None:
     assert clock(65.25) == "1:05.2"
     assert clock(65.25, decimals=False) == "1:05"
     assert clock(3725) == "1:02:05"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("17:30", (17, 30)), ("7:30", (7, 30)), (" 07:05 ", (7, 5)), ("0:00", (0, 0)), ("23:59", (23, 59))],
+)
+def test_time_of_day(text: str, expected: tuple[int, int]) -> None:
+    assert time_of_day(text) == expected
+
+
+@pytest.mark.parametrize("text", ["24:00", "7:60", "7", "7:5", "１7:30", "１:30", "17:30:00", "", None, 1730])
+def test_time_of_day_refuses_what_is_not_one(text: object) -> None:
+    assert time_of_day(text) is None

@@ -267,3 +267,17 @@ def test_the_analysis_result_is_plain_json_without_landmarks(tmp_path, scripted)
     assert len(data["readings"]) == len(result.readings) and "xy_px" not in json.dumps(data)
     assert [e["kind"] for e in data["events"]][:2] == ["episode_start", "alert"]
     assert data["episodes"] == [e.to_dict() for e in result.episodes]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("recording.bin", b"\0" * (2 << 20)), ("notes.txt", "caf\u00e9".encode("latin-1"))],
+)
+def test_a_baseline_that_is_neither_image_nor_profile_is_refused(tmp_path, name: str, content: bytes) -> None:
+    """A large file (a video given by mistake) is refused by its size, never read into memory."""
+    from posture.errors import BaselineError
+
+    spec = tmp_path / name
+    spec.write_bytes(content)
+    with pytest.raises(BaselineError, match="neither an image nor a baseline profile"):
+        Pipeline(Config()).load_baseline(spec)

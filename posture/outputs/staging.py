@@ -83,9 +83,6 @@ def folder_error_words(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-_why = folder_error_words
-
-
 def _pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
@@ -309,7 +306,9 @@ def staged_output(
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputFolderError(f"cannot use {folder} as the output folder: {_why(exc)}") from None
+        raise OutputFolderError(
+            f"cannot use {folder} as the output folder: {folder_error_words(exc)}"
+        ) from None
     if not folder.is_dir():
         raise OutputFolderError(f"{folder} is not a folder")
     writes = tuple(writes)
@@ -319,7 +318,9 @@ def staged_output(
     try:
         staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=folder))
     except OSError as exc:
-        raise OutputFolderError(f"cannot write into the output folder {folder}: {_why(exc)}") from None
+        raise OutputFolderError(
+            f"cannot write into the output folder {folder}: {folder_error_words(exc)}"
+        ) from None
     try:
         try:
             yield staging
@@ -327,7 +328,9 @@ def staged_output(
             ours = exc.filename is not None and _inside(Path(exc.filename), staging)
             if not ours and exc.errno not in _FULL_OR_READ_ONLY:
                 raise
-            raise OutputFolderError(f"cannot write the results into {folder}: {_why(exc)}") from None
+            raise OutputFolderError(
+                f"cannot write the results into {folder}: {folder_error_words(exc)}"
+            ) from None
         _publish(staging, folder, keep, own_folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -358,4 +361,6 @@ def _publish(staging: Path, folder: Path, keep: tuple[Path, ...], own_folder: bo
             os.replace(staging / name, folder / name)
         _write_claims(folder, after)
     except OSError as exc:
-        raise OutputFolderError(f"cannot write the results into {folder}: {_why(exc)}") from None
+        raise OutputFolderError(
+            f"cannot write the results into {folder}: {folder_error_words(exc)}"
+        ) from None

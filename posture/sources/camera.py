@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from posture.config import MAX_CAMERA_INDEX
 from posture.errors import CameraUnavailableError, NotAMediaError, UnreadableSourceError
 from posture.sources.media import Frame
 
@@ -49,9 +50,6 @@ class LiveFrames(Protocol):
 
 
 WARM_UP_FRAMES = 3  # frames dropped after opening a camera, while its exposure settles
-# OpenCV reads an index from 100 up as a back-end plus a camera (200 is V4L2's camera 0), and -1
-# as "any camera", which crashes it on a machine with none (signal 11): only 0-99 are cameras.
-MAX_CAMERA_INDEX = 99
 
 
 def cameras_found(indices: range = range(4)) -> list[int]:

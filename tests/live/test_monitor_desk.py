@@ -193,10 +193,15 @@ def test_end_of_day_uses_the_history_of_the_day() -> None:
     assert note is not None and "5 hours at the desk" in note.message and note.advice == ("forward_head",)
 
 
-@pytest.mark.parametrize("at", ["5pm", "25:00", "17:60", "1730", "7:30", ""])
+@pytest.mark.parametrize("at", ["5pm", "25:00", "17:60", "1730", "7:5", ""])
 def test_end_of_day_time_must_be_hh_mm(at: str) -> None:
     with pytest.raises(ConfigError, match=r"end_of_day\.at"):
         EndOfDayConfig(enabled=True, at=at)
+
+
+def test_end_of_day_reads_a_time_as_quiet_hours_do() -> None:
+    assert EndOfDayConfig(enabled=True, at="7:30").hour_minute == (7, 30)
+    assert EndOfDayConfig(enabled=True, at="07:30").hour_minute == (7, 30)
 
 
 def test_the_monitor_sends_the_end_of_day_through_its_sinks_and_not_in_quiet_hours() -> None:

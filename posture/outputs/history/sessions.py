@@ -2,7 +2,8 @@
 
 :func:`record_analysis` stores a finished ``analyze``; :class:`LiveSession` records a monitor
 session as it runs; :func:`read_history` (what ``posture history`` shows), :func:`list_sessions`,
-:func:`daily_trend` and :func:`count_sessions` read the history without ever creating or changing it.
+:func:`daily_trend` and :func:`count_sessions` read the history without ever creating it (an older
+version's database is brought up to this schema first; see :class:`HistoryStore`).
 """
 
 from __future__ import annotations

@@ -222,8 +222,9 @@ class HistoryStore:
     """A connection to the history database; use as a context manager.
 
     ``create=False`` opens an existing database for reading only (``connection`` is then ``None``
-    when there is none yet): reading the history never creates or changes a file, and works in a
-    folder the user cannot write to. ``clock`` returns the current UTC time. Rows changed on disk
+    when there is none yet): reading the history never creates a file and works in a folder the
+    user cannot write to; the one change a read may make is to bring a database of an older
+    version of posture up to this schema (the migration is one transaction), so that it reads. ``clock`` returns the current UTC time. Rows changed on disk
     so that they no longer make sense (a start time ``yesterday``, a duration in words, infinite
     numbers) are left out of what the queries return; their ids collect in :attr:`unreadable`.
     """

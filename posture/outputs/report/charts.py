@@ -188,18 +188,17 @@ def runs(mask: Sequence[bool], t: np.ndarray, dur: np.ndarray, total_s: float) -
 
 
 def shaded_spans(readings: Sequence[Reading], dur: np.ndarray) -> dict[str, list[tuple[float, float]]]:
-    """The stretches the timeline chart shades, in seconds from the first reading: ``away``,
-    ``poor`` and ``alert``. An alert band is one colour from the alert to its episode's end:
-    poor is shaded only outside it, so the uncertain frames of a slouch held under an alert do
-    not cut the band into stripes."""
+    """The stretches every panel of the timeline chart shades, in seconds from the first reading:
+    ``away`` and ``alert``. An alert band is one colour from the alert to its episode's end; each
+    panel shades its own poor stretches (its metric beyond its limit) only outside it, so the
+    uncertain frames of a slouch held under an alert do not cut the band into stripes."""
     if not readings:
-        return {"away": [], "poor": [], "alert": []}
+        return {"away": [], "alert": []}
     t = np.array([r.t_s for r in readings], dtype=float)
     t0 = float(t[0])
     total = float(t[-1] + dur[-1] - t0)
     masks = {
         "away": [r.posture is Verdict.AWAY for r in readings],
-        "poor": [r.posture is Verdict.POOR and not r.alert for r in readings],
         "alert": [r.alert for r in readings],
     }
     return {name: runs(mask, t - t0, dur, total) for name, mask in masks.items()}
@@ -291,18 +290,16 @@ def timeline_panels(
         # are two), reference and direction; the fixed ones are drawn all along, the others
         # where they flagged a frame (a habit's limit moves as it learns).
         lines: dict[tuple[str, str, Reference, bool], np.ndarray] = {}
+        fixed: set[tuple[str, str, Reference, bool]] = set()
         for y, finding, rule, reference, above in fixed_limits(name, rules, baseline):
             lines[(finding, rule, reference, above)] = np.full(n, y)
+            fixed.add((finding, rule, reference, above))
         poor = np.zeros(n, bool)
         for i, reason in reached.get(name, []):
             key = (reason.finding, reason.rule, reason.reference, reason.above)
             line = lines.setdefault(key, np.full(n, np.nan))
             line[i] = reason.limit
             poor[i] = True
-        fixed = {
-            key
-            for *_, key in ((0, (f, r_, ref, a)) for _, f, r_, ref, a in fixed_limits(name, rules, baseline))
-        }
         limits = tuple(
             LimitLine(f, rule, ref, above, lim, (f, rule, ref, above) in fixed)
             for (f, rule, ref, above), lim in lines.items()

@@ -38,7 +38,7 @@ from posture.outputs.report.sections import (
 from posture.outputs.report.words import metric_label
 from posture.outputs.session_files import AnalysisSummary
 from posture.results import AnalysisResult
-from posture.summary import durations_s, whole_percentages
+from posture.summary import whole_percentages
 
 __all__ = ["ReportData", "VideoLink", "build_report_data"]
 
@@ -141,7 +141,7 @@ def build_report_data(
     generated = generated or datetime.now().astimezone()
     views = list(summary.views) or [summary.view]
     view = summary.view
-    dur = durations_s(readings, result.step_s, sample_step_s=result.info.sample_step_s(result.sample_fps))
+    dur = result.durations_s()
     baseline = result.baseline.values if result.baseline is not None else None
     measured_anything = any(r.person for r in readings)
 

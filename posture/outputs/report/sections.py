@@ -17,7 +17,7 @@ from posture.metric_registry import metric
 from posture.outputs.report.words import finding_meaning, finding_title, pct
 from posture.reading import View
 from posture.results import AnalysisResult
-from posture.summary import SessionSummary, durations_s, whole_percentages
+from posture.summary import SessionSummary, whole_percentages
 
 __all__ = [
     "AdviceBlock",
@@ -196,9 +196,7 @@ def threshold_rows(rules: FindingRules, calibrated: bool, views: Sequence[View])
 
 def episode_rows(result: AnalysisResult, catalogue: Catalogue) -> tuple[EpisodeRow, ...]:
     rows = []
-    dur = durations_s(
-        result.readings, result.step_s, sample_step_s=result.info.sample_step_s(result.sample_fps)
-    )
+    dur = result.durations_s()
     for number, ep in enumerate(result.episodes, start=1):
         # The same sum as summary.json's alert_s, over this episode's readings only.
         active_s = float(
