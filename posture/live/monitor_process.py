@@ -89,7 +89,14 @@ class MonitorProcess:
         except subprocess.TimeoutExpired:
             return None
 
+    def terminate(self) -> None:
+        """Ask it to end with SIGTERM: it saves its session (or, still starting, ends before it
+        records anything), as on Ctrl-C. Windows has no SIGTERM: there this ends it at once."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+
     def kill(self) -> None:
+        """End it at once (SIGKILL): its session is not saved."""
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()

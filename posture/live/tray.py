@@ -9,7 +9,8 @@ monitor the tray started (:class:`OwnMonitor`), the pages, the desktop notificat
 
 One monitor, never a second: the tray talks to a running monitor; only when none answers does it
 start one (a child process it owns), and on quit it stops only that one, through the control
-channel's ``stop`` (the session is saved as on Ctrl-C). A monitor it did not start is left alone.
+channel's ``stop``, or SIGTERM when it refuses or does not answer (the session is saved as on
+Ctrl-C). A monitor it did not start is left alone.
 """
 
 from __future__ import annotations
@@ -283,7 +284,7 @@ class Backend(Protocol):
 
 
 class OwnMonitor(Protocol):
-    """The monitor process the tray started (:class:`posture.live.tray_icon.MonitorProcess`)."""
+    """The monitor process the tray started (:class:`posture.live.monitor_process.MonitorProcess`)."""
 
     camera: int | None
 
@@ -297,6 +298,9 @@ class OwnMonitor(Protocol):
     def started(self) -> bool: ...
 
     def wait(self, timeout_s: float) -> int | None: ...
+
+    def terminate(self) -> None:
+        """SIGTERM: it saves its session and ends, as on Ctrl-C."""
 
     def kill(self) -> None: ...
 
@@ -471,7 +475,9 @@ class TrayApp:
         try:
             self.channel(Request(Command.STOP))
         except ControlError as exc:
-            log.warning("could not ask the monitor to stop: %s", exc)
+            # Refused while it starts, or no answer: SIGTERM ends it as cleanly as `stop` would.
+            log.warning("could not ask the monitor to stop (%s); sending it SIGTERM", exc)
+            own.terminate()
         if own.wait(STOP_WAIT_S) is None:
             log.warning("the monitor did not stop within %.0f s; ending it", STOP_WAIT_S)
             own.kill()

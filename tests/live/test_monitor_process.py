@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -35,3 +36,19 @@ def test_a_monitor_that_fails_at_once_is_seen_as_ended(tmp_path: Path) -> None:
     own.start()
     assert own.started() and own.wait(60) == 2
     assert own.exit_code() == 2 and "missing.mp4" in (own.last_words() or "")
+
+
+def _sleeper(own: MonitorProcess) -> None:
+    """Make ``own`` start a process that only sleeps, in place of ``posture monitor``."""
+    own.command = lambda camera: [sys.executable, "-c", "import time; time.sleep(60)"]  # type: ignore[method-assign]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows has no SIGTERM")
+def test_terminate_sends_sigterm_not_sigkill(tmp_path: Path) -> None:
+    own = MonitorProcess([], tmp_path / "m.log")
+    _sleeper(own)
+    own.start()
+    own.terminate()
+    assert own.wait(10) == -signal.SIGTERM
+    own.terminate()  # once it has ended: nothing to do
+    own.kill()

@@ -86,7 +86,9 @@ class FakeOwnMonitor:
         self.starts: list[int | None] = []
         self.code: int | None = None
         self.killed = False
+        self.terminated = False
         self.stops_on_request = True
+        self.stops_on_sigterm = True
 
     def start(self, camera: int | None = None) -> None:
         if camera is not None:
@@ -112,6 +114,11 @@ class FakeOwnMonitor:
         ):
             self.code, self.channel.status = 0, None
         return self.code
+
+    def terminate(self) -> None:
+        self.terminated = True
+        if self.stops_on_sigterm:
+            self.code, self.channel.status = 0, None
 
     def kill(self) -> None:
         self.killed = True
@@ -315,6 +322,42 @@ def test_a_monitor_that_will_not_stop_is_ended(monkeypatch: pytest.MonkeyPatch) 
     own.stops_on_request = False
     app.act(Action.QUIT)
     assert own.killed
+
+
+@pytest.mark.parametrize(
+    "why",
+    [
+        ControlError("the posture monitor is starting; try again in a moment"),
+        NoAnswer("the posture monitor did not answer within 2 s"),
+    ],
+    ids=["refused-while-starting", "no-answer"],
+)
+def test_a_monitor_that_cannot_be_asked_to_stop_gets_sigterm_not_sigkill(why: ControlError) -> None:
+    app, channel, _backend, own, _ = make_app(None, own=True)
+    app.attach()
+    assert own is not None
+    channel.error = why
+    app.act(Action.QUIT)
+    assert own.terminated and not own.killed and own.code == 0  # its session saved
+
+
+def test_a_monitor_that_ignores_sigterm_is_killed_after_the_wait() -> None:
+    app, channel, _backend, own, _ = make_app(None, own=True)
+    app.attach()
+    assert own is not None
+    channel.refuse = "the posture monitor is starting; try again in a moment"
+    own.stops_on_sigterm = False
+    app.act(Action.QUIT)
+    assert own.terminated and own.killed
+
+
+def test_a_camera_switch_while_starting_stops_the_monitor_with_sigterm() -> None:
+    app, channel, _backend, own, _ = make_app(None, own=True, cameras=(0, 1))
+    app.attach()
+    assert own is not None
+    channel.refuse = "the posture monitor is starting; try again in a moment"
+    app.act(Action.CAMERA, 1)
+    assert own.terminated and not own.killed and own.starts == [0, 1]
 
 
 def test_without_own_monitor_it_only_shows() -> None:
