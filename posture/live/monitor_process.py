@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from posture.lifecycle import signal_when_parent_dies
+from posture.lifecycle import parent_death_preexec
 
 __all__ = ["MonitorProcess"]
 
@@ -51,7 +51,8 @@ class MonitorProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_tray if sys.platform.startswith("linux") else None,
+                # SIGTERM when the tray's thread that starts it dies (the monitor saves its session).
+                preexec_fn=parent_death_preexec(signal.SIGTERM),
             )
         log.info("started the monitor (pid %d), its output in %s", self._proc.pid, self.log_path)
 
@@ -100,9 +101,3 @@ class MonitorProcess:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
-
-
-def _die_with_tray() -> None:
-    """In the monitor's process, before exec: SIGTERM when the tray's thread that started it dies
-    (the monitor saves its session on it)."""
-    signal_when_parent_dies(signal.SIGTERM)
