@@ -34,6 +34,7 @@ class MonitorProcess:
         self.log_path = log_path
         self.camera = camera
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log_start = 0  # where this run's output begins in the log (earlier runs' stay above)
 
     def command(self, camera: int | None) -> list[str]:
         cam = ["--camera", str(camera)] if camera is not None else []
@@ -46,6 +47,7 @@ class MonitorProcess:
             self.camera = camera
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
+            self._log_start = os.fstat(out.fileno()).st_size
             self._proc = subprocess.Popen(
                 self.command(self.camera),
                 stdin=subprocess.DEVNULL,
@@ -67,11 +69,11 @@ class MonitorProcess:
         return None if self._proc is None else self._proc.pid
 
     def last_words(self) -> str | None:
-        """The last line the monitor wrote (its one-line error when it failed)."""
+        """The last line the monitor wrote in this run (its one-line error when it failed)."""
         try:
             with open(self.log_path, "rb") as fh:
                 fh.seek(0, os.SEEK_END)
-                fh.seek(max(fh.tell() - 4096, 0))
+                fh.seek(max(fh.tell() - 4096, self._log_start))
                 lines = [ln.strip() for ln in fh.read().decode("utf-8", "replace").splitlines() if ln.strip()]
         except OSError:
             return None

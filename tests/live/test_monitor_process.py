@@ -120,3 +120,14 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_last_words_are_this_runs_not_the_previous_ones(tmp_path: Path) -> None:
+    log_path = tmp_path / "m.log"
+    log_path.write_text("posture: error: camera 0 is not available\n")  # a run before this one
+    own = MonitorProcess([], log_path)
+    own.command = lambda camera: [sys.executable, "-c", "pass"]  # type: ignore[method-assign]
+    own.start()
+    assert own.wait(30) == 0
+    assert own.last_words() is None  # it said nothing: no reason of an earlier run's
+    assert log_path.read_text().startswith("posture: error: camera 0")  # earlier runs' lines are kept
