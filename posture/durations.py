@@ -1,11 +1,12 @@
-"""How a length of time is written, everywhere posture writes one."""
+"""How a length of time (or the time a pause ends) is written, everywhere posture writes one."""
 
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Literal
 
-__all__ = ["clock", "format_duration"]
+__all__ = ["clock", "clock_time", "format_duration"]
 
 Style = Literal["words", "short"]
 
@@ -54,3 +55,19 @@ def clock(t_s: float, *, decimals: bool = True) -> str:
         return f"{int(m)}:{s:04.1f}"
     m, s = divmod(round(t_s), 60)
     return f"{m}:{s:02d}"
+
+
+def clock_time(t_s: float, now: datetime) -> str:
+    """A unix time as ``14:30`` today, ``tomorrow 06:00``, or ``Mon 3 Mar 06:00`` further away,
+    in ``now``'s zone; ``unix time 1e+20`` past what a date can hold (it never raises)."""
+    try:
+        end = datetime.fromtimestamp(t_s, tz=now.tzinfo)
+    except (OverflowError, OSError, ValueError):  # years past 9999, or before what the OS can show
+        return f"unix time {t_s:g}"
+    days = (end.date() - now.date()).days
+    hhmm = end.strftime("%H:%M")
+    if days == 0:
+        return hhmm
+    if days == 1:
+        return f"tomorrow {hhmm}"
+    return f"{end.strftime('%a')} {end.day} {end.strftime('%b')} {hhmm}"

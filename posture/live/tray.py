@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
+from posture.durations import clock_time
 from posture.findings import FINDING_WORDS
 from posture.live.control import (
     USER_PAUSE_REASON,
@@ -111,16 +112,6 @@ class TrayView:
     user_paused: bool = False  # a pause the user can resume (not a locked screen)
 
 
-def _clock_time(t_s: float, now: datetime) -> str:
-    end = datetime.fromtimestamp(t_s, tz=now.tzinfo)
-    days = (end.date() - now.date()).days
-    return (
-        end.strftime("%H:%M")
-        if days == 0
-        else ("tomorrow " if days == 1 else end.strftime("%a ")) + end.strftime("%H:%M")
-    )
-
-
 def _worst(status: Status) -> str | None:
     if not status.findings:
         return None
@@ -161,7 +152,7 @@ def tray_view(status: Status | None, monitor: MonitorState, now: datetime) -> Tr
             if status.paused_until_s is None:
                 return view(TrayState.PAUSED, "paused until you resume", user_paused=True)
             return view(
-                TrayState.PAUSED, f"paused until {_clock_time(status.paused_until_s, now)}", user_paused=True
+                TrayState.PAUSED, f"paused until {clock_time(status.paused_until_s, now)}", user_paused=True
             )
         return view(TrayState.PAUSED, f"paused: {status.reason} (resumes by itself)")
     if state == "away":

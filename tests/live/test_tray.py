@@ -453,6 +453,20 @@ def test_no_answer_is_shown_and_retried() -> None:
     assert backend.shown[-1][0].state is TrayState.FINE
 
 
+def test_a_pause_past_the_year_9999_is_shown_not_fatal() -> None:
+    far = replace(RUNNING, state="paused", reason=USER_PAUSE_REASON, paused_until_s=1e20)
+    app, _channel, backend, _own, _ = make_app(far)
+    app.attach()  # tick() must not raise OverflowError: that ended the tray
+    assert backend.shown[-1][0].tooltip == "posture: paused until unix time 1e+20"
+
+
+def test_a_pause_days_away_names_the_day() -> None:
+    later = replace(
+        RUNNING, state="paused", reason=USER_PAUSE_REASON, paused_until_s=datetime(2026, 3, 13, 6).timestamp()
+    )
+    assert tray_view(later, MonitorState(), NOW).tooltip == "posture: paused until Fri 13 Mar 06:00"
+
+
 def test_the_icon_is_redrawn_only_on_a_change() -> None:
     app, _channel, backend, _own, _ = make_app()
     app.attach()
