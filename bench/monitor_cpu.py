@@ -37,6 +37,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FOOTAGE = ROOT.parent / "shared" / "footage"
@@ -165,11 +166,24 @@ def _run_monitor(
             time.sleep(0.2)
         out, err = proc.communicate()
     finally:
+        # On an error (or Ctrl-C) here, neither the monitor nor the tray may outlive the bench.
         stop_polling.set()
-        if tray is not None:
-            tray.terminate()
-            tray.wait(30)
+        for child in (proc, tray):
+            if child is not None:
+                _end(child)
     return proc.returncode, out, err, marks, rss, tray_marks
+
+
+def _end(child: subprocess.Popen[Any]) -> None:
+    """SIGTERM (the monitor saves its session), then SIGKILL if it is still there after 30 s."""
+    if child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 @contextlib.contextmanager

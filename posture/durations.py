@@ -1,12 +1,13 @@
-"""How a length of time is written, everywhere posture writes one."""
+"""How a length of time (or the time a pause ends) is written, everywhere posture writes one."""
 
 from __future__ import annotations
 
 import math
 import re
+from datetime import datetime
 from typing import Literal
 
-__all__ = ["clock", "format_duration", "time_of_day"]
+__all__ = ["clock", "clock_time", "format_duration", "time_of_day"]
 
 Style = Literal["words", "short"]
 
@@ -64,3 +65,19 @@ def time_of_day(text: object) -> tuple[int, int] | None:
     """``"17:30"`` or ``"7:30"`` as (hour, minute) of a 24-hour day; None for anything else."""
     match = _TIME_OF_DAY.fullmatch(text.strip()) if isinstance(text, str) else None
     return None if match is None else (int(match.group(1)), int(match.group(2)))
+
+
+def clock_time(t_s: float, now: datetime) -> str:
+    """A unix time as ``14:30`` today, ``tomorrow 06:00``, or ``Mon 3 Mar 06:00`` further away,
+    in ``now``'s zone; ``unix time 1e+20`` past what a date can hold (it never raises)."""
+    try:
+        end = datetime.fromtimestamp(t_s, tz=now.tzinfo)
+    except (OverflowError, OSError, ValueError):  # years past 9999, or before what the OS can show
+        return f"unix time {t_s:g}"
+    days = (end.date() - now.date()).days
+    hhmm = end.strftime("%H:%M")
+    if days == 0:
+        return hhmm
+    if days == 1:
+        return f"tomorrow {hhmm}"
+    return f"{end.strftime('%a')} {end.day} {end.strftime('%b')} {hhmm}"

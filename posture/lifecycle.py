@@ -16,10 +16,17 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["TERMINATING_SIGNALS", "Terminated", "die_with_parent", "signal_when_parent_dies", "signals_raise"]
+__all__ = [
+    "TERMINATING_SIGNALS",
+    "Terminated",
+    "die_with_parent",
+    "parent_death_preexec",
+    "signal_when_parent_dies",
+    "signals_raise",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +71,45 @@ def signals_raise(signals: tuple[int, ...] = TERMINATING_SIGNALS) -> Iterator[No
             signal.signal(sig, handler)
 
 
-def signal_when_parent_dies(signum: int = signal.SIGKILL) -> bool:
-    """Ask the kernel to send this process ``signum`` when the thread that started it dies
-    (``PR_SET_PDEATHSIG``, Linux only); False where unavailable."""
+def _prctl() -> Callable[..., int] | None:
+    """The C library's ``prctl`` (Linux only; None where unavailable)."""
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)  # the C library already loaded: no library search
-        return libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+        return ctypes.CDLL(None, use_errno=True).prctl  # the C library already loaded: no library search
     except (OSError, AttributeError):
-        return False
+        return None
+
+
+def signal_when_parent_dies(signum: int = signal.SIGKILL) -> bool:
+    """Ask the kernel to send this process ``signum`` when the thread that started it dies
+    (``PR_SET_PDEATHSIG``, Linux only); False where unavailable."""
+    prctl = _prctl()
+    return prctl is not None and prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+
+
+def parent_death_preexec(signum: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` for :class:`subprocess.Popen` that has the child sent ``signum`` when the
+    thread that starts it dies (``PR_SET_PDEATHSIG``); None where unavailable.
+
+    ``prctl`` is looked up here, in the parent: between fork and exec the child of a process with
+    threads may only do what takes no lock another thread could have held at the fork, and
+    loading a library (``ctypes.CDLL``) takes the loader's. The child only calls ``prctl``, then
+    ends at once if the parent died before that (the signal would never come).
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    sig, parent = int(signum), os.getpid()
+
+    def arm() -> None:
+        prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
 
 
 def _watch_parent(parent: Any) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from posture.durations import format_duration
+from posture.durations import clock_time, format_duration
 from posture.findings import FINDING_WORDS
 from posture.live.control import MAX_PAUSE_S, USER_PAUSE_REASON, Status
 from posture.untrusted import printable
@@ -74,21 +74,6 @@ def parse_duration(text: str, now: datetime) -> float | None:
     return now.timestamp() + total_s
 
 
-def _clock_time(t_s: float, now: datetime) -> str:
-    """``14:30`` today, ``tomorrow 06:00``, or ``Mon 3 Mar 06:00`` further away, in now's zone."""
-    try:
-        end = datetime.fromtimestamp(t_s, tz=now.tzinfo)
-    except (OverflowError, OSError, ValueError):  # years past 9999, or before what the OS can show
-        return f"unix time {t_s:g}"
-    days = (end.date() - now.date()).days
-    hhmm = end.strftime("%H:%M")
-    if days == 0:
-        return hhmm
-    if days == 1:
-        return f"tomorrow {hhmm}"
-    return f"{end.strftime('%a')} {end.day} {end.strftime('%b')} {hhmm}"
-
-
 def _short(text: str, limit: int) -> str:
     return printable(" ".join(text.split()), limit)
 
@@ -107,7 +92,7 @@ def _state_line(status: Status, now: datetime) -> str:
         if status.paused_until_s is None:
             return "Paused until you resume (posture resume)."
         left = max(status.paused_until_s - now.timestamp(), 0.0)
-        until = _clock_time(status.paused_until_s, now)
+        until = clock_time(status.paused_until_s, now)
         return f"Paused until {until} ({format_duration(left, style='words')} from now)."
     if state == "away":
         return f"Monitoring{where}: nobody at the desk."

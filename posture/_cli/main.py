@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20, help="sessions to list (default 20)")
     p.add_argument(
         "--html",
-        type=Path,
+        type=_path,
         metavar="FILE",
         help="write one self-contained page of the last --days days instead: time watched, poor share "
         "per finding, alerts and breaks per day, the trend, the top finding's advice, streaks of good days",
@@ -371,9 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_live_source(p)
     p.add_argument("--loop", action="store_true", help="with --source: start the file over at its end")
-    p.add_argument("--config", type=Path, help="TOML config file (for the monitor the tray starts)")
-    p.add_argument("--profile", type=Path, metavar="PROFILE", help="calibration profile for its monitor")
-    p.add_argument("--model", type=Path, help="a pose_landmarker_*.task file for its monitor")
+    p.add_argument("--config", type=_path, help="TOML config file (for the monitor the tray starts)")
+    p.add_argument("--profile", type=_path, metavar="PROFILE", help="calibration profile for its monitor")
+    p.add_argument("--model", type=_path, help="a pose_landmarker_*.task file for its monitor")
     p.add_argument("--alerts", metavar="SINKS", help="its monitor's alert sinks (default console,desktop)")
     p.add_argument(
         "--no-context", action="store_true", help="its monitor does not pause on screen lock or meetings"
@@ -398,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tray", action="store_true", help="install: start the tray (icon and monitor), not the bare monitor"
     )
     p.add_argument(
-        "--config", type=Path, help="install: the config file to run with (default: your posture.toml)"
+        "--config", type=_path, help="install: the config file to run with (default: your posture.toml)"
     )
 
     sub.add_parser(

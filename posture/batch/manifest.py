@@ -205,6 +205,9 @@ class Manifest:
             elif str(row["value"]) != str(SCHEMA_VERSION):
                 version = printable(row["value"], 40)
                 raise InputError(f"{path} was written by another version of posture (manifest {version})")
+        except sqlite3.OperationalError as exc:  # a full or read-only folder, a locked file
+            self._db.close()
+            raise InputError(f"cannot use {path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise InputError(f"{path} is not a posture batch manifest: {exc}") from None

@@ -76,6 +76,8 @@ RECORDINGS_DIR = "recordings"
 PARTIAL_DIR = ".partial"
 PARTIAL_SENTINEL = ".posture-batch"  # in .partial: the folder is the batch's own to clear
 LOCK_NAME = ".lock"
+# A results folder that fills up or is read-only: the driver's own writes fail with these.
+_FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 COHORT_NAMES = ("cohort.csv", "cohort.html")
 # What .partial held before it had a sentinel: results being written and results being replaced.
 _LEGACY_PARTIAL_ENTRY = re.compile(r"(.+\.[0-9a-f]{8}|replaced-[0-9a-f]{32})")
@@ -162,7 +164,10 @@ def file_sha256(path: Path, block: int = 1 << 20) -> str:
 @contextmanager
 def _locked(folder: Path) -> Iterator[None]:
     """Holds an exclusive lock on the results folder (released by the OS even after kill -9)."""
-    fh = (folder / LOCK_NAME).open("a+")
+    try:
+        fh = (folder / LOCK_NAME).open("a+")
+    except OSError as exc:  # read-only, full, or a folder of that name
+        raise InputError(f"cannot use {folder} as the results folder: {folder_error_words(exc)}") from None
     try:
         try:
             if os.name == "nt":  # pragma: no cover - Windows
@@ -355,10 +360,14 @@ class _Driver:
 
     def prepare_partial(self) -> None:
         shutil.rmtree(self.partial_dir, ignore_errors=True)  # leftovers of an interrupted run
-        self.partial_dir.mkdir()
-        (self.partial_dir / PARTIAL_SENTINEL).write_text(
-            "posture batch writes results here and clears this folder\n", encoding="utf-8"
-        )
+        try:
+            self.partial_dir.mkdir()
+            (self.partial_dir / PARTIAL_SENTINEL).write_text(
+                "posture batch writes results here and clears this folder\n", encoding="utf-8"
+            )
+        except OSError as exc:  # the results folder is read-only or full
+            self.clear_partial()
+            raise InputError(f"cannot write to {self.partial_dir}: {folder_error_words(exc)}") from None
 
     def clear_partial(self) -> None:
         if self.partial_dir.is_dir() and not self.partial_dir.is_symlink():
@@ -649,12 +658,18 @@ def run_batch(
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     # Results of a posture from before markers: a manifest, and no marker beside it.
     legacy = os.path.lexists(out / MANIFEST_NAME) and not os.path.lexists(out / MARKER_NAME)
-    with _locked(out):
-        _check_results_folder(out, legacy)  # before anything is written: nothing of the user's in the way
-        with Manifest(out / MANIFEST_NAME) as manifest:
-            # The marker says from now on what the batch wrote here (a legacy folder's cohort adopted).
-            claim(out, [name for name in COHORT_NAMES if legacy and _regular(out / name)])
-            return _run(options, manifest, run_id, recordings, eng, progress, started)
+    try:
+        with _locked(out):
+            _check_results_folder(out, legacy)  # before anything is written: nothing of the user's in the way
+            with Manifest(out / MANIFEST_NAME) as manifest:
+                # The marker says from now on what the batch wrote here (a legacy folder's cohort adopted).
+                claim(out, [name for name in COHORT_NAMES if legacy and _regular(out / name)])
+                return _run(options, manifest, run_id, recordings, eng, progress, started)
+    except OSError as exc:
+        if exc.errno not in _FULL_OR_READ_ONLY:
+            raise
+        # The marker or the cohort summary could not be written: one line, like any folder error.
+        raise InputError(f"cannot write the results into {out}: {folder_error_words(exc)}") from None
 
 
 def _run(

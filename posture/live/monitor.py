@@ -191,6 +191,7 @@ class Monitor:
             raise RequestError("the source has ended: nothing to calibrate on")
         seconds = self.config.calibration.seconds
         with self._lock:
+            self._refuse_while_paused()
             self._status = replace(
                 self._status,
                 state="calibrating",
@@ -199,6 +200,19 @@ class Monitor:
             status = self._status
         self._commands.put(("calibrate", None))
         return status
+
+    def _refuse_while_paused(self) -> None:
+        """A calibration opens the camera: never while paused (by the user or the context). A
+        user's pause that has run out but that the loop has not ended yet does not count."""
+        if self._status.state != "paused":
+            return
+        reason = self._status.reason
+        if reason == USER_PAUSE_REASON or reason is None:
+            until = self._paused_until
+            if until is not None and self._wall().timestamp() >= until:
+                return
+            raise RequestError("paused: resume first, then calibrate")
+        raise RequestError(f"paused: {reason}; calibrate once the monitor resumes")
 
     def finish(self) -> Status:
         """End the session as Ctrl-C does (the history saved); the reply is the last status."""

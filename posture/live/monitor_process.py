@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from posture.lifecycle import signal_when_parent_dies
+from posture.lifecycle import parent_death_preexec
 
 __all__ = ["MonitorProcess"]
 
@@ -34,6 +34,7 @@ class MonitorProcess:
         self.log_path = log_path
         self.camera = camera
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log_start = 0  # where this run's output begins in the log (earlier runs' stay above)
 
     def command(self, camera: int | None) -> list[str]:
         cam = ["--camera", str(camera)] if camera is not None else []
@@ -46,12 +47,14 @@ class MonitorProcess:
             self.camera = camera
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
+            self._log_start = os.fstat(out.fileno()).st_size
             self._proc = subprocess.Popen(
                 self.command(self.camera),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_tray if sys.platform.startswith("linux") else None,
+                # SIGTERM when the tray's thread that starts it dies (the monitor saves its session).
+                preexec_fn=parent_death_preexec(signal.SIGTERM),
             )
         log.info("started the monitor (pid %d), its output in %s", self._proc.pid, self.log_path)
 
@@ -66,11 +69,11 @@ class MonitorProcess:
         return None if self._proc is None else self._proc.pid
 
     def last_words(self) -> str | None:
-        """The last line the monitor wrote (its one-line error when it failed)."""
+        """The last line the monitor wrote in this run (its one-line error when it failed)."""
         try:
             with open(self.log_path, "rb") as fh:
                 fh.seek(0, os.SEEK_END)
-                fh.seek(max(fh.tell() - 4096, 0))
+                fh.seek(max(fh.tell() - 4096, self._log_start))
                 lines = [ln.strip() for ln in fh.read().decode("utf-8", "replace").splitlines() if ln.strip()]
         except OSError:
             return None
@@ -89,13 +92,14 @@ class MonitorProcess:
         except subprocess.TimeoutExpired:
             return None
 
+    def terminate(self) -> None:
+        """Ask it to end with SIGTERM: it saves its session (or, still starting, ends before it
+        records anything), as on Ctrl-C. Windows has no SIGTERM: there this ends it at once."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+
     def kill(self) -> None:
+        """End it at once (SIGKILL): its session is not saved."""
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
-
-
-def _die_with_tray() -> None:
-    """In the monitor's process, before exec: SIGTERM when the tray's thread that started it dies
-    (the monitor saves its session on it)."""
-    signal_when_parent_dies(signal.SIGTERM)

@@ -18,7 +18,6 @@ home with a fake ``systemctl``.
 
 from __future__ import annotations
 
-import logging
 import os
 import plistlib
 import shutil
@@ -30,7 +29,7 @@ from pathlib import Path
 
 from posture import __version__
 from posture.atomic import atomic_write
-from posture.errors import InputError
+from posture.errors import ExitCode, InputError
 
 __all__ = [
     "LAUNCH_AGENT_LABEL",
@@ -50,7 +49,6 @@ __all__ = [
     "uninstall",
 ]
 
-log = logging.getLogger(__name__)
 
 MARKER = "posture-managed"  # in every file posture writes: a comment, a desktop key, a plist key
 UNIT_NAME = "posture.service"
@@ -62,7 +60,6 @@ _ENV_KEYS = (
     "POSTURE_CACHE_DIR",
     "POSTURE_RUNTIME_DIR",
 )
-_EXIT_BAD_INPUT = 2  # posture's "bad input": no camera, a bad config; restarting does not help
 
 Runner = Callable[[Sequence[str]], "tuple[int, str]"]  # (exit status, output)
 
@@ -141,7 +138,8 @@ def systemd_unit(argv: Sequence[str], env: Mapping[str, str], *, tray: bool) -> 
     lines += [
         "Restart=on-failure",
         "RestartSec=30",
-        f"RestartPreventExitStatus={_EXIT_BAD_INPUT}",
+        # no camera, a bad config (bad input): restarting does not help
+        f"RestartPreventExitStatus={int(ExitCode.BAD_INPUT)}",
         "KillSignal=SIGTERM",  # the monitor saves its session and exits 0
         "TimeoutStopSec=20",
         "",
@@ -287,7 +285,6 @@ class ServiceReport:
     installed: tuple[ServiceFile, ...]  # posture's own files found
     foreign: tuple[Path, ...]  # files at posture's paths that posture did not write
     running: str  # "yes (systemd: active)", "no", "the monitor answers", ...
-    notes: tuple[str, ...] = ()
 
 
 def _content(kind: str, argv: list[str], env: Mapping[str, str], tray: bool, layout: ServiceLayout) -> bytes:

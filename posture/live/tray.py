@@ -9,7 +9,8 @@ monitor the tray started (:class:`OwnMonitor`), the pages, the desktop notificat
 
 One monitor, never a second: the tray talks to a running monitor; only when none answers does it
 start one (a child process it owns), and on quit it stops only that one, through the control
-channel's ``stop`` (the session is saved as on Ctrl-C). A monitor it did not start is left alone.
+channel's ``stop``, or SIGTERM when it refuses or does not answer (the session is saved as on
+Ctrl-C). A monitor it did not start is left alone.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
+from posture.durations import clock_time
 from posture.findings import FINDING_WORDS
 from posture.live.control import (
     USER_PAUSE_REASON,
@@ -110,16 +112,6 @@ class TrayView:
     user_paused: bool = False  # a pause the user can resume (not a locked screen)
 
 
-def _clock_time(t_s: float, now: datetime) -> str:
-    end = datetime.fromtimestamp(t_s, tz=now.tzinfo)
-    days = (end.date() - now.date()).days
-    return (
-        end.strftime("%H:%M")
-        if days == 0
-        else ("tomorrow " if days == 1 else end.strftime("%a ")) + end.strftime("%H:%M")
-    )
-
-
 def _worst(status: Status) -> str | None:
     if not status.findings:
         return None
@@ -160,7 +152,7 @@ def tray_view(status: Status | None, monitor: MonitorState, now: datetime) -> Tr
             if status.paused_until_s is None:
                 return view(TrayState.PAUSED, "paused until you resume", user_paused=True)
             return view(
-                TrayState.PAUSED, f"paused until {_clock_time(status.paused_until_s, now)}", user_paused=True
+                TrayState.PAUSED, f"paused until {clock_time(status.paused_until_s, now)}", user_paused=True
             )
         return view(TrayState.PAUSED, f"paused: {status.reason} (resumes by itself)")
     if state == "away":
@@ -283,7 +275,7 @@ class Backend(Protocol):
 
 
 class OwnMonitor(Protocol):
-    """The monitor process the tray started (:class:`posture.live.tray_icon.MonitorProcess`)."""
+    """The monitor process the tray started (:class:`posture.live.monitor_process.MonitorProcess`)."""
 
     camera: int | None
 
@@ -297,6 +289,9 @@ class OwnMonitor(Protocol):
     def started(self) -> bool: ...
 
     def wait(self, timeout_s: float) -> int | None: ...
+
+    def terminate(self) -> None:
+        """SIGTERM: it saves its session and ends, as on Ctrl-C."""
 
     def kill(self) -> None: ...
 
@@ -471,7 +466,9 @@ class TrayApp:
         try:
             self.channel(Request(Command.STOP))
         except ControlError as exc:
-            log.warning("could not ask the monitor to stop: %s", exc)
+            # Refused while it starts, or no answer: SIGTERM ends it as cleanly as `stop` would.
+            log.warning("could not ask the monitor to stop (%s); sending it SIGTERM", exc)
+            own.terminate()
         if own.wait(STOP_WAIT_S) is None:
             log.warning("the monitor did not stop within %.0f s; ending it", STOP_WAIT_S)
             own.kill()

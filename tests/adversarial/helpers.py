@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from posture._cli.main import main
@@ -38,6 +39,23 @@ def assert_one_line_error(code: int, err: str, *, expected: int = 2) -> str:
     assert lines[0].startswith("posture"), lines[0]
     assert "unexpected error" not in lines[0], lines[0]
     return lines[0]
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(where: Path, options: str) -> Iterator[bool]:
+    """A tmpfs at ``where`` with ``options``; yields False where mounting is not allowed."""
+    where.mkdir(exist_ok=True)
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        yield False
+        return
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True)
+    if done.returncode != 0:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
 
 
 def posture_cmd(*args: str) -> list[str]:

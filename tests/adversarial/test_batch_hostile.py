@@ -25,7 +25,7 @@ from posture.batch.manifest import Manifest, Status
 from posture.geometry import View
 from posture.outputs.staging import MARKER_NAME
 from posture.outputs.timeline import csv_cell
-from tests.adversarial.helpers import assert_one_line_error, run_cli
+from tests.adversarial.helpers import assert_one_line_error, mounted_tmpfs, run_cli
 from tests.builders import text_archive
 from tests.fakes import SerialEngine, calls
 
@@ -420,3 +420,38 @@ def test_a_summary_changed_on_disk_is_a_failed_row_not_a_crash(tmp_path: Path, c
         rows = {r["recording"]: r for r in csv.DictReader(fh)}
     assert rows["one.mp4"]["status"] == "failed" and "unreadable" in rows["one.mp4"]["error"]
     assert rows["two.mp4"]["status"] == "ok"
+
+
+# -- a results folder that is read-only or fills up ---------------------------------------------------
+
+
+def test_a_read_only_results_folder_is_one_line(tmp_path: Path, capsys) -> None:
+    archive = text_archive(tmp_path / "a", {"one.mp4": "ok"})
+    out = tmp_path / "ro"
+    with mounted_tmpfs(out, "ro,size=64k") as mounted:
+        if not mounted:
+            if os.geteuid() == 0:
+                pytest.skip("root ignores folder permissions and may not mount a read-only tmpfs here")
+            out.chmod(0o555)
+        code, _, err = _batch(archive, out, capsys)
+        assert str(out) in assert_one_line_error(code, err)
+        assert list(out.iterdir()) == []
+    assert calls(archive) == []
+
+
+@pytest.mark.parametrize("inodes", range(3, 12))
+def test_a_results_folder_that_fills_up_at_any_step_is_one_line(inodes: int, tmp_path: Path, capsys) -> None:
+    """A tmpfs with room for only ``inodes`` files: the lock, the manifest, the marker, the
+    .partial folder, the recording's result or the cohort summary is the one that finds it full."""
+    archive = text_archive(tmp_path / "a", {"one.mp4": "ok"})
+    out = tmp_path / "full"
+    with mounted_tmpfs(out, f"size=1m,nr_inodes={inodes}") as mounted:
+        if not mounted:
+            pytest.skip("cannot mount a small tmpfs here")
+        code, _, err = _batch(archive, out, capsys)
+        if code == 1:  # the recording's result did not fit: a failed recording, said as such
+            assert err.startswith("posture: failed: one.mp4: ") and err.count("\n") == 1 and "full" in err
+        elif code != 0:
+            line = assert_one_line_error(code, err)
+            assert str(out) in line and "not a posture batch manifest" not in line
+        assert not (out / ".partial").exists()

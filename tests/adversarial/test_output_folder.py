@@ -7,21 +7,18 @@ with RLIMIT_FSIZE in a subprocess.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
-import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from posture.lifecycle import Terminated
 from posture.outputs.staging import MARKER_NAME, STAGING_PREFIX, OutputFolderError, staged_output
-from tests.adversarial.helpers import assert_one_line_error, posture_cmd, run_cli
+from tests.adversarial.helpers import assert_one_line_error, mounted_tmpfs, posture_cmd, run_cli
 from tests.builders import write_video
 
 pytestmark = pytest.mark.adversarial
@@ -40,23 +37,6 @@ def _analyze(clip: Path, out: Path, capsys, *extra: str) -> tuple[int, str, str]
 
 def _names(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir()} if folder.exists() else set()
-
-
-@contextlib.contextmanager
-def _mounted_tmpfs(where: Path, options: str) -> Iterator[bool]:
-    """A tmpfs at ``where`` with ``options``; yields False where mounting is not allowed."""
-    where.mkdir(exist_ok=True)
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        yield False
-        return
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True)
-    if done.returncode != 0:
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        subprocess.run(["umount", "-l", str(where)], capture_output=True)
 
 
 @pytest.mark.mediapipe
@@ -161,7 +141,7 @@ def test_out_under_a_file(clip: Path, tmp_path: Path, capsys) -> None:
 @pytest.mark.mediapipe
 def test_a_read_only_out_folder(clip: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "ro"
-    with _mounted_tmpfs(out, "ro,size=64k") as mounted:
+    with mounted_tmpfs(out, "ro,size=64k") as mounted:
         if not mounted:
             if os.geteuid() == 0:
                 pytest.skip("root ignores folder permissions and may not mount a read-only tmpfs here")
@@ -175,7 +155,7 @@ def test_a_read_only_out_folder(clip: Path, tmp_path: Path, capsys) -> None:
 @pytest.mark.mediapipe
 def test_a_full_tmpfs(clip: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "full"
-    with _mounted_tmpfs(out, "size=24k") as mounted:
+    with mounted_tmpfs(out, "size=24k") as mounted:
         if not mounted:
             pytest.skip("cannot mount a small tmpfs here (RLIMIT_FSIZE covers a full disk below)")
         code, _, err = _analyze(clip, out, capsys, "--annotate")

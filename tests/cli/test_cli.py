@@ -91,6 +91,46 @@ def test_bad_input_is_one_line_exit_2(kind: str, command: str, tmp_path: Path, c
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["tray", "--config", ""],
+        ["tray", "--profile", ""],
+        ["tray", "--model", ""],
+        ["service", "install", "--config", ""],
+        ["history", "--html", ""],
+    ],
+    ids=lambda argv: f"{argv[0]} {argv[-2]}",
+)
+def test_an_empty_path_flag_is_a_usage_error_not_the_current_folder(argv: list[str], capsys) -> None:
+    from posture._cli.main import build_parser
+
+    with pytest.raises(SystemExit) as exit:  # parsed only: a command that ran would start a tray
+        build_parser().parse_args(argv)
+    assert exit.value.code == 2
+    assert "an empty path" in capsys.readouterr().err
+
+
+def test_every_path_flag_refuses_an_empty_path() -> None:
+    import argparse
+
+    from posture._cli.main import build_parser
+
+    def actions(parser: argparse.ArgumentParser):
+        for action in parser._actions:
+            yield parser.prog, action
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from actions(sub)
+
+    plain = [
+        f"{prog} {'/'.join(a.option_strings) or a.dest}"
+        for prog, a in actions(build_parser())
+        if a.type is Path
+    ]
+    assert plain == []
+
+
 def test_debug_env_reraises(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("POSTURE_DEBUG", "1")
     from posture.errors import SourceNotFoundError

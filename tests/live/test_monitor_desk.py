@@ -89,6 +89,29 @@ def test_a_monitor_without_a_profile_path_refuses_to_calibrate() -> None:
         monitor.calibrate()
 
 
+def test_a_paused_monitor_refuses_to_calibrate(tmp_path: Path) -> None:
+    """A calibration opens the camera, which a pause has released: refused until it resumes."""
+    monitor, *_ = fake_monitor(lambda t: UPRIGHT)
+    monitor.profile_path = tmp_path / "profile.json"
+    monitor.pause(None)
+    with pytest.raises(RequestError, match=r"^paused: resume first"):
+        monitor.calibrate()
+    assert monitor.status().state == "paused"
+    monitor.resume()
+    assert monitor.calibrate().state == "calibrating"
+
+
+def test_a_pause_of_the_context_refuses_to_calibrate_and_one_run_out_does_not(tmp_path: Path) -> None:
+    monitor, *_ = fake_monitor(lambda t: UPRIGHT)
+    monitor.profile_path = tmp_path / "profile.json"
+    monitor._set_status(state="paused", reason="screen locked")
+    with pytest.raises(RequestError, match=r"^paused: screen locked; calibrate once"):
+        monitor.calibrate()
+    monitor._set_status(state="running")
+    monitor.pause(monitor._wall().timestamp() - 1.0)  # over; the loop has not noticed yet
+    assert monitor.calibrate().state == "calibrating"
+
+
 def test_finish_ends_the_session_like_ctrl_c() -> None:
     history = FakeHistory()
     monitor, _, _, clock = fake_monitor(lambda t: UPRIGHT, duration=None, history=history)

@@ -86,7 +86,9 @@ class FakeOwnMonitor:
         self.starts: list[int | None] = []
         self.code: int | None = None
         self.killed = False
+        self.terminated = False
         self.stops_on_request = True
+        self.stops_on_sigterm = True
 
     def start(self, camera: int | None = None) -> None:
         if camera is not None:
@@ -112,6 +114,11 @@ class FakeOwnMonitor:
         ):
             self.code, self.channel.status = 0, None
         return self.code
+
+    def terminate(self) -> None:
+        self.terminated = True
+        if self.stops_on_sigterm:
+            self.code, self.channel.status = 0, None
 
     def kill(self) -> None:
         self.killed = True
@@ -317,6 +324,42 @@ def test_a_monitor_that_will_not_stop_is_ended(monkeypatch: pytest.MonkeyPatch) 
     assert own.killed
 
 
+@pytest.mark.parametrize(
+    "why",
+    [
+        ControlError("the posture monitor is starting; try again in a moment"),
+        NoAnswer("the posture monitor did not answer within 2 s"),
+    ],
+    ids=["refused-while-starting", "no-answer"],
+)
+def test_a_monitor_that_cannot_be_asked_to_stop_gets_sigterm_not_sigkill(why: ControlError) -> None:
+    app, channel, _backend, own, _ = make_app(None, own=True)
+    app.attach()
+    assert own is not None
+    channel.error = why
+    app.act(Action.QUIT)
+    assert own.terminated and not own.killed and own.code == 0  # its session saved
+
+
+def test_a_monitor_that_ignores_sigterm_is_killed_after_the_wait() -> None:
+    app, channel, _backend, own, _ = make_app(None, own=True)
+    app.attach()
+    assert own is not None
+    channel.refuse = "the posture monitor is starting; try again in a moment"
+    own.stops_on_sigterm = False
+    app.act(Action.QUIT)
+    assert own.terminated and own.killed
+
+
+def test_a_camera_switch_while_starting_stops_the_monitor_with_sigterm() -> None:
+    app, channel, _backend, own, _ = make_app(None, own=True, cameras=(0, 1))
+    app.attach()
+    assert own is not None
+    channel.refuse = "the posture monitor is starting; try again in a moment"
+    app.act(Action.CAMERA, 1)
+    assert own.terminated and not own.killed and own.starts == [0, 1]
+
+
 def test_without_own_monitor_it_only_shows() -> None:
     app, _channel, backend, _own, calls = make_app(None)
     app.attach()
@@ -408,6 +451,20 @@ def test_no_answer_is_shown_and_retried() -> None:
     channel.error = None
     app.tick()
     assert backend.shown[-1][0].state is TrayState.FINE
+
+
+def test_a_pause_past_the_year_9999_is_shown_not_fatal() -> None:
+    far = replace(RUNNING, state="paused", reason=USER_PAUSE_REASON, paused_until_s=1e20)
+    app, _channel, backend, _own, _ = make_app(far)
+    app.attach()  # tick() must not raise OverflowError: that ended the tray
+    assert backend.shown[-1][0].tooltip == "posture: paused until unix time 1e+20"
+
+
+def test_a_pause_days_away_names_the_day() -> None:
+    later = replace(
+        RUNNING, state="paused", reason=USER_PAUSE_REASON, paused_until_s=datetime(2026, 3, 13, 6).timestamp()
+    )
+    assert tray_view(later, MonitorState(), NOW).tooltip == "posture: paused until Fri 13 Mar 06:00"
 
 
 def test_the_icon_is_redrawn_only_on_a_change() -> None:
