@@ -46,6 +46,7 @@ from posture.config import Config
 from posture.errors import InputError, OptionError
 from posture.options import AnalysisOptions, check_count
 from posture.outputs.staging import (
+    FULL_OR_READ_ONLY,
     MARKER_NAME,
     OUTPUT_NAMES,
     check_marker,
@@ -76,8 +77,6 @@ RECORDINGS_DIR = "recordings"
 PARTIAL_DIR = ".partial"
 PARTIAL_SENTINEL = ".posture-batch"  # in .partial: the folder is the batch's own to clear
 LOCK_NAME = ".lock"
-# A results folder that fills up or is read-only: the driver's own writes fail with these.
-_FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 COHORT_NAMES = ("cohort.csv", "cohort.html")
 # What .partial held before it had a sentinel: results being written and results being replaced.
 _LEGACY_PARTIAL_ENTRY = re.compile(r"(.+\.[0-9a-f]{8}|replaced-[0-9a-f]{32})")
@@ -666,7 +665,7 @@ def run_batch(
                 claim(out, [name for name in COHORT_NAMES if legacy and _regular(out / name)])
                 return _run(options, manifest, run_id, recordings, eng, progress, started)
     except OSError as exc:
-        if exc.errno not in _FULL_OR_READ_ONLY:
+        if exc.errno not in FULL_OR_READ_ONLY:
             raise
         # The marker or the cohort summary could not be written: one line, like any folder error.
         raise InputError(f"cannot write the results into {out}: {folder_error_words(exc)}") from None

@@ -33,6 +33,7 @@ from posture.atomic import same_file
 from posture.errors import InputError
 
 __all__ = [
+    "FULL_OR_READ_ONLY",
     "MARKER_NAME",
     "OUTPUT_NAMES",
     "STAGING_PREFIX",
@@ -69,7 +70,8 @@ class OutputFolderError(InputError):
     """The output folder cannot be created or written (read-only, full, not a folder)."""
 
 
-_FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+# A folder that fills up or is read-only: writes into it fail with these (analyze's and batch's).
+FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
 def folder_error_words(exc: OSError) -> str:
@@ -326,7 +328,7 @@ def staged_output(
             yield staging
         except OSError as exc:
             ours = exc.filename is not None and _inside(Path(exc.filename), staging)
-            if not ours and exc.errno not in _FULL_OR_READ_ONLY:
+            if not ours and exc.errno not in FULL_OR_READ_ONLY:
                 raise
             raise OutputFolderError(
                 f"cannot write the results into {folder}: {folder_error_words(exc)}"
