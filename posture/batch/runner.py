@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
 import stat
 import time
 import uuid
@@ -669,6 +670,8 @@ def run_batch(
             raise
         # The marker or the cohort summary could not be written: one line, like any folder error.
         raise InputError(f"cannot write the results into {out}: {folder_error_words(exc)}") from None
+    except sqlite3.OperationalError as exc:  # the manifest's disk filled up (or went read-only) mid-run
+        raise InputError(f"cannot update the batch manifest {out / MANIFEST_NAME}: {exc}") from None
 
 
 def _run(

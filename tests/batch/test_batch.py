@@ -226,6 +226,21 @@ def test_a_second_batch_on_the_same_results_is_refused(tmp_path: Path) -> None:
         _run(a, out)
 
 
+def test_a_manifest_whose_disk_fills_up_mid_run_is_one_line(tmp_path: Path, monkeypatch) -> None:
+    """SQLite's "database or disk is full" on a result (the machine's disk, not a seam of
+    posture's) ends the batch with the one-line bad-input error, never "unexpected error"."""
+    a = text_archive(tmp_path / "a", {"one.mp4": "ok", "two.mp4": "ok"})
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Manifest, "mark_done", full)
+    with pytest.raises(
+        InputError, match=r"cannot update the batch manifest .*manifest\.sqlite3: database or disk is full"
+    ):
+        _run(a, tmp_path / "results", workers=1)
+
+
 @pytest.mark.slow
 def test_workers_die_with_the_driver(tmp_path: Path) -> None:
     a = text_archive(tmp_path / "a", {"slow.mp4": "slow 120"})
