@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 FOOTAGE = ROOT.parent / "shared" / "footage"
 REQUIRE_FOOTAGE = os.environ.get("POSTURE_REQUIRE_FOOTAGE") == "1"
 REQUIRE_BROWSER = os.environ.get("POSTURE_REQUIRE_BROWSER") == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests that stop posture's processes with SIGINT need it to reach them. A shell that
+    starts the suite in the background without job control (``cmd &`` in a script, ``nohup``)
+    sets SIGINT to "ignore", which every process started from here would inherit, and Python
+    then never raises KeyboardInterrupt: posture, so started, rightly keeps ignoring Ctrl-C.
+    The suite stands for a user at a terminal, so SIGINT is restored for it and its children."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
