@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import pytest
+
 from posture._cli.main import main
 from posture.pose.estimator import EstimatorFactory
 
@@ -56,6 +58,19 @@ def mounted_tmpfs(where: Path, options: str) -> Iterator[bool]:
         yield True
     finally:
         subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+@contextlib.contextmanager
+def read_only_folder(where: Path) -> Iterator[None]:
+    """A folder nobody may write into: a read-only tmpfs as root, else one without write
+    permission; the test is skipped as root where mounting is not allowed (root ignores
+    permissions)."""
+    with mounted_tmpfs(where, "ro,size=64k") as mounted:
+        if not mounted:
+            if os.geteuid() == 0:
+                pytest.skip("root ignores folder permissions and may not mount a read-only tmpfs here")
+            where.chmod(0o555)
+        yield
 
 
 def posture_cmd(*args: str) -> list[str]:

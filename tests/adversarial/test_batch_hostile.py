@@ -25,7 +25,7 @@ from posture.batch.manifest import Manifest, Status
 from posture.geometry import View
 from posture.outputs.staging import MARKER_NAME
 from posture.outputs.timeline import csv_cell
-from tests.adversarial.helpers import assert_one_line_error, mounted_tmpfs, run_cli
+from tests.adversarial.helpers import assert_one_line_error, mounted_tmpfs, read_only_folder, run_cli
 from tests.builders import text_archive
 from tests.fakes import SerialEngine, calls
 
@@ -428,11 +428,7 @@ def test_a_summary_changed_on_disk_is_a_failed_row_not_a_crash(tmp_path: Path, c
 def test_a_read_only_results_folder_is_one_line(tmp_path: Path, capsys) -> None:
     archive = text_archive(tmp_path / "a", {"one.mp4": "ok"})
     out = tmp_path / "ro"
-    with mounted_tmpfs(out, "ro,size=64k") as mounted:
-        if not mounted:
-            if os.geteuid() == 0:
-                pytest.skip("root ignores folder permissions and may not mount a read-only tmpfs here")
-            out.chmod(0o555)
+    with read_only_folder(out):
         code, _, err = _batch(archive, out, capsys)
         assert str(out) in assert_one_line_error(code, err)
         assert list(out.iterdir()) == []

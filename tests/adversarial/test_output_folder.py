@@ -18,7 +18,13 @@ import pytest
 
 from posture.lifecycle import Terminated
 from posture.outputs.staging import MARKER_NAME, STAGING_PREFIX, OutputFolderError, staged_output
-from tests.adversarial.helpers import assert_one_line_error, mounted_tmpfs, posture_cmd, run_cli
+from tests.adversarial.helpers import (
+    assert_one_line_error,
+    mounted_tmpfs,
+    posture_cmd,
+    read_only_folder,
+    run_cli,
+)
 from tests.builders import write_video
 
 pytestmark = pytest.mark.adversarial
@@ -141,11 +147,7 @@ def test_out_under_a_file(clip: Path, tmp_path: Path, capsys) -> None:
 @pytest.mark.mediapipe
 def test_a_read_only_out_folder(clip: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "ro"
-    with mounted_tmpfs(out, "ro,size=64k") as mounted:
-        if not mounted:
-            if os.geteuid() == 0:
-                pytest.skip("root ignores folder permissions and may not mount a read-only tmpfs here")
-            out.chmod(0o555)
+    with read_only_folder(out):
         code, _, err = _analyze(clip, out, capsys)
         line = assert_one_line_error(code, err)
         assert str(out) in line
