@@ -437,8 +437,8 @@ class Detector:
                     self._start(t_s, events)
                 # while a new problem is pending, its findings' dose is its own: it alerts (if it
                 # lasts) on the new episode, never on the one it is about to end
-                own = {c: d for c, d in s.dose.items() if c not in s.change_codes}
-                if s.alert_s is None and any(d >= 1.0 - _EPS for d in own.values()):
+                due = any(d >= 1.0 - _EPS for c, d in s.dose.items() if c not in s.change_codes)
+                if s.alert_s is None and due:
                     if not s.started:
                         self._start(t_s, events)
                     s.alert_s = t_s

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from posture.baseline import Baseline
 from posture.detector import Episode, Event
 from posture.landmarks import Pose
@@ -88,9 +90,9 @@ class AnalysisResult:
             step = min(step, end_s - self.readings[-1].t_s)
         return step
 
-    def durations_s(self) -> Any:
+    def durations_s(self) -> np.ndarray:
         """How long each reading counts, as the summary, the report and the history count it
-        (:func:`posture.summary.durations_s` with this analysis's steps), a NumPy array."""
+        (:func:`posture.summary.durations_s` with this analysis's steps)."""
         from posture.summary import durations_s
 
         return durations_s(self.readings, self.step_s, sample_step_s=self.info.sample_step_s(self.sample_fps))
